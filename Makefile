@@ -1,0 +1,61 @@
+# Every target bootstraps what it needs: a local .venv (and ./node_modules when npm exists).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install generate check-generated lint test demo bench fuzz clean
+
+help:
+	@echo "make demo             run a flash-call verification story against FakeBird on loopback"
+	@echo "make test             lint, check-generated and the whole test suite (what CI runs)"
+	@echo "make generate         merge openapi/ into one spec and regenerate generated/"
+	@echo "make check-generated  fail if openapi/ or generated/ differ from a fresh merge + generation"
+	@echo "make lint             ruff on our code, mypy --strict on wrapper/"
+	@echo "make bench            benchmarks against raw httpx (not part of make test)"
+	@echo "make fuzz             the fuzz tests with many more examples"
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+# Prism for the contract tests; skipped (and those tests skip) where npm is missing.
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else \
+		echo "npm not found: the Prism contract tests will be skipped (install Node.js 20 to run them)"; \
+	fi
+
+install: $(VENV)/.installed node_modules/.installed
+
+generate: $(VENV)/.installed
+	$(PY) openapi/merge.py
+	$(PY) openapi/generate.py
+
+check-generated: $(VENV)/.installed
+	$(PY) openapi/check_generated.py
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: install lint check-generated
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+demo: $(VENV)/.installed
+	$(BIN)/bird-flashcalls demo
+
+bench: $(VENV)/.installed
+	$(PY) tests/bench/run_all.py
+
+fuzz: $(VENV)/.installed
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest tests/reliability -k fuzz $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

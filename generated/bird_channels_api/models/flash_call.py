@@ -1,0 +1,210 @@
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Self, TypeVar
+from uuid import UUID
+
+from attrs import define as _attrs_define
+
+from ..models.flash_call_status import FlashCallStatus
+from ..types import UNSET, Unset
+
+if TYPE_CHECKING:
+    from ..models.flash_call_attempt_price import FlashCallAttemptPrice
+    from ..models.flash_call_connection_price import FlashCallConnectionPrice
+
+
+T = TypeVar("T", bound="FlashCall")
+
+
+@_attrs_define
+class FlashCall:
+    """
+    Attributes:
+        channel_id (UUID):
+        created_at (datetime.datetime):
+        from_ (str):
+        id (UUID):
+        status (FlashCallStatus):
+        to (str):
+        updated_at (datetime.datetime):
+        answered_at (datetime.datetime | Unset):
+        attempt_price (FlashCallAttemptPrice | Unset):
+        connection_price (FlashCallConnectionPrice | Unset):
+        duration (int | Unset):
+        ended_at (datetime.datetime | Unset):
+        reason (str | Unset):
+        ring_timeout (int | Unset):
+        ringing_at (datetime.datetime | Unset):
+    """
+
+    channel_id: UUID
+    created_at: datetime.datetime
+    from_: str
+    id: UUID
+    status: FlashCallStatus
+    to: str
+    updated_at: datetime.datetime
+    answered_at: datetime.datetime | Unset = UNSET
+    attempt_price: FlashCallAttemptPrice | Unset = UNSET
+    connection_price: FlashCallConnectionPrice | Unset = UNSET
+    duration: int | Unset = UNSET
+    ended_at: datetime.datetime | Unset = UNSET
+    reason: str | Unset = UNSET
+    ring_timeout: int | Unset = UNSET
+    ringing_at: datetime.datetime | Unset = UNSET
+
+    def to_dict(self) -> dict[str, Any]:
+        channel_id = str(self.channel_id)
+
+        created_at = self.created_at.isoformat()
+
+        from_ = self.from_
+
+        id = str(self.id)
+
+        status = self.status.value
+
+        to = self.to
+
+        updated_at = self.updated_at.isoformat()
+
+        answered_at: str | Unset = UNSET
+        if not isinstance(self.answered_at, Unset):
+            answered_at = self.answered_at.isoformat()
+
+        attempt_price: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.attempt_price, Unset):
+            attempt_price = self.attempt_price.to_dict()
+
+        connection_price: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.connection_price, Unset):
+            connection_price = self.connection_price.to_dict()
+
+        duration = self.duration
+
+        ended_at: str | Unset = UNSET
+        if not isinstance(self.ended_at, Unset):
+            ended_at = self.ended_at.isoformat()
+
+        reason = self.reason
+
+        ring_timeout = self.ring_timeout
+
+        ringing_at: str | Unset = UNSET
+        if not isinstance(self.ringing_at, Unset):
+            ringing_at = self.ringing_at.isoformat()
+
+        field_dict: dict[str, Any] = {}
+
+        field_dict.update(
+            {
+                "channelId": channel_id,
+                "createdAt": created_at,
+                "from": from_,
+                "id": id,
+                "status": status,
+                "to": to,
+                "updatedAt": updated_at,
+            }
+        )
+        if answered_at is not UNSET:
+            field_dict["answeredAt"] = answered_at
+        if attempt_price is not UNSET:
+            field_dict["attemptPrice"] = attempt_price
+        if connection_price is not UNSET:
+            field_dict["connectionPrice"] = connection_price
+        if duration is not UNSET:
+            field_dict["duration"] = duration
+        if ended_at is not UNSET:
+            field_dict["endedAt"] = ended_at
+        if reason is not UNSET:
+            field_dict["reason"] = reason
+        if ring_timeout is not UNSET:
+            field_dict["ringTimeout"] = ring_timeout
+        if ringing_at is not UNSET:
+            field_dict["ringingAt"] = ringing_at
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.flash_call_attempt_price import FlashCallAttemptPrice
+        from ..models.flash_call_connection_price import FlashCallConnectionPrice
+
+        d = dict(src_dict)
+        channel_id = UUID(d.pop("channelId"))
+
+        created_at = datetime.datetime.fromisoformat(d.pop("createdAt"))
+
+        from_ = d.pop("from")
+
+        id = UUID(d.pop("id"))
+
+        status = FlashCallStatus(d.pop("status"))
+
+        to = d.pop("to")
+
+        updated_at = datetime.datetime.fromisoformat(d.pop("updatedAt"))
+
+        _answered_at = d.pop("answeredAt", UNSET)
+        answered_at: datetime.datetime | Unset
+        if isinstance(_answered_at, Unset):
+            answered_at = UNSET
+        else:
+            answered_at = datetime.datetime.fromisoformat(_answered_at)
+
+        _attempt_price = d.pop("attemptPrice", UNSET)
+        attempt_price: FlashCallAttemptPrice | Unset
+        if isinstance(_attempt_price, Unset):
+            attempt_price = UNSET
+        else:
+            attempt_price = FlashCallAttemptPrice.from_dict(_attempt_price)
+
+        _connection_price = d.pop("connectionPrice", UNSET)
+        connection_price: FlashCallConnectionPrice | Unset
+        if isinstance(_connection_price, Unset):
+            connection_price = UNSET
+        else:
+            connection_price = FlashCallConnectionPrice.from_dict(_connection_price)
+
+        duration = d.pop("duration", UNSET)
+
+        _ended_at = d.pop("endedAt", UNSET)
+        ended_at: datetime.datetime | Unset
+        if isinstance(_ended_at, Unset):
+            ended_at = UNSET
+        else:
+            ended_at = datetime.datetime.fromisoformat(_ended_at)
+
+        reason = d.pop("reason", UNSET)
+
+        ring_timeout = d.pop("ringTimeout", UNSET)
+
+        _ringing_at = d.pop("ringingAt", UNSET)
+        ringing_at: datetime.datetime | Unset
+        if isinstance(_ringing_at, Unset):
+            ringing_at = UNSET
+        else:
+            ringing_at = datetime.datetime.fromisoformat(_ringing_at)
+
+        flash_call = cls(
+            channel_id=channel_id,
+            created_at=created_at,
+            from_=from_,
+            id=id,
+            status=status,
+            to=to,
+            updated_at=updated_at,
+            answered_at=answered_at,
+            attempt_price=attempt_price,
+            connection_price=connection_price,
+            duration=duration,
+            ended_at=ended_at,
+            reason=reason,
+            ring_timeout=ring_timeout,
+            ringing_at=ringing_at,
+        )
+
+        return flash_call

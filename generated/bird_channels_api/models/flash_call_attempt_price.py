@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Self, TypeVar
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..types import UNSET, Unset
+
+T = TypeVar("T", bound="FlashCallAttemptPrice")
+
+
+@_attrs_define
+class FlashCallAttemptPrice:
+    """
+    Attributes:
+        amount (int | Unset):
+        currency (str | Unset):
+        exponent (int | Unset):
+    """
+
+    amount: int | Unset = UNSET
+    currency: str | Unset = UNSET
+    exponent: int | Unset = UNSET
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        amount = self.amount
+
+        currency = self.currency
+
+        exponent = self.exponent
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update({})
+        if amount is not UNSET:
+            field_dict["amount"] = amount
+        if currency is not UNSET:
+            field_dict["currency"] = currency
+        if exponent is not UNSET:
+            field_dict["exponent"] = exponent
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        d = dict(src_dict)
+        amount = d.pop("amount", UNSET)
+
+        currency = d.pop("currency", UNSET)
+
+        exponent = d.pop("exponent", UNSET)
+
+        flash_call_attempt_price = cls(
+            amount=amount,
+            currency=currency,
+            exponent=exponent,
+        )
+
+        flash_call_attempt_price.additional_properties = d
+        return flash_call_attempt_price
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Self, TypeVar
+
+from attrs import define as _attrs_define
+
+from ..types import UNSET, Unset
+
+T = TypeVar("T", bound="FlashCallCreate")
+
+
+@_attrs_define
+class FlashCallCreate:
+    """
+    Attributes:
+        to (str):
+        from_ (str | Unset):
+        ring_timeout (int | Unset):  Default: 30.
+    """
+
+    to: str
+    from_: str | Unset = UNSET
+    ring_timeout: int | Unset = 30
+
+    def to_dict(self) -> dict[str, Any]:
+        to = self.to
+
+        from_ = self.from_
+
+        ring_timeout = self.ring_timeout
+
+        field_dict: dict[str, Any] = {}
+
+        field_dict.update(
+            {
+                "to": to,
+            }
+        )
+        if from_ is not UNSET:
+            field_dict["from"] = from_
+        if ring_timeout is not UNSET:
+            field_dict["ringTimeout"] = ring_timeout
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        d = dict(src_dict)
+        to = d.pop("to")
+
+        from_ = d.pop("from", UNSET)
+
+        ring_timeout = d.pop("ringTimeout", UNSET)
+
+        flash_call_create = cls(
+            to=to,
+            from_=from_,
+            ring_timeout=ring_timeout,
+        )
+
+        return flash_call_create

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Self, TypeVar
+
+from attrs import define as _attrs_define
+
+from ..models.hangup_result import HangupResult
+from ..types import UNSET, Unset
+
+T = TypeVar("T", bound="FlashCallHangup")
+
+
+@_attrs_define
+class FlashCallHangup:
+    """
+    Attributes:
+        result (HangupResult): The outcome of the verification, reported to Bird when the call is ended.
+        received_cli (str | Unset):
+    """
+
+    result: HangupResult
+    received_cli: str | Unset = UNSET
+
+    def to_dict(self) -> dict[str, Any]:
+        result = self.result.value
+
+        received_cli = self.received_cli
+
+        field_dict: dict[str, Any] = {}
+
+        field_dict.update(
+            {
+                "result": result,
+            }
+        )
+        if received_cli is not UNSET:
+            field_dict["receivedCli"] = received_cli
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        d = dict(src_dict)
+        result = HangupResult(d.pop("result"))
+
+        received_cli = d.pop("receivedCli", UNSET)
+
+        flash_call_hangup = cls(
+            result=result,
+            received_cli=received_cli,
+        )
+
+        return flash_call_hangup

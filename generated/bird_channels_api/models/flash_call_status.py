@@ -1,0 +1,39 @@
+import logging
+from enum import StrEnum
+
+_logger = logging.getLogger(__name__)
+_reported_unknown_values: set[str] = set()
+
+
+class FlashCallStatus(StrEnum):
+    ACCEPTED = "accepted"
+    BUSY = "busy"
+    CANCELLED = "cancelled"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    NO_ANSWER = "no-answer"
+    ONGOING = "ongoing"
+    RINGING = "ringing"
+    SCHEDULED = "scheduled"
+    STARTING = "starting"
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    @classmethod
+    def _missing_(cls, value: object) -> "FlashCallStatus | None":
+        # Bird may add values at any time: keep an unknown one as is rather than fail the whole
+        # response. It is a pseudo-member (not in the class's member list) equal to its string.
+        if not isinstance(value, str):
+            return None
+        pseudo_member = str.__new__(cls, value)
+        pseudo_member._name_ = "UNKNOWN"
+        pseudo_member._value_ = value
+        if value not in _reported_unknown_values:
+            _reported_unknown_values.add(value)
+            _logger.warning(
+                "%s: unknown value %r kept as a plain string; a newer client version may know it",
+                cls.__name__,
+                value,
+            )
+        return pseudo_member

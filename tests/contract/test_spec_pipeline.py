@@ -1,0 +1,162 @@
+"""The spec pipeline: fragments + overlay -> merged spec -> generated client, kept in sync."""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import check_generated
+import generate
+import merge
+import pytest
+from openapi_spec_validator import validate
+
+ROOT = Path(__file__).resolve().parents[2]
+HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
+
+
+def merged_spec() -> dict[str, Any]:
+    return json.loads(merge.MERGED.read_text(encoding="utf-8"))
+
+
+def operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (path, method, operation)
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+        if method in HTTP_METHODS
+    ]
+
+
+def snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def test_committed_merged_spec_is_merge_of_fragments_and_overlay() -> None:
+    assert merge.MERGED.read_text(encoding="utf-8") == merge.build(), (
+        "openapi/bird-flashcalls.openapi.json is stale: run `make generate`"
+    )
+
+
+def test_merge_is_deterministic() -> None:
+    assert merge.build() == merge.build()
+
+
+def test_merged_spec_is_valid_openapi() -> None:
+    validate(merged_spec())
+
+
+def test_fragments_are_the_three_published_operations() -> None:
+    ids = sorted(
+        op["operationId"]
+        for _, fragment in merge.load_fragments()
+        for _, _, op in operations(fragment)
+    )
+    assert ids == ["createChannelFlashCall", "endChannelFlashCall", "endChannelFlashCallFromTo"]
+
+
+def test_merge_unions_paths_and_deduplicates_identical_components() -> None:
+    spec = merged_spec()
+    fragments = merge.load_fragments()
+    published_paths = {path for _, f in fragments for path in f["paths"]}
+    assert set(spec["paths"]) == published_paths
+    # RequestError is defined by all three fragments, identically: it appears once.
+    assert sum("RequestError" in f["components"]["schemas"] for _, f in fragments) == 3
+    assert "RequestError" in spec["components"]["schemas"]
+
+
+def test_conflicting_component_is_an_error_that_names_it(tmp_path: Path) -> None:
+    fragments = merge.load_fragments()
+    _, altered = copy.deepcopy(fragments[0])
+    altered["components"]["schemas"]["RequestError"]["required"] = ["code"]
+    with pytest.raises(merge.MergeError, match=r"components/schemas/RequestError"):
+        merge.merge_fragments([*fragments, ("altered.json", altered)])
+
+
+def test_new_fragment_adds_its_operation(tmp_path: Path) -> None:
+    for source in merge.FRAGMENTS.glob("*.json"):
+        shutil.copy(source, tmp_path / source.name)
+    _, base = merge.load_fragments()[0]
+    extra = copy.deepcopy(base)
+    extra["paths"] = {
+        "/workspaces/{workspaceId}/channels/{channelId}/other": {
+            "post": {"operationId": "somethingNew", "responses": {"204": {"description": "ok"}}}
+        }
+    }
+    (tmp_path / "zz-new.json").write_text(json.dumps(extra))
+    merged = merge.merge_fragments(merge.load_fragments(tmp_path))
+    assert "/workspaces/{workspaceId}/channels/{channelId}/other" in merged["paths"]
+
+
+def test_overlay_action_without_reason_is_refused() -> None:
+    overlay = {"actions": [{"target": "$.info", "update": {"title": "x"}}]}
+    with pytest.raises(merge.MergeError, match="no description"):
+        merge.apply_overlay({"info": {}}, overlay)
+
+
+def test_overlay_target_that_does_not_exist_is_refused() -> None:
+    overlay = {"actions": [{"target": "$.paths['/nope']", "description": "d", "update": {"a": 1}}]}
+    with pytest.raises(merge.MergeError, match="does not exist"):
+        merge.apply_overlay({"paths": {}}, overlay)
+
+
+def test_every_path_template_variable_is_declared() -> None:
+    spec = merged_spec()
+    for path, method, operation in operations(spec):
+        declared = set()
+        for parameter in spec["paths"][path].get("parameters", []) + operation.get(
+            "parameters", []
+        ):
+            if "$ref" in parameter:
+                parameter = spec["components"]["parameters"][parameter["$ref"].rsplit("/", 1)[-1]]
+            if parameter["in"] == "path":
+                declared.add(parameter["name"])
+        templated = set(re.findall(r"{([^}]+)}", path))
+        assert templated == declared, (
+            f"{method.upper()} {path}: declared {declared}, templated {templated}"
+        )
+
+
+def test_every_operation_has_a_generated_module_with_four_calls() -> None:
+    for _, _, operation in operations(merged_spec()):
+        tag = operation["tags"][0]
+        module_name = f"bird_channels_api.api.{tag}.{snake(operation['operationId'])}"
+        module = importlib.import_module(module_name)
+        for function in ("sync", "sync_detailed", "asyncio", "asyncio_detailed"):
+            assert callable(getattr(module, function, None)), f"{module_name}.{function} missing"
+        # The wrapper drives these two: the generated request builder and response parser.
+        for function in ("_get_kwargs", "_parse_response"):
+            assert callable(getattr(module, function, None)), f"{module_name}.{function} missing"
+
+
+def test_generated_matches_fresh_generation() -> None:
+    assert check_generated.main() == 0, "generated/ is stale or edited by hand: run `make generate`"
+
+
+def test_hand_edit_to_generated_is_detected(tmp_path: Path) -> None:
+    fresh = tmp_path / "fresh"
+    generate.generate(fresh)
+    expected = check_generated.files_under(fresh)
+    edited = dict(expected)
+    edited["bird_channels_api/client.py"] += b"# edited\n"
+    edited["bird_channels_api/extra.py"] = b""
+    problems = check_generated.compare(expected, edited, "generated")
+    assert any("client.py differs" in p and "+# edited" in p for p in problems)
+    assert any("extra.py should not exist" in p for p in problems)
+
+
+def test_skipped_endpoint_fails_generation_and_names_it(tmp_path: Path, monkeypatch) -> None:
+    spec = merged_spec()
+    del spec["paths"]["/workspaces/{workspaceId}/channels/{channelId}/flashcalls/{callId}"][
+        "parameters"
+    ]
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps(spec))
+    monkeypatch.setattr(generate, "SPEC", broken)
+    with pytest.raises(SystemExit, match=r"endChannelFlashCall|flashcalls/\{callId\}"):
+        generate.generate(tmp_path / "out")
