@@ -1,0 +1,813 @@
+"""FlashCalls and AsyncFlashCalls.
+
+``BaseFlashCalls`` owns everything that decides: settings, validation, request building (through
+the generated operations), the retry policy and the mapping of responses to results or errors.
+The two clients only do I/O: send a request, read the body, sleep before a retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import AsyncIterator, Mapping
+from types import TracebackType
+from typing import Any, Generic, Self, TypeVar
+from uuid import UUID
+
+import attrs
+import httpx
+from bird_channels_api.api.channel_flashcall import (
+    create_channel_flash_call,
+    end_channel_flash_call,
+    end_channel_flash_call_from_to,
+)
+from bird_channels_api.models.flash_call import FlashCall
+from bird_channels_api.models.flash_call_create import FlashCallCreate
+from bird_channels_api.models.flash_call_hangup import FlashCallHangup
+from bird_channels_api.models.flash_call_hangup_from_to import FlashCallHangupFromTo
+from bird_channels_api.models.hangup_result import HangupResult
+from bird_channels_api.models.validation_error import ValidationError
+from bird_channels_api.types import UNSET, Unset
+
+from . import _constants as constants
+from . import _verify
+from ._config import http_timeout, parse_uuid, resolve_settings
+from ._operations import CREATE, END, HANGUP, Operation
+from ._retry import Backoff, jitter, may_have_been_delivered, parse_retry_after
+from ._version import __version__
+from .errors import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    ConflictError,
+    InternalServerError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    UnprocessableEntityError,
+)
+
+logger = logging.getLogger("bird_flashcalls")
+
+Parsed = TypeVar("Parsed")
+CallRef = FlashCall | UUID | str
+ResultValue = HangupResult | str
+
+_KNOWN_RESULTS = frozenset(result.value for result in HangupResult)
+_USER_AGENT = (
+    f"bird-flashcalls/{__version__} python/{sys.version_info.major}.{sys.version_info.minor}"
+    f".{sys.version_info.micro}"
+)
+_STATUS_ERRORS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+_STATUS_HINTS = {
+    400: "Bird could not read the request; check the fields sent",
+    401: "check the access key (BIRD_ACCESS_KEY): it is missing, wrong or revoked",
+    403: "the access key's roles do not allow flash calls on this channel: check them in the "
+    "Bird dashboard",
+    404: "check workspace_id, channel_id and the flash call id",
+    409: "the flash call is in a state that does not allow this (already ended?)",
+    422: "fix the fields listed in details",
+    429: "too many requests: slow down and try again later",
+}
+
+
+@attrs.frozen
+class _Prepared(Generic[Parsed]):
+    operation: Operation[Parsed]
+    request: httpx.Request
+
+
+@attrs.frozen
+class _Answer:
+    response: httpx.Response
+    body: bytes
+    elapsed: float
+
+
+@attrs.frozen
+class _NoAnswer:
+    error: httpx.RequestError
+    elapsed: float
+
+
+@attrs.frozen
+class _Retry:
+    delay: float
+
+
+class _BodyReader:
+    """Collects a response body; refuses one that is too large or that outlives the attempt."""
+
+    __slots__ = ("_chunks", "_deadline", "_limit", "_response", "_size", "_timeout")
+
+    def __init__(
+        self, response: httpx.Response, deadline: float | None, timeout: float | None
+    ) -> None:
+        self._response = response
+        self._deadline = deadline
+        self._timeout = timeout
+        self._chunks: list[bytes] = []
+        self._size = 0
+        self._limit = constants.MAX_RESPONSE_BYTES
+        declared = response.headers.get("Content-Length")
+        if declared is not None and declared.isdigit() and int(declared) > self._limit:
+            self._too_large(int(declared))
+
+    def feed(self, chunk: bytes) -> None:
+        self._size += len(chunk)
+        if self._size > self._limit:
+            self._too_large(self._size)
+        self._chunks.append(chunk)
+        if self._deadline is not None and time.monotonic() > self._deadline:
+            raise httpx.ReadTimeout(
+                f"the response was still arriving after the {self._timeout:g} s timeout",
+                request=self._response.request,
+            )
+
+    def body(self) -> bytes:
+        return b"".join(self._chunks)
+
+    def _too_large(self, size: int) -> None:
+        raise APIResponseValidationError(
+            f"Bird's response ({self._response.status_code}) is larger than "
+            f"{self._limit // (1024 * 1024)} MB ({size} bytes so far) and was not read: a "
+            "flash-call response is a few hundred bytes, so check base_url",
+            response=self._response,
+            body=b"",
+            request_id=_request_id(self._response),
+        )
+
+
+def _request_id(response: httpx.Response) -> str | None:
+    for header in constants.REQUEST_ID_HEADERS:
+        value: str | None = response.headers.get(header)
+        if value:
+            return value
+    return None
+
+
+class BaseFlashCalls:
+    """Settings, validation, request building and response mapping, shared by both clients."""
+
+    _http: httpx.Client | httpx.AsyncClient
+    _owns_http: bool
+
+    def __init__(
+        self,
+        *,
+        access_key: str | None,
+        workspace_id: str | UUID | None,
+        channel_id: str | UUID | None,
+        base_url: str | None,
+        timeout: float | httpx.Timeout,
+        max_retries: int,
+        backoff: Backoff | None,
+    ) -> None:
+        self._settings = resolve_settings(
+            access_key=access_key,
+            workspace_id=workspace_id,
+            channel_id=channel_id,
+            base_url=base_url,
+        )
+        self._configure(timeout, max_retries, backoff or Backoff())
+        self._headers = {
+            "Authorization": f"AccessKey {self._settings.access_key}",
+            "User-Agent": _USER_AGENT,
+            "Accept": "application/json",
+        }
+
+    def _configure(
+        self, timeout: float | httpx.Timeout, max_retries: int, backoff: Backoff
+    ) -> None:
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise ConfigurationError(
+                f"max_retries must be a whole number >= 0, got {max_retries!r}"
+            )
+        self._timeout_setting = timeout
+        self._http_timeout, self._attempt_timeout = http_timeout(timeout)
+        self._max_retries = max_retries
+        self._backoff = backoff
+
+    def _derive(self, timeout: float | httpx.Timeout | None, max_retries: int | None) -> Self:
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        clone._owns_http = False
+        clone._configure(
+            self._timeout_setting if timeout is None else timeout,
+            self._max_retries if max_retries is None else max_retries,
+            self._backoff,
+        )
+        return clone
+
+    @property
+    def workspace_id(self) -> UUID:
+        return self._settings.workspace_id
+
+    @property
+    def channel_id(self) -> UUID:
+        return self._settings.channel_id
+
+    @property
+    def base_url(self) -> str:
+        return self._settings.base_url
+
+    @property
+    def max_retries(self) -> int:
+        return self._max_retries
+
+    @property
+    def timeout(self) -> float | httpx.Timeout:
+        return self._timeout_setting
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(base_url={self.base_url!r}, workspace_id='{self.workspace_id}',"
+            f" channel_id='{self.channel_id}', access_key='***', timeout={self.timeout!r},"
+            f" max_retries={self.max_retries})"
+        )
+
+    # Building requests: validate, then let the generated operation shape the request.
+
+    def _prepare(self, operation: Operation[Parsed], kwargs: dict[str, Any]) -> _Prepared[Parsed]:
+        request = self._http.build_request(
+            kwargs["method"],
+            self._settings.base_url + kwargs["url"],
+            json=kwargs.get("json"),
+            headers={**kwargs.get("headers", {}), **self._headers},
+            timeout=self._http_timeout,
+        )
+        return _Prepared(operation, request)
+
+    def _create_request(
+        self, to: str, from_: str | None, ring_timeout: int | None
+    ) -> _Prepared[FlashCall]:
+        body = FlashCallCreate(
+            to=_verify.normalise_number(to, field="to"),
+            from_=UNSET if from_ is None else _verify.normalise_number(from_, field="from_"),
+            ring_timeout=UNSET if ring_timeout is None else _ring_timeout(ring_timeout),
+        )
+        kwargs = create_channel_flash_call._get_kwargs(
+            self._settings.workspace_id, self._settings.channel_id, body=body
+        )
+        return self._prepare(CREATE, kwargs)
+
+    def _end_request(
+        self, call: CallRef, result: ResultValue, received_cli: str | None
+    ) -> _Prepared[FlashCallHangup]:
+        body = FlashCallHangup(result=_result(result), received_cli=_optional_cli(received_cli))
+        kwargs = end_channel_flash_call._get_kwargs(
+            self._settings.workspace_id, self._settings.channel_id, _call_id(call), body=body
+        )
+        return self._prepare(END, kwargs)
+
+    def _hangup_request(
+        self, from_: str, to: str, result: ResultValue, received_cli: str | None
+    ) -> _Prepared[FlashCallHangupFromTo]:
+        body = FlashCallHangupFromTo(
+            from_=_verify.normalise_number(from_, field="from_"),
+            to=_verify.normalise_number(to, field="to"),
+            result=_result(result),
+            received_cli=_optional_cli(received_cli),
+        )
+        kwargs = end_channel_flash_call_from_to._get_kwargs(
+            self._settings.workspace_id, self._settings.channel_id, body=body
+        )
+        return self._prepare(HANGUP, kwargs)
+
+    # Verification: decide locally, then report the outcome with End.
+
+    def _check_cli(
+        self, call: CallRef, received_cli: str, expected_cli: str | None
+    ) -> tuple[_verify.Verification, _Prepared[FlashCallHangup]]:
+        verification = _verify.check_received_cli(
+            _call_id(call), _expected_cli(call, expected_cli), received_cli
+        )
+        reported = verification.received_cli if _verify.is_e164(verification.received_cli) else None
+        return verification, self._end_request(verification.call_id, verification.result, reported)
+
+    def _check_code(
+        self, call: CallRef, code: str, digits: int | None, expected_cli: str | None
+    ) -> tuple[_verify.Verification, _Prepared[FlashCallHangup]]:
+        verification = _verify.check_typed_code(
+            _call_id(call), _expected_cli(call, expected_cli), code, digits
+        )
+        return verification, self._end_request(verification.call_id, verification.result, None)
+
+    # After each attempt: the result, an error, or a retry.
+
+    def _conclude(
+        self, prepared: _Prepared[Parsed], retry_number: int, outcome: _Answer | _NoAnswer
+    ) -> Parsed | _Retry:
+        request = prepared.request
+        retries_left = retry_number < self._max_retries
+        if isinstance(outcome, _NoAnswer):
+            delivered = may_have_been_delivered(outcome.error)
+            self._log(request, retry_number, type(outcome.error).__name__, outcome.elapsed)
+            if retries_left and (prepared.operation.retry_when_maybe_delivered or not delivered):
+                return self._retry(request, retry_number, None, type(outcome.error).__name__)
+            raise self._connection_error(prepared, outcome.error, delivered, retry_number)
+
+        response = outcome.response
+        status = response.status_code
+        self._log(request, retry_number, str(status), outcome.elapsed)
+        if 200 <= status < 300:
+            return self._parse(prepared.operation, response, outcome.body)
+        if retries_left and status in constants.RETRYABLE_STATUSES:
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            if retry_after is None or retry_after <= self._backoff.max_retry_after:
+                return self._retry(request, retry_number, retry_after, f"status {status}")
+        raise self._status_error(response, outcome.body, retry_number)
+
+    def _retry(
+        self, request: httpx.Request, retry_number: int, retry_after: float | None, reason: str
+    ) -> _Retry:
+        delay = self._backoff.delay(retry_number, retry_after, jitter())
+        logger.debug(
+            "retrying %s %s in %.2f s (retry %d of %d) after %s",
+            request.method,
+            request.url.path,
+            delay,
+            retry_number + 1,
+            self._max_retries,
+            reason,
+        )
+        return _Retry(delay)
+
+    def _log(self, request: httpx.Request, retry_number: int, result: str, elapsed: float) -> None:
+        logger.debug(
+            "%s %s -> %s (attempt %d, %.1f ms)",
+            request.method,
+            request.url.path,
+            result,
+            retry_number + 1,
+            elapsed * 1000,
+        )
+
+    def _body_reader(self, response: httpx.Response, started: float) -> _BodyReader:
+        timeout = self._attempt_timeout
+        deadline = None if timeout is None else started + timeout
+        return _BodyReader(response, deadline, timeout)
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self._settings.access_key, "***")
+
+    def _parse(self, operation: Operation[Parsed], response: httpx.Response, body: bytes) -> Parsed:
+        problem: str
+        try:
+            data = json.loads(body)
+        except (ValueError, RecursionError):
+            problem = "is not JSON" if body.strip() else "has an empty body"
+        else:
+            if not isinstance(data, dict):
+                problem = f"is a JSON {type(data).__name__}, not an object"
+            else:
+                try:
+                    return operation.parse(data)
+                except KeyError as missing:
+                    problem = f"lacks the required field {missing}"
+                except (TypeError, ValueError, AttributeError, RecursionError) as error:
+                    problem = f"has a field of the wrong type or format ({error})"
+        raise APIResponseValidationError(
+            self._redact(
+                f"Bird's {response.status_code} response to {operation.method_name}() {problem}; "
+                "it does not fit the Flash Calling API spec. If base_url points at Bird, "
+                "report it with the request id"
+            )
+            + _request_id_suffix(response),
+            response=response,
+            body=body,
+            request_id=_request_id(response),
+        )
+
+    def _status_error(
+        self, response: httpx.Response, body: bytes, retry_number: int
+    ) -> APIStatusError:
+        status = response.status_code
+        code, bird_message, details = _error_fields(body)
+        reason = httpx.codes.get_reason_phrase(status)
+        parts = [f"Bird answered {status}{' ' + reason if reason else ''}"]
+        if code or bird_message:
+            parts.append(f": {code or 'error'}: {bird_message or '(no message)'}")
+        if details:
+            parts.append(" (" + "; ".join(f"{k}: {', '.join(v)}" for k, v in details.items()) + ")")
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        if 300 <= status < 400:
+            location = response.headers.get("Location", "(no Location)")
+            hint = (
+                f"redirect to {location} not followed, so the access key stays with "
+                f"{self.base_url}; check base_url"
+            )
+        elif status >= 500:
+            hint = f"Bird failed; tried {retry_number + 1} time(s), try again later"
+        elif status == 429 and retry_after is not None:
+            hint = f"too many requests: Bird asks to wait {retry_after:g} s before trying again"
+        else:
+            hint = _STATUS_HINTS.get(status, "see the status and body in .response")
+        message = self._redact("".join(parts) + f". {hint[0].upper()}{hint[1:]}.")
+        message += _request_id_suffix(response)
+        error_class = _STATUS_ERRORS.get(status) or (
+            InternalServerError if status >= 500 else APIStatusError
+        )
+        common: dict[str, Any] = {
+            "response": response,
+            "code": code,
+            "details": details,
+            "request_id": _request_id(response),
+        }
+        if error_class is RateLimitError:
+            return RateLimitError(message, retry_after=retry_after, **common)
+        return error_class(message, **common)
+
+    def _connection_error(
+        self,
+        prepared: _Prepared[Any],
+        error: httpx.RequestError,
+        delivered: bool,
+        retry_number: int,
+    ) -> APIConnectionError:
+        request = prepared.request
+        what = f"{prepared.operation.method_name}() to {request.url.host}"
+        tries = f"tried {retry_number + 1} time(s)"
+        if isinstance(error, httpx.TimeoutException):
+            kind = "connecting" if isinstance(error, httpx.ConnectTimeout) else "waiting"
+            message = f"{what} timed out {kind} ({error or type(error).__name__}); {tries}"
+            error_class: type[APIConnectionError] = APITimeoutError
+        else:
+            message = f"{what} failed: {type(error).__name__}: {error or 'no detail'}; {tries}"
+            error_class = APIConnectionError
+        if delivered and not prepared.operation.retry_when_maybe_delivered:
+            message += (
+                ". The request may have reached Bird, so it was not sent again (a second "
+                "create would ring the phone twice)"
+            )
+        message += ". Check the network and base_url, or raise the timeout"
+        return error_class(
+            self._redact(message), request=request, may_have_been_delivered=delivered
+        )
+
+
+def _request_id_suffix(response: httpx.Response) -> str:
+    request_id = _request_id(response)
+    return f" [request id {request_id}]" if request_id else ""
+
+
+def _error_fields(body: bytes) -> tuple[str | None, str | None, dict[str, list[str]]]:
+    """Bird's {code, message, details} when the body has that shape, as the spec's model."""
+    try:
+        data = json.loads(body)
+        error = ValidationError.from_dict(data)
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+        text = body.decode("utf-8", errors="replace").strip()
+        return None, (text[:200] or None) if text else None, {}
+    details: dict[str, list[str]] = {}
+    if not isinstance(error.details, Unset):
+        for field, problems in error.details.additional_properties.items():
+            if isinstance(problems, list):
+                details[str(field)] = [str(problem) for problem in problems]
+    return str(error.code), str(error.message), details
+
+
+def _ring_timeout(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 3 <= value <= 120:
+        raise InvalidRequestError(
+            f"ring_timeout must be a whole number of seconds from 3 to 120, got {value!r}",
+            field="ring_timeout",
+        )
+    return value
+
+
+def _result(value: ResultValue) -> HangupResult:
+    if isinstance(value, str) and value in _KNOWN_RESULTS:
+        return HangupResult(value)
+    raise InvalidRequestError(
+        f"result must be one of {', '.join(sorted(_KNOWN_RESULTS))}, got {value!r}",
+        field="result",
+    )
+
+
+def _optional_cli(value: str | None) -> str | Unset:
+    return UNSET if value is None else _verify.normalise_number(value, field="received_cli")
+
+
+def _call_id(call: CallRef) -> UUID:
+    if isinstance(call, FlashCall):
+        return call.id
+    return parse_uuid(call, field="call", error=InvalidRequestError)
+
+
+def _expected_cli(call: CallRef, expected_cli: str | None) -> str:
+    if expected_cli is not None:
+        return expected_cli
+    if not isinstance(call, FlashCall):
+        raise InvalidRequestError(
+            "verifying a call given by id needs expected_cli=: pass the FlashCall that "
+            "create() returned, or the number it was called from",
+            field="expected_cli",
+        )
+    if not isinstance(call.from_, str) or not call.from_:
+        raise InvalidRequestError(
+            f"flash call {call.id} has no 'from' number to compare with: pass expected_cli=",
+            field="expected_cli",
+        )
+    return call.from_
+
+
+class FlashCalls(BaseFlashCalls):
+    """Synchronous client. Thread-safe; share one per process and close it (or use ``with``)."""
+
+    _http: httpx.Client
+
+    def __init__(
+        self,
+        access_key: str | None = None,
+        workspace_id: str | UUID | None = None,
+        channel_id: str | UUID | None = None,
+        base_url: str | None = None,
+        *,
+        timeout: float | httpx.Timeout = constants.DEFAULT_TIMEOUT,
+        max_retries: int = constants.DEFAULT_MAX_RETRIES,
+        backoff: Backoff | None = None,
+        http_client: httpx.Client | None = None,
+    ) -> None:
+        if http_client is not None and not isinstance(http_client, httpx.Client):
+            raise ConfigurationError(
+                f"http_client must be an httpx.Client, got {type(http_client).__name__}"
+                " (use AsyncFlashCalls with an httpx.AsyncClient)"
+            )
+        super().__init__(
+            access_key=access_key,
+            workspace_id=workspace_id,
+            channel_id=channel_id,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            backoff=backoff,
+        )
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.Client(limits=_default_limits())
+
+    def create(
+        self, to: str, *, from_: str | None = None, ring_timeout: int | None = None
+    ) -> FlashCall:
+        """Ring ``to`` (E.164). Bird picks the caller number unless ``from_`` is given.
+
+        Never sent twice once it may have reached Bird: a retry would ring the phone again.
+        """
+        return self._send(self._create_request(to, from_, ring_timeout))
+
+    def end(
+        self, call: CallRef, *, result: ResultValue, received_cli: str | None = None
+    ) -> FlashCallHangup:
+        """Report the outcome of a flash call (``verified``, ``wrong_cli``, ``timeout``...)."""
+        return self._send(self._end_request(call, result, received_cli))
+
+    def hangup(
+        self, *, from_: str, to: str, result: ResultValue, received_cli: str | None = None
+    ) -> FlashCallHangupFromTo:
+        """End a flash call found by its caller and called numbers instead of its id."""
+        return self._send(self._hangup_request(from_, to, result, received_cli))
+
+    def verify(
+        self, call: CallRef, received_cli: str, *, expected_cli: str | None = None
+    ) -> _verify.Verification:
+        """Compare the caller number the handset saw with the call's, and report the result."""
+        verification, report = self._check_cli(call, received_cli, expected_cli)
+        self._send(report)
+        return verification
+
+    def verify_code(
+        self,
+        call: CallRef,
+        code: str,
+        *,
+        digits: int | None = None,
+        expected_cli: str | None = None,
+    ) -> _verify.Verification:
+        """Compare the last digits the user typed with the call's caller number; report it."""
+        verification, report = self._check_code(call, code, digits, expected_cli)
+        self._send(report)
+        return verification
+
+    def with_options(
+        self, *, timeout: float | httpx.Timeout | None = None, max_retries: int | None = None
+    ) -> Self:
+        """A client with other limits that shares this one's connections (closing it is a no-op)."""
+        return self._derive(timeout, max_retries)
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _send(self, prepared: _Prepared[Parsed]) -> Parsed:
+        retry_number = 0
+        while True:
+            step = self._conclude(prepared, retry_number, self._attempt(prepared.request))
+            if not isinstance(step, _Retry):
+                return step
+            time.sleep(step.delay)
+            retry_number += 1
+
+    def _attempt(self, request: httpx.Request) -> _Answer | _NoAnswer:
+        started = time.monotonic()
+        try:
+            response = self._http.send(request, stream=True, follow_redirects=False, auth=None)
+            try:
+                reader = self._body_reader(response, started)
+                for chunk in response.iter_bytes():
+                    reader.feed(chunk)
+            finally:
+                response.close()
+        except httpx.RequestError as error:
+            return _NoAnswer(error, time.monotonic() - started)
+        return _Answer(response, reader.body(), time.monotonic() - started)
+
+
+class AsyncFlashCalls(BaseFlashCalls):
+    """asyncio client: the methods of FlashCalls as coroutines. Close it (or ``async with``)."""
+
+    _http: httpx.AsyncClient
+
+    def __init__(
+        self,
+        access_key: str | None = None,
+        workspace_id: str | UUID | None = None,
+        channel_id: str | UUID | None = None,
+        base_url: str | None = None,
+        *,
+        timeout: float | httpx.Timeout = constants.DEFAULT_TIMEOUT,
+        max_retries: int = constants.DEFAULT_MAX_RETRIES,
+        backoff: Backoff | None = None,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+            raise ConfigurationError(
+                f"http_client must be an httpx.AsyncClient, got {type(http_client).__name__}"
+                " (use FlashCalls with an httpx.Client)"
+            )
+        super().__init__(
+            access_key=access_key,
+            workspace_id=workspace_id,
+            channel_id=channel_id,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            backoff=backoff,
+        )
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.AsyncClient(limits=_default_limits())
+
+    async def create(
+        self, to: str, *, from_: str | None = None, ring_timeout: int | None = None
+    ) -> FlashCall:
+        """Ring ``to`` (E.164). Bird picks the caller number unless ``from_`` is given.
+
+        Never sent twice once it may have reached Bird: a retry would ring the phone again.
+        """
+        return await self._send(self._create_request(to, from_, ring_timeout))
+
+    async def end(
+        self, call: CallRef, *, result: ResultValue, received_cli: str | None = None
+    ) -> FlashCallHangup:
+        """Report the outcome of a flash call (``verified``, ``wrong_cli``, ``timeout``...)."""
+        return await self._send(self._end_request(call, result, received_cli))
+
+    async def hangup(
+        self, *, from_: str, to: str, result: ResultValue, received_cli: str | None = None
+    ) -> FlashCallHangupFromTo:
+        """End a flash call found by its caller and called numbers instead of its id."""
+        return await self._send(self._hangup_request(from_, to, result, received_cli))
+
+    async def verify(
+        self, call: CallRef, received_cli: str, *, expected_cli: str | None = None
+    ) -> _verify.Verification:
+        """Compare the caller number the handset saw with the call's, and report the result."""
+        verification, report = self._check_cli(call, received_cli, expected_cli)
+        await self._send(report)
+        return verification
+
+    async def verify_code(
+        self,
+        call: CallRef,
+        code: str,
+        *,
+        digits: int | None = None,
+        expected_cli: str | None = None,
+    ) -> _verify.Verification:
+        """Compare the last digits the user typed with the call's caller number; report it."""
+        verification, report = self._check_code(call, code, digits, expected_cli)
+        await self._send(report)
+        return verification
+
+    def with_options(
+        self, *, timeout: float | httpx.Timeout | None = None, max_retries: int | None = None
+    ) -> Self:
+        """A client with other limits that shares this one's connections (closing it is a no-op)."""
+        return self._derive(timeout, max_retries)
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def _send(self, prepared: _Prepared[Parsed]) -> Parsed:
+        retry_number = 0
+        while True:
+            step = self._conclude(prepared, retry_number, await self._attempt(prepared.request))
+            if not isinstance(step, _Retry):
+                return step
+            await asyncio.sleep(step.delay)
+            retry_number += 1
+
+    async def _attempt(self, request: httpx.Request) -> _Answer | _NoAnswer:
+        started = time.monotonic()
+        try:
+            # asyncio can bound the whole attempt, headers included; the reader's check is a
+            # second line for the body.
+            async with _attempt_deadline(self._attempt_timeout, request):
+                response = await self._http.send(
+                    request, stream=True, follow_redirects=False, auth=None
+                )
+                try:
+                    reader = self._body_reader(response, started)
+                    async for chunk in response.aiter_bytes():
+                        reader.feed(chunk)
+                finally:
+                    await response.aclose()
+        except httpx.RequestError as error:
+            return _NoAnswer(error, time.monotonic() - started)
+        return _Answer(response, reader.body(), time.monotonic() - started)
+
+
+@contextlib.asynccontextmanager
+async def _attempt_deadline(seconds: float | None, request: httpx.Request) -> AsyncIterator[None]:
+    if seconds is None:
+        yield
+        return
+    try:
+        async with asyncio.timeout(seconds):
+            yield
+    except TimeoutError:
+        raise httpx.ReadTimeout(
+            f"no complete response within the {seconds:g} s timeout", request=request
+        ) from None
+
+
+def _default_limits() -> httpx.Limits:
+    return httpx.Limits(
+        max_connections=constants.MAX_CONNECTIONS,
+        max_keepalive_connections=constants.MAX_KEEPALIVE_CONNECTIONS,
+    )
+
+
+def _configure_logging_from_env(environ: Mapping[str, str] = os.environ) -> None:
+    # Off by default, like any library; BIRD_FLASHCALLS_LOG=debug|info turns on a stderr handler.
+    level = environ.get(constants.ENV_LOG, "").strip().upper()
+    if level in ("DEBUG", "INFO", "WARNING") and not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(level)
+
+
+_configure_logging_from_env()
+
+__all__ = ["AsyncFlashCalls", "BaseFlashCalls", "FlashCalls"]

@@ -1,0 +1,152 @@
+"""Client settings: arguments first, then the environment, then the defaults; checked once."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from uuid import UUID
+
+import attrs
+import httpx
+
+from . import _constants as constants
+from .errors import ConfigurationError, InvalidRequestError
+
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
+
+
+def parse_uuid(
+    value: object, *, field: str, error: type[ConfigurationError | InvalidRequestError]
+) -> UUID:
+    """A UUID (or its string) -> UUID; anything else is refused, so ids never bend a URL path."""
+    if isinstance(value, UUID):
+        return value
+    if isinstance(value, str):
+        try:
+            # Only the canonical 36-character form: UUID() also takes braces and urn: prefixes.
+            if len(value) == 36:
+                return UUID(value)
+        except ValueError:
+            pass
+    shown = repr(value) if isinstance(value, str) and len(value) <= 60 else type(value).__name__
+    raise error(f"{field} must be a UUID such as 3fa85f64-5717-4562-b3fc-2c963f66afa6, got {shown}")
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(value: str) -> str:
+    """https anywhere, plain http on loopback only: the access key never travels in clear text."""
+    try:
+        url = httpx.URL(value)
+    except (httpx.InvalidURL, TypeError) as error:
+        raise ConfigurationError(f"base_url {value!r} is not a URL: {error}") from None
+    if url.scheme not in ("https", "http") or not url.host:
+        raise ConfigurationError(
+            f"base_url {value!r} must be an absolute https:// URL such as {constants.DEFAULT_BASE_URL}"
+        )
+    if url.scheme == "http" and not _is_loopback(url.host):
+        raise ConfigurationError(
+            f"base_url {value!r} uses plain http to a host that is not loopback: the access key "
+            "would travel unencrypted. Use https:// (plain http is allowed for 127.0.0.1, ::1 "
+            "and localhost only, as for a local fake)"
+        )
+    if url.query or url.fragment or url.userinfo:
+        raise ConfigurationError(
+            f"base_url {value!r} must not carry a query, a fragment or credentials"
+        )
+    return str(url).rstrip("/")
+
+
+def _check_access_key(key: str) -> str:
+    if not key.strip():
+        raise ConfigurationError("access_key is empty: set BIRD_ACCESS_KEY or pass access_key=")
+    # A header-breaking character would fail inside httpx with the key in the message.
+    if any(ch.isspace() or not ch.isprintable() for ch in key) or not key.isascii():
+        raise ConfigurationError(
+            "access_key contains spaces, control or non-ASCII characters: copy the key from "
+            "the Bird dashboard again (without the 'AccessKey ' prefix)"
+        )
+    return key
+
+
+@attrs.frozen(repr=False)
+class Settings:
+    access_key: str
+    workspace_id: UUID
+    channel_id: UUID
+    base_url: str
+
+    def __repr__(self) -> str:
+        return (
+            f"Settings(base_url={self.base_url!r}, workspace_id='{self.workspace_id}', "
+            f"channel_id='{self.channel_id}', access_key='***')"
+        )
+
+
+def _pick(argument: object, env: Mapping[str, str], variable: str) -> object:
+    if argument is not None:
+        return argument
+    return env.get(variable) or None
+
+
+def resolve_settings(
+    *,
+    access_key: str | None,
+    workspace_id: str | UUID | None,
+    channel_id: str | UUID | None,
+    base_url: str | None,
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    env = os.environ if env is None else env
+    missing = [
+        f"{argument}= (or the {variable} environment variable)"
+        for argument, value, variable in (
+            ("access_key", access_key, constants.ENV_ACCESS_KEY),
+            ("workspace_id", workspace_id, constants.ENV_WORKSPACE_ID),
+            ("channel_id", channel_id, constants.ENV_CHANNEL_ID),
+        )
+        if _pick(value, env, variable) is None
+    ]
+    if missing:
+        raise ConfigurationError(
+            "missing " + ", ".join(missing) + ": the access key comes from the Bird dashboard, "
+            "the workspace and channel ids from the flash-call channel's settings"
+        )
+    key = _pick(access_key, env, constants.ENV_ACCESS_KEY)
+    if not isinstance(key, str):
+        raise ConfigurationError(f"access_key must be a string, got {type(key).__name__}")
+    url = _pick(base_url, env, constants.ENV_BASE_URL) or constants.DEFAULT_BASE_URL
+    if not isinstance(url, str):
+        raise ConfigurationError(f"base_url must be a string, got {type(url).__name__}")
+    return Settings(
+        access_key=_check_access_key(key),
+        workspace_id=parse_uuid(
+            _pick(workspace_id, env, constants.ENV_WORKSPACE_ID),
+            field="workspace_id",
+            error=ConfigurationError,
+        ),
+        channel_id=parse_uuid(
+            _pick(channel_id, env, constants.ENV_CHANNEL_ID),
+            field="channel_id",
+            error=ConfigurationError,
+        ),
+        base_url=check_base_url(url),
+    )
+
+
+def http_timeout(timeout: float | httpx.Timeout) -> tuple[httpx.Timeout, float | None]:
+    """The httpx timeout of one attempt, and the deadline of the whole attempt in seconds."""
+    if isinstance(timeout, httpx.Timeout):
+        return timeout, None
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+        raise ConfigurationError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    seconds = float(timeout)
+    return httpx.Timeout(seconds, connect=min(seconds, constants.DEFAULT_CONNECT_TIMEOUT)), seconds

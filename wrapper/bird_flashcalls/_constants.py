@@ -1,0 +1,30 @@
+"""Every default of the client in one place."""
+
+from __future__ import annotations
+
+DEFAULT_BASE_URL = "https://api.bird.com"
+
+ENV_ACCESS_KEY = "BIRD_ACCESS_KEY"
+ENV_WORKSPACE_ID = "BIRD_WORKSPACE_ID"
+ENV_CHANNEL_ID = "BIRD_CHANNEL_ID"
+ENV_BASE_URL = "BIRD_BASE_URL"
+ENV_LOG = "BIRD_FLASHCALLS_LOG"
+
+# Seconds. `timeout` bounds one attempt from connect to the last byte of the body.
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_CONNECT_TIMEOUT = 5.0
+
+DEFAULT_MAX_RETRIES = 2
+INITIAL_RETRY_DELAY = 0.5
+MAX_RETRY_DELAY = 8.0
+# A Retry-After above this is not waited for: the error goes back to the caller at once.
+MAX_RETRY_AFTER = 60.0
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+MAX_CONNECTIONS = 100
+MAX_KEEPALIVE_CONNECTIONS = 20
+
+# Bird's responses are a few hundred bytes; anything this large is not a flash-call response.
+MAX_RESPONSE_BYTES = 10 * 1024 * 1024
+
+REQUEST_ID_HEADERS = ("Messagebird-Request-Id", "X-Request-Id")

@@ -1,0 +1,169 @@
+"""Exceptions raised by bird-flashcalls.
+
+Every exception the client raises is a ``BirdError``::
+
+    BirdError
+    ├── ConfigurationError          missing or invalid access key, ids or base URL (also ValueError)
+    ├── InvalidRequestError         refused before sending: bad number, id, result... (also ValueError)
+    ├── APIConnectionError          no usable response: refused, reset, TLS, DNS...
+    │   └── APITimeoutError         the attempt ran out of time
+    ├── APIResponseValidationError  a response that does not fit the spec (not JSON, fields missing)
+    └── APIStatusError              Bird answered with a non-2xx status
+        ├── BadRequestError             400
+        ├── AuthenticationError         401
+        ├── PermissionDeniedError       403
+        ├── NotFoundError               404
+        ├── ConflictError               409
+        ├── UnprocessableEntityError    422
+        ├── RateLimitError              429 (``retry_after``)
+        └── InternalServerError         >= 500
+
+No message, ``repr()`` or attribute of these exceptions contains the access key.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+__all__ = [
+    "APIConnectionError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "BirdError",
+    "ConfigurationError",
+    "ConflictError",
+    "InternalServerError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "UnprocessableEntityError",
+]
+
+
+class BirdError(Exception):
+    """Base class of every exception bird-flashcalls raises."""
+
+    message: str
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ConfigurationError(BirdError, ValueError):
+    """The client cannot be built: an access key, id or base URL is missing or invalid."""
+
+
+class InvalidRequestError(BirdError, ValueError):
+    """The arguments of a call were refused before anything was sent."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class APIConnectionError(BirdError):
+    """No usable response came back.
+
+    ``may_have_been_delivered`` tells whether Bird may have received the request anyway (the
+    connection failed after it was sent): for ``create`` that means the phone may have rung.
+    """
+
+    def __init__(
+        self, message: str, *, request: httpx.Request | None = None, may_have_been_delivered: bool
+    ) -> None:
+        super().__init__(message)
+        self.request = request
+        self.may_have_been_delivered = may_have_been_delivered
+
+
+class APITimeoutError(APIConnectionError):
+    """The attempt took longer than the configured timeout."""
+
+
+class APIResponseValidationError(BirdError):
+    """Bird answered, but the response does not fit the API's spec."""
+
+    def __init__(
+        self, message: str, *, response: httpx.Response, body: bytes, request_id: str | None
+    ) -> None:
+        super().__init__(message)
+        self.response = response
+        self.status_code = response.status_code
+        self.body = body
+        self.request_id = request_id
+
+
+class APIStatusError(BirdError):
+    """Bird answered with a status that is not a success.
+
+    ``code``, ``message`` and ``details`` come from Bird's error body when it has one;
+    ``details`` maps a field (sometimes a JSON path such as ``.to``) to its problems.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: httpx.Response,
+        code: str | None,
+        details: dict[str, list[str]],
+        request_id: str | None,
+    ) -> None:
+        super().__init__(message)
+        self.response = response
+        self.status_code = response.status_code
+        self.code = code
+        self.details = details
+        self.request_id = request_id
+
+
+class BadRequestError(APIStatusError):
+    """400: Bird could not read the request."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the access key is missing, wrong or revoked."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the access key's roles do not allow flash calls on this channel."""
+
+
+class NotFoundError(APIStatusError):
+    """404: unknown workspace, channel or flash call."""
+
+
+class ConflictError(APIStatusError):
+    """409: the flash call is in a state that does not allow this (already ended...)."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422: a field was refused; see ``details``."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests. ``retry_after`` is Bird's requested wait in seconds, if given."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: httpx.Response,
+        code: str | None,
+        details: dict[str, list[str]],
+        request_id: str | None,
+        retry_after: float | None,
+    ) -> None:
+        super().__init__(
+            message, response=response, code=code, details=details, request_id=request_id
+        )
+        self.retry_after = retry_after
+
+
+class InternalServerError(APIStatusError):
+    """5xx: Bird failed; the client already retried as configured."""
