@@ -1,6 +1,14 @@
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 # The spec tooling in openapi/ is a set of scripts, not a package.
 sys.path.insert(0, str(ROOT / "openapi"))
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    # AsyncFlashCalls is built on asyncio.
+    return "asyncio"
