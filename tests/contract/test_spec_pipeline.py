@@ -7,6 +7,7 @@ import importlib
 import json
 import re
 import shutil
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -129,9 +130,20 @@ def test_every_operation_has_a_generated_module_with_four_calls() -> None:
         module = importlib.import_module(module_name)
         for function in ("sync", "sync_detailed", "asyncio", "asyncio_detailed"):
             assert callable(getattr(module, function, None)), f"{module_name}.{function} missing"
-        # The wrapper drives these two: the generated request builder and response parser.
-        for function in ("_get_kwargs", "_parse_response"):
-            assert callable(getattr(module, function, None)), f"{module_name}.{function} missing"
+        # The wrapper builds its requests with the generated request builder.
+        assert callable(getattr(module, "_get_kwargs", None)), f"{module_name}._get_kwargs missing"
+
+
+def test_wrapper_parses_each_success_with_the_generated_response_model() -> None:
+    from bird_flashcalls._operations import OPERATIONS
+
+    for operation in OPERATIONS:
+        returned = typing.get_args(typing.get_type_hints(operation.generated.sync)["return"])
+        model = operation.parse.__self__  # a bound classmethod: the model class
+        assert model in returned, (
+            f"{operation.operation_id}: the wrapper parses successes as {model.__name__}, "
+            f"the generated operation returns {returned}"
+        )
 
 
 def test_generated_matches_fresh_generation() -> None:
