@@ -7,7 +7,6 @@ The two clients only do I/O: send a request, read the body, sleep before a retry
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
@@ -15,11 +14,10 @@ import os
 import sys
 import time
 from collections.abc import AsyncIterator, Mapping
-from types import TracebackType
-from typing import Any, Generic, Self, TypeVar
+from types import ModuleType, TracebackType
+from typing import Any, Generic, NamedTuple, Self, TypeVar
 from uuid import UUID
 
-import attrs
 import httpx
 from bird_channels_api.api.channel_flashcall import (
     create_channel_flash_call,
@@ -89,27 +87,23 @@ _STATUS_HINTS = {
 }
 
 
-@attrs.frozen
-class _Prepared(Generic[Parsed]):
+class _Prepared(NamedTuple, Generic[Parsed]):
     operation: Operation[Parsed]
     request: httpx.Request
 
 
-@attrs.frozen
-class _Answer:
+class _Answer(NamedTuple):
     response: httpx.Response
     body: bytes
     elapsed: float
 
 
-@attrs.frozen
-class _NoAnswer:
+class _NoAnswer(NamedTuple):
     error: httpx.RequestError
     elapsed: float
 
 
-@attrs.frozen
-class _Retry:
+class _Retry(NamedTuple):
     delay: float
 
 
@@ -754,7 +748,7 @@ class AsyncFlashCalls(BaseFlashCalls):
             step = self._conclude(prepared, retry_number, await self._attempt(prepared.request))
             if not isinstance(step, _Retry):
                 return step
-            await asyncio.sleep(step.delay)
+            await _asyncio().sleep(step.delay)
             retry_number += 1
 
     async def _attempt(self, request: httpx.Request) -> _Answer | _NoAnswer:
@@ -783,12 +777,19 @@ async def _attempt_deadline(seconds: float | None, request: httpx.Request) -> As
         yield
         return
     try:
-        async with asyncio.timeout(seconds):
+        async with _asyncio().timeout(seconds):
             yield
     except TimeoutError:
         raise httpx.ReadTimeout(
             f"no complete response within the {seconds:g} s timeout", request=request
         ) from None
+
+
+def _asyncio() -> ModuleType:
+    # Imported on first use: asyncio costs a sync-only process about 13 ms of import time.
+    import asyncio
+
+    return asyncio
 
 
 def _default_limits() -> httpx.Limits:

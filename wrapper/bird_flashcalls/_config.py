@@ -5,9 +5,9 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Mapping
+from typing import NamedTuple
 from uuid import UUID
 
-import attrs
 import httpx
 
 from . import _constants as constants
@@ -77,8 +77,7 @@ def _check_access_key(key: str) -> str:
     return key
 
 
-@attrs.frozen(repr=False)
-class Settings:
+class Settings(NamedTuple):
     access_key: str
     workspace_id: UUID
     channel_id: UUID

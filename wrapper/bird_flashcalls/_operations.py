@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from types import ModuleType
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
-import attrs
 from bird_channels_api.api.channel_flashcall import (
     create_channel_flash_call,
     end_channel_flash_call,
@@ -19,8 +18,7 @@ from bird_channels_api.models.flash_call_hangup_from_to import FlashCallHangupFr
 Parsed = TypeVar("Parsed")
 
 
-@attrs.frozen
-class Operation(Generic[Parsed]):
+class Operation(NamedTuple, Generic[Parsed]):
     operation_id: str
     method_name: str
     generated: ModuleType
