@@ -29,6 +29,7 @@ from bird_channels_api.models.flash_call_create import FlashCallCreate
 from bird_channels_api.models.flash_call_hangup import FlashCallHangup
 from bird_channels_api.models.flash_call_hangup_from_to import FlashCallHangupFromTo
 from bird_channels_api.models.hangup_result import HangupResult
+from bird_channels_api.models.request_error import RequestError
 from bird_channels_api.models.validation_error import ValidationError
 from bird_channels_api.types import UNSET, Unset
 
@@ -37,6 +38,7 @@ from . import _verify
 from ._config import http_timeout, parse_uuid, resolve_settings
 from ._operations import CREATE, END, HANGUP, Operation
 from ._retry import Backoff, jitter, may_have_been_delivered, parse_retry_after
+from ._transport import attempt_deadline, sync_transport
 from ._version import __version__
 from .errors import (
     APIConnectionError,
@@ -45,6 +47,7 @@ from .errors import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    ClientClosedError,
     ConfigurationError,
     ConflictError,
     InternalServerError,
@@ -238,6 +241,13 @@ class BaseFlashCalls:
             f" max_retries={self.max_retries})"
         )
 
+    def _check_open(self) -> None:
+        if self._http.is_closed:
+            raise ClientClosedError(
+                f"this {type(self).__name__} (or the http_client it uses) is closed: create a "
+                "new client, and close it only when the application is done with it"
+            )
+
     # Building requests: validate, then let the generated operation shape the request.
 
     def _prepare(self, operation: Operation[Parsed], kwargs: dict[str, Any]) -> _Prepared[Parsed]:
@@ -317,7 +327,9 @@ class BaseFlashCalls:
             self._log(request, retry_number, type(outcome.error).__name__, outcome.elapsed)
             if retries_left and (prepared.operation.retry_when_maybe_delivered or not delivered):
                 return self._retry(request, retry_number, None, type(outcome.error).__name__)
-            raise self._connection_error(prepared, outcome.error, delivered, retry_number)
+            raise self._connection_error(
+                prepared, outcome.error, delivered, retry_number
+            ) from None  # the httpx error is summarised in the message, redacted
 
         response = outcome.response
         status = response.status_code
@@ -382,8 +394,8 @@ class BaseFlashCalls:
         raise APIResponseValidationError(
             self._redact(
                 f"Bird's {response.status_code} response to {operation.method_name}() {problem}; "
-                "it does not fit the Flash Calling API spec. If base_url points at Bird, "
-                "report it with the request id"
+                "it does not fit the Flash Calling API spec. Check that base_url points at Bird"
+                + ("; if it does, report this with the request id" if _request_id(response) else "")
             )
             + _request_id_suffix(response),
             response=response,
@@ -464,19 +476,24 @@ def _request_id_suffix(response: httpx.Response) -> str:
 
 
 def _error_fields(body: bytes) -> tuple[str | None, str | None, dict[str, list[str]]]:
-    """Bird's {code, message, details} when the body has that shape, as the spec's model."""
+    """Bird's {code, message, details}, read with the spec's models; the raw text otherwise."""
     try:
         data = json.loads(body)
-        error = ValidationError.from_dict(data)
-    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
-        text = body.decode("utf-8", errors="replace").strip()
-        return None, (text[:200] or None) if text else None, {}
-    details: dict[str, list[str]] = {}
-    if not isinstance(error.details, Unset):
-        for field, problems in error.details.additional_properties.items():
-            if isinstance(problems, list):
-                details[str(field)] = [str(problem) for problem in problems]
-    return str(error.code), str(error.message), details
+    except (ValueError, RecursionError):
+        data = None
+    for model in (ValidationError, RequestError):  # details malformed: keep code and message
+        try:
+            error = model.from_dict(data)
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+            continue
+        details = (
+            {}
+            if isinstance(error, RequestError) or isinstance(error.details, Unset)
+            else dict(error.details.additional_properties)
+        )
+        return error.code, error.message, details
+    text = body.decode("utf-8", errors="replace").strip()
+    return None, text[:200] or None, {}
 
 
 def _ring_timeout(value: int) -> int:
@@ -504,12 +521,12 @@ def _optional_cli(value: str | None) -> str | Unset:
 def _call_id(call: CallRef) -> UUID:
     if isinstance(call, FlashCall):
         return call.id
-    return parse_uuid(call, field="call", error=InvalidRequestError)
+    return parse_uuid(call, field="call")
 
 
 def _expected_cli(call: CallRef, expected_cli: str | None) -> str:
     if expected_cli is not None:
-        return expected_cli
+        return _verify.normalise_number(expected_cli, field="expected_cli")
     if not isinstance(call, FlashCall):
         raise InvalidRequestError(
             "verifying a call given by id needs expected_cli=: pass the FlashCall that "
@@ -521,7 +538,7 @@ def _expected_cli(call: CallRef, expected_cli: str | None) -> str:
             f"flash call {call.id} has no 'from' number to compare with: pass expected_cli=",
             field="expected_cli",
         )
-    return call.from_
+    return _verify.normalise_number(call.from_, field=f"the 'from' of flash call {call.id}")
 
 
 class FlashCalls(BaseFlashCalls):
@@ -556,7 +573,7 @@ class FlashCalls(BaseFlashCalls):
             backoff=backoff,
         )
         self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(limits=_default_limits())
+        self._http = http_client or httpx.Client(transport=sync_transport(_default_limits()))
 
     def create(
         self, to: str, *, from_: str | None = None, ring_timeout: int | None = None
@@ -622,6 +639,7 @@ class FlashCalls(BaseFlashCalls):
         self.close()
 
     def _send(self, prepared: _Prepared[Parsed]) -> Parsed:
+        self._check_open()
         retry_number = 0
         while True:
             step = self._conclude(prepared, retry_number, self._attempt(prepared.request))
@@ -633,13 +651,14 @@ class FlashCalls(BaseFlashCalls):
     def _attempt(self, request: httpx.Request) -> _Answer | _NoAnswer:
         started = time.monotonic()
         try:
-            response = self._http.send(request, stream=True, follow_redirects=False, auth=None)
-            try:
-                reader = self._body_reader(response, started)
-                for chunk in response.iter_bytes():
-                    reader.feed(chunk)
-            finally:
-                response.close()
+            with attempt_deadline(self._attempt_timeout):
+                response = self._http.send(request, stream=True, follow_redirects=False, auth=None)
+                try:
+                    reader = self._body_reader(response, started)
+                    for chunk in response.iter_bytes():
+                        reader.feed(chunk)
+                finally:
+                    response.close()
         except httpx.RequestError as error:
             return _NoAnswer(error, time.monotonic() - started)
         return _Answer(response, reader.body(), time.monotonic() - started)
@@ -743,6 +762,7 @@ class AsyncFlashCalls(BaseFlashCalls):
         await self.aclose()
 
     async def _send(self, prepared: _Prepared[Parsed]) -> Parsed:
+        self._check_open()
         retry_number = 0
         while True:
             step = self._conclude(prepared, retry_number, await self._attempt(prepared.request))

@@ -16,21 +16,31 @@ from .errors import ConfigurationError, InvalidRequestError
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 
 
-def parse_uuid(
-    value: object, *, field: str, error: type[ConfigurationError | InvalidRequestError]
-) -> UUID:
-    """A UUID (or its string) -> UUID; anything else is refused, so ids never bend a URL path."""
+def parse_uuid(value: object, *, field: str, settings: bool = False) -> UUID:
+    """A UUID (or its canonical string) -> UUID; anything else is refused, so ids never bend a path.
+
+    ``settings``: the value comes from the configuration, where a swapped argument could hold
+    the access key, so the message does not repeat it (ConfigurationError, not InvalidRequestError).
+    """
     if isinstance(value, UUID):
         return value
     if isinstance(value, str):
         try:
-            # Only the canonical 36-character form: UUID() also takes braces and urn: prefixes.
-            if len(value) == 36:
-                return UUID(value)
+            parsed = UUID(value)
         except ValueError:
             pass
+        else:
+            # UUID() also takes braces, urn: prefixes and dashes anywhere: only the canonical form.
+            if str(parsed) == value.lower():
+                return parsed
+    example = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
+    if settings:
+        shown = (
+            f"a {len(value)}-character string" if isinstance(value, str) else type(value).__name__
+        )
+        raise ConfigurationError(f"{field} must be a UUID such as {example}, got {shown}")
     shown = repr(value) if isinstance(value, str) and len(value) <= 60 else type(value).__name__
-    raise error(f"{field} must be a UUID such as 3fa85f64-5717-4562-b3fc-2c963f66afa6, got {shown}")
+    raise InvalidRequestError(f"{field} must be a UUID such as {example}, got {shown}", field=field)
 
 
 def _is_loopback(host: str) -> bool:
@@ -130,12 +140,12 @@ def resolve_settings(
         workspace_id=parse_uuid(
             _pick(workspace_id, env, constants.ENV_WORKSPACE_ID),
             field="workspace_id",
-            error=ConfigurationError,
+            settings=True,
         ),
         channel_id=parse_uuid(
             _pick(channel_id, env, constants.ENV_CHANNEL_ID),
             field="channel_id",
-            error=ConfigurationError,
+            settings=True,
         ),
         base_url=check_base_url(url),
     )

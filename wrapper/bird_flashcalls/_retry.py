@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import random
 import time
 from collections.abc import Callable
@@ -10,6 +11,7 @@ import attrs
 import httpx
 
 from . import _constants as constants
+from .errors import ConfigurationError
 
 # Failing before any byte of the request left: the request cannot have reached Bird.
 _NOT_DELIVERED = (
@@ -32,11 +34,20 @@ class Backoff:
     max_delay: float = constants.MAX_RETRY_DELAY
     max_retry_after: float = constants.MAX_RETRY_AFTER
 
+    def __attrs_post_init__(self) -> None:
+        for name in ("initial_delay", "max_delay", "max_retry_after"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+                raise ConfigurationError(
+                    f"Backoff.{name} must be a number of seconds >= 0, got {value!r}"
+                )
+
     def delay(self, retry_number: int, retry_after: float | None, jitter: float) -> float:
         """Seconds to wait before retry ``retry_number`` (0-based); ``jitter`` in [0, 1)."""
         if retry_after is not None and 0 <= retry_after <= self.max_retry_after:
             return retry_after
-        exponential = min(self.initial_delay * 2.0**retry_number, self.max_delay)
+        # The exponent is capped: 2.0 ** 1024 overflows, and max_retries has no upper bound.
+        exponential = min(self.initial_delay * 2.0 ** min(retry_number, 64), self.max_delay)
         return exponential * (1 - 0.25 * jitter)
 
 
@@ -59,7 +70,8 @@ def parse_retry_after(value: str | None, now: Callable[[], float] = time.time) -
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
-        return None
+        # asctime and "-0000" dates carry no zone; HTTP dates are always GMT (RFC 9110 5.6.7).
+        when = when.replace(tzinfo=datetime.UTC)
     return max(0.0, when.timestamp() - now())
 
 

@@ -15,6 +15,7 @@ _SEPARATORS = re.compile(r"[\s\-.()/\u00a0\u2009\u202f]")
 _E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 _DIGITS = re.compile(r"[0-9]+")
 _MAX_SHOWN = 40  # of a rejected input in an error message
+MIN_CODE_DIGITS = 4
 
 
 def _shown(value: str) -> str:
@@ -32,6 +33,9 @@ def normalise_number(number: str, *, field: str) -> str:
             f"{field} must be a phone number as a string, got {type(number).__name__}",
             field=field,
         )
+    if number.lstrip().startswith(("+", "00")):
+        # "+31 (0)6 ...": the trunk zero in parentheses is dialled only from inside the country.
+        number = number.replace("(0)", "", 1)
     compact = _SEPARATORS.sub("", number)
     if compact.startswith("00"):
         compact = "+" + compact[2:]
@@ -101,11 +105,20 @@ def check_typed_code(
     expected = normalise_number(expected_cli, field="expected_cli")
     typed = typed_code(code)
     expected_digits = expected[1:]
-    length = len(typed) if digits is None else digits
-    if not isinstance(length, int) or isinstance(length, bool) or length < 1:
+    if digits is not None and (
+        isinstance(digits, bool) or not isinstance(digits, int) or digits < 1
+    ):
         raise InvalidRequestError(
             f"digits must be a positive integer, got {digits!r}", field="digits"
         )
+    if digits is None and len(typed) < MIN_CODE_DIGITS:
+        # Otherwise whoever types a single digit passes one time in ten.
+        raise InvalidRequestError(
+            f"code has {len(typed)} digit(s): ask the user for at least {MIN_CODE_DIGITS}, or "
+            "pass digits= to choose the length",
+            field="code",
+        )
+    length = len(typed) if digits is None else digits
     if length > len(expected_digits):
         raise InvalidRequestError(
             f"cannot compare {length} digits: the caller number has {len(expected_digits)}",

@@ -5,6 +5,7 @@ Every exception the client raises is a ``BirdError``::
     BirdError
     ├── ConfigurationError          missing or invalid access key, ids or base URL (also ValueError)
     ├── InvalidRequestError         refused before sending: bad number, id, result... (also ValueError)
+    ├── ClientClosedError           the client was used after close() (also RuntimeError)
     ├── APIConnectionError          no usable response: refused, reset, TLS, DNS...
     │   └── APITimeoutError         the attempt ran out of time
     ├── APIResponseValidationError  a response that does not fit the spec (not JSON, fields missing)
@@ -33,6 +34,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "BirdError",
+    "ClientClosedError",
     "ConfigurationError",
     "ConflictError",
     "InternalServerError",
@@ -64,6 +66,10 @@ class InvalidRequestError(BirdError, ValueError):
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+class ClientClosedError(BirdError, RuntimeError):
+    """The client, or the http_client it was given, was used after it was closed."""
 
 
 class APIConnectionError(BirdError):

@@ -139,12 +139,16 @@ class FlashCall:
         created_at = datetime.datetime.fromisoformat(d.pop("createdAt"))
 
         from_ = d.pop("from")
+        if not isinstance(from_, str):
+            raise TypeError("from must be a string, got " + type(from_).__name__)
 
         id = UUID(d.pop("id"))
 
         status = FlashCallStatus(d.pop("status"))
 
         to = d.pop("to")
+        if not isinstance(to, str):
+            raise TypeError("to must be a string, got " + type(to).__name__)
 
         updated_at = datetime.datetime.fromisoformat(d.pop("updatedAt"))
 
@@ -170,6 +174,12 @@ class FlashCall:
             connection_price = FlashCallConnectionPrice.from_dict(_connection_price)
 
         duration = d.pop("duration", UNSET)
+        if not isinstance(duration, Unset) and (
+            not isinstance(duration, int) or isinstance(duration, bool)
+        ):
+            raise TypeError(
+                "duration must be an integer, got " + type(duration).__name__
+            )
 
         _ended_at = d.pop("endedAt", UNSET)
         ended_at: datetime.datetime | Unset
@@ -179,8 +189,16 @@ class FlashCall:
             ended_at = datetime.datetime.fromisoformat(_ended_at)
 
         reason = d.pop("reason", UNSET)
+        if not isinstance(reason, (str, Unset)):
+            raise TypeError("reason must be a string, got " + type(reason).__name__)
 
         ring_timeout = d.pop("ringTimeout", UNSET)
+        if not isinstance(ring_timeout, Unset) and (
+            not isinstance(ring_timeout, int) or isinstance(ring_timeout, bool)
+        ):
+            raise TypeError(
+                "ringTimeout must be an integer, got " + type(ring_timeout).__name__
+            )
 
         _ringing_at = d.pop("ringingAt", UNSET)
         ringing_at: datetime.datetime | Unset

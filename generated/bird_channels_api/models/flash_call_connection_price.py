@@ -48,10 +48,22 @@ class FlashCallConnectionPrice:
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         d = dict(src_dict)
         amount = d.pop("amount", UNSET)
+        if not isinstance(amount, Unset) and (
+            not isinstance(amount, int) or isinstance(amount, bool)
+        ):
+            raise TypeError("amount must be an integer, got " + type(amount).__name__)
 
         currency = d.pop("currency", UNSET)
+        if not isinstance(currency, (str, Unset)):
+            raise TypeError("currency must be a string, got " + type(currency).__name__)
 
         exponent = d.pop("exponent", UNSET)
+        if not isinstance(exponent, Unset) and (
+            not isinstance(exponent, int) or isinstance(exponent, bool)
+        ):
+            raise TypeError(
+                "exponent must be an integer, got " + type(exponent).__name__
+            )
 
         flash_call_connection_price = cls(
             amount=amount,
@@ -59,7 +71,13 @@ class FlashCallConnectionPrice:
             exponent=exponent,
         )
 
-        flash_call_connection_price.additional_properties = d
+        additional_properties = {}
+        for prop_name, prop_dict in d.items():
+            additional = prop_dict
+
+            additional_properties[prop_name] = additional
+
+        flash_call_connection_price.additional_properties = additional_properties
         return flash_call_connection_price
 
     @property

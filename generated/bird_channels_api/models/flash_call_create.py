@@ -48,10 +48,20 @@ class FlashCallCreate:
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         d = dict(src_dict)
         to = d.pop("to")
+        if not isinstance(to, str):
+            raise TypeError("to must be a string, got " + type(to).__name__)
 
         from_ = d.pop("from", UNSET)
+        if not isinstance(from_, (str, Unset)):
+            raise TypeError("from must be a string, got " + type(from_).__name__)
 
         ring_timeout = d.pop("ringTimeout", UNSET)
+        if not isinstance(ring_timeout, Unset) and (
+            not isinstance(ring_timeout, int) or isinstance(ring_timeout, bool)
+        ):
+            raise TypeError(
+                "ringTimeout must be an integer, got " + type(ring_timeout).__name__
+            )
 
         flash_call_create = cls(
             to=to,

@@ -45,6 +45,10 @@ class FlashCallHangup:
         result = HangupResult(d.pop("result"))
 
         received_cli = d.pop("receivedCli", UNSET)
+        if not isinstance(received_cli, (str, Unset)):
+            raise TypeError(
+                "receivedCli must be a string, got " + type(received_cli).__name__
+            )
 
         flash_call_hangup = cls(
             result=result,

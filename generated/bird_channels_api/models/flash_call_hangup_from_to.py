@@ -4,7 +4,6 @@ from collections.abc import Mapping
 from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
-from attrs import field as _attrs_field
 
 from ..models.hangup_result import HangupResult
 from ..types import UNSET, Unset
@@ -26,7 +25,6 @@ class FlashCallHangupFromTo:
     result: HangupResult
     to: str
     received_cli: str | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         from_ = self.from_
@@ -38,7 +36,7 @@ class FlashCallHangupFromTo:
         received_cli = self.received_cli
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+
         field_dict.update(
             {
                 "from": from_,
@@ -55,12 +53,20 @@ class FlashCallHangupFromTo:
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         d = dict(src_dict)
         from_ = d.pop("from")
+        if not isinstance(from_, str):
+            raise TypeError("from must be a string, got " + type(from_).__name__)
 
         result = HangupResult(d.pop("result"))
 
         to = d.pop("to")
+        if not isinstance(to, str):
+            raise TypeError("to must be a string, got " + type(to).__name__)
 
         received_cli = d.pop("receivedCli", UNSET)
+        if not isinstance(received_cli, (str, Unset)):
+            raise TypeError(
+                "receivedCli must be a string, got " + type(received_cli).__name__
+            )
 
         flash_call_hangup_from_to = cls(
             from_=from_,
@@ -69,21 +75,4 @@ class FlashCallHangupFromTo:
             received_cli=received_cli,
         )
 
-        flash_call_hangup_from_to.additional_properties = d
         return flash_call_hangup_from_to
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties

@@ -22,7 +22,7 @@ class HangupResult(StrEnum):
         if not isinstance(value, str):
             return None
         pseudo_member = str.__new__(cls, value)
-        pseudo_member._name_ = "UNKNOWN"
+        pseudo_member._name_ = "UNRECOGNISED"
         pseudo_member._value_ = value
         if value not in _reported_unknown_values:
             _reported_unknown_values.add(value)

@@ -43,15 +43,25 @@ class RequestError:
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         d = dict(src_dict)
         code = d.pop("code")
+        if not isinstance(code, str):
+            raise TypeError("code must be a string, got " + type(code).__name__)
 
         message = d.pop("message")
+        if not isinstance(message, str):
+            raise TypeError("message must be a string, got " + type(message).__name__)
 
         request_error = cls(
             code=code,
             message=message,
         )
 
-        request_error.additional_properties = d
+        additional_properties = {}
+        for prop_name, prop_dict in d.items():
+            additional = prop_dict
+
+            additional_properties[prop_name] = additional
+
+        request_error.additional_properties = additional_properties
         return request_error
 
     @property

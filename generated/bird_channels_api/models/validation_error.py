@@ -60,8 +60,12 @@ class ValidationError:
 
         d = dict(src_dict)
         code = d.pop("code")
+        if not isinstance(code, str):
+            raise TypeError("code must be a string, got " + type(code).__name__)
 
         message = d.pop("message")
+        if not isinstance(message, str):
+            raise TypeError("message must be a string, got " + type(message).__name__)
 
         _details = d.pop("details", UNSET)
         details: ValidationErrorDetails | Unset
@@ -76,7 +80,13 @@ class ValidationError:
             details=details,
         )
 
-        validation_error.additional_properties = d
+        additional_properties = {}
+        for prop_name, prop_dict in d.items():
+            additional = prop_dict
+
+            additional_properties[prop_name] = additional
+
+        validation_error.additional_properties = additional_properties
         return validation_error
 
     @property

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Self, TypeVar, cast
+from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -33,7 +33,17 @@ class ValidationErrorDetails:
 
         additional_properties = {}
         for prop_name, prop_dict in d.items():
-            additional_property = cast(list[str], prop_dict)
+            additional_property = []
+            _additional_property = prop_dict
+            for additional_property_item_data in _additional_property:
+                additional_property_item = additional_property_item_data
+                if not isinstance(additional_property_item, str):
+                    raise TypeError(
+                        "AdditionalProperty_item must be a string, got "
+                        + type(additional_property_item).__name__
+                    )
+
+                additional_property.append(additional_property_item)
 
             additional_properties[prop_name] = additional_property
 

@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from bird_flashcalls import AsyncFlashCalls, FlashCalls, _client
+
+from .support import (
+    ACCESS_KEY,
+    BASE_URL,
+    CHANNEL_ID,
+    FAST,
+    WORKSPACE_ID,
+    Driver,
+    FakeBird,
+    ModuleView,
+    assert_no_secret,
+)
+
+BIRD_VARIABLES = ("BIRD_ACCESS_KEY", "BIRD_WORKSPACE_ID", "BIRD_CHANNEL_ID", "BIRD_BASE_URL")
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A developer's real Bird settings must not change what the tests see.
+    for variable in BIRD_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+
+
+@pytest.fixture
+def bird() -> FakeBird:
+    return FakeBird()
+
+
+@pytest.fixture(params=["sync", "async"])
+def kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+Factory = Callable[..., Driver]
+
+
+@pytest.fixture
+async def flash(kind: str, bird: FakeBird) -> AsyncIterator[Factory]:
+    """Builds a client of the parametrised kind on a MockTransport around ``bird``.
+
+    Keyword arguments replace the defaults (pass ``access_key=None`` to read the environment);
+    ``http_options`` go to the httpx client.
+    """
+    opened: list[httpx.Client | httpx.AsyncClient] = []
+
+    def make(*, http_options: dict[str, Any] | None = None, **options: Any) -> Driver:
+        settings: dict[str, Any] = {
+            "access_key": ACCESS_KEY,
+            "workspace_id": WORKSPACE_ID,
+            "channel_id": CHANNEL_ID,
+            "base_url": BASE_URL,
+            "backoff": FAST,
+            **options,
+        }
+        transport = httpx.MockTransport(bird)
+        client_class: type[FlashCalls] | type[AsyncFlashCalls]
+        http: httpx.Client | httpx.AsyncClient
+        if kind == "sync":
+            http = httpx.Client(transport=transport, **(http_options or {}))
+            client_class = FlashCalls
+        else:
+            http = httpx.AsyncClient(transport=transport, **(http_options or {}))
+            client_class = AsyncFlashCalls
+        opened.append(http)
+        try:
+            return Driver(client_class(http_client=http, **settings))  # type: ignore[arg-type]
+        except BaseException as error:
+            assert_no_secret(error)
+            raise
+
+    yield make
+    for http in opened:
+        if isinstance(http, httpx.AsyncClient):
+            await http.aclose()
+        else:
+            http.close()
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The waits the client asks for before each retry, recorded instead of slept."""
+    delays: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        delays.append(seconds)
+
+    async def async_sleep(seconds: float) -> None:
+        delays.append(seconds)
+        await asyncio.sleep(0)
+
+    monkeypatch.setattr(_client, "time", ModuleView(time, sleep=sleep))
+    recording_asyncio = ModuleView(asyncio, sleep=async_sleep)
+    # The client imports asyncio either at the top or on first use through _asyncio().
+    if hasattr(_client, "asyncio"):
+        monkeypatch.setattr(_client, "asyncio", recording_asyncio)
+    if hasattr(_client, "_asyncio"):
+        monkeypatch.setattr(_client, "_asyncio", lambda: recording_asyncio)
+    return delays
+
+
+@pytest.fixture
+def debug_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """Everything logged at DEBUG by the client, httpx and httpcore, and the root logger."""
+    caplog.set_level(logging.DEBUG)
+    for name in ("bird_flashcalls", "bird_channels_api", "httpx", "httpcore"):
+        caplog.set_level(logging.DEBUG, logger=name)
+    yield caplog

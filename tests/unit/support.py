@@ -1,0 +1,271 @@
+"""A scripted stand-in for Bird behind httpx.MockTransport, spec-shaped bodies, and a driver that
+runs the sync and the async client through one test body."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+import sys
+import traceback
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import httpx
+from bird_flashcalls import AsyncFlashCalls, Backoff, FlashCall, FlashCalls, __version__
+
+# Distinctive so that a leak anywhere (messages, logs, reprs) is found by a plain substring search.
+ACCESS_KEY = "Zq8vN3xW-test-access-key-7TqLm"
+WORKSPACE_ID = "5a3e1f5b-3c5b-4b59-9a3e-1c2d3e4f5a6b"
+CHANNEL_ID = "0b6f4d58-7b2f-4c3e-8d65-9a1b2c3d4e5f"
+CALL_ID = "9c8d7e6f-5a4b-4c3d-8e2f-1a0b9c8d7e6f"
+BASE_URL = "https://api.bird.test"
+FLASHCALLS_PATH = f"/workspaces/{WORKSPACE_ID}/channels/{CHANNEL_ID}/flashcalls"
+CALLER = "+31201234567"  # the number Bird rings from: what the handset sees
+CALLEE = "+31612345678"
+FAST = Backoff(initial_delay=0.001, max_delay=0.002)
+USER_AGENT = (
+    f"bird-flashcalls/{__version__} python/"
+    f"{sys.version_info.major}.{sys.version_info.minor}.{sys.version_info.micro}"
+)
+TIMESTAMP = "2024-05-01T10:00:00.000Z"
+REAL_422 = {
+    "code": "InvalidPayload",
+    "message": "One or more fields provided in the request body are malformed",
+    "details": {".receiver.contacts[0]": ['property "listId" is unsupported']},
+}
+MiB = 1024 * 1024
+
+Step = Callable[[httpx.Request], Any]
+
+
+# Spec-shaped bodies (openapi/bird-flashcalls.openapi.json).
+
+
+def flash_call_body(**fields: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": CALL_ID,
+        "channelId": CHANNEL_ID,
+        "from": CALLER,
+        "to": CALLEE,
+        "status": "accepted",
+        "ringTimeout": 30,
+        "createdAt": TIMESTAMP,
+        "updatedAt": TIMESTAMP,
+    }
+    body.update(fields)
+    return body
+
+
+def without(body: dict[str, Any], field: str) -> dict[str, Any]:
+    return {key: value for key, value in body.items() if key != field}
+
+
+def hangup_body(**fields: Any) -> dict[str, Any]:
+    return {"result": "verified", **fields}
+
+
+def hangup_from_to_body(**fields: Any) -> dict[str, Any]:
+    return {"from": CALLER, "to": CALLEE, "result": "canceled", **fields}
+
+
+def request_error_body(
+    code: str = "NotFound",
+    message: str = "The requested resource does not exist: flash call not found",
+) -> dict[str, Any]:
+    return {"code": code, "message": message}
+
+
+def a_flash_call(**fields: Any) -> FlashCall:
+    return FlashCall.from_dict(flash_call_body(**fields))
+
+
+# Replies: each step builds a fresh response (httpx responses are single use).
+
+
+def reply(
+    status: int,
+    body: Any = None,
+    *,
+    content: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> Step:
+    def step(request: httpx.Request) -> httpx.Response:
+        if content is not None:
+            return httpx.Response(status, content=content, headers=headers)
+        if body is None:
+            return httpx.Response(status, headers=headers)
+        return httpx.Response(status, json=body, headers=headers)
+
+    return step
+
+
+def raises(error_class: type[httpx.RequestError], text: str | None = None) -> Step:
+    def step(request: httpx.Request) -> httpx.Response:
+        raise error_class(text or f"simulated {error_class.__name__}", request=request)
+
+    return step
+
+
+class ChunkedBody(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A body sent in chunks, for both clients, that counts how much was pulled from it."""
+
+    def __init__(self, chunk: bytes, count: int) -> None:
+        self.chunk = chunk
+        self.count = count
+        self.pulled = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for _ in range(self.count):
+            self.pulled += 1
+            yield self.chunk
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for _ in range(self.count):
+            self.pulled += 1
+            yield self.chunk
+
+
+def streamed(status: int, stream: ChunkedBody, headers: dict[str, str] | None = None) -> Step:
+    def step(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, stream=stream, headers=headers)
+
+    return step
+
+
+_UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+_FLASHCALLS = re.compile(rf"(?:/.*)?/workspaces/{_UUID}/channels/{_UUID}/flashcalls(?P<rest>.*)")
+_CALL_PATH = re.compile(rf"/{_UUID}")
+
+
+def spec_success(request: httpx.Request) -> httpx.Response:
+    """What Bird answers to a valid request: 202 and a body built from the request."""
+    route = _FLASHCALLS.fullmatch(request.url.path)
+    if request.method != "POST" or route is None:
+        return httpx.Response(404, json=request_error_body())
+    sent = json.loads(request.content)
+    rest = route["rest"]
+    echoed = {key: sent[key] for key in ("receivedCli",) if key in sent}
+    if rest == "":
+        call = flash_call_body(to=sent["to"], ringTimeout=sent.get("ringTimeout", 30))
+        if "from" in sent:
+            call["from"] = sent["from"]
+        return httpx.Response(202, json=call)
+    if rest == "/hangup":
+        body = {"from": sent["from"], "to": sent["to"], "result": sent["result"], **echoed}
+        return httpx.Response(202, json=body)
+    if _CALL_PATH.fullmatch(rest):
+        return httpx.Response(202, json={"result": sent["result"], **echoed})
+    return httpx.Response(404, json=request_error_body())
+
+
+class FakeBird:
+    """MockTransport handler: records every request, plays scripted steps, then answers as Bird."""
+
+    def __init__(self) -> None:
+        self.requests: list[httpx.Request] = []
+        self._next: deque[Step] = deque()
+        self._forever: Step | None = None
+
+    def then(self, *steps: Step) -> FakeBird:
+        self._next.extend(steps)
+        return self
+
+    def always(self, step: Step) -> FakeBird:
+        self._forever = step
+        return self
+
+    def __call__(self, request: httpx.Request) -> Any:
+        self.requests.append(request)
+        if self._next:
+            return self._next.popleft()(request)
+        if self._forever is not None:
+            return self._forever(request)
+        return spec_success(request)
+
+    def bodies(self) -> list[Any]:
+        return [json.loads(request.content) for request in self.requests]
+
+
+# One test body for both clients.
+
+
+def assert_no_secret(error: BaseException) -> None:
+    shown = (str(error), repr(error), "".join(traceback.format_exception(error)))
+    for text in shown:
+        assert ACCESS_KEY not in text, f"the access key leaked into {type(error).__name__}"
+
+
+class Driver:
+    """Calls a FlashCalls or AsyncFlashCalls method and awaits it when needed.
+
+    Every exception that comes out is checked for the access key before it reaches the test.
+    """
+
+    def __init__(self, client: FlashCalls | AsyncFlashCalls) -> None:
+        self.client = client
+
+    @property
+    def is_async(self) -> bool:
+        return isinstance(self.client, AsyncFlashCalls)
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self.client, name)
+        if not callable(attribute):
+            return attribute
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                result = attribute(*args, **kwargs)
+                if inspect.isawaitable(result):
+                    result = await result
+            except BaseException as error:
+                assert_no_secret(error)
+                raise
+            return result
+
+        return call
+
+    def with_options(self, **options: Any) -> Driver:
+        try:
+            return Driver(self.client.with_options(**options))
+        except BaseException as error:
+            assert_no_secret(error)
+            raise
+
+    async def close(self) -> None:
+        if isinstance(self.client, AsyncFlashCalls):
+            await self.client.aclose()
+        else:
+            self.client.close()
+
+
+# The three operations, for tests that hold for each of them.
+
+OPERATIONS: dict[str, Callable[[Driver], Any]] = {
+    "create": lambda fc: fc.create(CALLEE),
+    "end": lambda fc: fc.end(CALL_ID, result="verified"),
+    "hangup": lambda fc: fc.hangup(from_=CALLER, to=CALLEE, result="canceled"),
+}
+OPERATION_PATHS = {
+    "create": FLASHCALLS_PATH,
+    "end": f"{FLASHCALLS_PATH}/{CALL_ID}",
+    "hangup": f"{FLASHCALLS_PATH}/hangup",
+}
+SUCCESS_BODIES: dict[str, dict[str, Any]] = {
+    "create": flash_call_body(),
+    "end": hangup_body(),
+    "hangup": hangup_from_to_body(),
+}
+
+
+class ModuleView:
+    """A module with a few attributes replaced, to patch what one module sees and nothing else."""
+
+    def __init__(self, module: Any, **replaced: Any) -> None:
+        self._module = module
+        self.__dict__.update(replaced)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._module, name)

@@ -1,0 +1,291 @@
+"""2xx responses that do not fit the spec, oversized bodies, and values Bird may add later."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import uuid
+
+import pytest
+from bird_flashcalls import (
+    APIResponseValidationError,
+    FlashCallStatus,
+    HangupResult,
+)
+
+from .support import (
+    CALL_ID,
+    CALLEE,
+    CALLER,
+    OPERATIONS,
+    SUCCESS_BODIES,
+    ChunkedBody,
+    FakeBird,
+    MiB,
+    flash_call_body,
+    hangup_body,
+    hangup_from_to_body,
+    reply,
+    streamed,
+    without,
+)
+
+pytestmark = pytest.mark.anyio
+
+REQUEST_ID = "mb-req-42"
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"<html><body>Accepted</body></html>", "is not JSON"),
+        (b"", "has an empty body"),
+        (b"   \n", "has an empty body"),
+        (b'{"id": "9c8d7e6f-', "is not JSON"),
+        (b"[]", "is a JSON list"),
+        (b'[{"id": "x"}]', "is a JSON list"),
+        (b'"accepted"', "is a JSON str"),
+        (b"null", "is a JSON NoneType"),
+        (b"[" * 100_000, "is not JSON"),  # deep nesting must not crash the parser
+    ],
+)
+async def test_a_202_that_is_not_a_json_object_is_refused(
+    flash, bird: FakeBird, operation, content, problem
+):
+    bird.always(reply(202, content=content, headers={"Messagebird-Request-Id": REQUEST_ID}))
+
+    with pytest.raises(APIResponseValidationError) as caught:
+        await OPERATIONS[operation](flash())
+
+    error = caught.value
+    assert problem in str(error)
+    assert f"{operation}()" in str(error)
+    assert error.status_code == 202
+    assert error.body == content
+    assert error.request_id == REQUEST_ID
+    assert REQUEST_ID in str(error)
+    assert len(bird.requests) == 1  # a malformed success is not retried
+
+
+@pytest.mark.parametrize(
+    ("operation", "field"),
+    [
+        *[("create", field) for field in ("id", "channelId", "from", "to", "status")],
+        ("create", "createdAt"),
+        ("create", "updatedAt"),
+        ("end", "result"),
+        ("hangup", "from"),
+        ("hangup", "to"),
+        ("hangup", "result"),
+    ],
+)
+async def test_a_missing_required_field_is_named(flash, bird: FakeBird, operation, field):
+    bird.always(reply(202, without(SUCCESS_BODIES[operation], field)))
+
+    with pytest.raises(APIResponseValidationError) as caught:
+        await OPERATIONS[operation](flash())
+
+    assert f"lacks the required field '{field}'" in str(caught.value)
+    assert caught.value.request_id is None
+    assert "[request id" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("operation", "body"),
+    [
+        ("create", flash_call_body(status=5)),
+        ("create", flash_call_body(status=None)),
+        ("create", flash_call_body(id="not-a-uuid")),
+        ("create", flash_call_body(channelId=42)),
+        ("create", flash_call_body(createdAt="yesterday")),
+        ("create", flash_call_body(updatedAt=1714557600)),
+        ("create", flash_call_body(ringingAt="soon")),
+        ("create", flash_call_body(attemptPrice="0.01 EUR")),
+        ("end", hangup_body(result=7)),
+        ("end", hangup_body(result=["verified"])),
+        ("hangup", hangup_from_to_body(result={"value": "canceled"})),
+    ],
+    ids=[
+        "status-5",
+        "status-null",
+        "id-not-uuid",
+        "channelId-int",
+        "createdAt-yesterday",
+        "updatedAt-epoch",
+        "ringingAt-soon",
+        "attemptPrice-string",
+        "result-int",
+        "result-list",
+        "result-object",
+    ],
+)
+async def test_a_field_of_the_wrong_type_is_refused(flash, bird: FakeBird, operation, body):
+    bird.always(reply(202, body, headers={"X-Request-Id": REQUEST_ID}))
+
+    with pytest.raises(APIResponseValidationError) as caught:
+        await OPERATIONS[operation](flash())
+
+    assert "wrong type or format" in str(caught.value)
+    assert caught.value.request_id == REQUEST_ID
+
+
+@pytest.mark.parametrize(
+    ("operation", "body"),
+    [
+        ("create", flash_call_body(**{"from": 31201234567})),
+        ("create", flash_call_body(to=None)),
+        ("create", flash_call_body(ringTimeout="30")),
+        ("end", hangup_body(receivedCli=31201234567)),
+        ("hangup", hangup_from_to_body(to=["+31612345678"])),
+    ],
+    ids=["from-int", "to-null", "ringTimeout-str", "receivedCli-int", "to-list"],
+)
+async def test_a_string_or_integer_field_of_the_wrong_type_is_refused(
+    flash, bird: FakeBird, operation, body
+):
+    # The generated from_dict checks UUIDs, dates and enums but takes any JSON value for a
+    # plain string or integer, so a FlashCall with from_=31201234567 reaches the caller.
+    bird.always(reply(202, body))
+
+    with pytest.raises(APIResponseValidationError):
+        await OPERATIONS[operation](flash())
+
+
+async def test_a_declared_oversized_body_is_refused_unread(flash, bird: FakeBird):
+    body = ChunkedBody(b" " * MiB, 64)
+    bird.always(
+        streamed(
+            202,
+            body,
+            headers={"Content-Length": str(10 * MiB + 1), "Messagebird-Request-Id": REQUEST_ID},
+        )
+    )
+
+    with pytest.raises(APIResponseValidationError) as caught:
+        await flash().create(CALLEE)
+
+    assert body.pulled == 0
+    assert "larger than 10 MB" in str(caught.value)
+    assert caught.value.request_id == REQUEST_ID
+    assert caught.value.status_code == 202
+
+
+async def test_a_chunked_oversized_body_is_cut_off(flash, bird: FakeBird):
+    body = ChunkedBody(b" " * MiB, 64)
+    bird.always(streamed(202, body, headers={"Transfer-Encoding": "chunked"}))
+
+    with pytest.raises(APIResponseValidationError, match="larger than 10 MB"):
+        await flash().end(CALL_ID, result="verified")
+
+    assert body.pulled <= 11  # stopped just past the limit, not at 64 MiB
+    assert len(bird.requests) == 1
+
+
+async def test_a_compressed_body_is_capped_after_decompression(flash, bird: FakeBird):
+    bomb = gzip.compress(b" " * (11 * MiB))
+    assert len(bomb) < 100_000
+    bird.always(reply(202, content=bomb, headers={"Content-Encoding": "gzip"}))
+
+    with pytest.raises(APIResponseValidationError, match="larger than 10 MB"):
+        await flash().create(CALLEE)
+
+
+async def test_a_body_just_under_the_cap_is_read(flash, bird: FakeBird):
+    padded = json.dumps(flash_call_body()).encode() + b" " * (10 * MiB - 1000)
+    bird.always(reply(202, content=padded))
+
+    call = await flash().create(CALLEE)
+
+    assert call.to == CALLEE
+
+
+async def test_an_unknown_status_is_kept_as_its_string(flash, bird: FakeBird):
+    bird.then(reply(202, flash_call_body(status="voicemail")))
+    fc = flash()
+
+    call = await fc.create(CALLEE)
+
+    assert call.status == "voicemail"
+    assert str(call.status) == "voicemail"
+    assert isinstance(call.status, FlashCallStatus)
+    assert call.status not in list(FlashCallStatus)
+    # The call stays usable: verifying it works as for any other status.
+    outcome = await fc.verify(call, CALLER)
+    assert outcome.verified
+
+
+async def test_an_unknown_status_is_logged_once_per_value(flash, bird: FakeBird, caplog):
+    caplog.set_level(logging.WARNING)
+    # Unique per run: the generated enum remembers the values it has already reported.
+    first, second = (f"voicemail-{uuid.uuid4().hex[:8]}" for _ in range(2))
+    bird.then(
+        reply(202, flash_call_body(status=first)),
+        reply(202, flash_call_body(status=first)),
+        reply(202, flash_call_body(status=second)),
+    )
+    fc = flash()
+
+    statuses = [(await fc.create(CALLEE)).status for _ in range(3)]
+
+    assert statuses == [first, first, second]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert sum(first in message for message in warnings) == 1
+    assert sum(second in message for message in warnings) == 1
+
+
+@pytest.mark.parametrize("operation", ["end", "hangup"])
+async def test_an_unknown_result_is_kept_as_its_string(flash, bird: FakeBird, caplog, operation):
+    caplog.set_level(logging.WARNING)
+    value = f"escalated-{uuid.uuid4().hex[:8]}"
+    bird.always(reply(202, {**SUCCESS_BODIES[operation], "result": value}))
+
+    ended = await OPERATIONS[operation](flash())
+
+    assert ended.result == value
+    assert isinstance(ended.result, HangupResult)
+    assert ended.result != HangupResult.UNKNOWN
+    assert [r for r in caplog.records if value in r.getMessage()] != []
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+async def test_unknown_extra_fields_are_ignored(flash, bird: FakeBird, operation):
+    body = {
+        **SUCCESS_BODIES[operation],
+        "priority": 3,
+        "routing": {"carrier": "x", "hops": [1, 2]},
+        "labels": None,
+    }
+    bird.always(reply(202, body))
+
+    result = await OPERATIONS[operation](flash())
+
+    assert result is not None
+    if operation == "create":
+        assert result.id == uuid.UUID(CALL_ID)
+    else:
+        assert result.result == SUCCESS_BODIES[operation]["result"]
+
+
+async def test_optional_fields_parse_when_present(flash, bird: FakeBird):
+    bird.always(
+        reply(
+            202,
+            flash_call_body(
+                status="completed",
+                reason="answered",
+                duration=0,
+                ringingAt="2024-05-01T10:00:01.123456789Z",
+                endedAt="2024-05-01T10:00:03+02:00",
+                attemptPrice={"amount": 15, "exponent": 4, "currency": "EUR"},
+            ),
+        )
+    )
+
+    call = await flash().create(CALLEE)
+
+    assert call.status is FlashCallStatus.COMPLETED
+    assert call.ringing_at.microsecond == 123456
+    assert call.ended_at.utcoffset().total_seconds() == 7200
+    assert call.attempt_price.amount == 15

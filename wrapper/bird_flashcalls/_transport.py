@@ -1,0 +1,101 @@
+"""The transport a FlashCalls creates: every socket operation of one attempt shares its deadline.
+
+httpx bounds each connect, read and write on its own, so a server that dribbles its headers a
+byte at a time could hold a sync call for ever. httpcore's network backend sees every socket
+operation; wrapping it lets each one wait only for what is left of the attempt. (The async
+client bounds the whole attempt with asyncio.timeout instead.)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+import httpx
+
+_deadline: ContextVar[float | None] = ContextVar("bird_flashcalls_attempt_deadline", default=None)
+# A zero timeout would switch the socket to non-blocking mode instead of timing out.
+_SHORTEST_WAIT = 0.001
+
+
+@contextmanager
+def attempt_deadline(seconds: float | None) -> Iterator[None]:
+    token = _deadline.set(None if seconds is None else time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def _bounded(timeout: float | None) -> float | None:
+    deadline = _deadline.get()
+    if deadline is None:
+        return timeout
+    remaining = max(deadline - time.monotonic(), _SHORTEST_WAIT)
+    return remaining if timeout is None else min(timeout, remaining)
+
+
+class _DeadlineStream:
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        data: bytes = self._stream.read(max_bytes, _bounded(timeout))
+        return data
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _bounded(timeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+    ) -> _DeadlineStream:
+        return _DeadlineStream(
+            self._stream.start_tls(ssl_context, server_hostname, _bounded(timeout))
+        )
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend:
+    def __init__(self, backend: Any) -> None:
+        self._backend = backend
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> _DeadlineStream:
+        return _DeadlineStream(
+            self._backend.connect_tcp(host, port, _bounded(timeout), local_address, socket_options)
+        )
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> _DeadlineStream:
+        return _DeadlineStream(
+            self._backend.connect_unix_socket(path, _bounded(timeout), socket_options)
+        )
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+def sync_transport(limits: httpx.Limits) -> httpx.HTTPTransport:
+    transport = httpx.HTTPTransport(limits=limits)
+    # httpx has no public hook for the network backend; without one, reads keep httpx's own
+    # per-read bound and the body reader still enforces the deadline between chunks.
+    pool = getattr(transport, "_pool", None)
+    backend = getattr(pool, "_network_backend", None)
+    if backend is not None:
+        pool._network_backend = _DeadlineBackend(backend)  # type: ignore[union-attr]
+    return transport
