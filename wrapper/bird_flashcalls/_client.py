@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Mapping
 from types import ModuleType, TracebackType
-from typing import Any, Generic, NamedTuple, Self, TypeVar
+from typing import Any, ClassVar, Generic, NamedTuple, Self, TypeVar
 from uuid import UUID
 
 import httpx
@@ -61,6 +61,7 @@ from .errors import (
 logger = logging.getLogger("bird_flashcalls")
 
 Parsed = TypeVar("Parsed")
+HttpClient = TypeVar("HttpClient", httpx.Client, httpx.AsyncClient)
 CallRef = FlashCall | UUID | str
 ResultValue = HangupResult | str
 
@@ -125,8 +126,13 @@ class _BodyReader:
         self._size = 0
         self._limit = constants.MAX_RESPONSE_BYTES
         declared = response.headers.get("Content-Length")
-        if declared is not None and declared.isdigit() and int(declared) > self._limit:
-            self._too_large(int(declared))
+        # The length check first: int() refuses strings of thousands of digits.
+        if (
+            declared is not None
+            and declared.isdigit()
+            and (len(declared) > 15 or int(declared) > self._limit)
+        ):
+            self._too_large(int(declared) if len(declared) <= 15 else self._limit + 1)
 
     def feed(self, chunk: bytes) -> None:
         self._size += len(chunk)
@@ -161,23 +167,32 @@ def _request_id(response: httpx.Response) -> str | None:
     return None
 
 
-class BaseFlashCalls:
+class BaseFlashCalls(Generic[HttpClient]):
     """Settings, validation, request building and response mapping, shared by both clients."""
 
-    _http: httpx.Client | httpx.AsyncClient
+    _http: HttpClient
     _owns_http: bool
+    _http_client_class: ClassVar[type[httpx.Client | httpx.AsyncClient]]
+    _other_client_name: ClassVar[str]
 
     def __init__(
         self,
+        access_key: str | None = None,
+        workspace_id: str | UUID | None = None,
+        channel_id: str | UUID | None = None,
+        base_url: str | None = None,
         *,
-        access_key: str | None,
-        workspace_id: str | UUID | None,
-        channel_id: str | UUID | None,
-        base_url: str | None,
-        timeout: float | httpx.Timeout,
-        max_retries: int,
-        backoff: Backoff | None,
+        timeout: float | httpx.Timeout = constants.DEFAULT_TIMEOUT,
+        max_retries: int = constants.DEFAULT_MAX_RETRIES,
+        backoff: Backoff | None = None,
+        http_client: HttpClient | None = None,
     ) -> None:
+        if http_client is not None and not isinstance(http_client, self._http_client_class):
+            expected = f"httpx.{self._http_client_class.__name__}"
+            raise ConfigurationError(
+                f"http_client must be an {expected}, got {type(http_client).__name__} (use "
+                f"{self._other_client_name} with the other kind of httpx client)"
+            )
         self._settings = resolve_settings(
             access_key=access_key,
             workspace_id=workspace_id,
@@ -190,6 +205,11 @@ class BaseFlashCalls:
             "User-Agent": _USER_AGENT,
             "Accept": "application/json",
         }
+        self._owns_http = http_client is None
+        self._http = self._new_http_client() if http_client is None else http_client
+
+    def _new_http_client(self) -> HttpClient:
+        raise NotImplementedError
 
     def _configure(
         self, timeout: float | httpx.Timeout, max_retries: int, backoff: Backoff
@@ -541,39 +561,14 @@ def _expected_cli(call: CallRef, expected_cli: str | None) -> str:
     return _verify.normalise_number(call.from_, field=f"the 'from' of flash call {call.id}")
 
 
-class FlashCalls(BaseFlashCalls):
+class FlashCalls(BaseFlashCalls[httpx.Client]):
     """Synchronous client. Thread-safe; share one per process and close it (or use ``with``)."""
 
-    _http: httpx.Client
+    _http_client_class = httpx.Client
+    _other_client_name = "AsyncFlashCalls"
 
-    def __init__(
-        self,
-        access_key: str | None = None,
-        workspace_id: str | UUID | None = None,
-        channel_id: str | UUID | None = None,
-        base_url: str | None = None,
-        *,
-        timeout: float | httpx.Timeout = constants.DEFAULT_TIMEOUT,
-        max_retries: int = constants.DEFAULT_MAX_RETRIES,
-        backoff: Backoff | None = None,
-        http_client: httpx.Client | None = None,
-    ) -> None:
-        if http_client is not None and not isinstance(http_client, httpx.Client):
-            raise ConfigurationError(
-                f"http_client must be an httpx.Client, got {type(http_client).__name__}"
-                " (use AsyncFlashCalls with an httpx.AsyncClient)"
-            )
-        super().__init__(
-            access_key=access_key,
-            workspace_id=workspace_id,
-            channel_id=channel_id,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            backoff=backoff,
-        )
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(transport=sync_transport(_default_limits()))
+    def _new_http_client(self) -> httpx.Client:
+        return httpx.Client(transport=sync_transport(_default_limits()))
 
     def create(
         self, to: str, *, from_: str | None = None, ring_timeout: int | None = None
@@ -664,39 +659,14 @@ class FlashCalls(BaseFlashCalls):
         return _Answer(response, reader.body(), time.monotonic() - started)
 
 
-class AsyncFlashCalls(BaseFlashCalls):
+class AsyncFlashCalls(BaseFlashCalls[httpx.AsyncClient]):
     """asyncio client: the methods of FlashCalls as coroutines. Close it (or ``async with``)."""
 
-    _http: httpx.AsyncClient
+    _http_client_class = httpx.AsyncClient
+    _other_client_name = "FlashCalls"
 
-    def __init__(
-        self,
-        access_key: str | None = None,
-        workspace_id: str | UUID | None = None,
-        channel_id: str | UUID | None = None,
-        base_url: str | None = None,
-        *,
-        timeout: float | httpx.Timeout = constants.DEFAULT_TIMEOUT,
-        max_retries: int = constants.DEFAULT_MAX_RETRIES,
-        backoff: Backoff | None = None,
-        http_client: httpx.AsyncClient | None = None,
-    ) -> None:
-        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
-            raise ConfigurationError(
-                f"http_client must be an httpx.AsyncClient, got {type(http_client).__name__}"
-                " (use FlashCalls with an httpx.Client)"
-            )
-        super().__init__(
-            access_key=access_key,
-            workspace_id=workspace_id,
-            channel_id=channel_id,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            backoff=backoff,
-        )
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(limits=_default_limits())
+    def _new_http_client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(limits=_default_limits())
 
     async def create(
         self, to: str, *, from_: str | None = None, ring_timeout: int | None = None
