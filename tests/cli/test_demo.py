@@ -1,0 +1,98 @@
+"""``bird-flashcalls demo``: the whole verification story through real HTTP, checked against Bird."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+from bird_flashcalls.cli import run_demo
+from bird_flashcalls.testing import FakeBird
+from cli_helpers import clean_env
+
+
+def test_the_demo_runs_every_step_and_exits_0() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bird_flashcalls", "demo"],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        timeout=60,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("FakeBird on http://127.0.0.1:")
+    assert lines[-1].startswith("demo passed: 10 steps, 4 flash calls")
+    steps = lines[1:-1]
+    assert [line.split()[1] for line in steps] == [
+        "create",
+        "handset",
+        "verify",
+        "create",
+        "handset",
+        "verify",
+        "create",
+        "hangup",
+        "create",
+        "code",
+    ]
+    for line in steps:
+        UUID(line.split()[3])  # each step names its call
+    assert "result verified (Bird recorded verified)" in steps[2]
+    assert "result wrong_cli (Bird recorded wrong_cli)" in steps[5]
+    assert "result canceled (Bird recorded canceled)" in steps[7]
+    assert "(Bird recorded verified)" in steps[9]
+    assert result.stderr == ""
+
+
+def test_the_demo_records_every_result_in_the_fake() -> None:
+    fake = FakeBird()
+    out = io.StringIO()
+
+    assert run_demo(fake, out) == 0, out.getvalue()
+
+    results = [call.get("result") for call in fake.calls.values()]
+    assert results == ["verified", "wrong_cli", "canceled", "verified"]
+    # Every request went over HTTP to the served fake and was answered 202.
+    assert [request.status for request in fake.requests] == [202] * 8
+
+
+class _HandsetSeesAnotherNumber(FakeBird):
+    def handset_cli(self, call_id: str | UUID) -> str:
+        return "+3197010260999"
+
+
+def test_the_demo_exits_1_naming_the_step_that_failed() -> None:
+    out = io.StringIO()
+
+    assert run_demo(_HandsetSeesAnotherNumber(), out) == 1
+
+    last = out.getvalue().splitlines()[-1]
+    assert last.startswith("demo FAILED at step 3 (verify):")
+    assert "wrong_cli" in last
+
+
+def test_the_demo_exits_1_when_bird_refuses() -> None:
+    fake = FakeBird()
+    fake.fail_next(status=404)
+    out = io.StringIO()
+
+    assert run_demo(fake, out) == 1
+
+    last = out.getvalue().splitlines()[-1]
+    assert last.startswith("demo FAILED at step 1 (create): NotFoundError")
+
+
+def test_the_console_script_runs_the_demo() -> None:
+    script = Path(sys.executable).with_name("bird-flashcalls")
+    if not script.exists():
+        pytest.skip("the package is not installed with its console script here")
+    result = subprocess.run(
+        [str(script), "demo"], capture_output=True, text=True, env=clean_env(), timeout=60
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "demo passed" in result.stdout

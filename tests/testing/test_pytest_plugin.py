@@ -1,0 +1,76 @@
+"""The installed package gives every pytest run a ``fake_bird`` fixture: a fresh FakeBird per test."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+USER_TESTS = """
+import sys
+
+seen = []
+
+
+def test_plugin_start_up_stays_light():
+    # pytest imported the plugin; the fake's HTTP server and the CLI are not loaded for it.
+    assert "bird_flashcalls.testing.pytest_plugin" in sys.modules
+    assert "bird_flashcalls.testing._server" not in sys.modules
+    assert "bird_flashcalls.cli" not in sys.modules
+
+
+def test_signup_verifies_the_phone(fake_bird):
+    with fake_bird.client() as flash_calls:
+        call = flash_calls.create("+31612345678")
+        outcome = flash_calls.verify(call, received_cli=fake_bird.handset_cli(call.id))
+    assert outcome.verified
+    assert fake_bird.calls[call.id]["result"] == "verified"
+    seen.append(fake_bird)
+
+
+def test_each_test_gets_a_fresh_fake(fake_bird):
+    assert fake_bird.calls == {}
+    assert fake_bird.requests == []
+    assert seen and seen[0] is not fake_bird
+    assert seen[0].workspace_id != fake_bird.workspace_id
+"""
+
+
+def run_pytest(directory: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("BIRD_")}
+    env.pop("PYTEST_ADDOPTS", None)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *arguments],
+        cwd=directory,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_the_fixture_is_registered_and_fresh_for_each_test(tmp_path: Path) -> None:
+    (tmp_path / "test_user_code.py").write_text(textwrap.dedent(USER_TESTS))
+
+    result = run_pytest(tmp_path, "-p", "no:randomly")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "3 passed" in result.stdout
+
+
+def test_the_fixture_is_listed_with_its_description(tmp_path: Path) -> None:
+    result = run_pytest(tmp_path, "--fixtures")
+    assert result.returncode in (0, 5), result.stdout + result.stderr
+    assert "fake_bird" in result.stdout
+    assert "A fresh FakeBird for each test" in result.stdout
+
+
+def test_the_plugin_can_be_turned_off(tmp_path: Path) -> None:
+    (tmp_path / "test_user_code.py").write_text("def test_x(fake_bird):\n    pass\n")
+
+    result = run_pytest(tmp_path, "-p", "no:bird_flashcalls")
+
+    assert result.returncode == 1
+    assert "fixture 'fake_bird' not found" in result.stdout

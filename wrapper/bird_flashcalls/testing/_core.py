@@ -1,0 +1,331 @@
+"""Bird's three flash-call operations over an in-memory store: a request in, a response out, no I/O.
+
+Both ways of reaching FakeBird (the in-process transport and the HTTP server) hand every request
+to ``Store.handle``, so they cannot answer differently.
+"""
+
+from __future__ import annotations
+
+import hmac
+import http
+import json
+import random
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+import httpx
+
+# Numbers Bird picks from when a create request has no `from` (Dutch 097 numbers, as Bird uses).
+CALLER_NUMBERS = (
+    "+3197010260000",
+    "+3197010260001",
+    "+3197010260002",
+    "+3197010260003",
+    "+3197010260004",
+)
+RESULTS = ("unknown", "verified", "canceled", "timeout", "wrong_cli")
+MIN_RING_TIMEOUT, MAX_RING_TIMEOUT, DEFAULT_RING_TIMEOUT = 3, 120, 30
+
+_PATH = re.compile(
+    r"/workspaces/(?P<workspace>[^/]+)/channels/(?P<channel>[^/]+)/flashcalls(?:/(?P<call>[^/]+))?"
+)
+_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+_CREATE_FIELDS = ("to", "from", "ringTimeout")
+_END_FIELDS = ("result", "receivedCli")
+_HANGUP_FIELDS = ("from", "to", "result", "receivedCli")
+# Bird's 422 body, as seen on its other endpoints.
+_INVALID_PAYLOAD = (
+    "InvalidPayload",
+    "One or more fields provided in the request body are malformed",
+)
+
+
+@dataclass(frozen=True)
+class FakeResponse:
+    """What FakeBird answers: status, headers and body, and how the transport should deliver it.
+
+    ``delay`` is waited before answering; ``drop_connection`` closes the connection instead of
+    answering (the request was handled: Bird received it, the answer was lost).
+    """
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    delay: float = 0.0
+    drop_connection: bool = False
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass(frozen=True)
+class FakeRequest:
+    """A request FakeBird received, and the status it decided to answer with."""
+
+    method: str
+    path: str
+    headers: httpx.Headers
+    body: bytes
+    json: Any  # the parsed body; None when it is not JSON
+    request_id: str  # the Messagebird-Request-Id of the answer
+    status: int
+
+
+class Problem(Exception):
+    """An error answer in Bird's shape: ``{code, message}``, plus ``details`` for a 422."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: dict[str, list[str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details is not None:
+            body["details"] = self.details
+        return body
+
+
+def error_code(status: int) -> str:
+    """``503`` -> ``"ServiceUnavailable"``: the code of an error body for a bare status."""
+    try:
+        phrase = http.HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+    return "".join(word.capitalize() for word in re.split(r"[^A-Za-z]+", phrase))
+
+
+def status_problem(status: int, retry_after: float | None = None) -> Problem:
+    try:
+        phrase = http.HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Error"
+    headers = {} if retry_after is None else {"Retry-After": f"{retry_after:g}"}
+    return Problem(status, error_code(status), f"{phrase} (injected by FakeBird)", headers=headers)
+
+
+def _not_found(what: str) -> Problem:
+    return Problem(404, "NotFound", f"The requested resource does not exist: {what} not found")
+
+
+def _timestamp() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _as_uuid(text: str) -> UUID | None:
+    try:
+        return UUID(text) if len(text) == 36 else None
+    except ValueError:
+        return None
+
+
+@dataclass
+class _Checker:
+    """Collects the problems of a request body, keyed by field as in Bird's 422 details."""
+
+    body: Mapping[str, Any]
+    details: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, name: str, problem: str) -> None:
+        self.details.setdefault(name, []).append(problem)
+
+    def only(self, allowed: Sequence[str]) -> None:
+        for name in self.body:
+            if name not in allowed:
+                self.add(name, f'property "{name}" is unsupported')
+
+    def string(self, name: str, *, required: bool, phone: bool = False) -> str | None:
+        if name not in self.body:
+            if required:
+                self.add(name, "is required")
+            return None
+        value = self.body[name]
+        if not isinstance(value, str):
+            self.add(name, "must be a string")
+        elif phone and not _E164.fullmatch(value):
+            self.add(name, "must be a phone number in E.164 format, such as +31612345678")
+        else:
+            return value
+        return None
+
+    def ring_timeout(self) -> int:
+        value = self.body.get("ringTimeout", DEFAULT_RING_TIMEOUT)
+        # JSON Schema's integer: 30 and 30.0 are integers, true and 30.5 are not.
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.add("ringTimeout", "must be an integer")
+        elif not MIN_RING_TIMEOUT <= value <= MAX_RING_TIMEOUT:
+            self.add("ringTimeout", f"must be between {MIN_RING_TIMEOUT} and {MAX_RING_TIMEOUT}")
+        else:
+            return value
+        return DEFAULT_RING_TIMEOUT
+
+    def result(self) -> str:
+        value = self.string("result", required=True)
+        if value is not None and value not in RESULTS:
+            self.add("result", f"must be one of {', '.join(RESULTS)}")
+        return value or ""
+
+    def finish(self) -> None:
+        if self.details:
+            raise Problem(422, *_INVALID_PAYLOAD, details=self.details)
+
+
+class Store:
+    """One workspace with one flash-call channel, and the calls made on it. Not thread-safe:
+    FakeBird holds its lock around ``handle``."""
+
+    def __init__(
+        self, workspace_id: UUID, channel_id: UUID, access_key: str, caller_numbers: Sequence[str]
+    ) -> None:
+        self.workspace_id = workspace_id
+        self.channel_id = channel_id
+        self.access_key = access_key
+        self.caller_numbers = tuple(caller_numbers)
+        # Call id -> the call as returned by create, plus the last reported result.
+        self.calls: dict[str, dict[str, Any]] = {}
+        self._random = random.Random()
+
+    def handle(
+        self, method: str, path: str, headers: httpx.Headers, body: bytes
+    ) -> tuple[int, dict[str, str], dict[str, Any]]:
+        try:
+            return 202, {}, self._route(method, path, headers, body)
+        except Problem as problem:
+            return problem.status, problem.headers, problem.body()
+
+    def _route(self, method: str, path: str, headers: httpx.Headers, body: bytes) -> dict[str, Any]:
+        self._authenticate(headers.get("Authorization"))
+        match = _PATH.fullmatch(path.split("?", 1)[0])
+        if match is None:
+            raise _not_found("path")
+        if _as_uuid(match["workspace"]) != self.workspace_id:
+            raise _not_found("workspace")
+        if _as_uuid(match["channel"]) != self.channel_id:
+            raise _not_found("channel")
+        if method != "POST":
+            raise Problem(
+                405,
+                "MethodNotAllowed",
+                f"{method} is not allowed here: flash-call operations are POST",
+                headers={"Allow": "POST"},
+            )
+        call = match["call"]
+        if call is None:
+            return self._create(_json_object(body))
+        if call == "hangup":
+            return self._hangup(_json_object(body))
+        call_id = _as_uuid(call)
+        if call_id is None or str(call_id) not in self.calls:
+            raise _not_found("flash call")
+        return self._end(str(call_id), _json_object(body))
+
+    def _authenticate(self, authorization: str | None) -> None:
+        if not authorization:
+            raise Problem(
+                401,
+                "Unauthorized",
+                "The Authorization header is missing: send 'Authorization: AccessKey <key>'",
+            )
+        scheme, _, key = authorization.partition(" ")
+        valid = scheme.lower() == "accesskey" and hmac.compare_digest(
+            key.strip().encode(), self.access_key.encode()
+        )
+        if not valid:
+            raise Problem(401, "Unauthorized", "The access key is not valid")
+
+    def _create(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        checker = _Checker(body)
+        checker.only(_CREATE_FIELDS)
+        to = checker.string("to", required=True, phone=True)
+        from_ = checker.string("from", required=False, phone=True)
+        ring_timeout = checker.ring_timeout()
+        checker.finish()
+        assert to is not None
+        now = _timestamp()
+        call_id = str(uuid4())
+        call: dict[str, Any] = {
+            "id": call_id,
+            "channelId": str(self.channel_id),
+            "from": from_ or self._random.choice(self.caller_numbers),
+            "to": to,
+            "status": "accepted",
+            "ringTimeout": ring_timeout,
+            "createdAt": now,
+            "updatedAt": now,
+        }
+        self.calls[call_id] = dict(call)
+        return call
+
+    def _end(self, call_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        checker = _Checker(body)
+        checker.only(_END_FIELDS)
+        result = checker.result()
+        received_cli = checker.string("receivedCli", required=False)
+        checker.finish()
+        return self._report(self.calls[call_id], result, received_cli)
+
+    def _hangup(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        checker = _Checker(body)
+        checker.only(_HANGUP_FIELDS)
+        from_ = checker.string("from", required=True)
+        to = checker.string("to", required=True)
+        result = checker.result()
+        received_cli = checker.string("receivedCli", required=False)
+        checker.finish()
+        matching = [c for c in self.calls.values() if c["from"] == from_ and c["to"] == to]
+        if not matching:
+            raise _not_found(f"flash call from {from_} to {to}")
+        # Most recent first: calls are kept in creation order.
+        reported = self._report(matching[-1], result, received_cli)
+        return {"from": from_, "to": to, **reported}
+
+    def _report(
+        self, call: dict[str, Any], result: str, received_cli: str | None
+    ) -> dict[str, Any]:
+        call["result"] = result
+        call.pop("receivedCli", None)
+        answer = {"result": result}
+        if received_cli is not None:
+            call["receivedCli"] = answer["receivedCli"] = received_cli
+        call["updatedAt"] = _timestamp()
+        return answer
+
+
+def _json_object(body: bytes) -> Mapping[str, Any]:
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        raise Problem(400, "BadRequest", "The request body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise Problem(
+            400, "BadRequest", f"The request body must be a JSON object, not {_json_type(data)}"
+        )
+    return data
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array"

@@ -1,0 +1,392 @@
+"""FakeBird: an in-memory Bird Flash Calling API for tests, in process or on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import json
+import random
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID, uuid4
+
+import httpx
+
+from .. import _constants as constants
+from .._client import AsyncFlashCalls, FlashCalls
+from .._retry import Backoff
+from ._core import CALLER_NUMBERS, FakeRequest, FakeResponse, Store, status_problem
+
+# Where the in-process clients point: a reserved name (RFC 2606), never resolved.
+IN_PROCESS_BASE_URL = "https://fakebird.invalid"
+
+
+@dataclass(frozen=True)
+class _Fault:
+    status: int | None
+    retry_after: float | None
+    drop_connection: bool
+    delay: float
+
+
+@dataclass
+class _RandomFaults:
+    rate: float
+    fault: _Fault
+    rng: random.Random
+
+
+class CallRecords(Mapping[str, dict[str, Any]]):
+    """A snapshot of the calls: call id (a string or UUID) -> the call as Bird returned it,
+    plus ``result`` and ``receivedCli`` once a result was reported."""
+
+    def __init__(self, calls: dict[str, dict[str, Any]]) -> None:
+        self._calls = calls
+
+    def __getitem__(self, call_id: str | UUID) -> dict[str, Any]:
+        return self._calls[str(call_id).lower()]
+
+    def __contains__(self, call_id: object) -> bool:
+        return isinstance(call_id, str | UUID) and str(call_id).lower() in self._calls
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._calls)
+
+    def __len__(self) -> int:
+        return len(self._calls)
+
+    def __repr__(self) -> str:
+        return f"CallRecords({self._calls!r})"
+
+
+class FakeBird:
+    """A faithful in-memory Bird Flash Calling API: one workspace, one channel, its calls.
+
+    ::
+
+        fake = FakeBird()
+        flash_calls = fake.client()                 # FlashCalls wired to the fake in process
+        with fake.serve() as base_url: ...          # or a real HTTP server on 127.0.0.1
+        fake.calls[call.id]["result"]               # what was reported for a call
+        fake.fail_next(status=503, retry_after=1)   # fault injection: the next request(s)
+        fake.fail_randomly(rate=0.05, seed=1)       # or a share of all requests, for load tests
+
+    It answers as the spec says: 202 with the call (``from`` picked from ``caller_numbers`` when
+    the request has none), 401 for a missing or wrong ``Authorization: AccessKey <key>``, 400 for
+    a body that is not a JSON object, 404 for an unknown workspace, channel or call, 422 with
+    ``details`` per field. Every answer carries a ``Messagebird-Request-Id`` header. Thread-safe.
+    """
+
+    def __init__(
+        self,
+        *,
+        workspace_id: str | UUID | None = None,
+        channel_id: str | UUID | None = None,
+        access_key: str | None = None,
+        caller_numbers: Sequence[str] = CALLER_NUMBERS,
+    ) -> None:
+        if isinstance(caller_numbers, str) or not caller_numbers:
+            raise ValueError("caller_numbers must be a non-empty sequence of E.164 numbers")
+        self._store = Store(
+            workspace_id=_uuid(workspace_id, "workspace_id"),
+            channel_id=_uuid(channel_id, "channel_id"),
+            access_key=access_key or secrets.token_urlsafe(24),
+            caller_numbers=caller_numbers,
+        )
+        self._lock = threading.Lock()
+        self._requests: list[FakeRequest] = []
+        self._faults: list[_Fault] = []
+        self._random_faults: _RandomFaults | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"FakeBird(workspace_id='{self.workspace_id}', channel_id='{self.channel_id}', "
+            f"calls={len(self._store.calls)})"
+        )
+
+    @property
+    def workspace_id(self) -> str:
+        return str(self._store.workspace_id)
+
+    @property
+    def channel_id(self) -> str:
+        return str(self._store.channel_id)
+
+    @property
+    def access_key(self) -> str:
+        return self._store.access_key
+
+    @property
+    def caller_numbers(self) -> tuple[str, ...]:
+        return self._store.caller_numbers
+
+    # What happened.
+
+    @property
+    def calls(self) -> CallRecords:
+        """Call id -> the call as Bird returned it, plus the reported ``result`` (and
+        ``receivedCli``). A copy: later requests do not change it."""
+        with self._lock:
+            return CallRecords(copy.deepcopy(self._store.calls))
+
+    @property
+    def requests(self) -> list[FakeRequest]:
+        """Every request received, in order, including refused and faulted ones."""
+        with self._lock:
+            return list(self._requests)
+
+    def handset_cli(self, call_id: str | UUID) -> str:
+        """The caller number the phone sees for a call: the call's ``from``."""
+        with self._lock:
+            call = self._store.calls.get(str(call_id).lower())
+            if call is None:
+                raise KeyError(f"FakeBird has no flash call {call_id}")
+            return str(call["from"])
+
+    # Faults.
+
+    def fail_next(
+        self,
+        status: int | None = None,
+        *,
+        retry_after: float | None = None,
+        times: int = 1,
+        drop_connection: bool = False,
+        delay: float = 0.0,
+    ) -> None:
+        """Make the next ``times`` requests fail; calls queue up in order.
+
+        - ``status``: answer with it and a Bird-shaped error body, without handling the request
+          (``retry_after`` adds a Retry-After header in seconds).
+        - ``drop_connection``: handle the request (Bird received it), then close the connection
+          without answering; the client sees a dropped connection.
+        - ``delay``: wait this many seconds before answering (alone: a slow but correct answer).
+        """
+        fault = _fault(status, retry_after, drop_connection, delay)
+        if isinstance(times, bool) or not isinstance(times, int) or times < 1:
+            raise ValueError(f"times must be a whole number >= 1, got {times!r}")
+        with self._lock:
+            self._faults.extend([fault] * times)
+
+    def fail_randomly(
+        self,
+        rate: float,
+        status: int | None = 503,
+        *,
+        retry_after: float | None = None,
+        drop_connection: bool = False,
+        delay: float = 0.0,
+        seed: int | None = None,
+    ) -> None:
+        """Make each request fail with probability ``rate`` (after any ``fail_next`` faults),
+        as ``fail_next`` describes; ``seed`` makes the draw repeatable; ``rate=0`` stops it."""
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError(f"rate must be between 0 and 1, got {rate!r}")
+        fault = _fault(status, retry_after, drop_connection, delay) if rate else None
+        with self._lock:
+            self._random_faults = (
+                None if fault is None else _RandomFaults(rate, fault, random.Random(seed))
+            )
+
+    def clear_faults(self) -> None:
+        """Forget every queued and random fault."""
+        with self._lock:
+            self._faults.clear()
+            self._random_faults = None
+
+    # The one request-handling core.
+
+    def respond(
+        self, method: str, path: str, headers: Mapping[str, str], body: bytes
+    ) -> FakeResponse:
+        """Handle one request: method, path (a query is ignored), headers and body in, the
+        answer out. The in-process transport and the HTTP server both call only this."""
+        request_headers = httpx.Headers(headers)
+        request_id = str(uuid4())
+        with self._lock:
+            fault = self._next_fault()
+            if fault is not None and fault.status is not None:
+                problem = status_problem(fault.status, fault.retry_after)
+                status, extra_headers, payload = problem.status, problem.headers, problem.body()
+            else:
+                status, extra_headers, payload = self._store.handle(
+                    method.upper(), path, request_headers, body
+                )
+            self._requests.append(
+                FakeRequest(
+                    method=method.upper(),
+                    path=path,
+                    headers=request_headers,
+                    body=body,
+                    json=_parsed(body),
+                    request_id=request_id,
+                    status=status,
+                )
+            )
+        return FakeResponse(
+            status=status,
+            headers={
+                "Content-Type": "application/json",
+                "Messagebird-Request-Id": request_id,
+                **extra_headers,
+            },
+            body=json.dumps(payload).encode(),
+            delay=0.0 if fault is None else fault.delay,
+            drop_connection=fault is not None and fault.drop_connection,
+        )
+
+    def _next_fault(self) -> _Fault | None:
+        if self._faults:
+            return self._faults.pop(0)
+        chance = self._random_faults
+        if chance is not None and chance.rng.random() < chance.rate:
+            return chance.fault
+        return None
+
+    # Ways to reach it.
+
+    def client(
+        self,
+        *,
+        timeout: float | httpx.Timeout = constants.DEFAULT_TIMEOUT,
+        max_retries: int = constants.DEFAULT_MAX_RETRIES,
+        backoff: Backoff | None = None,
+    ) -> FlashCalls:
+        """A FlashCalls that talks to this fake in process (no socket).
+
+        Retries wait as in production; pass ``backoff=Backoff(initial_delay=0.001)`` to speed
+        up tests that inject retryable faults.
+        """
+        return FlashCalls(
+            access_key=self.access_key,
+            workspace_id=self.workspace_id,
+            channel_id=self.channel_id,
+            base_url=IN_PROCESS_BASE_URL,
+            timeout=timeout,
+            max_retries=max_retries,
+            backoff=backoff,
+            http_client=httpx.Client(transport=httpx.MockTransport(self._answer)),
+        )
+
+    def async_client(
+        self,
+        *,
+        timeout: float | httpx.Timeout = constants.DEFAULT_TIMEOUT,
+        max_retries: int = constants.DEFAULT_MAX_RETRIES,
+        backoff: Backoff | None = None,
+    ) -> AsyncFlashCalls:
+        """An AsyncFlashCalls that talks to this fake in process (no socket)."""
+        return AsyncFlashCalls(
+            access_key=self.access_key,
+            workspace_id=self.workspace_id,
+            channel_id=self.channel_id,
+            base_url=IN_PROCESS_BASE_URL,
+            timeout=timeout,
+            max_retries=max_retries,
+            backoff=backoff,
+            http_client=httpx.AsyncClient(transport=httpx.MockTransport(self._answer_async)),
+        )
+
+    @contextlib.contextmanager
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+        """Run this fake as an HTTP server on a loopback address; yields its base URL.
+
+        ``port=0`` picks a free port. The server and its threads stop on exit.
+        """
+        # Imported here: only tests that need a socket pay for http.server.
+        from ._server import serve
+
+        with serve(self.respond, host, port) as base_url:
+            yield base_url
+
+    # The in-process transports: the same core, and faults as an HTTP client would see them.
+
+    def _answer(self, request: httpx.Request) -> httpx.Response:
+        reply = self.respond(request.method, _target(request), request.headers, request.read())
+        _wait(reply, request, time.sleep)
+        return _deliver(reply, request)
+
+    async def _answer_async(self, request: httpx.Request) -> httpx.Response:
+        body = await request.aread()
+        reply = self.respond(request.method, _target(request), request.headers, body)
+        seconds = _waited(reply, request)
+        if seconds:
+            await asyncio.sleep(seconds)
+        _raise_timeout(reply, request)
+        return _deliver(reply, request)
+
+
+def _target(request: httpx.Request) -> str:
+    return request.url.raw_path.decode("ascii")
+
+
+def _read_timeout(request: httpx.Request) -> float | None:
+    timeouts = request.extensions.get("timeout", {})
+    value = timeouts.get("read") if isinstance(timeouts, dict) else None
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _waited(reply: FakeResponse, request: httpx.Request) -> float:
+    # A transport gives up after its read timeout, as a socket would.
+    limit = _read_timeout(request)
+    return reply.delay if limit is None else min(reply.delay, limit)
+
+
+def _raise_timeout(reply: FakeResponse, request: httpx.Request) -> None:
+    limit = _read_timeout(request)
+    if limit is not None and reply.delay > limit:
+        raise httpx.ReadTimeout(f"no answer within the {limit:g} s read timeout", request=request)
+
+
+def _wait(reply: FakeResponse, request: httpx.Request, sleep: Callable[[float], None]) -> None:
+    seconds = _waited(reply, request)
+    if seconds:
+        sleep(seconds)
+    _raise_timeout(reply, request)
+
+
+def _deliver(reply: FakeResponse, request: httpx.Request) -> httpx.Response:
+    if reply.drop_connection:
+        raise httpx.RemoteProtocolError(
+            "Server disconnected without sending a response.", request=request
+        )
+    return httpx.Response(reply.status, headers=reply.headers, content=reply.body)
+
+
+def _fault(
+    status: int | None, retry_after: float | None, drop_connection: bool, delay: float
+) -> _Fault:
+    if status is not None and (
+        isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599
+    ):
+        raise ValueError(f"status must be an error status from 400 to 599, got {status!r}")
+    if status is not None and drop_connection:
+        raise ValueError("a fault either answers with a status or drops the connection")
+    if status is None and not drop_connection and not delay:
+        raise ValueError("nothing to inject: give a status, drop_connection=True or a delay")
+    if retry_after is not None and (status is None or retry_after < 0):
+        raise ValueError("retry_after needs a status and is a number of seconds >= 0")
+    if delay < 0:
+        raise ValueError(f"delay must be >= 0 seconds, got {delay!r}")
+    return _Fault(status, retry_after, drop_connection, float(delay))
+
+
+def _uuid(value: str | UUID | None, name: str) -> UUID:
+    if value is None:
+        return uuid4()
+    try:
+        return value if isinstance(value, UUID) else UUID(value)
+    except (ValueError, TypeError, AttributeError):
+        raise ValueError(f"{name} must be a UUID, got {value!r}") from None
+
+
+def _parsed(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        return None
