@@ -23,6 +23,7 @@ from bird_flashcalls import (
     RateLimitError,
     UnprocessableEntityError,
     _client,
+    _responses,
 )
 from bird_flashcalls._retry import parse_retry_after
 
@@ -334,7 +335,9 @@ def test_sync_a_body_that_outlives_the_timeout_is_a_timeout(monkeypatch, bird: F
                 clock[0] += 0.6  # each chunk takes 0.6 s of the 1 s budget
                 yield chunk
 
-    monkeypatch.setattr(_client, "time", ModuleView(time, monotonic=monotonic))
+    # The attempt starts in the client; the body reader checks the deadline.
+    for module in (_client, _responses):
+        monkeypatch.setattr(module, "time", ModuleView(time, monotonic=monotonic))
     body = SlowBody(b" " * 10, 5)
     bird.then(streamed(202, body))
 

@@ -8,7 +8,6 @@ The two clients only do I/O: send a request, read the body, sleep before a retry
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import sys
@@ -29,33 +28,20 @@ from bird_channels_api.models.flash_call_create import FlashCallCreate
 from bird_channels_api.models.flash_call_hangup import FlashCallHangup
 from bird_channels_api.models.flash_call_hangup_from_to import FlashCallHangupFromTo
 from bird_channels_api.models.hangup_result import HangupResult
-from bird_channels_api.models.request_error import RequestError
-from bird_channels_api.models.validation_error import ValidationError
 from bird_channels_api.types import UNSET, Unset
 
 from . import _constants as constants
 from . import _verify
 from ._config import http_timeout, parse_uuid, resolve_settings
 from ._operations import CREATE, END, HANGUP, Operation
+from ._responses import BodyReader, connection_error, parse_success, status_error
 from ._retry import Backoff, jitter, may_have_been_delivered, parse_retry_after
 from ._transport import attempt_deadline, sync_transport
 from ._version import __version__
 from .errors import (
-    APIConnectionError,
-    APIResponseValidationError,
-    APIStatusError,
-    APITimeoutError,
-    AuthenticationError,
-    BadRequestError,
     ClientClosedError,
     ConfigurationError,
-    ConflictError,
-    InternalServerError,
     InvalidRequestError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    UnprocessableEntityError,
 )
 
 logger = logging.getLogger("bird_flashcalls")
@@ -70,25 +56,6 @@ _USER_AGENT = (
     f"bird-flashcalls/{__version__} python/{sys.version_info.major}.{sys.version_info.minor}"
     f".{sys.version_info.micro}"
 )
-_STATUS_ERRORS: dict[int, type[APIStatusError]] = {
-    400: BadRequestError,
-    401: AuthenticationError,
-    403: PermissionDeniedError,
-    404: NotFoundError,
-    409: ConflictError,
-    422: UnprocessableEntityError,
-    429: RateLimitError,
-}
-_STATUS_HINTS = {
-    400: "Bird could not read the request; check the fields sent",
-    401: "check the access key (BIRD_ACCESS_KEY): it is missing, wrong or revoked",
-    403: "the access key's roles do not allow flash calls on this channel: check them in the "
-    "Bird dashboard",
-    404: "check workspace_id, channel_id and the flash call id",
-    409: "the flash call is in a state that does not allow this (already ended?)",
-    422: "fix the fields listed in details",
-    429: "too many requests: slow down and try again later",
-}
 
 
 class _Prepared(NamedTuple, Generic[Parsed]):
@@ -109,62 +76,6 @@ class _NoAnswer(NamedTuple):
 
 class _Retry(NamedTuple):
     delay: float
-
-
-class _BodyReader:
-    """Collects a response body; refuses one that is too large or that outlives the attempt."""
-
-    __slots__ = ("_chunks", "_deadline", "_limit", "_response", "_size", "_timeout")
-
-    def __init__(
-        self, response: httpx.Response, deadline: float | None, timeout: float | None
-    ) -> None:
-        self._response = response
-        self._deadline = deadline
-        self._timeout = timeout
-        self._chunks: list[bytes] = []
-        self._size = 0
-        self._limit = constants.MAX_RESPONSE_BYTES
-        declared = response.headers.get("Content-Length")
-        # The length check first: int() refuses strings of thousands of digits.
-        if (
-            declared is not None
-            and declared.isdigit()
-            and (len(declared) > 15 or int(declared) > self._limit)
-        ):
-            self._too_large(int(declared) if len(declared) <= 15 else self._limit + 1)
-
-    def feed(self, chunk: bytes) -> None:
-        self._size += len(chunk)
-        if self._size > self._limit:
-            self._too_large(self._size)
-        self._chunks.append(chunk)
-        if self._deadline is not None and time.monotonic() > self._deadline:
-            raise httpx.ReadTimeout(
-                f"the response was still arriving after the {self._timeout:g} s timeout",
-                request=self._response.request,
-            )
-
-    def body(self) -> bytes:
-        return b"".join(self._chunks)
-
-    def _too_large(self, size: int) -> None:
-        raise APIResponseValidationError(
-            f"Bird's response ({self._response.status_code}) is larger than "
-            f"{self._limit // (1024 * 1024)} MB ({size} bytes so far) and was not read: a "
-            "flash-call response is a few hundred bytes, so check base_url",
-            response=self._response,
-            body=b"",
-            request_id=_request_id(self._response),
-        )
-
-
-def _request_id(response: httpx.Response) -> str | None:
-    for header in constants.REQUEST_ID_HEADERS:
-        value: str | None = response.headers.get(header)
-        if value:
-            return value
-    return None
 
 
 class BaseFlashCalls(Generic[HttpClient]):
@@ -233,6 +144,10 @@ class BaseFlashCalls(Generic[HttpClient]):
             self._backoff,
         )
         return clone
+
+    @property
+    def _secret(self) -> str:
+        return self._settings.access_key
 
     @property
     def workspace_id(self) -> UUID:
@@ -347,20 +262,31 @@ class BaseFlashCalls(Generic[HttpClient]):
             self._log(request, retry_number, type(outcome.error).__name__, outcome.elapsed)
             if retries_left and (prepared.operation.retry_when_maybe_delivered or not delivered):
                 return self._retry(request, retry_number, None, type(outcome.error).__name__)
-            raise self._connection_error(
-                prepared, outcome.error, delivered, retry_number
+            raise connection_error(
+                prepared.operation,
+                request,
+                outcome.error,
+                delivered=delivered,
+                tries=retry_number + 1,
+                secret=self._secret,
             ) from None  # the httpx error is summarised in the message, redacted
 
         response = outcome.response
         status = response.status_code
         self._log(request, retry_number, str(status), outcome.elapsed)
         if 200 <= status < 300:
-            return self._parse(prepared.operation, response, outcome.body)
+            return parse_success(prepared.operation, response, outcome.body, self._secret)
         if retries_left and status in constants.RETRYABLE_STATUSES:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             if retry_after is None or retry_after <= self._backoff.max_retry_after:
                 return self._retry(request, retry_number, retry_after, f"status {status}")
-        raise self._status_error(response, outcome.body, retry_number)
+        raise status_error(
+            response,
+            outcome.body,
+            tries=retry_number + 1,
+            base_url=self.base_url,
+            secret=self._secret,
+        )
 
     def _retry(
         self, request: httpx.Request, retry_number: int, retry_after: float | None, reason: str
@@ -387,133 +313,10 @@ class BaseFlashCalls(Generic[HttpClient]):
             elapsed * 1000,
         )
 
-    def _body_reader(self, response: httpx.Response, started: float) -> _BodyReader:
+    def _body_reader(self, response: httpx.Response, started: float) -> BodyReader:
         timeout = self._attempt_timeout
         deadline = None if timeout is None else started + timeout
-        return _BodyReader(response, deadline, timeout)
-
-    def _redact(self, text: str) -> str:
-        return text.replace(self._settings.access_key, "***")
-
-    def _parse(self, operation: Operation[Parsed], response: httpx.Response, body: bytes) -> Parsed:
-        problem: str
-        try:
-            data = json.loads(body)
-        except (ValueError, RecursionError):
-            problem = "is not JSON" if body.strip() else "has an empty body"
-        else:
-            if not isinstance(data, dict):
-                problem = f"is a JSON {type(data).__name__}, not an object"
-            else:
-                try:
-                    return operation.parse(data)
-                except KeyError as missing:
-                    problem = f"lacks the required field {missing}"
-                except (TypeError, ValueError, AttributeError, RecursionError) as error:
-                    problem = f"has a field of the wrong type or format ({error})"
-        raise APIResponseValidationError(
-            self._redact(
-                f"Bird's {response.status_code} response to {operation.method_name}() {problem}; "
-                "it does not fit the Flash Calling API spec. Check that base_url points at Bird"
-                + ("; if it does, report this with the request id" if _request_id(response) else "")
-            )
-            + _request_id_suffix(response),
-            response=response,
-            body=body,
-            request_id=_request_id(response),
-        )
-
-    def _status_error(
-        self, response: httpx.Response, body: bytes, retry_number: int
-    ) -> APIStatusError:
-        status = response.status_code
-        code, bird_message, details = _error_fields(body)
-        reason = httpx.codes.get_reason_phrase(status)
-        parts = [f"Bird answered {status}{' ' + reason if reason else ''}"]
-        if code or bird_message:
-            parts.append(f": {code or 'error'}: {bird_message or '(no message)'}")
-        if details:
-            parts.append(" (" + "; ".join(f"{k}: {', '.join(v)}" for k, v in details.items()) + ")")
-        retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        if 300 <= status < 400:
-            location = response.headers.get("Location", "(no Location)")
-            hint = (
-                f"redirect to {location} not followed, so the access key stays with "
-                f"{self.base_url}; check base_url"
-            )
-        elif status >= 500:
-            hint = f"Bird failed; tried {retry_number + 1} time(s), try again later"
-        elif status == 429 and retry_after is not None:
-            hint = f"too many requests: Bird asks to wait {retry_after:g} s before trying again"
-        else:
-            hint = _STATUS_HINTS.get(status, "see the status and body in .response")
-        message = self._redact("".join(parts) + f". {hint[0].upper()}{hint[1:]}.")
-        message += _request_id_suffix(response)
-        error_class = _STATUS_ERRORS.get(status) or (
-            InternalServerError if status >= 500 else APIStatusError
-        )
-        common: dict[str, Any] = {
-            "response": response,
-            "code": code,
-            "details": details,
-            "request_id": _request_id(response),
-        }
-        if error_class is RateLimitError:
-            return RateLimitError(message, retry_after=retry_after, **common)
-        return error_class(message, **common)
-
-    def _connection_error(
-        self,
-        prepared: _Prepared[Any],
-        error: httpx.RequestError,
-        delivered: bool,
-        retry_number: int,
-    ) -> APIConnectionError:
-        request = prepared.request
-        what = f"{prepared.operation.method_name}() to {request.url.host}"
-        tries = f"tried {retry_number + 1} time(s)"
-        if isinstance(error, httpx.TimeoutException):
-            kind = "connecting" if isinstance(error, httpx.ConnectTimeout) else "waiting"
-            message = f"{what} timed out {kind} ({error or type(error).__name__}); {tries}"
-            error_class: type[APIConnectionError] = APITimeoutError
-        else:
-            message = f"{what} failed: {type(error).__name__}: {error or 'no detail'}; {tries}"
-            error_class = APIConnectionError
-        if delivered and not prepared.operation.retry_when_maybe_delivered:
-            message += (
-                ". The request may have reached Bird, so it was not sent again (a second "
-                "create would ring the phone twice)"
-            )
-        message += ". Check the network and base_url, or raise the timeout"
-        return error_class(
-            self._redact(message), request=request, may_have_been_delivered=delivered
-        )
-
-
-def _request_id_suffix(response: httpx.Response) -> str:
-    request_id = _request_id(response)
-    return f" [request id {request_id}]" if request_id else ""
-
-
-def _error_fields(body: bytes) -> tuple[str | None, str | None, dict[str, list[str]]]:
-    """Bird's {code, message, details}, read with the spec's models; the raw text otherwise."""
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError):
-        data = None
-    for model in (ValidationError, RequestError):  # details malformed: keep code and message
-        try:
-            error = model.from_dict(data)
-        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
-            continue
-        details = (
-            {}
-            if isinstance(error, RequestError) or isinstance(error.details, Unset)
-            else dict(error.details.additional_properties)
-        )
-        return error.code, error.message, details
-    text = body.decode("utf-8", errors="replace").strip()
-    return None, text[:200] or None, {}
+        return BodyReader(response, deadline, timeout)
 
 
 def _ring_timeout(value: int) -> int:

@@ -1,0 +1,243 @@
+"""From what came back to a result or an exception: bounded body reads and error mapping.
+
+Every message passes through ``_redact``: a server could echo anything, the key included.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, TypeVar
+
+import httpx
+from bird_channels_api.models.request_error import RequestError
+from bird_channels_api.models.validation_error import ValidationError
+from bird_channels_api.types import Unset
+
+from . import _constants as constants
+from ._operations import Operation
+from ._retry import parse_retry_after
+from .errors import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    InternalServerError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    UnprocessableEntityError,
+)
+
+Parsed = TypeVar("Parsed")
+
+_STATUS_ERRORS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+_STATUS_HINTS = {
+    400: "Bird could not read the request; check the fields sent",
+    401: "check the access key (BIRD_ACCESS_KEY): it is missing, wrong or revoked",
+    403: "the access key's roles do not allow flash calls on this channel: check them in the "
+    "Bird dashboard",
+    404: "check workspace_id, channel_id and the flash call id",
+    409: "the flash call is in a state that does not allow this (already ended?)",
+    422: "fix the fields listed in details",
+    429: "too many requests: slow down and try again later",
+}
+
+
+class BodyReader:
+    """Collects a response body; refuses one that is too large or that outlives the attempt."""
+
+    __slots__ = ("_chunks", "_deadline", "_limit", "_response", "_size", "_timeout")
+
+    def __init__(
+        self, response: httpx.Response, deadline: float | None, timeout: float | None
+    ) -> None:
+        self._response = response
+        self._deadline = deadline
+        self._timeout = timeout
+        self._chunks: list[bytes] = []
+        self._size = 0
+        self._limit = constants.MAX_RESPONSE_BYTES
+        declared = response.headers.get("Content-Length")
+        # The length check first: int() refuses strings of thousands of digits.
+        if (
+            declared is not None
+            and declared.isdigit()
+            and (len(declared) > 15 or int(declared) > self._limit)
+        ):
+            self._too_large(int(declared) if len(declared) <= 15 else self._limit + 1)
+
+    def feed(self, chunk: bytes) -> None:
+        self._size += len(chunk)
+        if self._size > self._limit:
+            self._too_large(self._size)
+        self._chunks.append(chunk)
+        if self._deadline is not None and time.monotonic() > self._deadline:
+            raise httpx.ReadTimeout(
+                f"the response was still arriving after the {self._timeout:g} s timeout",
+                request=self._response.request,
+            )
+
+    def body(self) -> bytes:
+        return b"".join(self._chunks)
+
+    def _too_large(self, size: int) -> None:
+        raise APIResponseValidationError(
+            f"Bird's response ({self._response.status_code}) is larger than "
+            f"{self._limit // (1024 * 1024)} MB ({size} bytes so far) and was not read: a "
+            "flash-call response is a few hundred bytes, so check base_url",
+            response=self._response,
+            body=b"",
+            request_id=request_id(self._response),
+        )
+
+
+def request_id(response: httpx.Response) -> str | None:
+    for header in constants.REQUEST_ID_HEADERS:
+        value: str | None = response.headers.get(header)
+        if value:
+            return value
+    return None
+
+
+def parse_success(
+    operation: Operation[Parsed], response: httpx.Response, body: bytes, secret: str
+) -> Parsed:
+    """The operation's generated model, or APIResponseValidationError saying what does not fit."""
+    problem: str
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        problem = "is not JSON" if body.strip() else "has an empty body"
+    else:
+        if not isinstance(data, dict):
+            problem = f"is a JSON {type(data).__name__}, not an object"
+        else:
+            try:
+                return operation.parse(data)
+            except KeyError as missing:
+                problem = f"lacks the required field {missing}"
+            except (TypeError, ValueError, AttributeError, RecursionError) as error:
+                problem = f"has a field of the wrong type or format ({error})"
+    raise APIResponseValidationError(
+        _redact(
+            f"Bird's {response.status_code} response to {operation.method_name}() {problem}; "
+            "it does not fit the Flash Calling API spec. Check that base_url points at Bird"
+            + ("; if it does, report this with the request id" if request_id(response) else ""),
+            secret,
+        )
+        + _request_id_suffix(response),
+        response=response,
+        body=body,
+        request_id=request_id(response),
+    )
+
+
+def status_error(
+    response: httpx.Response, body: bytes, *, tries: int, base_url: str, secret: str
+) -> APIStatusError:
+    """The APIStatusError subclass for a status, with Bird's code, message and details."""
+    status = response.status_code
+    code, bird_message, details = error_fields(body)
+    reason = httpx.codes.get_reason_phrase(status)
+    parts = [f"Bird answered {status}{' ' + reason if reason else ''}"]
+    if code or bird_message:
+        parts.append(f": {code or 'error'}: {bird_message or '(no message)'}")
+    if details:
+        parts.append(" (" + "; ".join(f"{k}: {', '.join(v)}" for k, v in details.items()) + ")")
+    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    if 300 <= status < 400:
+        location = response.headers.get("Location", "(no Location)")
+        hint = (
+            f"redirect to {location} not followed, so the access key stays with "
+            f"{base_url}; check base_url"
+        )
+    elif status >= 500:
+        hint = f"Bird failed; tried {tries} time(s), try again later"
+    elif status == 429 and retry_after is not None:
+        hint = f"too many requests: Bird asks to wait {retry_after:g} s before trying again"
+    else:
+        hint = _STATUS_HINTS.get(status, "see the status and body in .response")
+    message = _redact("".join(parts) + f". {hint[0].upper()}{hint[1:]}.", secret)
+    message += _request_id_suffix(response)
+    error_class = _STATUS_ERRORS.get(status) or (
+        InternalServerError if status >= 500 else APIStatusError
+    )
+    common: dict[str, Any] = {
+        "response": response,
+        "code": code,
+        "details": details,
+        "request_id": request_id(response),
+    }
+    if error_class is RateLimitError:
+        return RateLimitError(message, retry_after=retry_after, **common)
+    return error_class(message, **common)
+
+
+def connection_error(
+    operation: Operation[Any],
+    request: httpx.Request,
+    error: httpx.RequestError,
+    *,
+    delivered: bool,
+    tries: int,
+    secret: str,
+) -> APIConnectionError:
+    """APIConnectionError or APITimeoutError, saying whether the request may have reached Bird."""
+    what = f"{operation.method_name}() to {request.url.host}"
+    tried = f"tried {tries} time(s)"
+    if isinstance(error, httpx.TimeoutException):
+        kind = "connecting" if isinstance(error, httpx.ConnectTimeout) else "waiting"
+        message = f"{what} timed out {kind} ({error or type(error).__name__}); {tried}"
+        error_class: type[APIConnectionError] = APITimeoutError
+    else:
+        message = f"{what} failed: {type(error).__name__}: {error or 'no detail'}; {tried}"
+        error_class = APIConnectionError
+    if delivered and not operation.retry_when_maybe_delivered:
+        message += (
+            ". The request may have reached Bird, so it was not sent again (a second "
+            "create would ring the phone twice)"
+        )
+    message += ". Check the network and base_url, or raise the timeout"
+    return error_class(_redact(message, secret), request=request, may_have_been_delivered=delivered)
+
+
+def _request_id_suffix(response: httpx.Response) -> str:
+    found = request_id(response)
+    return f" [request id {found}]" if found else ""
+
+
+def error_fields(body: bytes) -> tuple[str | None, str | None, dict[str, list[str]]]:
+    """Bird's {code, message, details}, read with the spec's models; the raw text otherwise."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        data = None
+    for model in (ValidationError, RequestError):  # details malformed: keep code and message
+        try:
+            error = model.from_dict(data)
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+            continue
+        details = (
+            {}
+            if isinstance(error, RequestError) or isinstance(error.details, Unset)
+            else dict(error.details.additional_properties)
+        )
+        return error.code, error.message, details
+    text = body.decode("utf-8", errors="replace").strip()
+    return None, text[:200] or None, {}
+
+
+def _redact(text: str, secret: str) -> str:
+    return text.replace(secret, "***")
