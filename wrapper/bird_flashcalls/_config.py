@@ -53,24 +53,30 @@ def _is_loopback(host: str) -> bool:
 
 
 def check_base_url(value: str) -> str:
-    """https anywhere, plain http on loopback only: the access key never travels in clear text."""
+    """https anywhere, plain http on loopback only: the access key never travels in clear text.
+
+    Messages show at most scheme://host:port: a swapped argument could hold the access key, and
+    a URL's userinfo is a credential.
+    """
     try:
         url = httpx.URL(value)
-    except (httpx.InvalidURL, TypeError) as error:
-        raise ConfigurationError(f"base_url {value!r} is not a URL: {error}") from None
-    if url.scheme not in ("https", "http") or not url.host:
+    except (httpx.InvalidURL, TypeError):
+        url = None
+    if url is None or url.scheme not in ("https", "http") or not url.host:
         raise ConfigurationError(
-            f"base_url {value!r} must be an absolute https:// URL such as {constants.DEFAULT_BASE_URL}"
+            f"base_url must be an absolute https:// URL such as {constants.DEFAULT_BASE_URL}, "
+            f"got a string of {len(value)} characters that is not one"
         )
+    origin = f"{url.scheme}://{url.host}" + (f":{url.port}" if url.port else "")
     if url.scheme == "http" and not _is_loopback(url.host):
         raise ConfigurationError(
-            f"base_url {value!r} uses plain http to a host that is not loopback: the access key "
+            f"base_url {origin} uses plain http to a host that is not loopback: the access key "
             "would travel unencrypted. Use https:// (plain http is allowed for 127.0.0.1, ::1 "
             "and localhost only, as for a local fake)"
         )
     if url.query or url.fragment or url.userinfo:
         raise ConfigurationError(
-            f"base_url {value!r} must not carry a query, a fragment or credentials"
+            f"base_url for {origin} must not carry a query, a fragment or credentials"
         )
     return str(url).rstrip("/")
 

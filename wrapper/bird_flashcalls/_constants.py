@@ -22,7 +22,8 @@ MAX_RETRY_AFTER = 60.0
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 MAX_CONNECTIONS = 100
-MAX_KEEPALIVE_CONNECTIONS = 20
+# As many idle connections as busy ones: below that, bursts reconnect for most requests.
+MAX_KEEPALIVE_CONNECTIONS = MAX_CONNECTIONS
 
 # Bird's responses are a few hundred bytes; anything this large is not a flash-call response.
 MAX_RESPONSE_BYTES = 10 * 1024 * 1024

@@ -73,6 +73,7 @@ class BodyReader:
         # The length check first: int() refuses strings of thousands of digits.
         if (
             declared is not None
+            and declared.isascii()
             and declared.isdigit()
             and (len(declared) > 15 or int(declared) > self._limit)
         ):
@@ -150,6 +151,12 @@ def status_error(
     """The APIStatusError subclass for a status, with Bird's code, message and details."""
     status = response.status_code
     code, bird_message, details = error_fields(body)
+    # The attributes too, not only the message: a server could echo the key anywhere.
+    code = None if code is None else _redact(code, secret)
+    details = {
+        _redact(field, secret): [_redact(problem, secret) for problem in problems]
+        for field, problems in details.items()
+    }
     reason = httpx.codes.get_reason_phrase(status)
     parts = [f"Bird answered {status}{' ' + reason if reason else ''}"]
     if code or bird_message:

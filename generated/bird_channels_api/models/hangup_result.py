@@ -3,6 +3,9 @@ from enum import StrEnum
 
 _logger = logging.getLogger(__name__)
 _reported_unknown_values: set[str] = set()
+# Bounds what a server sending ever new values can make this module keep and log.
+_MAX_REPORTED = 100
+_MAX_SHOWN = 80
 
 
 class HangupResult(StrEnum):
@@ -24,11 +27,14 @@ class HangupResult(StrEnum):
         pseudo_member = str.__new__(cls, value)
         pseudo_member._name_ = "UNRECOGNISED"
         pseudo_member._value_ = value
-        if value not in _reported_unknown_values:
+        if (
+            value not in _reported_unknown_values
+            and len(_reported_unknown_values) < _MAX_REPORTED
+        ):
             _reported_unknown_values.add(value)
             _logger.warning(
                 "%s: unknown value %r kept as a plain string; a newer client version may know it",
                 cls.__name__,
-                value,
+                value[:_MAX_SHOWN],
             )
         return pseudo_member
