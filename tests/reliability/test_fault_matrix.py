@@ -1,0 +1,705 @@
+"""Every way an HTTP exchange can go wrong, against create, end and hangup, sync and async.
+
+Each row either ends in the operation's result (after retries) or in exactly one documented
+BirdError subclass, within the time the timeout allows, with the number of requests the retry
+policy promises (create is never sent twice once it may have reached the server), and without
+leaving a connection, socket or thread behind.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+import tracemalloc
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import attrs
+import pytest
+from bird_flashcalls import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    AsyncFlashCalls,
+    AuthenticationError,
+    Backoff,
+    BadRequestError,
+    BirdError,
+    ConflictError,
+    FlashCall,
+    FlashCallHangup,
+    FlashCallHangupFromTo,
+    FlashCalls,
+    FlashCallStatus,
+    HangupResult,
+    InternalServerError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    UnprocessableEntityError,
+)
+
+from . import spec_data as data
+from .fault_server import (
+    Behaviour,
+    Exchange,
+    FaultServer,
+    ReceivedRequest,
+    chunked_cut,
+    close_before_response,
+    close_short_body,
+    closed_port,
+    content_length_shorter_than_body,
+    dribble,
+    huge_body,
+    never_answer,
+    redirect,
+    reset_before_response,
+    reset_mid_body,
+    respond,
+    respond_with,
+    stall_body,
+)
+
+TIMEOUT = 1.0
+# One retry shows what is and is not re-sent; the timeout rows then take 1 s + 2 s.
+MAX_RETRIES = 1
+ATTEMPTS = MAX_RETRIES + 1
+BACKOFF = Backoff(initial_delay=0.01, max_delay=0.05, max_retry_after=2)
+# What one attempt may take beyond the timeout on a loaded 2-core machine.
+ATTEMPT_SLACK = 0.5
+ACCESS_KEY = "fault-matrix-key-5f0c2a"
+HUGE = 64 * 1024 * 1024
+
+
+def client_options(base_url: str) -> dict[str, Any]:
+    return {
+        "access_key": ACCESS_KEY,
+        "workspace_id": data.WORKSPACE_ID,
+        "channel_id": data.CHANNEL_ID,
+        "base_url": base_url,
+        "timeout": TIMEOUT,
+        "max_retries": MAX_RETRIES,
+        "backoff": BACKOFF,
+    }
+
+
+# The three operations.
+
+
+@attrs.frozen
+class Op:
+    name: str
+    path: str
+    call: Callable[[Any], Any]  # a client -> the result, or a coroutine of it
+    success_body: Callable[[ReceivedRequest], dict[str, Any]]
+    check_result: Callable[[Any], None]
+    # Wrong-typed fields of this operation's 202 body, one body per entry.
+    wrong_types: tuple[dict[str, Any], ...]
+    resent_after_delivery: bool
+
+    def body(self, **changes: Any) -> dict[str, Any]:
+        return {**self.success_body(_placeholder_request(self)), **changes}
+
+
+def _placeholder_request(op: Op) -> ReceivedRequest:
+    sent = {"to": data.TO, "from": data.FROM, "result": "verified"}
+    return ReceivedRequest("POST", op.path, {}, _json_bytes(sent))
+
+
+def _json_bytes(value: object) -> bytes:
+    return json.dumps(value).encode()
+
+
+def _check_flash_call(result: Any) -> None:
+    assert isinstance(result, FlashCall)
+    assert (result.to, result.from_, result.status) == (
+        data.TO,
+        data.FROM,
+        FlashCallStatus.ACCEPTED,
+    )
+
+
+def _check_hangup(result: Any) -> None:
+    assert isinstance(result, FlashCallHangup)
+    assert result.result is HangupResult.VERIFIED
+
+
+def _check_hangup_from_to(result: Any) -> None:
+    assert isinstance(result, FlashCallHangupFromTo)
+    assert (result.from_, result.to, result.result) == (data.FROM, data.TO, HangupResult.CANCELED)
+
+
+CREATE = Op(
+    "create",
+    data.BASE_PATH,
+    lambda client: client.create(data.TO),
+    lambda request: data.flash_call(to=request.json()["to"]),
+    _check_flash_call,
+    ({"status": 5}, {"id": "not-a-uuid"}, {"createdAt": "yesterday"}, {"from": 5}, {"to": None}),
+    resent_after_delivery=False,
+)
+END = Op(
+    "end",
+    f"{data.BASE_PATH}/{data.CALL_ID}",
+    lambda client: client.end(data.CALL_ID, result="verified"),
+    lambda request: data.hangup(result=request.json()["result"]),
+    _check_hangup,
+    ({"result": 5}, {"result": None}, {"receivedCli": 5}),
+    resent_after_delivery=True,
+)
+HANGUP = Op(
+    "hangup",
+    f"{data.BASE_PATH}/hangup",
+    lambda client: client.hangup(from_=data.FROM, to=data.TO, result="canceled"),
+    lambda request: data.hangup_from_to(
+        result=request.json()["result"], from_=request.json()["from"], to=request.json()["to"]
+    ),
+    _check_hangup_from_to,
+    ({"result": 5}, {"from": 5}, {"to": ["+31612345678"]}),
+    resent_after_delivery=True,
+)
+OPS = (CREATE, END, HANGUP)
+
+
+def success(op: Op) -> Behaviour:
+    return respond_with(lambda request: respond(202, op.success_body(request)))
+
+
+def success_with(op: Op, **extra: Any) -> Behaviour:
+    return respond_with(lambda request: respond(202, {**op.success_body(request), **extra}))
+
+
+# The rows.
+
+Expected = type[BirdError] | None  # None: the operation's result
+Check = Callable[[Any, FaultServer, FaultServer], None]
+
+
+@attrs.frozen
+class Row:
+    id: str
+    script: Callable[[Op, FaultServer], Sequence[Behaviour]]
+    expected: Expected | Callable[[Op], Expected]
+    requests: int | Callable[[Op], int]
+    # Each attempt waits out the whole timeout (the slow-server rows).
+    waits_for_timeout: bool = False
+    # Time the client is asked to wait between attempts (Retry-After), as (at least, at most).
+    retry_wait: tuple[float, float] = (0.0, 0.0)
+    check: Check | None = None
+    refused: bool = False
+    ops: tuple[Op, ...] = OPS
+
+    def expected_for(self, op: Op) -> Expected:
+        if isinstance(self.expected, type) or self.expected is None:
+            return self.expected
+        return self.expected(op)
+
+    def requests_for(self, op: Op) -> int:
+        return self.requests if isinstance(self.requests, int) else self.requests(op)
+
+
+def once_if_delivered(op: Op) -> int:
+    """Requests seen when every attempt fails after the request left: create is not re-sent."""
+    return ATTEMPTS if op.resent_after_delivery else 1
+
+
+def result_unless_create(error: type[BirdError]) -> Callable[[Op], Expected]:
+    return lambda op: None if op.resent_after_delivery else error
+
+
+def then_success(first: Behaviour) -> Callable[[Op, FaultServer], Sequence[Behaviour]]:
+    return lambda op, target: (first, success(op))
+
+
+def always(
+    behaviour: Callable[[Op], Behaviour],
+) -> Callable[[Op, FaultServer], Sequence[Behaviour]]:
+    return lambda op, target: (behaviour(op),)
+
+
+def retry_after_date(seconds_ahead: int) -> Behaviour:
+    """A 429 whose Retry-After is an HTTP date, computed when the response is sent."""
+
+    def behaviour(exchange: Exchange) -> bool:
+        # HTTP dates have whole seconds: the retry may come at that second, not before.
+        when = int(time.time()) + seconds_ahead
+        exchange.server.notes.append(when)
+        header = email.utils.formatdate(when, usegmt=True)
+        return respond(429, headers={"Retry-After": header})(exchange)
+
+    return behaviour
+
+
+def check_retried_at_date(result: Any, server: FaultServer, target: FaultServer) -> None:
+    (when,) = server.notes
+    assert server.requests[1].received_at >= when - 0.05
+
+
+def check_retried_after(seconds: float) -> Check:
+    def check(result: Any, server: FaultServer, target: FaultServer) -> None:
+        first, second = server.requests
+        assert second.received_at - first.received_at >= seconds * 0.95
+
+    return check
+
+
+def spec_error(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"code": code, "message": message, **extra}
+
+
+def check_not_delivered(error: Any, server: FaultServer, target: FaultServer) -> None:
+    assert error.may_have_been_delivered is False
+
+
+def check_delivered(error: Any, server: FaultServer, target: FaultServer) -> None:
+    if isinstance(error, APIConnectionError):
+        assert error.may_have_been_delivered is True
+
+
+def check_fields(
+    code: str | None, message_part: str | None, details: dict[str, list[str]] | None = None
+) -> Check:
+    def check(error: Any, server: FaultServer, target: FaultServer) -> None:
+        assert error.code == code
+        if message_part is not None:
+            assert message_part in str(error)
+        assert error.details == (details or {})
+        assert error.request_id == "req-7f3a"
+
+    return check
+
+
+def check_retry_after(seconds: float) -> Check:
+    def check(error: Any, server: FaultServer, target: FaultServer) -> None:
+        assert error.retry_after == seconds
+
+    return check
+
+
+def check_redirect_not_followed(error: Any, server: FaultServer, target: FaultServer) -> None:
+    assert target.accepted == 0
+    assert target.url in str(error) and "not followed" in str(error)
+
+
+def check_huge_not_read(error: Any, server: FaultServer, target: FaultServer) -> None:
+    assert "larger than 10 MB" in str(error)
+    # The client hung up long before the server could send the whole body.
+    assert server.clients_gone == 1
+    assert server.bytes_sent < HUGE // 2
+
+
+REQUEST_ID = {"Messagebird-Request-Id": "req-7f3a"}
+DETAILS = {".to": ['"+3161" is not a valid phone number']}
+# status, error class, Bird's body, and the (code, message, details) read from it
+SPEC_ERRORS = [
+    (
+        400,
+        BadRequestError,
+        spec_error("BadRequest", "to is required"),
+        ("BadRequest", "to is required"),
+    ),
+    (
+        404,
+        NotFoundError,
+        spec_error("NotFound", "channel not found"),
+        ("NotFound", "channel not found"),
+    ),
+    (
+        422,
+        UnprocessableEntityError,
+        spec_error("InvalidPayload", "fields are malformed", details=DETAILS),
+        ("InvalidPayload", "fields are malformed", DETAILS),
+    ),
+]
+HTML = b"<!doctype html><html><body><h1>Welcome to nginx!</h1></body></html>"
+
+ROWS: list[Row] = [
+    # The connection fails.
+    Row("refused", always(success), APIConnectionError, 0, refused=True, check=check_not_delivered),
+    Row(
+        "reset_before_response",
+        always(lambda op: reset_before_response()),
+        APIConnectionError,
+        once_if_delivered,
+        check=check_delivered,
+    ),
+    Row(
+        "reset_before_response_once",
+        then_success(reset_before_response()),
+        result_unless_create(APIConnectionError),
+        lambda op: 2 if op.resent_after_delivery else 1,
+        check=check_delivered,
+    ),
+    Row(
+        "closed_before_response",
+        always(lambda op: close_before_response()),
+        APIConnectionError,
+        once_if_delivered,
+    ),
+    Row(
+        "reset_mid_body", always(lambda op: reset_mid_body()), APIConnectionError, once_if_delivered
+    ),
+    Row(
+        "body_shorter_than_content_length",
+        always(lambda op: close_short_body()),
+        APIConnectionError,
+        once_if_delivered,
+    ),
+    Row(
+        "chunked_body_cut", always(lambda op: chunked_cut()), APIConnectionError, once_if_delivered
+    ),
+    Row(
+        "content_length_shorter_than_body",
+        always(lambda op: content_length_shorter_than_body(202, _json_bytes(op.body()))),
+        APIResponseValidationError,
+        1,
+    ),
+    # The server is slow: `timeout` bounds each whole attempt.
+    Row(
+        "never_answers",
+        always(lambda op: never_answer()),
+        APITimeoutError,
+        once_if_delivered,
+        waits_for_timeout=True,
+    ),
+    Row(
+        "headers_then_stalled_body",
+        always(lambda op: stall_body()),
+        APITimeoutError,
+        once_if_delivered,
+        waits_for_timeout=True,
+    ),
+    Row(
+        "late_headers_then_stalled_body",
+        always(lambda op: stall_body(headers_after=0.8 * TIMEOUT)),
+        APITimeoutError,
+        once_if_delivered,
+        waits_for_timeout=True,
+    ),
+    Row(
+        "body_dribbled",
+        always(lambda op: dribble(202, b" " * 400, 0.05, headers_too=False)),
+        APITimeoutError,
+        once_if_delivered,
+        waits_for_timeout=True,
+    ),
+    Row(
+        "whole_response_dribbled",
+        always(lambda op: dribble(202, b" " * 400, 0.05, headers_too=True)),
+        APITimeoutError,
+        once_if_delivered,
+        waits_for_timeout=True,
+    ),
+    # A success status with a body that is not the operation's response.
+    Row(
+        "html_page",
+        always(lambda op: respond(200, HTML, content_type="text/html")),
+        APIResponseValidationError,
+        1,
+    ),
+    Row("empty_body", always(lambda op: respond(202)), APIResponseValidationError, 1),
+    # Bird may add fields: an unknown one does not fail the call.
+    Row("unknown_field", always(lambda op: success_with(op, surprise=1)), None, 1),
+    Row(
+        "invalid_json",
+        always(lambda op: respond(202, b'{"id": "3fa85f64-')),
+        APIResponseValidationError,
+        1,
+    ),
+    Row(
+        "json_array",
+        always(lambda op: respond(202, [op.body()])),
+        APIResponseValidationError,
+        1,
+    ),
+    *(
+        Row(
+            f"missing_{field}",
+            always(lambda op, field=field: respond(202, _without(op.body(), field))),
+            APIResponseValidationError,
+            1,
+            ops=(op,),
+        )
+        for op, schema in (
+            (CREATE, "FlashCall"),
+            (END, "HangupFlashCall"),
+            (HANGUP, "HangupFlashCallFromTo"),
+        )
+        for field in data.required(schema)
+    ),
+    *(
+        Row(
+            "wrong_type_" + "_".join(f"{key}_{value!r}" for key, value in change.items()),
+            always(lambda op, change=change: respond(202, op.body(**change))),
+            APIResponseValidationError,
+            1,
+            ops=(op,),
+        )
+        for op in OPS
+        for change in op.wrong_types
+    ),
+    # Error statuses, with Bird's error body, with none, and with one that is not JSON.
+    *(
+        Row(
+            f"{status}_{shape}",
+            always(lambda op, status=status, body=body: respond(status, body, headers=REQUEST_ID)),
+            error,
+            1,
+            check=check_fields(*fields),
+        )
+        for status, error, spec_body, spec_fields in SPEC_ERRORS
+        for shape, body, fields in (
+            ("spec_body", spec_body, spec_fields),
+            ("no_body", b"", (None, None)),
+            ("text_body", b"upstream said no", (None, "upstream said no")),
+        )
+    ),
+    Row(
+        "401",
+        always(lambda op: respond(401, spec_error("Unauthorized", "bad key"), headers=REQUEST_ID)),
+        AuthenticationError,
+        1,
+        check=check_fields("Unauthorized", "bad key"),
+    ),
+    Row(
+        "403",
+        always(lambda op: respond(403, spec_error("Forbidden", "no role"), headers=REQUEST_ID)),
+        PermissionDeniedError,
+        1,
+        check=check_fields("Forbidden", "no role"),
+    ),
+    Row(
+        "409",
+        always(
+            lambda op: respond(409, spec_error("Conflict", "already ended"), headers=REQUEST_ID)
+        ),
+        ConflictError,
+        1,
+        check=check_fields("Conflict", "already ended"),
+    ),
+    Row(
+        "418_unmapped_client_error",
+        always(lambda op: respond(418, b"", headers=REQUEST_ID)),
+        APIStatusError,
+        1,
+    ),
+    # 429 and its Retry-After.
+    Row(
+        "429_retry_after_seconds_then_success",
+        then_success(respond(429, headers={"Retry-After": "1"})),
+        None,
+        2,
+        retry_wait=(1.0, 1.0),
+        check=check_retried_after(1.0),
+    ),
+    Row(
+        "429_retry_after_http_date_then_success",
+        then_success(retry_after_date(1)),
+        None,
+        2,
+        retry_wait=(0.0, 1.0),
+        check=check_retried_at_date,
+    ),
+    Row(
+        "429_retry_after_garbage_then_success",
+        then_success(respond(429, headers={"Retry-After": "soon, maybe"})),
+        None,
+        2,
+    ),
+    Row(
+        "429_retry_after_above_cap",
+        always(lambda op: respond(429, headers={"Retry-After": "30"})),
+        RateLimitError,
+        1,
+        check=check_retry_after(30.0),
+    ),
+    Row(
+        "429_always",
+        always(lambda op: respond(429, headers={"Retry-After": "0"})),
+        RateLimitError,
+        ATTEMPTS,
+        check=check_retry_after(0.0),
+    ),
+    # Server errors.
+    Row("408_then_success", then_success(respond(408)), None, 2),
+    *(
+        Row(
+            f"{status}_then_success",
+            then_success(respond(status, b"oops", content_type="text/plain")),
+            None,
+            2,
+        )
+        for status in (500, 502, 503, 504)
+    ),
+    Row(
+        "503_always",
+        always(lambda op: respond(503, b"")),
+        InternalServerError,
+        ATTEMPTS,
+    ),
+    *(
+        Row(
+            f"{status}_unknown_status",
+            always(lambda op, s=status: respond(s, b"")),
+            InternalServerError,
+            1,
+        )
+        for status in (520, 599)
+    ),
+    # Redirects are never followed: the access key stays with base_url.
+    *(
+        Row(
+            f"redirect_{status}",
+            lambda op, target, status=status: (redirect(status, target.url + op.path),),
+            APIStatusError,
+            1,
+            check=check_redirect_not_followed,
+        )
+        for status in (301, 302, 303, 307, 308)
+    ),
+    # Responses far larger than any flash-call response.
+    Row(
+        "huge_body_declared",
+        always(lambda op: huge_body(HUGE, declare_length=True)),
+        APIResponseValidationError,
+        1,
+        check=check_huge_not_read,
+    ),
+    Row(
+        "huge_body_chunked",
+        always(lambda op: huge_body(HUGE, declare_length=False)),
+        APIResponseValidationError,
+        1,
+        check=check_huge_not_read,
+    ),
+]
+
+
+def _without(body: dict[str, Any], field: str) -> dict[str, Any]:
+    return {key: value for key, value in body.items() if key != field}
+
+
+CASES = [pytest.param(row, op, id=f"{row.id}-{op.name}") for row in ROWS for op in row.ops]
+
+
+def _base_url(row: Row, server: FaultServer) -> str:
+    return f"http://127.0.0.1:{closed_port()}" if row.refused else server.url
+
+
+def _check(
+    row: Row, op: Op, outcome: object, elapsed: float, server: FaultServer, target: FaultServer
+) -> None:
+    expected = row.expected_for(op)
+    if expected is None:
+        assert not isinstance(outcome, BaseException), repr(outcome)
+        op.check_result(outcome)
+    else:
+        assert type(outcome) is expected, repr(outcome)
+
+    requests = row.requests_for(op)
+    assert server.request_count == requests
+    for received in server.requests:
+        assert (received.method, received.raw_path) == ("POST", op.path)
+        assert received.body == server.requests[0].body  # a retry sends the same request
+
+    attempts = requests or ATTEMPTS
+    waits = (attempts - 1) * BACKOFF.max_delay + row.retry_wait[1]
+    per_attempt = (TIMEOUT if row.waits_for_timeout else 0.0) + ATTEMPT_SLACK
+    assert elapsed <= attempts * per_attempt + waits, f"{elapsed:.2f} s"
+    if row.waits_for_timeout:
+        assert elapsed >= attempts * TIMEOUT * 0.95, f"{elapsed:.2f} s"
+    assert elapsed >= row.retry_wait[0] * 0.95, f"{elapsed:.2f} s"
+
+    # The client closed every connection it opened (and the server has seen it).
+    assert server.wait_until_idle()
+    if row.check is not None:
+        row.check(outcome, server, target)
+
+
+@pytest.mark.parametrize(("row", "op"), CASES)
+def test_sync(row: Row, op: Op, fault_server: FaultServer, redirect_target: FaultServer) -> None:
+    fault_server.script(*row.script(op, redirect_target))
+    outcome: object
+    with FlashCalls(**client_options(_base_url(row, fault_server))) as client:
+        started = time.monotonic()
+        try:
+            outcome = op.call(client)
+        except BirdError as error:
+            outcome = error
+        elapsed = time.monotonic() - started
+    _check(row, op, outcome, elapsed, fault_server, redirect_target)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("row", "op"), CASES)
+async def test_async(
+    row: Row, op: Op, fault_server: FaultServer, redirect_target: FaultServer
+) -> None:
+    fault_server.script(*row.script(op, redirect_target))
+    outcome: object
+    async with AsyncFlashCalls(**client_options(_base_url(row, fault_server))) as client:
+        started = time.monotonic()
+        try:
+            outcome = await op.call(client)
+        except BirdError as error:
+            outcome = error
+        elapsed = time.monotonic() - started
+    _check(row, op, outcome, elapsed, fault_server, redirect_target)
+
+
+# Beyond single rows.
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="httpcore keeps the bytes a server sent past Content-Length in h11's buffer and "
+    "reads them as the next response on the reused connection",
+)
+def test_next_call_is_not_poisoned_by_bytes_past_a_short_content_length(
+    fault_server: FaultServer,
+) -> None:
+    body = _json_bytes(CREATE.body())
+    fault_server.script(content_length_shorter_than_body(202, body), success(CREATE))
+    with FlashCalls(**client_options(fault_server.url)) as client:
+        with pytest.raises(APIResponseValidationError):
+            client.create(data.TO)
+        second = client.create(data.TO)
+    _check_flash_call(second)
+    assert fault_server.request_count == 2
+    assert fault_server.wait_until_idle()
+
+
+@pytest.mark.parametrize("declare_length", [True, False], ids=["declared", "chunked"])
+def test_huge_body_memory_stays_bounded(fault_server: FaultServer, declare_length: bool) -> None:
+    fault_server.script(huge_body(HUGE, declare_length=declare_length))
+    with FlashCalls(**client_options(fault_server.url)) as client:
+        tracemalloc.start()
+        try:
+            with pytest.raises(APIResponseValidationError, match="larger than 10 MB"):
+                client.create(data.TO)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert fault_server.wait_until_idle()
+    # At most the 10 MB cap is held (and freed), not the 64 MB the server offered.
+    assert peak < 24 * 1024 * 1024
+    assert fault_server.bytes_sent < HUGE // 2
+
+
+@pytest.mark.anyio
+async def test_huge_body_memory_stays_bounded_async(fault_server: FaultServer) -> None:
+    fault_server.script(huge_body(HUGE, declare_length=False))
+    async with AsyncFlashCalls(**client_options(fault_server.url)) as client:
+        tracemalloc.start()
+        try:
+            with pytest.raises(APIResponseValidationError, match="larger than 10 MB"):
+                await client.create(data.TO)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert fault_server.wait_until_idle()
+    assert peak < 24 * 1024 * 1024
+    assert fault_server.bytes_sent < HUGE // 2

@@ -1,0 +1,519 @@
+"""Random responses and random arguments: nothing but a BirdError ever reaches the caller.
+
+Responses come through ``httpx.MockTransport``: statuses, headers (Retry-After, Content-Type,
+Content-Length, request ids...), bodies built from the spec's schemas and then damaged, random
+JSON and bytes, transport errors and bodies cut short. Arguments are refused with
+InvalidRequestError before anything is sent, or sent on exactly the spec's paths.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+from uuid import UUID
+
+import attrs
+import httpx
+import pytest
+from bird_flashcalls import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStatusError,
+    AsyncFlashCalls,
+    AuthenticationError,
+    Backoff,
+    BadRequestError,
+    BirdError,
+    ConfigurationError,
+    ConflictError,
+    FlashCall,
+    FlashCallHangup,
+    FlashCallHangupFromTo,
+    FlashCalls,
+    HangupResult,
+    InternalServerError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    UnprocessableEntityError,
+    Verification,
+)
+from hypothesis import event, given
+from hypothesis import strategies as st
+
+from . import spec_data as data
+from .fuzz_settings import FUZZ
+from .strategies import TRANSPORT_ERRORS, bodies, damaged, headers, statuses
+
+# The "fuzz" profile runs each test for minutes; the default one for seconds.
+pytestmark = pytest.mark.timeout(900)
+
+ACCESS_KEY = "fuzz-access-key-0d9e71"
+# Retries without waiting: the retry paths run, the examples stay fast.
+NO_WAIT = Backoff(initial_delay=0.0, max_delay=0.0, max_retry_after=0.0)
+MAX_RETRIES = 2
+BASE_URL = "https://api.bird.test"
+
+STATUS_ERRORS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+# What the transport answers.
+
+
+@attrs.frozen
+class Reply:
+    status: int = 202
+    headers: list[tuple[str, bytes]] = attrs.field(factory=list)
+    body: bytes = b""
+    error: type[httpx.TransportError] | None = None  # raised instead of answering
+    cut_body: bool = False  # the body stops with ``error`` after its first half
+
+
+class _CutStream(httpx.SyncByteStream, httpx.AsyncByteStream):
+    def __init__(self, first_part: bytes, error: httpx.TransportError) -> None:
+        self._first_part = first_part
+        self._error = error
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self._first_part
+        raise self._error
+
+    async def __aiter__(self) -> Any:
+        yield self._first_part
+        raise self._error
+
+
+def answer(reply: Reply, request: httpx.Request) -> httpx.Response:
+    if reply.error is not None and not reply.cut_body:
+        raise reply.error("injected", request=request)
+    if reply.cut_body:
+        error = (reply.error or httpx.ReadError)("cut", request=request)
+        stream = _CutStream(reply.body[: len(reply.body) // 2], error)
+        return httpx.Response(reply.status, headers=reply.headers, stream=stream)
+    return httpx.Response(reply.status, headers=reply.headers, content=reply.body)
+
+
+# The operations under test, each with the type it returns.
+
+
+@attrs.frozen
+class Call:
+    name: str
+    run: Callable[[Any], Any]
+    returns: type
+    resent_after_delivery: bool
+    schema: str  # of the 202 body
+
+
+CALLS = [
+    Call("create", lambda client: client.create(data.TO), FlashCall, False, "FlashCall"),
+    Call(
+        "end",
+        lambda client: client.end(data.CALL_ID, result="verified"),
+        FlashCallHangup,
+        True,
+        "HangupFlashCall",
+    ),
+    Call(
+        "hangup",
+        lambda client: client.hangup(from_=data.FROM, to=data.TO, result="canceled"),
+        FlashCallHangupFromTo,
+        True,
+        "HangupFlashCallFromTo",
+    ),
+    Call(
+        "verify",
+        lambda client: client.verify(data.CALL_ID, data.FROM, expected_cli=data.FROM),
+        Verification,
+        True,
+        "HangupFlashCall",
+    ),
+]
+
+
+def replies(call: Call) -> st.SearchStrategy[Reply]:
+    """Answers, weighted towards a success status with this call's own (damaged) body."""
+    own_body = damaged(call.schema).map(lambda value: json.dumps(value).encode())
+    return st.one_of(
+        st.builds(Reply, status=st.sampled_from([200, 202]), headers=headers, body=own_body),
+        st.builds(Reply, status=statuses, headers=headers, body=st.one_of(own_body, bodies)),
+        st.builds(Reply, error=st.sampled_from(TRANSPORT_ERRORS)),
+        st.builds(
+            Reply,
+            status=st.just(202),
+            headers=headers,
+            body=st.one_of(own_body, bodies),
+            error=st.sampled_from(TRANSPORT_ERRORS),
+            cut_body=st.just(True),
+        ),
+    )
+
+
+cases = st.sampled_from(CALLS).flatmap(lambda call: st.tuples(st.just(call), replies(call)))
+
+
+def client_options(**overrides: Any) -> dict[str, Any]:
+    return {
+        "access_key": ACCESS_KEY,
+        "workspace_id": data.WORKSPACE_ID,
+        "channel_id": data.CHANNEL_ID,
+        "base_url": BASE_URL,
+        "max_retries": MAX_RETRIES,
+        "backoff": NO_WAIT,
+        **overrides,
+    }
+
+
+def check_outcome(call: Call, reply: Reply, outcome: object, sent: int) -> None:
+    """What may come back for one reply, repeated on every attempt."""
+    assert 1 <= sent <= MAX_RETRIES + 1
+    if not isinstance(outcome, BaseException):
+        assert isinstance(outcome, call.returns)
+        assert reply.error is None and 200 <= reply.status < 300
+        return
+    assert isinstance(outcome, BirdError), repr(outcome)
+    assert isinstance(str(outcome), str) and isinstance(repr(outcome), str)
+    if isinstance(outcome, APIConnectionError):
+        # A transport error, or a body httpx cannot decode (a bad gzip stream...).
+        encoded = any(name.lower() == "content-encoding" for name, _ in reply.headers)
+        assert reply.error is not None or encoded, repr(outcome)
+        if outcome.may_have_been_delivered and not call.resent_after_delivery:
+            assert sent == 1  # create is never sent twice
+    elif isinstance(outcome, APIStatusError):
+        assert reply.error is None and outcome.status_code == reply.status
+        expected = STATUS_ERRORS.get(reply.status) or (
+            InternalServerError if reply.status >= 500 else APIStatusError
+        )
+        assert type(outcome) is expected
+    else:
+        assert type(outcome) is APIResponseValidationError, repr(outcome)
+        # A body cut short may still be refused first, for its declared size.
+        assert reply.error is None or reply.cut_body
+
+
+# Responses the fuzzing found crashing the client, kept as regression cases.
+_CALL_BODY = json.dumps(data.flash_call()).encode()
+KNOWN_CASES = [
+    # A Content-Length of superscript digits: str.isdigit() says yes, int() says no.
+    Reply(202, [("Content-Length", "\u00b2".encode("latin-1"))], _CALL_BODY),
+    # A Content-Length too long for int().
+    Reply(202, [("Content-Length", b"1" * 5000)], _CALL_BODY),
+]
+
+
+@FUZZ
+@given(case=cases)
+def test_fuzz_responses_sync(case: tuple[Call, Reply]) -> None:
+    call, reply = case
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return answer(reply, request)
+
+    outcome: object
+    with (
+        httpx.Client(transport=httpx.MockTransport(handler)) as http_client,
+        FlashCalls(**client_options(http_client=http_client)) as client,
+    ):
+        try:
+            outcome = call.run(client)
+        except BirdError as error:
+            outcome = error
+    event(type(outcome).__name__)
+    check_outcome(call, reply, outcome, len(sent))
+
+
+def test_fuzz_responses_async() -> None:
+    # Hypothesis drives the examples from a plain function; one event loop serves them all.
+    with asyncio.Runner() as runner:
+
+        @FUZZ
+        @given(case=cases)
+        def run(case: tuple[Call, Reply]) -> None:
+            runner.run(_async_case(*case))
+
+        run()
+
+
+async def _async_case(call: Call, reply: Reply) -> None:
+    sent: list[httpx.Request] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return answer(reply, request)
+
+    outcome: object
+    async with (
+        httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http_client,
+        AsyncFlashCalls(**client_options(http_client=http_client)) as client,
+    ):
+        try:
+            outcome = await call.run(client)
+        except BirdError as error:
+            outcome = error
+    check_outcome(call, reply, outcome, len(sent))
+
+
+# Arguments from the caller.
+
+_VALID_UUID = st.uuids()
+_PATH_BREAKERS = [
+    "../",
+    "/",
+    "?",
+    "#",
+    "%2F",
+    "%",
+    "%2e%2e",
+    "\\",
+    " ",
+    "\n",
+    "{",
+    "}",
+    "urn:uuid:",
+]
+
+
+@st.composite
+def bent_uuids(draw: st.DrawFn) -> str:
+    """A UUID with something that would bend a URL path put in, or swapped for one character."""
+    text = str(draw(_VALID_UUID))
+    junk = draw(st.sampled_from(_PATH_BREAKERS))
+    position = draw(st.integers(min_value=0, max_value=len(text)))
+    if draw(st.booleans()):
+        return text[:position] + junk + text[position:]
+    return text[:position] + junk + text[position + len(junk) :]
+
+
+def mostly(valid: st.SearchStrategy[Any], other: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """Three draws in four from ``valid``, so that many calls get through to the transport.
+
+    (st.one_of flattens nested one_ofs, so repeating a branch would not weight it.)
+    """
+    return st.integers(min_value=0, max_value=3).flatmap(lambda n: other if n == 0 else valid)
+
+
+garbage = st.one_of(
+    st.text(max_size=25),
+    st.integers(),
+    st.floats(),
+    st.none(),
+    st.binary(max_size=8),
+    st.lists(st.integers(), max_size=2),
+)
+valid_ids = st.one_of(
+    _VALID_UUID.map(str), _VALID_UUID.map(lambda value: str(value).upper()), _VALID_UUID
+)
+ids = mostly(
+    valid_ids,
+    st.one_of(
+        bent_uuids(),
+        st.text(alphabet="0123456789abcdef-{}_ x:urn", min_size=30, max_size=40),
+        garbage,
+    ),
+)
+e164 = st.from_regex(r"\+[1-9][0-9]{6,14}", fullmatch=True)
+numbers = mostly(
+    st.one_of(
+        e164,
+        e164.map(lambda number: f"{number[:3]} ({number[3:5]}) {number[5:8]}-{number[8:]}"),
+        e164.map(lambda number: "00" + number[1:]),
+    ),
+    st.one_of(st.from_regex(r"(\+|00)?[0-9 ().\-/\u00a0]{0,22}", fullmatch=True), garbage),
+)
+results = mostly(
+    st.one_of(
+        st.sampled_from([result.value for result in HangupResult]),
+        st.sampled_from(list(HangupResult)),
+    ),
+    st.one_of(st.text(max_size=12), garbage),
+)
+ring_timeouts = mostly(
+    st.one_of(st.none(), st.integers(min_value=3, max_value=120)),
+    st.one_of(st.integers(), st.booleans(), garbage),
+)
+codes = mostly(
+    st.from_regex(r"[0-9]{1,8}", fullmatch=True),
+    st.one_of(st.from_regex(r"[0-9 \-]{0,8}", fullmatch=True), garbage),
+)
+digit_counts = mostly(
+    st.one_of(st.none(), st.integers(min_value=1, max_value=8)),
+    st.one_of(st.integers(min_value=-2, max_value=20), garbage),
+)
+
+
+@attrs.frozen
+class Invocation:
+    name: str
+    kwargs: dict[str, Any]
+
+
+invocations = st.one_of(
+    st.builds(
+        lambda to, from_, ring: Invocation(
+            "create", {"to": to, "from_": from_, "ring_timeout": ring}
+        ),
+        numbers,
+        numbers,
+        ring_timeouts,
+    ),
+    st.builds(
+        lambda call, result, cli: Invocation(
+            "end", {"call": call, "result": result, "received_cli": cli}
+        ),
+        ids,
+        results,
+        numbers,
+    ),
+    st.builds(
+        lambda from_, to, result, cli: Invocation(
+            "hangup", {"from_": from_, "to": to, "result": result, "received_cli": cli}
+        ),
+        numbers,
+        numbers,
+        results,
+        numbers,
+    ),
+    st.builds(
+        lambda call, cli, expected: Invocation(
+            "verify", {"call": call, "received_cli": cli, "expected_cli": expected}
+        ),
+        ids,
+        numbers,
+        numbers,
+    ),
+    st.builds(
+        lambda call, code, digits, expected: Invocation(
+            "verify_code", {"call": call, "code": code, "digits": digits, "expected_cli": expected}
+        ),
+        ids,
+        codes,
+        digit_counts,
+        numbers,
+    ),
+)
+
+
+def _echo(request: httpx.Request) -> httpx.Response:
+    """A 202 that fits whichever operation was called."""
+    sent = json.loads(request.content)
+    path = request.url.raw_path.decode("ascii")
+    if path.endswith("/flashcalls"):
+        return httpx.Response(202, json=data.flash_call(to=sent["to"]))
+    if path.endswith("/hangup"):
+        return httpx.Response(202, json=sent)
+    return httpx.Response(202, json={"result": sent["result"]})
+
+
+def _expected_path(invocation: Invocation) -> str:
+    if invocation.name == "create":
+        return data.BASE_PATH
+    if invocation.name == "hangup":
+        return f"{data.BASE_PATH}/hangup"
+    call = invocation.kwargs["call"]
+    return f"{data.BASE_PATH}/{call if isinstance(call, UUID) else UUID(call)}"
+
+
+def _call_with(client: FlashCalls, invocation: Invocation) -> object:
+    kwargs = dict(invocation.kwargs)
+    method = getattr(client, invocation.name)
+    if invocation.name in ("end", "verify", "verify_code"):
+        return method(kwargs.pop("call"), **kwargs)
+    return method(**kwargs)
+
+
+@FUZZ
+@given(invocation=invocations)
+def test_fuzz_caller_arguments(invocation: Invocation) -> None:
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return _echo(request)
+
+    with (
+        httpx.Client(transport=httpx.MockTransport(handler)) as http_client,
+        FlashCalls(**client_options(http_client=http_client)) as client,
+    ):
+        try:
+            _call_with(client, invocation)
+        except InvalidRequestError as error:
+            event(f"{invocation.name}: refused ({error.field})")
+            assert sent == []  # refused before anything left
+            return
+    event(f"{invocation.name}: sent")
+    (request,) = sent
+    raw_path = request.url.raw_path.decode("ascii")
+    assert data.ALLOWED_PATH.fullmatch(raw_path), raw_path
+    assert raw_path == _expected_path(invocation)
+    assert request.url.host == "api.bird.test"
+    body = json.loads(request.content)
+    for field in ("to", "from", "receivedCli"):
+        if field in body:
+            assert data.E164.fullmatch(body[field]), body
+
+
+settings_ids = mostly(valid_ids, st.one_of(bent_uuids(), st.text(max_size=40), st.integers()))
+
+
+@FUZZ
+@given(
+    access_key=mostly(
+        st.from_regex(r"[A-Za-z0-9_\-]{1,40}", fullmatch=True),
+        st.one_of(st.text(max_size=30), st.integers()),
+    ),
+    workspace_id=settings_ids,
+    channel_id=settings_ids,
+)
+def test_fuzz_client_settings(access_key: Any, workspace_id: Any, channel_id: Any) -> None:
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return _echo(request)
+
+    with httpx.Client(transport=httpx.MockTransport(handler)) as http_client:
+        try:
+            client = FlashCalls(
+                access_key, workspace_id, channel_id, BASE_URL, http_client=http_client
+            )
+        except ConfigurationError:
+            event("refused")
+            assert sent == []
+            return
+        event("sent")
+        with client:
+            client.create(data.TO)
+    (request,) = sent
+    assert request.headers["Authorization"] == f"AccessKey {access_key}"
+    workspace = workspace_id if isinstance(workspace_id, UUID) else UUID(workspace_id)
+    channel = channel_id if isinstance(channel_id, UUID) else UUID(channel_id)
+    path = f"/workspaces/{workspace}/channels/{channel}/flashcalls"
+    assert request.url.raw_path.decode("ascii") == path
+
+
+@pytest.mark.parametrize("reply", KNOWN_CASES, ids=["superscript", "5000-digits"])
+def test_content_length_that_is_not_a_number_is_a_validation_error(reply: Reply) -> None:
+    """Found by fuzzing: the size check must not crash on a Content-Length int() refuses."""
+    transport = httpx.MockTransport(lambda request: answer(reply, request))
+    with (
+        httpx.Client(transport=transport) as http_client,
+        FlashCalls(**client_options(http_client=http_client)) as client,
+    ):
+        try:
+            outcome: object = client.create(data.TO)
+        except BirdError as error:
+            outcome = error
+    check_outcome(CALLS[0], reply, outcome, 1)
