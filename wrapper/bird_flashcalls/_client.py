@@ -7,12 +7,11 @@ The two clients only do I/O: send a request, read the body, sleep before a retry
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import sys
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from types import ModuleType, TracebackType
 from typing import Any, ClassVar, Generic, NamedTuple, Self, TypeVar
 from uuid import UUID
@@ -36,7 +35,7 @@ from ._config import http_timeout, parse_uuid, resolve_settings
 from ._operations import CREATE, END, HANGUP, Operation
 from ._responses import BodyReader, connection_error, parse_success, status_error
 from ._retry import Backoff, jitter, may_have_been_delivered, parse_retry_after
-from ._transport import attempt_deadline, sync_transport
+from ._transport import end_attempt_deadline, start_attempt_deadline, sync_transport
 from ._version import __version__
 from .errors import (
     ClientClosedError,
@@ -51,6 +50,7 @@ HttpClient = TypeVar("HttpClient", httpx.Client, httpx.AsyncClient)
 CallRef = FlashCall | UUID | str
 ResultValue = HangupResult | str
 
+_JSON_CONTENT_TYPE = {"Content-Type": "application/json"}
 _KNOWN_RESULTS = frozenset(result.value for result in HangupResult)
 _USER_AGENT = (
     f"bird-flashcalls/{__version__} python/{sys.version_info.major}.{sys.version_info.minor}"
@@ -116,6 +116,8 @@ class BaseFlashCalls(Generic[HttpClient]):
             "User-Agent": _USER_AGENT,
             "Accept": "application/json",
         }
+        self._json_headers = httpx.Headers({**_JSON_CONTENT_TYPE, **self._headers})
+        self._fixed_urls: dict[str, httpx.URL] = {}
         self._owns_http = http_client is None
         self._http = self._new_http_client() if http_client is None else http_client
 
@@ -185,12 +187,25 @@ class BaseFlashCalls(Generic[HttpClient]):
 
     # Building requests: validate, then let the generated operation shape the request.
 
-    def _prepare(self, operation: Operation[Parsed], kwargs: dict[str, Any]) -> _Prepared[Parsed]:
+    def _prepare(
+        self, operation: Operation[Parsed], kwargs: dict[str, Any], *, fixed_path: bool = False
+    ) -> _Prepared[Parsed]:
+        # Parsing the URL string and normalising headers are most of the cost of a request:
+        # paths that never change are parsed once, and the usual headers are built once.
+        address = self._settings.base_url + kwargs["url"]
+        url: httpx.URL | str = address
+        if fixed_path:
+            url = self._fixed_urls.get(address) or self._fixed_urls.setdefault(
+                address, httpx.URL(address)
+            )
+        extra_headers = kwargs.get("headers", {})
         request = self._http.build_request(
             kwargs["method"],
-            self._settings.base_url + kwargs["url"],
+            url,
             json=kwargs.get("json"),
-            headers={**kwargs.get("headers", {}), **self._headers},
+            headers=self._json_headers
+            if extra_headers == _JSON_CONTENT_TYPE
+            else {**extra_headers, **self._headers},
             timeout=self._http_timeout,
         )
         return _Prepared(operation, request)
@@ -206,7 +221,7 @@ class BaseFlashCalls(Generic[HttpClient]):
         kwargs = create_channel_flash_call._get_kwargs(
             self._settings.workspace_id, self._settings.channel_id, body=body
         )
-        return self._prepare(CREATE, kwargs)
+        return self._prepare(CREATE, kwargs, fixed_path=True)
 
     def _end_request(
         self, call: CallRef, result: ResultValue, received_cli: str | None
@@ -229,7 +244,7 @@ class BaseFlashCalls(Generic[HttpClient]):
         kwargs = end_channel_flash_call_from_to._get_kwargs(
             self._settings.workspace_id, self._settings.channel_id, body=body
         )
-        return self._prepare(HANGUP, kwargs)
+        return self._prepare(HANGUP, kwargs, fixed_path=True)
 
     # Verification: decide locally, then report the outcome with End.
 
@@ -449,7 +464,8 @@ class FlashCalls(BaseFlashCalls[httpx.Client]):
     def _attempt(self, request: httpx.Request) -> _Answer | _NoAnswer:
         started = time.monotonic()
         try:
-            with attempt_deadline(self._attempt_timeout):
+            deadline = start_attempt_deadline(self._attempt_timeout)
+            try:
                 response = self._http.send(request, stream=True, follow_redirects=False, auth=None)
                 try:
                     reader = self._body_reader(response, started)
@@ -457,6 +473,8 @@ class FlashCalls(BaseFlashCalls[httpx.Client]):
                         reader.feed(chunk)
                 finally:
                     response.close()
+            finally:
+                end_attempt_deadline(deadline)
         except httpx.RequestError as error:
             return _NoAnswer(error, time.monotonic() - started)
         return _Answer(response, reader.body(), time.monotonic() - started)
@@ -546,36 +564,34 @@ class AsyncFlashCalls(BaseFlashCalls[httpx.AsyncClient]):
 
     async def _attempt(self, request: httpx.Request) -> _Answer | _NoAnswer:
         started = time.monotonic()
+        seconds = self._attempt_timeout
+        if seconds is None:
+            return await self._exchange(request, started)
+        # asyncio bounds the whole attempt, headers included; the body reader's own check is a
+        # second line for the body.
         try:
-            # asyncio can bound the whole attempt, headers included; the reader's check is a
-            # second line for the body.
-            async with _attempt_deadline(self._attempt_timeout, request):
-                response = await self._http.send(
-                    request, stream=True, follow_redirects=False, auth=None
-                )
-                try:
-                    reader = self._body_reader(response, started)
-                    async for chunk in response.aiter_bytes():
-                        reader.feed(chunk)
-                finally:
-                    await response.aclose()
+            async with _asyncio().timeout(seconds):
+                return await self._exchange(request, started)
+        except TimeoutError:
+            error = httpx.ReadTimeout(
+                f"no complete response within the {seconds:g} s timeout", request=request
+            )
+            return _NoAnswer(error, time.monotonic() - started)
+
+    async def _exchange(self, request: httpx.Request, started: float) -> _Answer | _NoAnswer:
+        try:
+            response = await self._http.send(
+                request, stream=True, follow_redirects=False, auth=None
+            )
+            try:
+                reader = self._body_reader(response, started)
+                async for chunk in response.aiter_bytes():
+                    reader.feed(chunk)
+            finally:
+                await response.aclose()
         except httpx.RequestError as error:
             return _NoAnswer(error, time.monotonic() - started)
         return _Answer(response, reader.body(), time.monotonic() - started)
-
-
-@contextlib.asynccontextmanager
-async def _attempt_deadline(seconds: float | None, request: httpx.Request) -> AsyncIterator[None]:
-    if seconds is None:
-        yield
-        return
-    try:
-        async with _asyncio().timeout(seconds):
-            yield
-    except TimeoutError:
-        raise httpx.ReadTimeout(
-            f"no complete response within the {seconds:g} s timeout", request=request
-        ) from None
 
 
 def _asyncio() -> ModuleType:

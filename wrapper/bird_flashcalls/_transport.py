@@ -9,9 +9,7 @@ client bounds the whole attempt with asyncio.timeout instead.)
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import Any
 
 import httpx
@@ -21,13 +19,13 @@ _deadline: ContextVar[float | None] = ContextVar("bird_flashcalls_attempt_deadli
 _SHORTEST_WAIT = 0.001
 
 
-@contextmanager
-def attempt_deadline(seconds: float | None) -> Iterator[None]:
-    token = _deadline.set(None if seconds is None else time.monotonic() + seconds)
-    try:
-        yield
-    finally:
-        _deadline.reset(token)
+def start_attempt_deadline(seconds: float | None) -> Token[float | None]:
+    """Bound the socket operations that follow; pass the result to end_attempt_deadline."""
+    return _deadline.set(None if seconds is None else time.monotonic() + seconds)
+
+
+def end_attempt_deadline(token: Token[float | None]) -> None:
+    _deadline.reset(token)
 
 
 def _bounded(timeout: float | None) -> float | None:
