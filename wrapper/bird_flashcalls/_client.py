@@ -319,6 +319,8 @@ class BaseFlashCalls(Generic[HttpClient]):
         return _Retry(delay)
 
     def _log(self, request: httpx.Request, retry_number: int, result: str, elapsed: float) -> None:
+        if not logger.isEnabledFor(logging.DEBUG):
+            return  # the arguments cost more than the call: url.path decodes the path
         logger.debug(
             "%s %s -> %s (attempt %d, %.1f ms)",
             request.method,

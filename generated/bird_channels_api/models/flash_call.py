@@ -2,18 +2,15 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import Any, Self, TypeVar
 from uuid import UUID
 
 from attrs import define as _attrs_define
 
+from ..models.flash_call_attempt_price import FlashCallAttemptPrice
+from ..models.flash_call_connection_price import FlashCallConnectionPrice
 from ..models.flash_call_status import FlashCallStatus
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.flash_call_attempt_price import FlashCallAttemptPrice
-    from ..models.flash_call_connection_price import FlashCallConnectionPrice
-
 
 T = TypeVar("T", bound="FlashCall")
 
@@ -130,9 +127,6 @@ class FlashCall:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        from ..models.flash_call_attempt_price import FlashCallAttemptPrice
-        from ..models.flash_call_connection_price import FlashCallConnectionPrice
-
         d = dict(src_dict)
         channel_id = UUID(d.pop("channelId"))
 

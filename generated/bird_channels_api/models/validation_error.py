@@ -1,16 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..models.validation_error_details import ValidationErrorDetails
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.validation_error_details import ValidationErrorDetails
-
 
 T = TypeVar("T", bound="ValidationError")
 
@@ -56,8 +53,6 @@ class ValidationError:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        from ..models.validation_error_details import ValidationErrorDetails
-
         d = dict(src_dict)
         code = d.pop("code")
         if not isinstance(code, str):
