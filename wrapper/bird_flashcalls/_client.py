@@ -35,7 +35,12 @@ from ._config import http_timeout, parse_uuid, resolve_settings
 from ._operations import CREATE, END, HANGUP, Operation
 from ._responses import BodyReader, connection_error, parse_success, status_error
 from ._retry import Backoff, jitter, may_have_been_delivered, parse_retry_after
-from ._transport import end_attempt_deadline, start_attempt_deadline, sync_transport
+from ._transport import (
+    async_transport,
+    end_attempt_deadline,
+    start_attempt_deadline,
+    sync_transport,
+)
 from ._version import __version__
 from .errors import (
     ClientClosedError,
@@ -119,6 +124,7 @@ class BaseFlashCalls(Generic[HttpClient]):
         self._json_headers = httpx.Headers({**_JSON_CONTENT_TYPE, **self._headers})
         self._fixed_urls: dict[str, httpx.URL] = {}
         self._owns_http = http_client is None
+        self._socket_deadlines = False
         self._http = self._new_http_client() if http_client is None else http_client
 
     def _new_http_client(self) -> HttpClient:
@@ -489,7 +495,11 @@ class AsyncFlashCalls(BaseFlashCalls[httpx.AsyncClient]):
     _other_client_name = "FlashCalls"
 
     def _new_http_client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(limits=_default_limits())
+        transport = async_transport(_default_limits())
+        self._socket_deadlines = transport is not None
+        if transport is None:
+            return httpx.AsyncClient(limits=_default_limits())
+        return httpx.AsyncClient(transport=transport)
 
     async def create(
         self, to: str, *, from_: str | None = None, ring_timeout: int | None = None
@@ -567,10 +577,16 @@ class AsyncFlashCalls(BaseFlashCalls[httpx.AsyncClient]):
     async def _attempt(self, request: httpx.Request) -> _Answer | _NoAnswer:
         started = time.monotonic()
         seconds = self._attempt_timeout
+        if self._socket_deadlines:
+            # The client's own transport bounds every socket operation by the deadline.
+            deadline = start_attempt_deadline(seconds)
+            try:
+                return await self._exchange(request, started)
+            finally:
+                end_attempt_deadline(deadline)
         if seconds is None:
             return await self._exchange(request, started)
-        # asyncio bounds the whole attempt, headers included; the body reader's own check is a
-        # second line for the body.
+        # A caller's client: asyncio bounds the whole attempt, headers included.
         try:
             async with _asyncio().timeout(seconds):
                 return await self._exchange(request, started)

@@ -1,9 +1,10 @@
-"""The transport a FlashCalls creates: every socket operation of one attempt shares its deadline.
+"""The transports the clients create: every socket operation of one attempt shares its deadline.
 
 httpx bounds each connect, read and write on its own, so a server that dribbles its headers a
-byte at a time could hold a sync call for ever. httpcore's network backend sees every socket
-operation; wrapping it lets each one wait only for what is left of the attempt. (The async
-client bounds the whole attempt with asyncio.timeout instead.)
+byte at a time could hold a call for ever. httpcore's network backend sees every socket
+operation; wrapping it lets each one wait only for what is left of the attempt. (With a
+caller's own AsyncClient, asyncio.timeout bounds the attempt instead, at a few microseconds
+more per call.)
 """
 
 from __future__ import annotations
@@ -88,12 +89,79 @@ class _DeadlineBackend:
         self._backend.sleep(seconds)
 
 
-def sync_transport(limits: httpx.Limits) -> httpx.HTTPTransport:
-    transport = httpx.HTTPTransport(limits=limits)
-    # httpx has no public hook for the network backend; without one, reads keep httpx's own
-    # per-read bound and the body reader still enforces the deadline between chunks.
+class _AsyncDeadlineStream:
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        data: bytes = await self._stream.read(max_bytes, _bounded(timeout))
+        return data
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        await self._stream.write(buffer, _bounded(timeout))
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+    async def start_tls(
+        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+    ) -> _AsyncDeadlineStream:
+        stream = await self._stream.start_tls(ssl_context, server_hostname, _bounded(timeout))
+        return _AsyncDeadlineStream(stream)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _AsyncDeadlineBackend:
+    def __init__(self, backend: Any) -> None:
+        self._backend = backend
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> _AsyncDeadlineStream:
+        stream = await self._backend.connect_tcp(
+            host, port, _bounded(timeout), local_address, socket_options
+        )
+        return _AsyncDeadlineStream(stream)
+
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> _AsyncDeadlineStream:
+        stream = await self._backend.connect_unix_socket(path, _bounded(timeout), socket_options)
+        return _AsyncDeadlineStream(stream)
+
+    async def sleep(self, seconds: float) -> None:
+        await self._backend.sleep(seconds)
+
+
+def _wrap_backend(
+    transport: httpx.HTTPTransport | httpx.AsyncHTTPTransport, wrapper: type[Any]
+) -> bool:
+    # httpx has no public hook for the network backend: reach it where httpx keeps it, and say
+    # whether that worked (if not, the clients fall back to their other bounds).
     pool = getattr(transport, "_pool", None)
     backend = getattr(pool, "_network_backend", None)
-    if backend is not None:
-        pool._network_backend = _DeadlineBackend(backend)  # type: ignore[union-attr]
+    if backend is None:
+        return False
+    pool._network_backend = wrapper(backend)  # type: ignore[union-attr]
+    return True
+
+
+def sync_transport(limits: httpx.Limits) -> httpx.HTTPTransport:
+    """Without the backend hook, reads keep httpx's per-read bound and the body reader still
+    enforces the deadline between chunks."""
+    transport = httpx.HTTPTransport(limits=limits)
+    _wrap_backend(transport, _DeadlineBackend)
     return transport
+
+
+def async_transport(limits: httpx.Limits) -> httpx.AsyncHTTPTransport | None:
+    """An async transport whose sockets honour the attempt deadline, or None if httpx changed."""
+    transport = httpx.AsyncHTTPTransport(limits=limits)
+    return transport if _wrap_backend(transport, _AsyncDeadlineBackend) else None
