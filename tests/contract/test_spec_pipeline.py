@@ -7,6 +7,8 @@ import importlib
 import json
 import re
 import shutil
+import subprocess
+import sys
 import typing
 from pathlib import Path
 from typing import Any
@@ -134,16 +136,62 @@ def test_every_operation_has_a_generated_module_with_four_calls() -> None:
         assert callable(getattr(module, "_get_kwargs", None)), f"{module_name}._get_kwargs missing"
 
 
+def type_hints(function: Any) -> dict[str, Any]:
+    # The generated modules import the client, Response and the models for type checking only.
+    import bird_channels_api
+    import bird_channels_api.models
+    import bird_channels_api.types
+
+    names = {
+        name: getattr(bird_channels_api.models, name) for name in bird_channels_api.models.__all__
+    }
+    names.update(
+        AuthenticatedClient=bird_channels_api.AuthenticatedClient,
+        Client=bird_channels_api.Client,
+        Response=bird_channels_api.types.Response,
+    )
+    return typing.get_type_hints(function, localns=names)
+
+
 def test_wrapper_parses_each_success_with_the_generated_response_model() -> None:
     from bird_flashcalls._operations import OPERATIONS
 
     for operation in OPERATIONS:
-        returned = typing.get_args(typing.get_type_hints(operation.generated.sync)["return"])
+        returned = typing.get_args(type_hints(operation.generated.sync)["return"])
         model = operation.parse.__self__  # a bound classmethod: the model class
         assert model in returned, (
             f"{operation.operation_id}: the wrapper parses successes as {model.__name__}, "
             f"the generated operation returns {returned}"
         )
+
+
+def test_generated_package_loads_what_is_used_and_no_more() -> None:
+    code = """
+import sys
+import bird_flashcalls
+loaded = set(sys.modules)
+print(sorted(m for m in loaded if m.startswith("bird_channels_api")))
+import bird_channels_api, bird_channels_api.models as models
+assert bird_channels_api.Client.__name__ == "Client"
+assert models.RequestError.__module__ == "bird_channels_api.models.request_error"
+assert set(models.__all__) <= set(dir(models))
+try:
+    models.NoSuchModel
+except AttributeError as error:
+    assert "NoSuchModel" in str(error)
+else:
+    raise AssertionError("models.NoSuchModel did not raise AttributeError")
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    loaded = result.stdout
+    # Building requests and parsing successes needs neither the client classes nor the models
+    # of error responses; they are loaded when used.
+    for lazy in ("client", "models.request_error", "models.validation_error"):
+        assert f"'bird_channels_api.{lazy}'" not in loaded
+    assert "bird_channels_api.models.flash_call'" in loaded
 
 
 def test_generated_matches_fresh_generation() -> None:

@@ -10,8 +10,6 @@ import time
 from typing import Any, TypeVar
 
 import httpx
-from bird_channels_api.models.request_error import RequestError
-from bird_channels_api.models.validation_error import ValidationError
 from bird_channels_api.types import Unset
 
 from . import _constants as constants
@@ -227,6 +225,10 @@ def _request_id_suffix(response: httpx.Response) -> str:
 
 def error_fields(body: bytes) -> tuple[str | None, str | None, dict[str, list[str]]]:
     """Bird's {code, message, details}, read with the spec's models; the raw text otherwise."""
+    # Loaded with the first error: three attrs classes a process that never fails need not build.
+    from bird_channels_api.models.request_error import RequestError
+    from bird_channels_api.models.validation_error import ValidationError
+
     try:
         data = json.loads(body)
     except (ValueError, RecursionError):

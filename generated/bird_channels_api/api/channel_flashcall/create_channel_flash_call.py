@@ -1,17 +1,21 @@
+from __future__ import annotations
+
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 from uuid import UUID
 
 import httpx
 
 from ... import errors
-from ...client import AuthenticatedClient, Client
-from ...models.flash_call import FlashCall
-from ...models.flash_call_create import FlashCallCreate
-from ...models.request_error import RequestError
-from ...models.validation_error import ValidationError
-from ...types import Response
+
+if TYPE_CHECKING:
+    from ...client import AuthenticatedClient, Client
+    from ...models.flash_call import FlashCall
+    from ...models.flash_call_create import FlashCallCreate
+    from ...models.request_error import RequestError
+    from ...models.validation_error import ValidationError
+    from ...types import Response
 
 
 def _get_kwargs(
@@ -45,6 +49,10 @@ def _get_kwargs(
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> FlashCall | RequestError | ValidationError | None:
+    from ...models.flash_call import FlashCall
+    from ...models.request_error import RequestError
+    from ...models.validation_error import ValidationError
+
     if response.status_code == 202:
         response_202 = FlashCall.from_dict(response.json())
 
@@ -74,6 +82,8 @@ def _parse_response(
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> Response[FlashCall | RequestError | ValidationError]:
+    from ...types import Response
+
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,

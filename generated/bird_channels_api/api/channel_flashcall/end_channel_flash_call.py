@@ -1,16 +1,20 @@
+from __future__ import annotations
+
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 from uuid import UUID
 
 import httpx
 
 from ... import errors
-from ...client import AuthenticatedClient, Client
-from ...models.flash_call_hangup import FlashCallHangup
-from ...models.request_error import RequestError
-from ...models.validation_error import ValidationError
-from ...types import Response
+
+if TYPE_CHECKING:
+    from ...client import AuthenticatedClient, Client
+    from ...models.flash_call_hangup import FlashCallHangup
+    from ...models.request_error import RequestError
+    from ...models.validation_error import ValidationError
+    from ...types import Response
 
 
 def _get_kwargs(
@@ -48,6 +52,10 @@ def _get_kwargs(
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> FlashCallHangup | RequestError | ValidationError | None:
+    from ...models.flash_call_hangup import FlashCallHangup
+    from ...models.request_error import RequestError
+    from ...models.validation_error import ValidationError
+
     if response.status_code == 202:
         response_202 = FlashCallHangup.from_dict(response.json())
 
@@ -77,6 +85,8 @@ def _parse_response(
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> Response[FlashCallHangup | RequestError | ValidationError]:
+    from ...types import Response
+
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,

@@ -1,16 +1,20 @@
+from __future__ import annotations
+
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 from uuid import UUID
 
 import httpx
 
 from ... import errors
-from ...client import AuthenticatedClient, Client
-from ...models.flash_call_hangup_from_to import FlashCallHangupFromTo
-from ...models.request_error import RequestError
-from ...models.validation_error import ValidationError
-from ...types import Response
+
+if TYPE_CHECKING:
+    from ...client import AuthenticatedClient, Client
+    from ...models.flash_call_hangup_from_to import FlashCallHangupFromTo
+    from ...models.request_error import RequestError
+    from ...models.validation_error import ValidationError
+    from ...types import Response
 
 
 def _get_kwargs(
@@ -44,6 +48,10 @@ def _get_kwargs(
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> FlashCallHangupFromTo | RequestError | ValidationError | None:
+    from ...models.flash_call_hangup_from_to import FlashCallHangupFromTo
+    from ...models.request_error import RequestError
+    from ...models.validation_error import ValidationError
+
     if response.status_code == 202:
         response_202 = FlashCallHangupFromTo.from_dict(response.json())
 
@@ -73,6 +81,8 @@ def _parse_response(
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> Response[FlashCallHangupFromTo | RequestError | ValidationError]:
+    from ...types import Response
+
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
