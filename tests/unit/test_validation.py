@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from bird_flashcalls import BirdError, InvalidRequestError, normalise_number
+from bird_flashcalls._verify import _DROP_SEPARATORS, is_e164
 
 from .support import CALL_ID, CALLEE, CALLER, FakeBird, a_flash_call
 
@@ -200,3 +203,35 @@ async def test_verify_refuses_an_expected_cli_that_is_not_e164(flash, bird: Fake
 )
 def test_normalise_number(written, e164):
     assert normalise_number(written, field="to") == e164
+
+
+def test_every_whitespace_character_and_the_usual_punctuation_separate_digits():
+    # The table must drop what str.isspace() accepts (what a regex's \s matches), nothing more.
+    every_character = (chr(code) for code in range(0x110000))
+    dropped = {char for char in every_character if char.translate(_DROP_SEPARATORS) == ""}
+    expected = {chr(code) for code in range(0x110000) if chr(code).isspace()} | set("-.()/")
+    assert dropped == expected
+
+
+@pytest.mark.parametrize(
+    "candidate",
+    [
+        "+1",
+        "+12",
+        "+0123",
+        "+123456789012345",
+        "+1234567890123456",
+        "+12\u00b2",
+        "+1\u0663",
+        "",
+        "+",
+        "12",
+        "+1a",
+        "+31612345678",
+        "+ 1234",
+        "+\n123",
+        "+123\n",
+    ],
+)
+def test_is_e164_matches_the_e164_pattern(candidate):
+    assert is_e164(candidate) is (re.fullmatch(r"\+[1-9][0-9]{1,14}", candidate) is not None)
