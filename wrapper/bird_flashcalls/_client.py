@@ -41,6 +41,7 @@ from ._transport import (
     start_attempt_deadline,
     sync_transport,
 )
+from ._urls import UuidTailUrls
 from ._version import __version__
 from .errors import (
     ClientClosedError,
@@ -123,6 +124,7 @@ class BaseFlashCalls(Generic[HttpClient]):
         }
         self._json_headers = httpx.Headers({**_JSON_CONTENT_TYPE, **self._headers})
         self._fixed_urls: dict[str, httpx.URL] = {}
+        self._uuid_tail_urls = UuidTailUrls()
         self._owns_http = http_client is None
         self._socket_deadlines = False
         self._http = self._new_http_client() if http_client is None else http_client
@@ -194,16 +196,24 @@ class BaseFlashCalls(Generic[HttpClient]):
     # Building requests: validate, then let the generated operation shape the request.
 
     def _prepare(
-        self, operation: Operation[Parsed], kwargs: dict[str, Any], *, fixed_path: bool = False
+        self,
+        operation: Operation[Parsed],
+        kwargs: dict[str, Any],
+        *,
+        fixed_path: bool = False,
+        ends_in_uuid: bool = False,
     ) -> _Prepared[Parsed]:
         # Parsing the URL string and normalising headers are most of the cost of a request:
-        # paths that never change are parsed once, and the usual headers are built once.
+        # paths that never change are parsed once, paths that end in an id are parsed up to the
+        # id once, and the usual headers are built once.
         address = self._settings.base_url + kwargs["url"]
         url: httpx.URL | str = address
         if fixed_path:
             url = self._fixed_urls.get(address) or self._fixed_urls.setdefault(
                 address, httpx.URL(address)
             )
+        elif ends_in_uuid:
+            url = self._uuid_tail_urls.url(address)
         extra_headers = kwargs.get("headers", {})
         request = self._http.build_request(
             kwargs["method"],
@@ -236,7 +246,7 @@ class BaseFlashCalls(Generic[HttpClient]):
         kwargs = end_channel_flash_call._get_kwargs(
             self._settings.workspace_id, self._settings.channel_id, _call_id(call), body=body
         )
-        return self._prepare(END, kwargs)
+        return self._prepare(END, kwargs, ends_in_uuid=True)
 
     def _hangup_request(
         self, from_: str, to: str, result: ResultValue, received_cli: str | None
