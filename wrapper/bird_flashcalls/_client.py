@@ -36,6 +36,7 @@ from ._operations import CREATE, END, HANGUP, Operation
 from ._responses import BodyReader, connection_error, parse_success, status_error
 from ._retry import Backoff, jitter, may_have_been_delivered, parse_retry_after
 from ._transport import (
+    AttemptTimer,
     async_transport,
     end_attempt_deadline,
     start_attempt_deadline,
@@ -84,6 +85,20 @@ class _Retry(NamedTuple):
     delay: float
 
 
+class _FormattedUuid(UUID):
+    """A UUID whose text is made once: the generated request builders format ids per request."""
+
+    __slots__ = ("_text",)
+    _text: str
+
+    def __init__(self, value: UUID) -> None:
+        super().__init__(int=value.int)
+        object.__setattr__(self, "_text", str(value))
+
+    def __str__(self) -> str:
+        return self._text
+
+
 class BaseFlashCalls(Generic[HttpClient]):
     """Settings, validation, request building and response mapping, shared by both clients."""
 
@@ -117,6 +132,8 @@ class BaseFlashCalls(Generic[HttpClient]):
             base_url=base_url,
         )
         self._configure(timeout, max_retries, backoff or Backoff())
+        self._workspace_in_path = _FormattedUuid(self._settings.workspace_id)
+        self._channel_in_path = _FormattedUuid(self._settings.channel_id)
         self._headers = {
             "Authorization": f"AccessKey {self._settings.access_key}",
             "User-Agent": _USER_AGENT,
@@ -140,7 +157,9 @@ class BaseFlashCalls(Generic[HttpClient]):
                 f"max_retries must be a whole number >= 0, got {max_retries!r}"
             )
         self._timeout_setting = timeout
-        self._http_timeout, self._attempt_timeout = http_timeout(timeout)
+        per_operation, self._attempt_timeout = http_timeout(timeout)
+        # What build_request(timeout=...) would compute per request, computed once.
+        self._timeout_extension = per_operation.as_dict()
         self._max_retries = max_retries
         self._backoff = backoff
 
@@ -222,7 +241,7 @@ class BaseFlashCalls(Generic[HttpClient]):
             headers=self._json_headers
             if extra_headers == _JSON_CONTENT_TYPE
             else {**extra_headers, **self._headers},
-            timeout=self._http_timeout,
+            extensions={"timeout": self._timeout_extension},
         )
         return _Prepared(operation, request)
 
@@ -235,7 +254,7 @@ class BaseFlashCalls(Generic[HttpClient]):
             ring_timeout=UNSET if ring_timeout is None else _ring_timeout(ring_timeout),
         )
         kwargs = create_channel_flash_call._get_kwargs(
-            self._settings.workspace_id, self._settings.channel_id, body=body
+            self._workspace_in_path, self._channel_in_path, body=body
         )
         return self._prepare(CREATE, kwargs, fixed_path=True)
 
@@ -244,7 +263,7 @@ class BaseFlashCalls(Generic[HttpClient]):
     ) -> _Prepared[FlashCallHangup]:
         body = FlashCallHangup(result=_result(result), received_cli=_optional_cli(received_cli))
         kwargs = end_channel_flash_call._get_kwargs(
-            self._settings.workspace_id, self._settings.channel_id, _call_id(call), body=body
+            self._workspace_in_path, self._channel_in_path, _call_id(call), body=body
         )
         return self._prepare(END, kwargs, ends_in_uuid=True)
 
@@ -258,7 +277,7 @@ class BaseFlashCalls(Generic[HttpClient]):
             received_cli=_optional_cli(received_cli),
         )
         kwargs = end_channel_flash_call_from_to._get_kwargs(
-            self._settings.workspace_id, self._settings.channel_id, body=body
+            self._workspace_in_path, self._channel_in_path, body=body
         )
         return self._prepare(HANGUP, kwargs, fixed_path=True)
 
@@ -596,9 +615,9 @@ class AsyncFlashCalls(BaseFlashCalls[httpx.AsyncClient]):
                 end_attempt_deadline(deadline)
         if seconds is None:
             return await self._exchange(request, started)
-        # A caller's client: asyncio bounds the whole attempt, headers included.
+        # A caller's client: a timer bounds the whole attempt, headers included.
         try:
-            async with _asyncio().timeout(seconds):
+            with AttemptTimer(seconds):
                 return await self._exchange(request, started)
         except TimeoutError:
             error = httpx.ReadTimeout(

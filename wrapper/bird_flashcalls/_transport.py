@@ -3,8 +3,7 @@
 httpx bounds each connect, read and write on its own, so a server that dribbles its headers a
 byte at a time could hold a call for ever. httpcore's network backend sees every socket
 operation; wrapping it lets each one wait only for what is left of the attempt. (With a
-caller's own AsyncClient, asyncio.timeout bounds the attempt instead, at a few microseconds
-more per call.)
+caller's own AsyncClient, an AttemptTimer cancels the attempt at its deadline instead.)
 """
 
 from __future__ import annotations
@@ -165,3 +164,44 @@ def async_transport(limits: httpx.Limits) -> httpx.AsyncHTTPTransport | None:
     """An async transport whose sockets honour the attempt deadline, or None if httpx changed."""
     transport = httpx.AsyncHTTPTransport(limits=limits)
     return transport if _wrap_backend(transport, _AsyncDeadlineBackend) else None
+
+
+class AttemptTimer:
+    """``with AttemptTimer(seconds):`` in a task: TimeoutError once the seconds have passed.
+
+    asyncio.timeout's behaviour (the task is cancelled at the deadline; a cancellation that
+    is not the timer's passes through) for half its cost per attempt: one timer handle, no
+    async context manager. Bounds a whole attempt when the transport is the caller's.
+    """
+
+    __slots__ = ("_cancelling", "_expired", "_handle", "_seconds", "_task")
+
+    def __init__(self, seconds: float) -> None:
+        self._seconds = seconds
+        self._expired = False
+
+    def __enter__(self) -> None:
+        import asyncio  # loaded already in any program that runs a task
+
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task(loop)
+        if task is None:
+            raise RuntimeError("AttemptTimer must be used inside a task")
+        self._task = task
+        self._cancelling = task.cancelling()
+        self._handle = loop.call_at(loop.time() + self._seconds, self._expire)
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: Any
+    ) -> None:
+        self._handle.cancel()
+        if self._expired:
+            import asyncio
+
+            # No other cancellation pending: the CancelledError is the timer's, so it ends here.
+            if self._task.uncancel() <= self._cancelling and exc_type is asyncio.CancelledError:
+                raise TimeoutError from exc
+
+    def _expire(self) -> None:
+        self._expired = True
+        self._task.cancel()
