@@ -31,6 +31,8 @@ def normalise_number(number: str, *, field: str) -> str:
     Spaces, dashes, dots, slashes and parentheses are dropped and a ``00`` international prefix
     becomes ``+``. A national number (no country code) is refused rather than guessed.
     """
+    if type(number) is str and is_e164(number):
+        return number  # already E.164, as most numbers a backend stores are
     if not isinstance(number, str):
         raise InvalidRequestError(
             f"{field} must be a phone number as a string, got {type(number).__name__}",
