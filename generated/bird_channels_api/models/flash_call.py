@@ -2,15 +2,18 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 from uuid import UUID
 
 from attrs import define as _attrs_define
 
-from ..models.flash_call_attempt_price import FlashCallAttemptPrice
-from ..models.flash_call_connection_price import FlashCallConnectionPrice
 from ..models.flash_call_status import FlashCallStatus
 from ..types import UNSET, Unset
+
+if TYPE_CHECKING:
+    from ..models.flash_call_attempt_price import FlashCallAttemptPrice
+    from ..models.flash_call_connection_price import FlashCallConnectionPrice
+
 
 T = TypeVar("T", bound="FlashCall")
 
@@ -158,6 +161,8 @@ class FlashCall:
         if isinstance(_attempt_price, Unset):
             attempt_price = UNSET
         else:
+            from ..models.flash_call_attempt_price import FlashCallAttemptPrice
+
             attempt_price = FlashCallAttemptPrice.from_dict(_attempt_price)
 
         _connection_price = d.pop("connectionPrice", UNSET)
@@ -165,6 +170,8 @@ class FlashCall:
         if isinstance(_connection_price, Unset):
             connection_price = UNSET
         else:
+            from ..models.flash_call_connection_price import FlashCallConnectionPrice
+
             connection_price = FlashCallConnectionPrice.from_dict(_connection_price)
 
         duration = d.pop("duration", UNSET)

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.validation_error_details import ValidationErrorDetails
 from ..types import UNSET, Unset
+
+if TYPE_CHECKING:
+    from ..models.validation_error_details import ValidationErrorDetails
+
 
 T = TypeVar("T", bound="ValidationError")
 
@@ -67,6 +70,8 @@ class ValidationError:
         if isinstance(_details, Unset):
             details = UNSET
         else:
+            from ..models.validation_error_details import ValidationErrorDetails
+
             details = ValidationErrorDetails.from_dict(_details)
 
         validation_error = cls(
