@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Mapping
 from types import ModuleType, TracebackType
-from typing import Any, ClassVar, Generic, NamedTuple, Self, TypeVar
+from typing import Any, ClassVar, Generic, Self, TypeVar
 from uuid import UUID
 
 import httpx
@@ -65,24 +65,39 @@ _USER_AGENT = (
 )
 
 
-class _Prepared(NamedTuple, Generic[Parsed]):
-    operation: Operation[Parsed]
-    request: httpx.Request
+# Plain slotted classes: a NamedTuple costs a tenth of a millisecond of import time each.
 
 
-class _Answer(NamedTuple):
-    response: httpx.Response
-    body: bytes
-    elapsed: float
+class _Prepared(Generic[Parsed]):
+    __slots__ = ("operation", "request")
+
+    def __init__(self, operation: Operation[Parsed], request: httpx.Request) -> None:
+        self.operation = operation
+        self.request = request
 
 
-class _NoAnswer(NamedTuple):
-    error: httpx.RequestError
-    elapsed: float
+class _Answer:
+    __slots__ = ("body", "elapsed", "response")
+
+    def __init__(self, response: httpx.Response, body: bytes, elapsed: float) -> None:
+        self.response = response
+        self.body = body
+        self.elapsed = elapsed
 
 
-class _Retry(NamedTuple):
-    delay: float
+class _NoAnswer:
+    __slots__ = ("elapsed", "error")
+
+    def __init__(self, error: httpx.RequestError, elapsed: float) -> None:
+        self.error = error
+        self.elapsed = elapsed
+
+
+class _Retry:
+    __slots__ = ("delay",)
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
 
 
 class _FormattedUuid(UUID):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Mapping
-from typing import NamedTuple
 from uuid import UUID
 
 import httpx
@@ -93,11 +92,18 @@ def _check_access_key(key: str) -> str:
     return key
 
 
-class Settings(NamedTuple):
-    access_key: str
-    workspace_id: UUID
-    channel_id: UUID
-    base_url: str
+class Settings:
+    """Checked settings. Not a tuple: nothing iterates over (and so lists) the access key."""
+
+    __slots__ = ("access_key", "base_url", "channel_id", "workspace_id")
+
+    def __init__(
+        self, *, access_key: str, workspace_id: UUID, channel_id: UUID, base_url: str
+    ) -> None:
+        self.access_key = access_key
+        self.workspace_id = workspace_id
+        self.channel_id = channel_id
+        self.base_url = base_url
 
     def __repr__(self) -> str:
         return (

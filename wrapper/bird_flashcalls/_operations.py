@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from types import ModuleType
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, Generic, TypeVar
 
 from bird_channels_api.api.channel_flashcall import (
     create_channel_flash_call,
@@ -18,14 +18,33 @@ from bird_channels_api.models.flash_call_hangup_from_to import FlashCallHangupFr
 Parsed = TypeVar("Parsed")
 
 
-class Operation(NamedTuple, Generic[Parsed]):
-    operation_id: str
-    method_name: str
-    generated: ModuleType
-    parse: Callable[[Mapping[str, Any]], Parsed]
-    # Safe to send again after the request may have reached Bird? Not for create: a second
-    # request rings the phone a second time.
-    retry_when_maybe_delivered: bool
+class Operation(Generic[Parsed]):
+    __slots__ = (
+        "generated",
+        "method_name",
+        "operation_id",
+        "parse",
+        "retry_when_maybe_delivered",
+    )
+
+    def __init__(
+        self,
+        operation_id: str,
+        method_name: str,
+        generated: ModuleType,
+        parse: Callable[[Mapping[str, Any]], Parsed],
+        retry_when_maybe_delivered: bool,
+    ) -> None:
+        self.operation_id = operation_id
+        self.method_name = method_name
+        self.generated = generated
+        self.parse = parse
+        # Safe to send again after the request may have reached Bird? Not for create: a second
+        # request rings the phone a second time.
+        self.retry_when_maybe_delivered = retry_when_maybe_delivered
+
+    def __repr__(self) -> str:
+        return f"Operation({self.operation_id!r}, method {self.method_name}())"
 
 
 CREATE = Operation(
