@@ -50,7 +50,9 @@ def __getattr__(name: str) -> Any:
     module = _MODULES.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(module, __name__), name)
+    model = getattr(import_module(module, __name__), name)
+    globals()[name] = model  # found directly from now on
+    return model
 
 
 def __dir__() -> list[str]:

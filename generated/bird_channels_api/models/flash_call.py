@@ -161,18 +161,22 @@ class FlashCall:
         if isinstance(_attempt_price, Unset):
             attempt_price = UNSET
         else:
-            from ..models.flash_call_attempt_price import FlashCallAttemptPrice
+            from ..models.flash_call_attempt_price import (
+                FlashCallAttemptPrice as _FlashCallAttemptPrice,
+            )
 
-            attempt_price = FlashCallAttemptPrice.from_dict(_attempt_price)
+            attempt_price = _FlashCallAttemptPrice.from_dict(_attempt_price)
 
         _connection_price = d.pop("connectionPrice", UNSET)
         connection_price: FlashCallConnectionPrice | Unset
         if isinstance(_connection_price, Unset):
             connection_price = UNSET
         else:
-            from ..models.flash_call_connection_price import FlashCallConnectionPrice
+            from ..models.flash_call_connection_price import (
+                FlashCallConnectionPrice as _FlashCallConnectionPrice,
+            )
 
-            connection_price = FlashCallConnectionPrice.from_dict(_connection_price)
+            connection_price = _FlashCallConnectionPrice.from_dict(_connection_price)
 
         duration = d.pop("duration", UNSET)
         if not isinstance(duration, Unset) and (

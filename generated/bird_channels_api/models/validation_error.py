@@ -70,9 +70,11 @@ class ValidationError:
         if isinstance(_details, Unset):
             details = UNSET
         else:
-            from ..models.validation_error_details import ValidationErrorDetails
+            from ..models.validation_error_details import (
+                ValidationErrorDetails as _ValidationErrorDetails,
+            )
 
-            details = ValidationErrorDetails.from_dict(_details)
+            details = _ValidationErrorDetails.from_dict(_details)
 
         validation_error = cls(
             code=code,

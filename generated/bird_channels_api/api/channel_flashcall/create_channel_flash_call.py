@@ -8,11 +8,11 @@ from uuid import UUID
 import httpx
 
 from ... import errors
+from ...models.flash_call_create import FlashCallCreate
 
 if TYPE_CHECKING:
     from ...client import AuthenticatedClient, Client
     from ...models.flash_call import FlashCall
-    from ...models.flash_call_create import FlashCallCreate
     from ...models.request_error import RequestError
     from ...models.validation_error import ValidationError
     from ...types import Response

@@ -8,10 +8,10 @@ from uuid import UUID
 import httpx
 
 from ... import errors
+from ...models.flash_call_hangup import FlashCallHangup
 
 if TYPE_CHECKING:
     from ...client import AuthenticatedClient, Client
-    from ...models.flash_call_hangup import FlashCallHangup
     from ...models.request_error import RequestError
     from ...models.validation_error import ValidationError
     from ...types import Response
@@ -52,7 +52,6 @@ def _get_kwargs(
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> FlashCallHangup | RequestError | ValidationError | None:
-    from ...models.flash_call_hangup import FlashCallHangup
     from ...models.request_error import RequestError
     from ...models.validation_error import ValidationError
 

@@ -8,10 +8,10 @@ from uuid import UUID
 import httpx
 
 from ... import errors
+from ...models.flash_call_hangup_from_to import FlashCallHangupFromTo
 
 if TYPE_CHECKING:
     from ...client import AuthenticatedClient, Client
-    from ...models.flash_call_hangup_from_to import FlashCallHangupFromTo
     from ...models.request_error import RequestError
     from ...models.validation_error import ValidationError
     from ...types import Response
@@ -48,7 +48,6 @@ def _get_kwargs(
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> FlashCallHangupFromTo | RequestError | ValidationError | None:
-    from ...models.flash_call_hangup_from_to import FlashCallHangupFromTo
     from ...models.request_error import RequestError
     from ...models.validation_error import ValidationError
 
