@@ -403,6 +403,17 @@ async def test_the_timeout_reaches_httpx_per_request(flash, bird: FakeBird):
     ]
 
 
+async def test_each_request_carries_its_own_timeout_extension(flash, bird: FakeBird):
+    fc = flash()
+
+    await fc.create(CALLEE)
+    await fc.create(CALLEE)
+
+    first, second = (request.extensions["timeout"] for request in bird.requests)
+    assert first == second
+    assert first is not second  # a hook that edits one request's timeout leaves the next alone
+
+
 # The pure decisions, with time and randomness injected.
 
 

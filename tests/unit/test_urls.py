@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
 import uuid
 
 import httpx
 import pytest
 from bird_flashcalls import _urls
+from bird_flashcalls._client import _FormattedUuid
 from bird_flashcalls._urls import UuidTailUrls
 from bird_flashcalls.testing import FakeBird
 from hypothesis import given
@@ -91,3 +94,13 @@ def test_each_call_is_ended_at_its_own_address():
         f"{prefix}/{call.id}" for call in created
     ]
     assert [fake.calls[call.id]["result"] for call in created] == ["verified"] * 3
+
+
+def test_an_id_formatted_once_copies_and_pickles_as_the_same_uuid():
+    original = uuid.uuid4()
+    formatted = _FormattedUuid(original)
+    assert str(formatted) == str(original)
+    for clone in (copy.copy(formatted), copy.deepcopy(formatted)):
+        assert clone == original and str(clone) == str(original)
+    unpickled = pickle.loads(pickle.dumps(formatted))
+    assert unpickled == original and str(unpickled) == str(original)

@@ -113,6 +113,10 @@ class _FormattedUuid(UUID):
     def __str__(self) -> str:
         return self._text
 
+    def __reduce__(self) -> tuple[type[_FormattedUuid], tuple[UUID]]:
+        # UUID pickles and copies its int only; the text is made again from it.
+        return (_FormattedUuid, (UUID(int=self.int),))
+
 
 class BaseFlashCalls(Generic[HttpClient]):
     """Settings, validation, request building and response mapping, shared by both clients."""
@@ -256,7 +260,7 @@ class BaseFlashCalls(Generic[HttpClient]):
             headers=self._json_headers
             if extra_headers == _JSON_CONTENT_TYPE
             else {**extra_headers, **self._headers},
-            extensions={"timeout": self._timeout_extension},
+            extensions={"timeout": dict(self._timeout_extension)},
         )
         return _Prepared(operation, request)
 

@@ -48,6 +48,13 @@ def _parsed_prefix(prefix: str) -> Any:
         expected = httpx.URL(prefix + _SAMPLE_UUID_TEXT)
     except (AttributeError, TypeError, ValueError, httpx.InvalidURL):
         return None  # an httpx without this parsed form; or a prefix httpx refuses anyway
-    if not prefix.endswith("/") or appended._uri_reference != expected._uri_reference:
+    if (
+        not prefix.endswith("/")
+        or appended._uri_reference != expected._uri_reference
+        or str(appended) != str(expected)
+        # A URL built without its constructor has only the parsed form: any other state a
+        # later httpx keeps on a URL would be missing.
+        or vars(appended).keys() != vars(expected).keys()
+    ):
         return None
     return parsed
