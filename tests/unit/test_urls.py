@@ -10,7 +10,7 @@ import httpx
 import pytest
 from bird_flashcalls import _urls
 from bird_flashcalls._client import _FormattedUuid
-from bird_flashcalls._urls import UuidTailUrls
+from bird_flashcalls._urls import RequestUrls
 from bird_flashcalls.testing import FakeBird
 from hypothesis import given
 from hypothesis import strategies as st
@@ -43,16 +43,16 @@ def assert_same_as_httpx(built: httpx.URL, address: str) -> None:
 
 @pytest.mark.parametrize("base_url", BASE_URLS)
 def test_the_url_equals_httpx_parsing_the_whole_address(base_url):
-    urls = UuidTailUrls()
+    urls = RequestUrls()
     for _ in range(5):
         address = base_url + PATH + str(uuid.uuid4())
-        assert_same_as_httpx(urls.url(address), address)
+        assert_same_as_httpx(urls.ending_in_uuid(address), address)
 
 
 @given(call_id=st.uuids(), base_url=st.sampled_from(BASE_URLS))
 def test_any_call_id_gives_httpx_own_url(call_id, base_url):
     address = base_url + PATH + str(call_id)
-    assert_same_as_httpx(UuidTailUrls().url(address), address)
+    assert_same_as_httpx(RequestUrls().ending_in_uuid(address), address)
 
 
 @pytest.mark.parametrize(
@@ -70,7 +70,7 @@ def test_any_call_id_gives_httpx_own_url(call_id, base_url):
     ],
 )
 def test_other_addresses_are_parsed_by_httpx(address):
-    assert_same_as_httpx(UuidTailUrls().url(address), address)
+    assert_same_as_httpx(RequestUrls().ending_in_uuid(address), address)
 
 
 def test_without_httpx_parsed_form_every_address_is_parsed_whole(monkeypatch):
@@ -78,9 +78,9 @@ def test_without_httpx_parsed_form_every_address_is_parsed_whole(monkeypatch):
         raise AttributeError("'URL' object has no attribute '_uri_reference'")
 
     monkeypatch.setattr(_urls, "_with_path", no_parsed_form)
-    urls = UuidTailUrls()
+    urls = RequestUrls()
     address = "https://api.bird.com" + PATH + str(uuid.uuid4())
-    assert_same_as_httpx(urls.url(address), address)
+    assert_same_as_httpx(urls.ending_in_uuid(address), address)
 
 
 def test_each_call_is_ended_at_its_own_address():

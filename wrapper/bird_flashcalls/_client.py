@@ -42,7 +42,7 @@ from ._transport import (
     start_attempt_deadline,
     sync_transport,
 )
-from ._urls import UuidTailUrls
+from ._urls import RequestUrls
 from ._version import __version__
 from .errors import (
     ClientClosedError,
@@ -159,8 +159,7 @@ class BaseFlashCalls(Generic[HttpClient]):
             "Accept": "application/json",
         }
         self._json_headers = httpx.Headers({**_JSON_CONTENT_TYPE, **self._headers})
-        self._fixed_urls: dict[str, httpx.URL] = {}
-        self._uuid_tail_urls = UuidTailUrls()
+        self._urls = RequestUrls()
         self._owns_http = http_client is None
         self._socket_deadlines = False
         self._http = self._new_http_client() if http_client is None else http_client
@@ -247,11 +246,9 @@ class BaseFlashCalls(Generic[HttpClient]):
         address = self._settings.base_url + kwargs["url"]
         url: httpx.URL | str = address
         if fixed_path:
-            url = self._fixed_urls.get(address) or self._fixed_urls.setdefault(
-                address, httpx.URL(address)
-            )
+            url = self._urls.fixed(address)
         elif ends_in_uuid:
-            url = self._uuid_tail_urls.url(address)
+            url = self._urls.ending_in_uuid(address)
         extra_headers = kwargs.get("headers", {})
         request = self._http.build_request(
             kwargs["method"],
