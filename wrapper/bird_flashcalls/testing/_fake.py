@@ -263,10 +263,7 @@ class FakeBird:
         up tests that inject retryable faults.
         """
         return FlashCalls(
-            access_key=self.access_key,
-            workspace_id=self.workspace_id,
-            channel_id=self.channel_id,
-            base_url=IN_PROCESS_BASE_URL,
+            **self._client_settings(),
             timeout=timeout,
             max_retries=max_retries,
             backoff=backoff,
@@ -282,15 +279,20 @@ class FakeBird:
     ) -> AsyncFlashCalls:
         """An AsyncFlashCalls that talks to this fake in process (no socket)."""
         return AsyncFlashCalls(
-            access_key=self.access_key,
-            workspace_id=self.workspace_id,
-            channel_id=self.channel_id,
-            base_url=IN_PROCESS_BASE_URL,
+            **self._client_settings(),
             timeout=timeout,
             max_retries=max_retries,
             backoff=backoff,
             http_client=httpx.AsyncClient(transport=httpx.MockTransport(self._answer_async)),
         )
+
+    def _client_settings(self) -> dict[str, str]:
+        return {
+            "access_key": self.access_key,
+            "workspace_id": self.workspace_id,
+            "channel_id": self.channel_id,
+            "base_url": IN_PROCESS_BASE_URL,
+        }
 
     @contextlib.contextmanager
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
