@@ -6,6 +6,7 @@ import re
 
 import pytest
 from bird_flashcalls import BirdError, InvalidRequestError, normalise_number
+from bird_flashcalls._rules import E164_PATTERN
 from bird_flashcalls._verify import _DROP_SEPARATORS, is_e164
 
 from .support import CALL_ID, CALLEE, CALLER, FakeBird, a_flash_call
@@ -218,6 +219,8 @@ def test_every_whitespace_character_and_the_usual_punctuation_separate_digits():
     [
         "+1",
         "+12",
+        "+123456",
+        "+1234567",
         "+0123",
         "+123456789012345",
         "+1234567890123456",
@@ -234,4 +237,4 @@ def test_every_whitespace_character_and_the_usual_punctuation_separate_digits():
     ],
 )
 def test_is_e164_matches_the_e164_pattern(candidate):
-    assert is_e164(candidate) is (re.fullmatch(r"\+[1-9][0-9]{1,14}", candidate) is not None)
+    assert is_e164(candidate) is (re.fullmatch(E164_PATTERN, candidate) is not None)

@@ -35,6 +35,7 @@ from ._config import http_timeout, parse_uuid, resolve_settings
 from ._operations import CREATE, END, HANGUP, Operation
 from ._responses import BodyReader, connection_error, parse_success, status_error
 from ._retry import Backoff, jitter, may_have_been_delivered, parse_retry_after
+from ._rules import MAX_RING_TIMEOUT, MIN_RING_TIMEOUT, RESULTS
 from ._transport import (
     AttemptTimer,
     async_transport,
@@ -58,7 +59,6 @@ CallRef = FlashCall | UUID | str
 ResultValue = HangupResult | str
 
 _JSON_CONTENT_TYPE = {"Content-Type": "application/json"}
-_KNOWN_RESULTS = frozenset(result.value for result in HangupResult)
 _USER_AGENT = (
     f"bird-flashcalls/{__version__} python/{sys.version_info.major}.{sys.version_info.minor}"
     f".{sys.version_info.micro}"
@@ -388,19 +388,24 @@ class BaseFlashCalls(Generic[HttpClient]):
 
 
 def _ring_timeout(value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 3 <= value <= 120:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not MIN_RING_TIMEOUT <= value <= MAX_RING_TIMEOUT
+    ):
         raise InvalidRequestError(
-            f"ring_timeout must be a whole number of seconds from 3 to 120, got {value!r}",
+            "ring_timeout must be a whole number of seconds from "
+            f"{MIN_RING_TIMEOUT} to {MAX_RING_TIMEOUT}, got {value!r}",
             field="ring_timeout",
         )
     return value
 
 
 def _result(value: ResultValue) -> HangupResult:
-    if isinstance(value, str) and value in _KNOWN_RESULTS:
+    if isinstance(value, str) and value in RESULTS:
         return HangupResult(value)
     raise InvalidRequestError(
-        f"result must be one of {', '.join(sorted(_KNOWN_RESULTS))}, got {value!r}",
+        f"result must be one of {', '.join(RESULTS)}, got {value!r}",
         field="result",
     )
 

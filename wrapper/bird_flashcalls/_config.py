@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from collections.abc import Mapping
 from uuid import UUID
@@ -10,9 +9,8 @@ from uuid import UUID
 import httpx
 
 from . import _constants as constants
+from ._rules import canonical_uuid, is_loopback_host
 from .errors import ConfigurationError, InvalidRequestError
-
-_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 
 
 def parse_uuid(value: object, *, field: str, settings: bool = False) -> UUID:
@@ -24,14 +22,9 @@ def parse_uuid(value: object, *, field: str, settings: bool = False) -> UUID:
     if isinstance(value, UUID):
         return value
     if isinstance(value, str):
-        try:
-            parsed = UUID(value)
-        except ValueError:
-            pass
-        else:
-            # UUID() also takes braces, urn: prefixes and dashes anywhere: only the canonical form.
-            if str(parsed) == value.lower():
-                return parsed
+        parsed = canonical_uuid(value)
+        if parsed is not None:
+            return parsed
     example = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
     if settings:
         shown = (
@@ -40,15 +33,6 @@ def parse_uuid(value: object, *, field: str, settings: bool = False) -> UUID:
         raise ConfigurationError(f"{field} must be a UUID such as {example}, got {shown}")
     shown = repr(value) if isinstance(value, str) and len(value) <= 60 else type(value).__name__
     raise InvalidRequestError(f"{field} must be a UUID such as {example}, got {shown}", field=field)
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def check_base_url(value: str) -> str:
@@ -67,7 +51,7 @@ def check_base_url(value: str) -> str:
             f"got a string of {len(value)} characters that is not one"
         )
     origin = f"{url.scheme}://{url.host}" + (f":{url.port}" if url.port else "")
-    if url.scheme == "http" and not _is_loopback(url.host):
+    if url.scheme == "http" and not is_loopback_host(url.host):
         raise ConfigurationError(
             f"base_url {origin} uses plain http to a host that is not loopback: the access key "
             "would travel unencrypted. Use https:// (plain http is allowed for 127.0.0.1, ::1 "

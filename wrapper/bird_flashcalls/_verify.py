@@ -7,6 +7,7 @@ from uuid import UUID
 import attrs
 from bird_channels_api.models.hangup_result import HangupResult
 
+from ._rules import ascii_digits, is_e164
 from .errors import InvalidRequestError
 
 # What people put between digits: every character str.isspace() accepts, and - . ( ) /.
@@ -16,7 +17,6 @@ _WHITESPACE = (
     "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 )
 _DROP_SEPARATORS = str.maketrans("", "", _WHITESPACE + "-.()/")
-_MAX_E164_DIGITS = 15
 _MAX_SHOWN = 40  # of a rejected input in an error message
 MIN_CODE_DIGITS = 4
 
@@ -47,7 +47,7 @@ def normalise_number(number: str, *, field: str) -> str:
     if not is_e164(compact):
         raise InvalidRequestError(
             f"{field}={_shown(number)} is not an international phone number: use E.164, "
-            "'+' then the country code and number, up to 15 digits (for example +31612345678)",
+            "'+' then the country code and number, 7 to 15 digits (for example +31612345678)",
             field=field,
         )
     return compact
@@ -60,7 +60,7 @@ def typed_code(code: str) -> str:
             field="code",
         )
     compact = code.translate(_DROP_SEPARATORS)
-    if not _ascii_digits(compact):
+    if not ascii_digits(compact):
         raise InvalidRequestError(
             f"code={_shown(code)} must be digits only (the last digits of the missed call's "
             "number, as the user typed them)",
@@ -135,18 +135,3 @@ def check_typed_code(
     verified = len(typed) == length and _same(expected_digits[-length:], typed)
     result = HangupResult.VERIFIED if verified else HangupResult.WRONG_CLI
     return Verification(call_id, verified, result, expected, typed)
-
-
-def is_e164(number: str) -> bool:
-    """'+', a country code that does not start with 0, at most 15 digits in all (ASCII only)."""
-    return (
-        3 <= len(number) <= _MAX_E164_DIGITS + 1
-        and number[0] == "+"
-        and number[1] != "0"
-        and _ascii_digits(number[1:])
-    )
-
-
-def _ascii_digits(text: str) -> bool:
-    # isdigit() alone also accepts superscripts and other scripts' digits.
-    return text.isascii() and text.isdigit()
