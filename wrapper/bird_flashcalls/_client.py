@@ -35,7 +35,7 @@ from ._config import http_timeout, parse_uuid, resolve_settings
 from ._operations import CREATE, END, HANGUP, Operation
 from ._responses import BodyReader, connection_error, parse_success, status_error
 from ._retry import Backoff, jitter, may_have_been_delivered, parse_retry_after
-from ._rules import MAX_RING_TIMEOUT, MIN_RING_TIMEOUT, RESULTS
+from ._rules import MAX_RING_TIMEOUT, MIN_RING_TIMEOUT, RESULTS, is_e164
 from ._transport import (
     AttemptTimer,
     async_transport,
@@ -305,7 +305,7 @@ class BaseFlashCalls(Generic[HttpClient]):
         verification = _verify.check_received_cli(
             _call_id(call), _expected_cli(call, expected_cli), received_cli
         )
-        reported = verification.received_cli if _verify.is_e164(verification.received_cli) else None
+        reported = verification.received_cli if is_e164(verification.received_cli) else None
         return verification, self._end_request(verification.call_id, verification.result, reported)
 
     def _check_code(
