@@ -221,16 +221,30 @@ async def test_only_the_canonical_uuid_form_is_accepted(flash, value):
         flash(workspace_id=value)
 
 
-@pytest.mark.parametrize("timeout", [0, -1, True, "10", None])
+@pytest.mark.parametrize(
+    "timeout",
+    [0, -1, True, "10", None, float("inf"), float("nan"), 3600.001, 10**400],
+    ids=lambda value: repr(value)[:20],
+)
 async def test_timeout_must_be_a_positive_number(flash, timeout):
     with pytest.raises(ConfigurationError, match="timeout"):
         flash(timeout=timeout)
 
 
-@pytest.mark.parametrize("max_retries", [-1, True, 1.5, "2", None])
+@pytest.mark.parametrize("max_retries", [-1, True, 1.5, "2", None, 11, 1000])
 async def test_max_retries_must_be_a_whole_number(flash, max_retries):
     with pytest.raises(ConfigurationError, match="max_retries"):
         flash(max_retries=max_retries)
+
+
+@pytest.mark.parametrize("timeout", [0.001, 3600])
+async def test_timeout_bounds_are_accepted(flash, timeout):
+    assert flash(timeout=timeout).timeout == timeout
+
+
+@pytest.mark.parametrize("max_retries", [0, 10])
+async def test_max_retries_bounds_are_accepted(flash, max_retries):
+    assert flash(max_retries=max_retries).max_retries == max_retries
 
 
 async def test_an_http_client_of_the_other_kind_is_refused():

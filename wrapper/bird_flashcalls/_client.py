@@ -170,9 +170,14 @@ class BaseFlashCalls(Generic[HttpClient]):
     def _configure(
         self, timeout: float | httpx.Timeout, max_retries: int, backoff: Backoff
     ) -> None:
-        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        if (
+            isinstance(max_retries, bool)
+            or not isinstance(max_retries, int)
+            or not 0 <= max_retries <= constants.MAX_RETRIES_LIMIT
+        ):
             raise ConfigurationError(
-                f"max_retries must be a whole number >= 0, got {max_retries!r}"
+                f"max_retries must be a whole number from 0 to {constants.MAX_RETRIES_LIMIT}, "
+                f"got {max_retries!r}"
             )
         self._timeout_setting = timeout
         per_operation, self._attempt_timeout = http_timeout(timeout)

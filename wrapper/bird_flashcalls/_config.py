@@ -147,11 +147,23 @@ def resolve_settings(
     )
 
 
+def _shown_number(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"a {type(value).__name__} of {len(text)} digits"
+
+
 def http_timeout(timeout: float | httpx.Timeout) -> tuple[httpx.Timeout, float | None]:
     """The httpx timeout of one attempt, and the deadline of the whole attempt in seconds."""
     if isinstance(timeout, httpx.Timeout):
         return timeout, None
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
-        raise ConfigurationError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, int | float)
+        or not 0 < timeout <= constants.MAX_TIMEOUT
+    ):
+        raise ConfigurationError(
+            f"timeout must be a number of seconds above 0 and at most {constants.MAX_TIMEOUT:g}, "
+            f"got {_shown_number(timeout)}"
+        )
     seconds = float(timeout)
     return httpx.Timeout(seconds, connect=min(seconds, constants.DEFAULT_CONNECT_TIMEOUT)), seconds

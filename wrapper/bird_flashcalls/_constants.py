@@ -13,8 +13,12 @@ ENV_LOG = "BIRD_FLASHCALLS_LOG"
 # Seconds. `timeout` bounds one attempt from connect to the last byte of the body.
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_CONNECT_TIMEOUT = 5.0
+# A longer wait for a response a few hundred bytes long is a mistake (minutes for seconds?).
+MAX_TIMEOUT = 3600.0
 
 DEFAULT_MAX_RETRIES = 2
+# More retries than this only delay the error: with backoff capped at 8 s, 10 retries wait ~1 min.
+MAX_RETRIES_LIMIT = 10
 INITIAL_RETRY_DELAY = 0.5
 MAX_RETRY_DELAY = 8.0
 # A Retry-After above this is not waited for: the error goes back to the caller at once.
