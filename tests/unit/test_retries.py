@@ -49,10 +49,17 @@ from .support import (
 pytestmark = pytest.mark.anyio
 
 RETRYABLE = [500, 502, 503, 504, 408, 429]
+# A 500, 502 or 504 may come after Bird placed the call: create is not sent again after them.
+CREATE_RETRYABLE = [503, 408, 429]
+MAY_HAVE_ACTED = [500, 502, 504]
+RETRY_CASES = [
+    (operation, status)
+    for operation in OPERATIONS
+    for status in (CREATE_RETRYABLE if operation == "create" else RETRYABLE)
+]
 
 
-@pytest.mark.parametrize("operation", OPERATIONS)
-@pytest.mark.parametrize("status", RETRYABLE)
+@pytest.mark.parametrize(("operation", "status"), RETRY_CASES)
 async def test_a_retryable_status_then_success_succeeds(
     flash, bird: FakeBird, sleeps, operation, status
 ):
@@ -66,9 +73,34 @@ async def test_a_retryable_status_then_success_succeeds(
     assert len(sleeps) == 1
 
 
+@pytest.mark.parametrize("status", MAY_HAVE_ACTED)
+async def test_create_is_not_sent_again_after_a_status_that_may_follow_the_call(
+    flash, bird: FakeBird, sleeps, status
+):
+    bird.then(reply(status, request_error_body("Upstream", "gateway gave up")))
+
+    with pytest.raises(InternalServerError) as caught:
+        await flash(max_retries=3).create(CALLEE)
+
+    assert caught.value.status_code == status
+    assert caught.value.may_have_been_delivered is True
+    assert len(bird.requests) == 1
+    assert sleeps == []
+
+
+@pytest.mark.parametrize("status", [503, 408, 429, 400, 404])
+async def test_statuses_that_say_nothing_was_done_are_not_delivered(flash, bird: FakeBird, status):
+    bird.always(reply(status, request_error_body("Busy", "not now")))
+
+    with pytest.raises(APIStatusError) as caught:
+        await flash(max_retries=0).create(CALLEE)
+
+    assert caught.value.may_have_been_delivered is False
+
+
 async def test_retries_really_wait_with_a_fast_backoff(flash, bird: FakeBird):
     # No recorded sleep here: the real time.sleep / asyncio.sleep path runs.
-    bird.then(reply(503), reply(502))
+    bird.then(reply(503), reply(429))
 
     call = await flash(max_retries=2).create(CALLEE)
 

@@ -1,445 +1,37 @@
-"""FlashCalls and AsyncFlashCalls.
+"""FlashCalls and AsyncFlashCalls: thin drivers that send, read and sleep.
 
-``BaseFlashCalls`` owns everything that decides: settings, validation, request building (through
-the generated operations), the retry policy and the mapping of responses to results or errors.
-The two clients only do I/O: send a request, read the body, sleep before a retry.
+Everything that decides lives in ``BaseFlashCalls``; the two attempts below have the same
+shape and differ only in I/O. How long an attempt may take:
+
+- ``FlashCalls``: httpx bounds each connect, read and write by ``timeout`` (connecting by 5 s at
+  most), and the body as a whole must arrive within ``timeout`` of the start of the attempt.
+- ``AsyncFlashCalls``: ``asyncio.timeout`` bounds the whole attempt, from connecting to the last
+  byte of the body, with whatever ``httpx.AsyncClient`` it uses.
+
+With an ``httpx.Timeout`` instead of a number of seconds, httpx's own bounds apply, as given.
 """
 
 from __future__ import annotations
 
-import logging
-import os
-import sys
 import time
-from collections.abc import Mapping
+import weakref
+from collections.abc import Callable
 from types import ModuleType, TracebackType
-from typing import Any, ClassVar, Generic, Self, TypeVar
-from uuid import UUID
+from typing import Any, Self, TypeVar
 
 import httpx
-from bird_channels_api.api.channel_flashcall import (
-    create_channel_flash_call,
-    end_channel_flash_call,
-    end_channel_flash_call_from_to,
-)
 from bird_channels_api.models.flash_call import FlashCall
-from bird_channels_api.models.flash_call_create import FlashCallCreate
 from bird_channels_api.models.flash_call_hangup import FlashCallHangup
 from bird_channels_api.models.flash_call_hangup_from_to import FlashCallHangupFromTo
-from bird_channels_api.models.hangup_result import HangupResult
-from bird_channels_api.types import UNSET, Unset
 
 from . import _constants as constants
-from . import _verify
-from ._config import http_timeout, parse_uuid, resolve_settings
-from ._operations import CREATE, END, HANGUP, Operation
-from ._responses import BodyReader, connection_error, parse_success, status_error
-from ._retry import Backoff, jitter, may_have_been_delivered, parse_retry_after
-from ._rules import MAX_RING_TIMEOUT, MIN_RING_TIMEOUT, RESULTS, is_e164
-from ._transport import (
-    AttemptTimer,
-    async_transport,
-    end_attempt_deadline,
-    start_attempt_deadline,
-    sync_transport,
-)
-from ._urls import RequestUrls
-from ._version import __version__
-from .errors import (
-    ClientClosedError,
-    ConfigurationError,
-    InvalidRequestError,
-)
-
-logger = logging.getLogger("bird_flashcalls")
+from ._base_client import Answer, BaseFlashCalls, NoAnswer, Retry
+from ._requests import CallRef, Prepared, ResultValue
+from ._verify import Verification
+from .errors import EventLoopError
 
 Parsed = TypeVar("Parsed")
-HttpClient = TypeVar("HttpClient", httpx.Client, httpx.AsyncClient)
-CallRef = FlashCall | UUID | str
-ResultValue = HangupResult | str
-
-_JSON_CONTENT_TYPE = {"Content-Type": "application/json"}
-_USER_AGENT = (
-    f"bird-flashcalls/{__version__} python/{sys.version_info.major}.{sys.version_info.minor}"
-    f".{sys.version_info.micro}"
-)
-
-
-# Plain slotted classes: a NamedTuple costs a tenth of a millisecond of import time each.
-
-
-class _Prepared(Generic[Parsed]):
-    __slots__ = ("operation", "request")
-
-    def __init__(self, operation: Operation[Parsed], request: httpx.Request) -> None:
-        self.operation = operation
-        self.request = request
-
-
-class _Answer:
-    __slots__ = ("body", "elapsed", "response")
-
-    def __init__(self, response: httpx.Response, body: bytes, elapsed: float) -> None:
-        self.response = response
-        self.body = body
-        self.elapsed = elapsed
-
-
-class _NoAnswer:
-    __slots__ = ("elapsed", "error")
-
-    def __init__(self, error: httpx.RequestError, elapsed: float) -> None:
-        self.error = error
-        self.elapsed = elapsed
-
-
-class _Retry:
-    __slots__ = ("delay",)
-
-    def __init__(self, delay: float) -> None:
-        self.delay = delay
-
-
-class _FormattedUuid(UUID):
-    """A UUID whose text is made once: the generated request builders format ids per request."""
-
-    __slots__ = ("_text",)
-    _text: str
-
-    def __init__(self, value: UUID) -> None:
-        super().__init__(int=value.int)
-        object.__setattr__(self, "_text", str(value))
-
-    def __str__(self) -> str:
-        return self._text
-
-    def __reduce__(self) -> tuple[type[_FormattedUuid], tuple[UUID]]:
-        # UUID pickles and copies its int only; the text is made again from it.
-        return (_FormattedUuid, (UUID(int=self.int),))
-
-
-class BaseFlashCalls(Generic[HttpClient]):
-    """Settings, validation, request building and response mapping, shared by both clients."""
-
-    _http: HttpClient
-    _owns_http: bool
-    _http_client_class: ClassVar[type[httpx.Client | httpx.AsyncClient]]
-    _other_client_name: ClassVar[str]
-
-    def __init__(
-        self,
-        access_key: str | None = None,
-        workspace_id: str | UUID | None = None,
-        channel_id: str | UUID | None = None,
-        base_url: str | None = None,
-        *,
-        timeout: float | httpx.Timeout = constants.DEFAULT_TIMEOUT,
-        max_retries: int = constants.DEFAULT_MAX_RETRIES,
-        backoff: Backoff | None = None,
-        http_client: HttpClient | None = None,
-    ) -> None:
-        if http_client is not None and not isinstance(http_client, self._http_client_class):
-            expected = f"httpx.{self._http_client_class.__name__}"
-            raise ConfigurationError(
-                f"http_client must be an {expected}, got {type(http_client).__name__} (use "
-                f"{self._other_client_name} with the other kind of httpx client)"
-            )
-        self._settings = resolve_settings(
-            access_key=access_key,
-            workspace_id=workspace_id,
-            channel_id=channel_id,
-            base_url=base_url,
-        )
-        self._configure(timeout, max_retries, backoff or Backoff())
-        self._workspace_in_path = _FormattedUuid(self._settings.workspace_id)
-        self._channel_in_path = _FormattedUuid(self._settings.channel_id)
-        self._headers = {
-            "Authorization": f"AccessKey {self._settings.access_key}",
-            "User-Agent": _USER_AGENT,
-            "Accept": "application/json",
-        }
-        self._json_headers = httpx.Headers({**_JSON_CONTENT_TYPE, **self._headers})
-        self._urls = RequestUrls()
-        self._owns_http = http_client is None
-        self._socket_deadlines = False
-        self._http = self._new_http_client() if http_client is None else http_client
-
-    def _new_http_client(self) -> HttpClient:
-        raise NotImplementedError
-
-    def _configure(
-        self, timeout: float | httpx.Timeout, max_retries: int, backoff: Backoff
-    ) -> None:
-        if (
-            isinstance(max_retries, bool)
-            or not isinstance(max_retries, int)
-            or not 0 <= max_retries <= constants.MAX_RETRIES_LIMIT
-        ):
-            raise ConfigurationError(
-                f"max_retries must be a whole number from 0 to {constants.MAX_RETRIES_LIMIT}, "
-                f"got {max_retries!r}"
-            )
-        self._timeout_setting = timeout
-        per_operation, self._attempt_timeout = http_timeout(timeout)
-        # What build_request(timeout=...) would compute per request, computed once.
-        self._timeout_extension = per_operation.as_dict()
-        self._max_retries = max_retries
-        self._backoff = backoff
-
-    def _derive(self, timeout: float | httpx.Timeout | None, max_retries: int | None) -> Self:
-        clone = object.__new__(type(self))
-        clone.__dict__.update(self.__dict__)
-        clone._owns_http = False
-        clone._configure(
-            self._timeout_setting if timeout is None else timeout,
-            self._max_retries if max_retries is None else max_retries,
-            self._backoff,
-        )
-        return clone
-
-    @property
-    def _secret(self) -> str:
-        return self._settings.access_key
-
-    @property
-    def workspace_id(self) -> UUID:
-        return self._settings.workspace_id
-
-    @property
-    def channel_id(self) -> UUID:
-        return self._settings.channel_id
-
-    @property
-    def base_url(self) -> str:
-        return self._settings.base_url
-
-    @property
-    def max_retries(self) -> int:
-        return self._max_retries
-
-    @property
-    def timeout(self) -> float | httpx.Timeout:
-        return self._timeout_setting
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(base_url={self.base_url!r}, workspace_id='{self.workspace_id}',"
-            f" channel_id='{self.channel_id}', access_key='***', timeout={self.timeout!r},"
-            f" max_retries={self.max_retries})"
-        )
-
-    def _check_open(self) -> None:
-        if self._http.is_closed:
-            raise ClientClosedError(
-                f"this {type(self).__name__} (or the http_client it uses) is closed: create a "
-                "new client, and close it only when the application is done with it"
-            )
-
-    # Building requests: validate, then let the generated operation shape the request.
-
-    def _prepare(
-        self,
-        operation: Operation[Parsed],
-        kwargs: dict[str, Any],
-        *,
-        fixed_path: bool = False,
-        ends_in_uuid: bool = False,
-    ) -> _Prepared[Parsed]:
-        # Parsing the URL string and normalising headers are most of the cost of a request:
-        # paths that never change are parsed once, paths that end in an id are parsed up to the
-        # id once, and the usual headers are built once.
-        address = self._settings.base_url + kwargs["url"]
-        url: httpx.URL | str = address
-        if fixed_path:
-            url = self._urls.fixed(address)
-        elif ends_in_uuid:
-            url = self._urls.ending_in_uuid(address)
-        extra_headers = kwargs.get("headers", {})
-        request = self._http.build_request(
-            kwargs["method"],
-            url,
-            json=kwargs.get("json"),
-            headers=self._json_headers
-            if extra_headers == _JSON_CONTENT_TYPE
-            else {**extra_headers, **self._headers},
-            extensions={"timeout": dict(self._timeout_extension)},
-        )
-        return _Prepared(operation, request)
-
-    def _create_request(
-        self, to: str, from_: str | None, ring_timeout: int | None
-    ) -> _Prepared[FlashCall]:
-        body = FlashCallCreate(
-            to=_verify.normalise_number(to, field="to"),
-            from_=UNSET if from_ is None else _verify.normalise_number(from_, field="from_"),
-            ring_timeout=UNSET if ring_timeout is None else _ring_timeout(ring_timeout),
-        )
-        kwargs = create_channel_flash_call._get_kwargs(
-            self._workspace_in_path, self._channel_in_path, body=body
-        )
-        return self._prepare(CREATE, kwargs, fixed_path=True)
-
-    def _end_request(
-        self, call: CallRef, result: ResultValue, received_cli: str | None
-    ) -> _Prepared[FlashCallHangup]:
-        body = FlashCallHangup(result=_result(result), received_cli=_optional_cli(received_cli))
-        kwargs = end_channel_flash_call._get_kwargs(
-            self._workspace_in_path, self._channel_in_path, _call_id(call), body=body
-        )
-        return self._prepare(END, kwargs, ends_in_uuid=True)
-
-    def _hangup_request(
-        self, from_: str, to: str, result: ResultValue, received_cli: str | None
-    ) -> _Prepared[FlashCallHangupFromTo]:
-        body = FlashCallHangupFromTo(
-            from_=_verify.normalise_number(from_, field="from_"),
-            to=_verify.normalise_number(to, field="to"),
-            result=_result(result),
-            received_cli=_optional_cli(received_cli),
-        )
-        kwargs = end_channel_flash_call_from_to._get_kwargs(
-            self._workspace_in_path, self._channel_in_path, body=body
-        )
-        return self._prepare(HANGUP, kwargs, fixed_path=True)
-
-    # Verification: decide locally, then report the outcome with End.
-
-    def _check_cli(
-        self, call: CallRef, received_cli: str, expected_cli: str | None
-    ) -> tuple[_verify.Verification, _Prepared[FlashCallHangup]]:
-        verification = _verify.check_received_cli(
-            _call_id(call), _expected_cli(call, expected_cli), received_cli
-        )
-        reported = verification.received_cli if is_e164(verification.received_cli) else None
-        return verification, self._end_request(verification.call_id, verification.result, reported)
-
-    def _check_code(
-        self, call: CallRef, code: str, digits: int | None, expected_cli: str | None
-    ) -> tuple[_verify.Verification, _Prepared[FlashCallHangup]]:
-        verification = _verify.check_typed_code(
-            _call_id(call), _expected_cli(call, expected_cli), code, digits
-        )
-        return verification, self._end_request(verification.call_id, verification.result, None)
-
-    # After each attempt: the result, an error, or a retry.
-
-    def _conclude(
-        self, prepared: _Prepared[Parsed], retry_number: int, outcome: _Answer | _NoAnswer
-    ) -> Parsed | _Retry:
-        request = prepared.request
-        retries_left = retry_number < self._max_retries
-        if isinstance(outcome, _NoAnswer):
-            delivered = may_have_been_delivered(outcome.error)
-            self._log(request, retry_number, type(outcome.error).__name__, outcome.elapsed)
-            if retries_left and (prepared.operation.retry_when_maybe_delivered or not delivered):
-                return self._retry(request, retry_number, None, type(outcome.error).__name__)
-            raise connection_error(
-                prepared.operation,
-                request,
-                outcome.error,
-                delivered=delivered,
-                tries=retry_number + 1,
-                secret=self._secret,
-            ) from None  # the httpx error is summarised in the message, redacted
-
-        response = outcome.response
-        status = response.status_code
-        self._log(request, retry_number, str(status), outcome.elapsed)
-        if 200 <= status < 300:
-            return parse_success(prepared.operation, response, outcome.body, self._secret)
-        if retries_left and status in constants.RETRYABLE_STATUSES:
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            if retry_after is None or retry_after <= self._backoff.max_retry_after:
-                return self._retry(request, retry_number, retry_after, f"status {status}")
-        raise status_error(
-            response,
-            outcome.body,
-            tries=retry_number + 1,
-            base_url=self.base_url,
-            secret=self._secret,
-        )
-
-    def _retry(
-        self, request: httpx.Request, retry_number: int, retry_after: float | None, reason: str
-    ) -> _Retry:
-        delay = self._backoff.delay(retry_number, retry_after, jitter())
-        logger.debug(
-            "retrying %s %s in %.2f s (retry %d of %d) after %s",
-            request.method,
-            request.url.path,
-            delay,
-            retry_number + 1,
-            self._max_retries,
-            reason,
-        )
-        return _Retry(delay)
-
-    def _log(self, request: httpx.Request, retry_number: int, result: str, elapsed: float) -> None:
-        if not logger.isEnabledFor(logging.DEBUG):
-            return  # the arguments cost more than the call: url.path decodes the path
-        logger.debug(
-            "%s %s -> %s (attempt %d, %.1f ms)",
-            request.method,
-            request.url.path,
-            result,
-            retry_number + 1,
-            elapsed * 1000,
-        )
-
-    def _body_reader(self, response: httpx.Response, started: float) -> BodyReader:
-        timeout = self._attempt_timeout
-        deadline = None if timeout is None else started + timeout
-        return BodyReader(response, deadline, timeout)
-
-
-def _ring_timeout(value: int) -> int:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int)
-        or not MIN_RING_TIMEOUT <= value <= MAX_RING_TIMEOUT
-    ):
-        raise InvalidRequestError(
-            "ring_timeout must be a whole number of seconds from "
-            f"{MIN_RING_TIMEOUT} to {MAX_RING_TIMEOUT}, got {value!r}",
-            field="ring_timeout",
-        )
-    return value
-
-
-def _result(value: ResultValue) -> HangupResult:
-    if isinstance(value, str) and value in RESULTS:
-        return HangupResult(value)
-    raise InvalidRequestError(
-        f"result must be one of {', '.join(RESULTS)}, got {value!r}",
-        field="result",
-    )
-
-
-def _optional_cli(value: str | None) -> str | Unset:
-    return UNSET if value is None else _verify.normalise_number(value, field="received_cli")
-
-
-def _call_id(call: CallRef) -> UUID:
-    if isinstance(call, FlashCall):
-        return call.id
-    return parse_uuid(call, field="call")
-
-
-def _expected_cli(call: CallRef, expected_cli: str | None) -> str:
-    if expected_cli is not None:
-        return _verify.normalise_number(expected_cli, field="expected_cli")
-    if not isinstance(call, FlashCall):
-        raise InvalidRequestError(
-            "verifying a call given by id needs expected_cli=: pass the FlashCall that "
-            "create() returned, or the number it was called from",
-            field="expected_cli",
-        )
-    if not isinstance(call.from_, str) or not call.from_:
-        raise InvalidRequestError(
-            f"flash call {call.id} has no 'from' number to compare with: pass expected_cli=",
-            field="expected_cli",
-        )
-    return _verify.normalise_number(call.from_, field=f"the 'from' of flash call {call.id}")
+Method = TypeVar("Method", bound=Callable[..., Any])
 
 
 class FlashCalls(BaseFlashCalls[httpx.Client]):
@@ -449,7 +41,8 @@ class FlashCalls(BaseFlashCalls[httpx.Client]):
     _other_client_name = "AsyncFlashCalls"
 
     def _new_http_client(self) -> httpx.Client:
-        return httpx.Client(transport=sync_transport(_default_limits()))
+        # A plain client: HTTP(S)_PROXY, NO_PROXY and SSL_CERT_FILE work as they do for httpx.
+        return httpx.Client(limits=_default_limits())
 
     def create(
         self, to: str, *, from_: str | None = None, ring_timeout: int | None = None
@@ -458,25 +51,32 @@ class FlashCalls(BaseFlashCalls[httpx.Client]):
 
         Never sent twice once it may have reached Bird: a retry would ring the phone again.
         """
-        return self._send(self._create_request(to, from_, ring_timeout))
+        return self._send(self._requests.create(to, from_, ring_timeout))
 
     def end(
         self, call: CallRef, *, result: ResultValue, received_cli: str | None = None
     ) -> FlashCallHangup:
-        """Report the outcome of a flash call (``verified``, ``wrong_cli``, ``timeout``...)."""
-        return self._send(self._end_request(call, result, received_cli))
+        """Report the outcome of a flash call (``verified``, ``wrong_cli``, ``timeout``...).
+
+        ``call`` is the ``FlashCall`` that ``create`` returned, or its id.
+        """
+        return self._send(self._requests.end(call, result, received_cli))
 
     def hangup(
         self, *, from_: str, to: str, result: ResultValue, received_cli: str | None = None
     ) -> FlashCallHangupFromTo:
         """End a flash call found by its caller and called numbers instead of its id."""
-        return self._send(self._hangup_request(from_, to, result, received_cli))
+        return self._send(self._requests.hangup(from_, to, result, received_cli))
 
     def verify(
         self, call: CallRef, received_cli: str, *, expected_cli: str | None = None
-    ) -> _verify.Verification:
-        """Compare the caller number the handset saw with the call's, and report the result."""
-        verification, report = self._check_cli(call, received_cli, expected_cli)
+    ) -> Verification:
+        """Compare the caller number the handset saw with the call's, and report the result.
+
+        Bird is told ``verified`` or ``wrong_cli`` (with the number received). Given a call id
+        instead of the ``FlashCall``, pass ``expected_cli=``, the number it was called from.
+        """
+        verification, report = self._requests.verify(call, received_cli, expected_cli)
         self._send(report)
         return verification
 
@@ -487,21 +87,19 @@ class FlashCalls(BaseFlashCalls[httpx.Client]):
         *,
         digits: int | None = None,
         expected_cli: str | None = None,
-    ) -> _verify.Verification:
-        """Compare the last digits the user typed with the call's caller number; report it."""
-        verification, report = self._check_code(call, code, digits, expected_cli)
+    ) -> Verification:
+        """Compare the last digits the user typed with the call's caller number; report it.
+
+        At least 4 digits are compared unless ``digits=`` says how many to expect.
+        """
+        verification, report = self._requests.verify_code(call, code, digits, expected_cli)
         self._send(report)
         return verification
 
-    def with_options(
-        self, *, timeout: float | httpx.Timeout | None = None, max_retries: int | None = None
-    ) -> Self:
-        """A client with other limits that shares this one's connections (closing it is a no-op)."""
-        return self._derive(timeout, max_retries)
-
     def close(self) -> None:
+        """Close the connections, unless they belong to an ``http_client`` you passed."""
         if self._owns_http:
-            self._http.close()
+            self._connections.http.close()
 
     def __enter__(self) -> Self:
         return self
@@ -514,77 +112,88 @@ class FlashCalls(BaseFlashCalls[httpx.Client]):
     ) -> None:
         self.close()
 
-    def _send(self, prepared: _Prepared[Parsed]) -> Parsed:
+    def _send(self, prepared: Prepared[Parsed]) -> Parsed:
         self._check_open()
+        http = self._connections.http
+        request = self._build(http, prepared)
         retry_number = 0
         while True:
-            step = self._conclude(prepared, retry_number, self._attempt(prepared.request))
-            if not isinstance(step, _Retry):
+            outcome = self._attempt(http, request)
+            step = self._conclude(prepared.operation, request, retry_number, outcome)
+            if not isinstance(step, Retry):
                 return step
             time.sleep(step.delay)
             retry_number += 1
 
-    def _attempt(self, request: httpx.Request) -> _Answer | _NoAnswer:
+    def _attempt(self, http: httpx.Client, request: httpx.Request) -> Answer | NoAnswer:
         started = time.monotonic()
         try:
-            deadline = start_attempt_deadline(self._attempt_timeout)
+            response = http.send(request, stream=True, follow_redirects=False, auth=None)
             try:
-                response = self._http.send(request, stream=True, follow_redirects=False, auth=None)
-                try:
-                    reader = self._body_reader(response, started)
+                reader = self._body_reader(response, started)
+                if reader.too_large is None:
                     for chunk in response.iter_bytes():
-                        reader.feed(chunk)
-                finally:
-                    response.close()
+                        if not reader.feed(chunk):
+                            break
             finally:
-                end_attempt_deadline(deadline)
+                response.close()
         except httpx.RequestError as error:
-            return _NoAnswer(error, time.monotonic() - started)
-        return _Answer(response, reader.body(), time.monotonic() - started)
+            return NoAnswer(error, time.monotonic() - started)
+        return Answer(response, reader, time.monotonic() - started)
+
+
+def _documented_as(sync_method: Callable[..., Any]) -> Callable[[Method], Method]:
+    """The coroutine version of a FlashCalls method carries the same docstring."""
+
+    def document(method: Method) -> Method:
+        method.__doc__ = sync_method.__doc__
+        return method
+
+    return document
 
 
 class AsyncFlashCalls(BaseFlashCalls[httpx.AsyncClient]):
-    """asyncio client: the methods of FlashCalls as coroutines. Close it (or ``async with``)."""
+    """asyncio client: the methods of FlashCalls as coroutines. Close it (or ``async with``).
+
+    Its connections belong to the event loop it is first used on. After that loop has closed
+    (``asyncio.run`` per task), a client that made its own connections opens new ones on the
+    next loop; with an ``http_client`` of yours, or while that loop still runs, a call from
+    another loop raises ``EventLoopError`` before anything is sent.
+    """
 
     _http_client_class = httpx.AsyncClient
     _other_client_name = "FlashCalls"
 
     def _new_http_client(self) -> httpx.AsyncClient:
-        transport = async_transport(_default_limits())
-        self._socket_deadlines = transport is not None
-        if transport is None:
-            return httpx.AsyncClient(limits=_default_limits())
-        return httpx.AsyncClient(transport=transport)
+        return httpx.AsyncClient(limits=_default_limits())
 
+    @_documented_as(FlashCalls.create)
     async def create(
         self, to: str, *, from_: str | None = None, ring_timeout: int | None = None
     ) -> FlashCall:
-        """Ring ``to`` (E.164). Bird picks the caller number unless ``from_`` is given.
+        return await self._send(self._requests.create(to, from_, ring_timeout))
 
-        Never sent twice once it may have reached Bird: a retry would ring the phone again.
-        """
-        return await self._send(self._create_request(to, from_, ring_timeout))
-
+    @_documented_as(FlashCalls.end)
     async def end(
         self, call: CallRef, *, result: ResultValue, received_cli: str | None = None
     ) -> FlashCallHangup:
-        """Report the outcome of a flash call (``verified``, ``wrong_cli``, ``timeout``...)."""
-        return await self._send(self._end_request(call, result, received_cli))
+        return await self._send(self._requests.end(call, result, received_cli))
 
+    @_documented_as(FlashCalls.hangup)
     async def hangup(
         self, *, from_: str, to: str, result: ResultValue, received_cli: str | None = None
     ) -> FlashCallHangupFromTo:
-        """End a flash call found by its caller and called numbers instead of its id."""
-        return await self._send(self._hangup_request(from_, to, result, received_cli))
+        return await self._send(self._requests.hangup(from_, to, result, received_cli))
 
+    @_documented_as(FlashCalls.verify)
     async def verify(
         self, call: CallRef, received_cli: str, *, expected_cli: str | None = None
-    ) -> _verify.Verification:
-        """Compare the caller number the handset saw with the call's, and report the result."""
-        verification, report = self._check_cli(call, received_cli, expected_cli)
+    ) -> Verification:
+        verification, report = self._requests.verify(call, received_cli, expected_cli)
         await self._send(report)
         return verification
 
+    @_documented_as(FlashCalls.verify_code)
     async def verify_code(
         self,
         call: CallRef,
@@ -592,21 +201,24 @@ class AsyncFlashCalls(BaseFlashCalls[httpx.AsyncClient]):
         *,
         digits: int | None = None,
         expected_cli: str | None = None,
-    ) -> _verify.Verification:
-        """Compare the last digits the user typed with the call's caller number; report it."""
-        verification, report = self._check_code(call, code, digits, expected_cli)
+    ) -> Verification:
+        verification, report = self._requests.verify_code(call, code, digits, expected_cli)
         await self._send(report)
         return verification
 
-    def with_options(
-        self, *, timeout: float | httpx.Timeout | None = None, max_retries: int | None = None
-    ) -> Self:
-        """A client with other limits that shares this one's connections (closing it is a no-op)."""
-        return self._derive(timeout, max_retries)
-
     async def aclose(self) -> None:
-        if self._owns_http:
-            await self._http.aclose()
+        """Close the connections, unless they belong to an ``http_client`` you passed."""
+        if not self._owns_http:
+            return
+        connections = self._connections
+        bound = None if connections.loop is None else connections.loop()
+        loop_gone = bound is None or (
+            bound is not _asyncio().get_running_loop() and bound.is_closed()
+        )
+        if connections.loop is not None and loop_gone:
+            # Its connections ended with their loop; a closed client stands in for them.
+            connections.http = httpx.AsyncClient()
+        await connections.http.aclose()
 
     async def __aenter__(self) -> Self:
         return self
@@ -619,52 +231,61 @@ class AsyncFlashCalls(BaseFlashCalls[httpx.AsyncClient]):
     ) -> None:
         await self.aclose()
 
-    async def _send(self, prepared: _Prepared[Parsed]) -> Parsed:
+    async def _send(self, prepared: Prepared[Parsed]) -> Parsed:
         self._check_open()
+        http = self._http_for_this_loop()
+        request = self._build(http, prepared)
         retry_number = 0
         while True:
-            step = self._conclude(prepared, retry_number, await self._attempt(prepared.request))
-            if not isinstance(step, _Retry):
+            outcome = await self._attempt(http, request)
+            step = self._conclude(prepared.operation, request, retry_number, outcome)
+            if not isinstance(step, Retry):
                 return step
             await _asyncio().sleep(step.delay)
             retry_number += 1
 
-    async def _attempt(self, request: httpx.Request) -> _Answer | _NoAnswer:
+    async def _attempt(self, http: httpx.AsyncClient, request: httpx.Request) -> Answer | NoAnswer:
         started = time.monotonic()
-        seconds = self._attempt_timeout
-        if self._socket_deadlines:
-            # The client's own transport bounds every socket operation by the deadline.
-            deadline = start_attempt_deadline(seconds)
-            try:
-                return await self._exchange(request, started)
-            finally:
-                end_attempt_deadline(deadline)
-        if seconds is None:
-            return await self._exchange(request, started)
-        # A caller's client: a timer bounds the whole attempt, headers included.
         try:
-            with AttemptTimer(seconds):
-                return await self._exchange(request, started)
-        except TimeoutError:
-            error = httpx.ReadTimeout(
-                f"no complete response within the {seconds:g} s timeout", request=request
-            )
-            return _NoAnswer(error, time.monotonic() - started)
-
-    async def _exchange(self, request: httpx.Request, started: float) -> _Answer | _NoAnswer:
-        try:
-            response = await self._http.send(
-                request, stream=True, follow_redirects=False, auth=None
-            )
-            try:
-                reader = self._body_reader(response, started)
-                async for chunk in response.aiter_bytes():
-                    reader.feed(chunk)
-            finally:
-                await response.aclose()
+            async with _asyncio().timeout(self._attempt_timeout):
+                response = await http.send(request, stream=True, follow_redirects=False, auth=None)
+                try:
+                    reader = self._body_reader(response, started)
+                    if reader.too_large is None:
+                        async for chunk in response.aiter_bytes():
+                            if not reader.feed(chunk):
+                                break
+                finally:
+                    await response.aclose()
         except httpx.RequestError as error:
-            return _NoAnswer(error, time.monotonic() - started)
-        return _Answer(response, reader.body(), time.monotonic() - started)
+            return NoAnswer(error, time.monotonic() - started)
+        except TimeoutError:
+            # The timer cannot tell whether the request had left: assume it may have.
+            timeout = httpx.ReadTimeout(
+                f"no complete response within the {self._attempt_timeout:g} s timeout",
+                request=request,
+            )
+            return NoAnswer(timeout, time.monotonic() - started, delivered=True)
+        return Answer(response, reader, time.monotonic() - started)
+
+    def _http_for_this_loop(self) -> httpx.AsyncClient:
+        """The httpx client whose connections belong to the running loop."""
+        connections = self._connections
+        loop = _asyncio().get_running_loop()
+        bound = None if connections.loop is None else connections.loop()
+        if bound is loop:
+            return connections.http
+        if connections.loop is not None:
+            if not connections.owned or (bound is not None and not bound.is_closed()):
+                raise EventLoopError(
+                    f"this {type(self).__name__} is in use on another event loop, and its "
+                    "connections cannot move to this one: create one client per event loop "
+                    "(for asyncio.run per task, create it inside the coroutine)"
+                )
+            # The loop its connections belonged to has closed: start afresh on this one.
+            connections.http = self._new_http_client()
+        connections.loop = weakref.ref(loop)
+        return connections.http
 
 
 def _asyncio() -> ModuleType:
@@ -681,16 +302,4 @@ def _default_limits() -> httpx.Limits:
     )
 
 
-def _configure_logging_from_env(environ: Mapping[str, str] = os.environ) -> None:
-    # Off by default, like any library; BIRD_FLASHCALLS_LOG=debug|info turns on a stderr handler.
-    level = environ.get(constants.ENV_LOG, "").strip().upper()
-    if level in ("DEBUG", "INFO", "WARNING") and not logger.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-        logger.addHandler(handler)
-        logger.setLevel(level)
-
-
-_configure_logging_from_env()
-
-__all__ = ["AsyncFlashCalls", "BaseFlashCalls", "FlashCalls"]
+__all__ = ["AsyncFlashCalls", "FlashCalls"]

@@ -10,6 +10,7 @@ import httpx
 
 from . import _constants as constants
 from ._rules import canonical_uuid, is_loopback_host
+from ._secret import AccessKey
 from .errors import ConfigurationError, InvalidRequestError
 
 
@@ -41,11 +42,15 @@ def check_base_url(value: str) -> str:
     Messages show at most scheme://host:port: a swapped argument could hold the access key, and
     a URL's userinfo is a credential.
     """
+    url: httpx.URL | None
     try:
         url = httpx.URL(value)
-    except (httpx.InvalidURL, TypeError):
+        # .host decodes an IDNA name, which may fail only now ("xn--a.com").
+        if not _is_host_name(url.raw_host.decode("ascii")) or not url.host:
+            url = None
+    except (httpx.InvalidURL, TypeError, ValueError):
         url = None
-    if url is None or url.scheme not in ("https", "http") or not url.host:
+    if url is None or url.scheme not in ("https", "http"):
         raise ConfigurationError(
             f"base_url must be an absolute https:// URL such as {constants.DEFAULT_BASE_URL}, "
             f"got a string of {len(value)} characters that is not one"
@@ -64,25 +69,42 @@ def check_base_url(value: str) -> str:
     return str(url).rstrip("/")
 
 
-def _check_access_key(key: str) -> str:
-    if not key.strip():
+def _is_host_name(host: str) -> bool:
+    """A DNS name of letters, digits and dashes (IDNA already encoded), or an IP address."""
+    if ":" in host:  # httpx has already checked an IPv6 literal
+        return True
+    labels = host.rstrip(".").split(".")
+    return all(
+        0 < len(label) <= 63
+        and label.replace("-", "").replace("_", "").isalnum()
+        and label.isascii()
+        for label in labels
+    )
+
+
+def _access_key(value: object) -> AccessKey:
+    if isinstance(value, AccessKey):
+        return value
+    if not isinstance(value, str):
+        raise ConfigurationError(f"access_key must be a string, got {type(value).__name__}")
+    if not value.strip():
         raise ConfigurationError("access_key is empty: set BIRD_ACCESS_KEY or pass access_key=")
     # A header-breaking character would fail inside httpx with the key in the message.
-    if any(ch.isspace() or not ch.isprintable() for ch in key) or not key.isascii():
+    if any(ch.isspace() or not ch.isprintable() for ch in value) or not value.isascii():
         raise ConfigurationError(
             "access_key contains spaces, control or non-ASCII characters: copy the key from "
             "the Bird dashboard again (without the 'AccessKey ' prefix)"
         )
-    return key
+    return AccessKey(value)
 
 
 class Settings:
-    """Checked settings. Not a tuple: nothing iterates over (and so lists) the access key."""
+    """Checked settings. The key is an ``AccessKey``: nothing here shows it."""
 
     __slots__ = ("access_key", "base_url", "channel_id", "workspace_id")
 
     def __init__(
-        self, *, access_key: str, workspace_id: UUID, channel_id: UUID, base_url: str
+        self, *, access_key: AccessKey, workspace_id: UUID, channel_id: UUID, base_url: str
     ) -> None:
         self.access_key = access_key
         self.workspace_id = workspace_id
@@ -96,21 +118,22 @@ class Settings:
         )
 
 
-def _pick(argument: object, env: Mapping[str, str], variable: str) -> object:
+def _pick(argument: object, env: Mapping[str, str] | None, variable: str) -> object:
+    # The environment is looked up here only, so no caller's frame holds os.environ (and the
+    # key in it) as a local variable that a traceback with locals would print.
     if argument is not None:
         return argument
-    return env.get(variable) or None
+    return (os.environ if env is None else env).get(variable) or None
 
 
 def resolve_settings(
     *,
-    access_key: str | None,
+    access_key: str | AccessKey | None,
     workspace_id: str | UUID | None,
     channel_id: str | UUID | None,
     base_url: str | None,
     env: Mapping[str, str] | None = None,
 ) -> Settings:
-    env = os.environ if env is None else env
     missing = [
         f"{argument}= (or the {variable} environment variable)"
         for argument, value, variable in (
@@ -125,14 +148,11 @@ def resolve_settings(
             "missing " + ", ".join(missing) + ": the access key comes from the Bird dashboard, "
             "the workspace and channel ids from the flash-call channel's settings"
         )
-    key = _pick(access_key, env, constants.ENV_ACCESS_KEY)
-    if not isinstance(key, str):
-        raise ConfigurationError(f"access_key must be a string, got {type(key).__name__}")
     url = _pick(base_url, env, constants.ENV_BASE_URL) or constants.DEFAULT_BASE_URL
     if not isinstance(url, str):
         raise ConfigurationError(f"base_url must be a string, got {type(url).__name__}")
     return Settings(
-        access_key=_check_access_key(key),
+        access_key=_access_key(_pick(access_key, env, constants.ENV_ACCESS_KEY)),
         workspace_id=parse_uuid(
             _pick(workspace_id, env, constants.ENV_WORKSPACE_ID),
             field="workspace_id",

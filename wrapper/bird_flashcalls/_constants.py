@@ -24,6 +24,9 @@ MAX_RETRY_DELAY = 8.0
 # A Retry-After above this is not waited for: the error goes back to the caller at once.
 MAX_RETRY_AFTER = 60.0
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+# create rings a phone: a 500, 502 or 504 may come after Bird placed the call, so only the
+# statuses that say the request was not acted on are retried.
+CREATE_RETRYABLE_STATUSES = frozenset({408, 429, 503})
 
 MAX_CONNECTIONS = 100
 # As many idle connections as busy ones: below that, bursts reconnect for most requests.

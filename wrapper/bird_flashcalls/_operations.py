@@ -15,6 +15,8 @@ from bird_channels_api.models.flash_call import FlashCall
 from bird_channels_api.models.flash_call_hangup import FlashCallHangup
 from bird_channels_api.models.flash_call_hangup_from_to import FlashCallHangupFromTo
 
+from . import _constants as constants
+
 Parsed = TypeVar("Parsed")
 
 
@@ -24,6 +26,7 @@ class Operation(Generic[Parsed]):
         "method_name",
         "operation_id",
         "parse",
+        "retry_statuses",
         "retry_when_maybe_delivered",
     )
 
@@ -34,6 +37,7 @@ class Operation(Generic[Parsed]):
         generated: ModuleType,
         parse: Callable[[Mapping[str, Any]], Parsed],
         retry_when_maybe_delivered: bool,
+        retry_statuses: frozenset[int],
     ) -> None:
         self.operation_id = operation_id
         self.method_name = method_name
@@ -42,16 +46,27 @@ class Operation(Generic[Parsed]):
         # Safe to send again after the request may have reached Bird? Not for create: a second
         # request rings the phone a second time.
         self.retry_when_maybe_delivered = retry_when_maybe_delivered
+        self.retry_statuses = retry_statuses
 
     def __repr__(self) -> str:
         return f"Operation({self.operation_id!r}, method {self.method_name}())"
 
 
 CREATE = Operation(
-    "createChannelFlashCall", "create", create_channel_flash_call, FlashCall.from_dict, False
+    "createChannelFlashCall",
+    "create",
+    create_channel_flash_call,
+    FlashCall.from_dict,
+    False,
+    constants.CREATE_RETRYABLE_STATUSES,
 )
 END = Operation(
-    "endChannelFlashCall", "end", end_channel_flash_call, FlashCallHangup.from_dict, True
+    "endChannelFlashCall",
+    "end",
+    end_channel_flash_call,
+    FlashCallHangup.from_dict,
+    True,
+    constants.RETRYABLE_STATUSES,
 )
 HANGUP = Operation(
     "endChannelFlashCallFromTo",
@@ -59,6 +74,7 @@ HANGUP = Operation(
     end_channel_flash_call_from_to,
     FlashCallHangupFromTo.from_dict,
     True,
+    constants.RETRYABLE_STATUSES,
 )
 
 OPERATIONS: tuple[Operation[Any], ...] = (CREATE, END, HANGUP)

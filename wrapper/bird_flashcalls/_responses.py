@@ -1,6 +1,9 @@
 """From what came back to a result or an exception: bounded body reads and error mapping.
 
-Every message passes through ``_redact``: a server could echo anything, the key included.
+Every error is made here, and only here, with the access key redacted: from its message, its
+attributes, the response body it keeps, and the ``Authorization`` header of every request it
+holds. These functions return errors rather than raise them, so that no frame of a traceback
+holds a response body or a request as a local variable.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from bird_channels_api.types import Unset
 from . import _constants as constants
 from ._operations import Operation
 from ._retry import parse_retry_after
+from ._secret import REDACTED, AccessKey
 from .errors import (
     APIConnectionError,
     APIResponseValidationError,
@@ -51,55 +55,54 @@ _STATUS_HINTS = {
     422: "fix the fields listed in details",
     429: "too many requests: slow down and try again later",
 }
+# A gateway may answer these after Bird acted on the request.
+_MAYBE_ACTED_STATUSES = frozenset({500, 502, 504})
+_REDACTED_AUTHORIZATION = f"AccessKey {REDACTED}"
 
 
 class BodyReader:
-    """Collects a response body; refuses one that is too large or that outlives the attempt."""
+    """Collects a response body; stops at the size limit, times out past the deadline."""
 
-    __slots__ = ("_chunks", "_deadline", "_limit", "_response", "_size", "_timeout")
+    __slots__ = ("_chunks", "_deadline", "_request", "_size", "_timeout", "too_large")
 
     def __init__(
         self, response: httpx.Response, deadline: float | None, timeout: float | None
     ) -> None:
-        self._response = response
+        self._request = response.request
         self._deadline = deadline
         self._timeout = timeout
         self._chunks: list[bytes] = []
         self._size = 0
-        self._limit = constants.MAX_RESPONSE_BYTES
+        # The size of a body refused unread: declared or found too large.
+        self.too_large: int | None = None
         declared = response.headers.get("Content-Length")
         # The length check first: int() refuses strings of thousands of digits.
         if (
             declared is not None
             and declared.isascii()
             and declared.isdigit()
-            and (len(declared) > 15 or int(declared) > self._limit)
+            and (len(declared) > 15 or int(declared) > constants.MAX_RESPONSE_BYTES)
         ):
-            self._too_large(int(declared) if len(declared) <= 15 else self._limit + 1)
+            self.too_large = (
+                int(declared) if len(declared) <= 15 else constants.MAX_RESPONSE_BYTES + 1
+            )
 
-    def feed(self, chunk: bytes) -> None:
+    def feed(self, chunk: bytes) -> bool:
+        """Keeps a chunk; False when the body has grown too large to read on."""
         self._size += len(chunk)
-        if self._size > self._limit:
-            self._too_large(self._size)
+        if self._size > constants.MAX_RESPONSE_BYTES:
+            self.too_large = self._size
+            return False
         self._chunks.append(chunk)
         if self._deadline is not None and time.monotonic() > self._deadline:
             raise httpx.ReadTimeout(
                 f"the response was still arriving after the {self._timeout:g} s timeout",
-                request=self._response.request,
+                request=self._request,
             )
+        return True
 
     def body(self) -> bytes:
         return b"".join(self._chunks)
-
-    def _too_large(self, size: int) -> None:
-        raise APIResponseValidationError(
-            f"Bird's response ({self._response.status_code}) is larger than "
-            f"{self._limit // (1024 * 1024)} MB ({size} bytes so far) and was not read: a "
-            "flash-call response is a few hundred bytes, so check base_url",
-            response=self._response,
-            body=b"",
-            request_id=request_id(self._response),
-        )
 
 
 def request_id(response: httpx.Response) -> str | None:
@@ -111,9 +114,9 @@ def request_id(response: httpx.Response) -> str | None:
 
 
 def parse_success(
-    operation: Operation[Parsed], response: httpx.Response, body: bytes, secret: str
-) -> Parsed:
-    """The operation's generated model, or APIResponseValidationError saying what does not fit."""
+    operation: Operation[Parsed], response: httpx.Response, body: bytes, secret: AccessKey
+) -> Parsed | APIResponseValidationError:
+    """The operation's generated model, or the error saying what does not fit."""
     problem: str
     try:
         data = json.loads(body)
@@ -129,36 +132,62 @@ def parse_success(
                 problem = f"lacks the required field {missing}"
             except (TypeError, ValueError, AttributeError, RecursionError) as error:
                 problem = f"has a field of the wrong type or format ({error})"
-    raise APIResponseValidationError(
-        _redact(
-            f"Bird's {response.status_code} response to {operation.method_name}() {problem}; "
-            "it does not fit the Flash Calling API spec. Check that base_url points at Bird"
-            + ("; if it does, report this with the request id" if request_id(response) else ""),
-            secret,
-        )
-        + _request_id_suffix(response),
-        response=response,
-        body=body,
+    return response_validation_error(
+        f"Bird's {response.status_code} response to {operation.method_name}() {problem}; "
+        "it does not fit the Flash Calling API spec. Check that base_url points at Bird"
+        + ("; if it does, report this with the request id" if request_id(response) else ""),
+        response,
+        body,
+        secret,
+    )
+
+
+def too_large_error(
+    response: httpx.Response, size: int, secret: AccessKey
+) -> APIResponseValidationError:
+    return response_validation_error(
+        f"Bird's response ({response.status_code}) is larger than "
+        f"{constants.MAX_RESPONSE_BYTES // (1024 * 1024)} MB ({size} bytes so far) and was not "
+        "read: a flash-call response is a few hundred bytes, so check base_url",
+        response,
+        b"",
+        secret,
+    )
+
+
+def response_validation_error(
+    message: str, response: httpx.Response, body: bytes, secret: AccessKey
+) -> APIResponseValidationError:
+    kept = _redacted_body(body, secret)
+    return APIResponseValidationError(
+        secret.redact(message) + _request_id_suffix(response),
+        response=_redacted_response(response, kept),
+        body=kept,
         request_id=request_id(response),
     )
 
 
 def status_error(
-    response: httpx.Response, body: bytes, *, tries: int, base_url: str, secret: str
+    response: httpx.Response, body: bytes, *, tries: int, base_url: str, secret: AccessKey
 ) -> APIStatusError:
     """The APIStatusError subclass for a status, with Bird's code, message and details."""
     status = response.status_code
     code, bird_message, details = error_fields(body)
+    # Not Bird's error shape: the body's text explains, but it is not Bird's message.
+    text = None if code or bird_message else _text(body)
     # The attributes too, not only the message: a server could echo the key anywhere.
-    code = None if code is None else _redact(code, secret)
+    code = None if code is None else secret.redact(code)
+    bird_message = None if bird_message is None else secret.redact(bird_message)
     details = {
-        _redact(field, secret): [_redact(problem, secret) for problem in problems]
+        secret.redact(field): [secret.redact(problem) for problem in problems]
         for field, problems in details.items()
     }
     reason = httpx.codes.get_reason_phrase(status)
     parts = [f"Bird answered {status}{' ' + reason if reason else ''}"]
     if code or bird_message:
         parts.append(f": {code or 'error'}: {bird_message or '(no message)'}")
+    elif text:
+        parts.append(f": {secret.redact(text)}")
     if details:
         parts.append(" (" + "; ".join(f"{k}: {', '.join(v)}" for k, v in details.items()) + ")")
     retry_after = parse_retry_after(response.headers.get("Retry-After"))
@@ -174,20 +203,22 @@ def status_error(
         hint = f"too many requests: Bird asks to wait {retry_after:g} s before trying again"
     else:
         hint = _STATUS_HINTS.get(status, "see the status and body in .response")
-    message = _redact("".join(parts) + f". {hint[0].upper()}{hint[1:]}.", secret)
-    message += _request_id_suffix(response)
+    explanation = secret.redact("".join(parts) + f". {hint[0].upper()}{hint[1:]}.")
+    explanation += _request_id_suffix(response)
     error_class = _STATUS_ERRORS.get(status) or (
         InternalServerError if status >= 500 else APIStatusError
     )
-    common: dict[str, Any] = {
-        "response": response,
+    fields: dict[str, Any] = {
+        "response": _redacted_response(response, _redacted_body(body, secret)),
         "code": code,
+        "message": bird_message,
         "details": details,
         "request_id": request_id(response),
+        "may_have_been_delivered": status in _MAYBE_ACTED_STATUSES,
     }
     if error_class is RateLimitError:
-        return RateLimitError(message, retry_after=retry_after, **common)
-    return error_class(message, **common)
+        return RateLimitError(explanation, retry_after=retry_after, **fields)
+    return error_class(explanation, **fields)
 
 
 def connection_error(
@@ -197,7 +228,7 @@ def connection_error(
     *,
     delivered: bool,
     tries: int,
-    secret: str,
+    secret: AccessKey,
 ) -> APIConnectionError:
     """APIConnectionError or APITimeoutError, saying whether the request may have reached Bird."""
     what = f"{operation.method_name}() to {request.url.host}"
@@ -215,7 +246,35 @@ def connection_error(
             "create would ring the phone twice)"
         )
     message += ". Check the network and base_url, or raise the timeout"
-    return error_class(_redact(message, secret), request=request, may_have_been_delivered=delivered)
+    return error_class(
+        secret.redact(message),
+        request=_redacted_request(request),
+        may_have_been_delivered=delivered,
+    )
+
+
+def _redacted_request(request: httpx.Request) -> httpx.Request:
+    """A copy of a request sent, with the Authorization header's key replaced by ***."""
+    headers = httpx.Headers(request.headers)
+    if "Authorization" in headers:
+        headers["Authorization"] = _REDACTED_AUTHORIZATION
+    return httpx.Request(request.method, request.url, headers=headers, content=request.content)
+
+
+def _redacted_response(response: httpx.Response, body: bytes) -> httpx.Response:
+    """A read, closed copy of a response whose ``request`` is redacted."""
+    copy = httpx.Response(
+        response.status_code,
+        headers=response.headers,
+        content=body,
+        request=_redacted_request(response.request),
+    )
+    copy.close()
+    return copy
+
+
+def _redacted_body(body: bytes, secret: AccessKey) -> bytes:
+    return secret.redact(body.decode("latin-1")).encode("latin-1")
 
 
 def _request_id_suffix(response: httpx.Response) -> str:
@@ -224,7 +283,7 @@ def _request_id_suffix(response: httpx.Response) -> str:
 
 
 def error_fields(body: bytes) -> tuple[str | None, str | None, dict[str, list[str]]]:
-    """Bird's {code, message, details}, read with the spec's models; the raw text otherwise."""
+    """Bird's {code, message, details}, read with the spec's models."""
     # Loaded with the first error: three attrs classes a process that never fails need not build.
     from bird_channels_api.models.request_error import RequestError
     from bird_channels_api.models.validation_error import ValidationError
@@ -244,9 +303,8 @@ def error_fields(body: bytes) -> tuple[str | None, str | None, dict[str, list[st
             else dict(error.details.additional_properties)
         )
         return error.code, error.message, details
-    text = body.decode("utf-8", errors="replace").strip()
-    return None, text[:200] or None, {}
+    return None, None, {}
 
 
-def _redact(text: str, secret: str) -> str:
-    return text.replace(secret, "***")
+def _text(body: bytes) -> str | None:
+    return body.decode("utf-8", errors="replace").strip()[:200] or None

@@ -8,22 +8,9 @@ import time
 from collections.abc import Callable
 
 import attrs
-import httpx
 
 from . import _constants as constants
 from .errors import ConfigurationError
-
-# Failing before any byte of the request left: the request cannot have reached Bird.
-_NOT_DELIVERED = (
-    httpx.ConnectError,
-    httpx.ConnectTimeout,
-    httpx.PoolTimeout,
-    httpx.UnsupportedProtocol,
-)
-
-
-def may_have_been_delivered(error: Exception) -> bool:
-    return not isinstance(error, _NOT_DELIVERED)
 
 
 @attrs.frozen

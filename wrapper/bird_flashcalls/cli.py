@@ -325,7 +325,7 @@ def _print_verification(args: argparse.Namespace, outcome: Verification) -> None
 
 
 def _report_error(error: BirdError, args: argparse.Namespace) -> None:
-    fields: dict[str, Any] = {"type": type(error).__name__, "message": error.message}
+    fields: dict[str, Any] = {"type": type(error).__name__, "message": str(error)}
     if isinstance(error, APIStatusError | APIResponseValidationError):
         fields["status"] = error.status_code
     if isinstance(error, APIStatusError):
@@ -340,7 +340,7 @@ def _report_error(error: BirdError, args: argparse.Namespace) -> None:
     if _option(args, "json"):
         print(json.dumps({"error": fields}), file=sys.stderr)
         return
-    lines = [f"{PROG}: error: {error.message}"]
+    lines = [f"{PROG}: error: {error}"]
     labels = {
         "status": "status",
         "code": "code",
@@ -516,7 +516,7 @@ class _Story:
         try:
             return operation()
         except BirdError as error:
-            raise _DemoFailed(f"{type(error).__name__}: {error.message}") from None
+            raise _DemoFailed(f"{type(error).__name__}: {error}") from None
 
     def create(self, flash_calls: FlashCalls, to: str, from_: str | None) -> FlashCall:
         self.step("create", "-")

@@ -6,6 +6,7 @@ Every exception the client raises is a ``BirdError``::
     ├── ConfigurationError          missing or invalid access key, ids or base URL (also ValueError)
     ├── InvalidRequestError         refused before sending: bad number, id, result... (also ValueError)
     ├── ClientClosedError           the client was used after close() (also RuntimeError)
+    ├── EventLoopError              an async client used from another event loop (also RuntimeError)
     ├── APIConnectionError          no usable response: refused, reset, TLS, DNS...
     │   └── APITimeoutError         the attempt ran out of time
     ├── APIResponseValidationError  a response that does not fit the spec (not JSON, fields missing)
@@ -24,6 +25,8 @@ No message, ``repr()`` or attribute of these exceptions contains the access key.
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 __all__ = [
@@ -37,6 +40,7 @@ __all__ = [
     "ClientClosedError",
     "ConfigurationError",
     "ConflictError",
+    "EventLoopError",
     "InternalServerError",
     "InvalidRequestError",
     "NotFoundError",
@@ -55,6 +59,20 @@ class BirdError(Exception):
         super().__init__(message)
         self.message = message
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The subclasses take keyword arguments, which Exception's own pickling does not pass:
+        # rebuild from the message and restore every attribute as it was.
+        return (_restore, (type(self), self.args, self.__dict__))
+
+
+def _restore(
+    error_class: type[BirdError], args: tuple[Any, ...], state: dict[str, Any]
+) -> BirdError:
+    error = error_class.__new__(error_class)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
 
 class ConfigurationError(BirdError, ValueError):
     """The client cannot be built: an access key, id or base URL is missing or invalid."""
@@ -72,11 +90,19 @@ class ClientClosedError(BirdError, RuntimeError):
     """The client, or the http_client it was given, was used after it was closed."""
 
 
+class EventLoopError(BirdError, RuntimeError):
+    """An AsyncFlashCalls was called from an event loop its connections do not belong to.
+
+    Raised before anything is sent. Create one client per event loop.
+    """
+
+
 class APIConnectionError(BirdError):
     """No usable response came back.
 
     ``may_have_been_delivered`` tells whether Bird may have received the request anyway (the
     connection failed after it was sent): for ``create`` that means the phone may have rung.
+    ``request`` is the request sent, with its ``Authorization`` header redacted.
     """
 
     def __init__(
@@ -92,7 +118,10 @@ class APITimeoutError(APIConnectionError):
 
 
 class APIResponseValidationError(BirdError):
-    """Bird answered, but the response does not fit the API's spec."""
+    """Bird answered, but the response does not fit the API's spec.
+
+    ``response`` is the response (its ``request`` redacted), ``body`` the bytes read.
+    """
 
     def __init__(
         self, message: str, *, response: httpx.Response, body: bytes, request_id: str | None
@@ -107,25 +136,32 @@ class APIResponseValidationError(BirdError):
 class APIStatusError(BirdError):
     """Bird answered with a status that is not a success.
 
-    ``code``, ``message`` and ``details`` come from Bird's error body when it has one;
+    ``str(error)`` explains the failure and what to do. ``code``, ``message`` and ``details``
+    come from Bird's error body (``message`` is Bird's own words; without them, the explanation);
     ``details`` maps a field (sometimes a JSON path such as ``.to``) to its problems.
+    ``may_have_been_delivered`` is true for 500, 502 and 504: Bird (or a gateway) may have acted
+    on the request before failing. ``response`` is the response, its ``request`` redacted.
     """
 
     def __init__(
         self,
-        message: str,
+        explanation: str,
         *,
         response: httpx.Response,
         code: str | None,
+        message: str | None,
         details: dict[str, list[str]],
         request_id: str | None,
+        may_have_been_delivered: bool = False,
     ) -> None:
-        super().__init__(message)
+        super().__init__(explanation)
+        self.message = explanation if message is None else message
         self.response = response
         self.status_code = response.status_code
         self.code = code
         self.details = details
         self.request_id = request_id
+        self.may_have_been_delivered = may_have_been_delivered
 
 
 class BadRequestError(APIStatusError):
@@ -155,19 +191,8 @@ class UnprocessableEntityError(APIStatusError):
 class RateLimitError(APIStatusError):
     """429: too many requests. ``retry_after`` is Bird's requested wait in seconds, if given."""
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        response: httpx.Response,
-        code: str | None,
-        details: dict[str, list[str]],
-        request_id: str | None,
-        retry_after: float | None,
-    ) -> None:
-        super().__init__(
-            message, response=response, code=code, details=details, request_id=request_id
-        )
+    def __init__(self, explanation: str, *, retry_after: float | None, **fields: Any) -> None:
+        super().__init__(explanation, **fields)
         self.retry_after = retry_after
 
 

@@ -1,0 +1,174 @@
+"""Request building: check the arguments, let the generated operation shape the request.
+
+Nothing here does I/O. A ``Prepared`` request says which operation it is, where it goes and what
+it carries; the clients turn it into an ``httpx.Request`` with their own httpx client.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+import httpx
+from bird_channels_api.api.channel_flashcall import (
+    create_channel_flash_call,
+    end_channel_flash_call,
+    end_channel_flash_call_from_to,
+)
+from bird_channels_api.models.flash_call import FlashCall
+from bird_channels_api.models.flash_call_create import FlashCallCreate
+from bird_channels_api.models.flash_call_hangup import FlashCallHangup
+from bird_channels_api.models.flash_call_hangup_from_to import FlashCallHangupFromTo
+from bird_channels_api.models.hangup_result import HangupResult
+from bird_channels_api.types import UNSET, Unset
+
+from . import _verify
+from ._config import Settings, parse_uuid
+from ._operations import CREATE, END, HANGUP, Operation
+from ._rules import MAX_RING_TIMEOUT, MIN_RING_TIMEOUT, RESULTS, is_e164
+from ._version import __version__
+from .errors import InvalidRequestError
+
+Parsed = TypeVar("Parsed")
+CallRef = FlashCall | UUID | str
+ResultValue = HangupResult | str
+
+USER_AGENT = (
+    f"bird-flashcalls/{__version__} python/{sys.version_info.major}.{sys.version_info.minor}"
+    f".{sys.version_info.micro}"
+)
+
+
+class Prepared(Generic[Parsed]):
+    """One operation's request, checked and shaped, not yet bound to an httpx client."""
+
+    __slots__ = ("body", "operation", "url")
+
+    def __init__(self, operation: Operation[Parsed], url: httpx.URL, body: dict[str, Any]) -> None:
+        self.operation = operation
+        self.url = url
+        self.body = body
+
+
+class RequestBuilder:
+    """Builds the requests of one client's workspace and channel."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        # Parsing a URL string is a good part of a request's cost: addresses that never change
+        # for a client are parsed once.
+        self._fixed_urls: dict[str, httpx.URL] = {}
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "Authorization": self._settings.access_key.authorization(),
+            "User-Agent": USER_AGENT,
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+        }
+
+    def create(self, to: str, from_: str | None, ring_timeout: int | None) -> Prepared[FlashCall]:
+        body = FlashCallCreate(
+            to=_verify.normalise_number(to, field="to"),
+            from_=UNSET if from_ is None else _verify.normalise_number(from_, field="from_"),
+            ring_timeout=UNSET if ring_timeout is None else _ring_timeout(ring_timeout),
+        )
+        kwargs = create_channel_flash_call._get_kwargs(*self._path_ids(), body=body)
+        return Prepared(CREATE, self._fixed_url(kwargs["url"]), kwargs["json"])
+
+    def end(
+        self, call: CallRef, result: ResultValue, received_cli: str | None
+    ) -> Prepared[FlashCallHangup]:
+        body = FlashCallHangup(result=_result(result), received_cli=_optional_cli(received_cli))
+        kwargs = end_channel_flash_call._get_kwargs(*self._path_ids(), call_id(call), body=body)
+        return Prepared(END, httpx.URL(self._settings.base_url + kwargs["url"]), kwargs["json"])
+
+    def hangup(
+        self, from_: str, to: str, result: ResultValue, received_cli: str | None
+    ) -> Prepared[FlashCallHangupFromTo]:
+        body = FlashCallHangupFromTo(
+            from_=_verify.normalise_number(from_, field="from_"),
+            to=_verify.normalise_number(to, field="to"),
+            result=_result(result),
+            received_cli=_optional_cli(received_cli),
+        )
+        kwargs = end_channel_flash_call_from_to._get_kwargs(*self._path_ids(), body=body)
+        return Prepared(HANGUP, self._fixed_url(kwargs["url"]), kwargs["json"])
+
+    def verify(
+        self, call: CallRef, received_cli: str, expected_cli: str | None
+    ) -> tuple[_verify.Verification, Prepared[FlashCallHangup]]:
+        """Decide locally, and the End request that reports the decision."""
+        verification = _verify.check_received_cli(
+            call_id(call), expected_cli_of(call, expected_cli), received_cli
+        )
+        reported = verification.received_cli if is_e164(verification.received_cli) else None
+        return verification, self.end(verification.call_id, verification.result, reported)
+
+    def verify_code(
+        self, call: CallRef, code: str, digits: int | None, expected_cli: str | None
+    ) -> tuple[_verify.Verification, Prepared[FlashCallHangup]]:
+        verification = _verify.check_typed_code(
+            call_id(call), expected_cli_of(call, expected_cli), code, digits
+        )
+        return verification, self.end(verification.call_id, verification.result, None)
+
+    def _path_ids(self) -> tuple[UUID, UUID]:
+        return self._settings.workspace_id, self._settings.channel_id
+
+    def _fixed_url(self, path: str) -> httpx.URL:
+        url = self._fixed_urls.get(path)
+        if url is None:
+            url = self._fixed_urls.setdefault(path, httpx.URL(self._settings.base_url + path))
+        return url
+
+
+def _ring_timeout(value: int) -> int:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not MIN_RING_TIMEOUT <= value <= MAX_RING_TIMEOUT
+    ):
+        raise InvalidRequestError(
+            "ring_timeout must be a whole number of seconds from "
+            f"{MIN_RING_TIMEOUT} to {MAX_RING_TIMEOUT}, got {value!r}",
+            field="ring_timeout",
+        )
+    return value
+
+
+def _result(value: ResultValue) -> HangupResult:
+    if isinstance(value, str) and value in RESULTS:
+        return HangupResult(value)
+    raise InvalidRequestError(
+        f"result must be one of {', '.join(RESULTS)}, got {value!r}",
+        field="result",
+    )
+
+
+def _optional_cli(value: str | None) -> str | Unset:
+    return UNSET if value is None else _verify.normalise_number(value, field="received_cli")
+
+
+def call_id(call: CallRef) -> UUID:
+    if isinstance(call, FlashCall):
+        return call.id
+    return parse_uuid(call, field="call")
+
+
+def expected_cli_of(call: CallRef, expected_cli: str | None) -> str:
+    if expected_cli is not None:
+        return _verify.normalise_number(expected_cli, field="expected_cli")
+    if not isinstance(call, FlashCall):
+        raise InvalidRequestError(
+            "verifying a call given by id needs expected_cli=: pass the FlashCall that "
+            "create() returned, or the number it was called from",
+            field="expected_cli",
+        )
+    if not isinstance(call.from_, str) or not call.from_:
+        raise InvalidRequestError(
+            f"flash call {call.id} has no 'from' number to compare with: pass expected_cli=",
+            field="expected_cli",
+        )
+    return _verify.normalise_number(call.from_, field=f"the 'from' of flash call {call.id}")
