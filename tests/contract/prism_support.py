@@ -17,6 +17,7 @@ from typing import IO, Any
 
 import attrs
 import httpx
+import ids
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,10 +26,10 @@ FRAGMENTS = ROOT / "openapi" / "fragments"
 PRISM_BIN = ROOT / "node_modules" / ".bin" / "prism"
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
-WORKSPACE_ID = "5f6d08bc-455a-4532-98b8-19e2cee51160"
-CHANNEL_ID = "0b7a9c1e-7d52-4d0f-9a8e-3f1c2b4d5e6f"
-CALL_ID = "497f6eca-6276-4993-bfeb-53cbbbba6f08"
-ACCESS_KEY = "contract-test-key"
+WORKSPACE_ID = ids.WORKSPACE_ID
+CHANNEL_ID = ids.CHANNEL_ID
+CALL_ID = ids.CALL_ID
+ACCESS_KEY = ids.ACCESS_KEY
 
 
 # The spec

@@ -8,17 +8,20 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import ids
+
 ROOT = Path(__file__).resolve().parents[2]
 SPEC: dict[str, Any] = json.loads(
     (ROOT / "openapi" / "bird-flashcalls.openapi.json").read_text(encoding="utf-8")
 )
 SCHEMAS: dict[str, Any] = SPEC["components"]["schemas"]
 
-WORKSPACE_ID = UUID("6f1d4c1e-2f7a-4f3b-9a53-0c9e2a7f6b10")
-CHANNEL_ID = UUID("0b5e3a58-7c44-4d61-8f0e-8e4f5f1d2a93")
-CALL_ID = UUID("3fa85f64-5717-4562-b3fc-2c963f66afa6")
-TO = "+31612345678"
-FROM = "+3197010200000"
+WORKSPACE_ID = UUID(ids.WORKSPACE_ID)
+CHANNEL_ID = UUID(ids.CHANNEL_ID)
+CALL_ID = UUID(ids.CALL_ID)
+ACCESS_KEY = ids.ACCESS_KEY
+TO = ids.CALLEE
+FROM = ids.CALLER
 BASE_PATH = f"/workspaces/{WORKSPACE_ID}/channels/{CHANNEL_ID}/flashcalls"
 
 _UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"

@@ -76,7 +76,7 @@ ATTEMPTS = MAX_RETRIES + 1
 BACKOFF = Backoff(initial_delay=0.01, max_delay=0.05, max_retry_after=2)
 # What one attempt may take beyond the timeout on a loaded 2-core machine.
 ATTEMPT_SLACK = 0.5
-ACCESS_KEY = "fault-matrix-key-5f0c2a"
+ACCESS_KEY = data.ACCESS_KEY
 HUGE = 64 * 1024 * 1024
 DRIBBLE_INTERVAL = 0.01
 DRIBBLED_BODY = b" " * 400

@@ -51,7 +51,7 @@ from .strategies import TRANSPORT_ERRORS, bodies, damaged, headers, statuses
 # The "fuzz" profile runs each test for minutes; the default one for seconds.
 pytestmark = pytest.mark.timeout(900)
 
-ACCESS_KEY = "fuzz-access-key-0d9e71"
+ACCESS_KEY = data.ACCESS_KEY
 # Retries without waiting: the retry paths run, the examples stay fast.
 NO_WAIT = Backoff(initial_delay=0.0, max_delay=0.0, max_retry_after=0.0)
 MAX_RETRIES = 2

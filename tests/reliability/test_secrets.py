@@ -44,7 +44,7 @@ from .fault_server import (
 )
 from .fuzz_settings import FUZZ
 
-KEY = "SECRET-KEY-ab12cd34"
+KEY = data.ACCESS_KEY
 TIMEOUT = 0.3
 
 

@@ -17,7 +17,7 @@ from .support import (
     FAST,
     WORKSPACE_ID,
     Driver,
-    FakeBird,
+    ScriptedBird,
     ModuleView,
     assert_no_secret,
 )
@@ -33,8 +33,8 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def bird() -> FakeBird:
-    return FakeBird()
+def bird() -> ScriptedBird:
+    return ScriptedBird()
 
 
 @pytest.fixture(params=["sync", "async"])
@@ -46,7 +46,7 @@ Factory = Callable[..., Driver]
 
 
 @pytest.fixture
-async def flash(kind: str, bird: FakeBird) -> AsyncIterator[Factory]:
+async def flash(kind: str, bird: ScriptedBird) -> AsyncIterator[Factory]:
     """Builds a client of the parametrised kind on a MockTransport around ``bird``.
 
     Keyword arguments replace the defaults (pass ``access_key=None`` to read the environment);

@@ -13,17 +13,9 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import httpx
+import ids
 from bird_flashcalls import AsyncFlashCalls, Backoff, FlashCall, FlashCalls, __version__
 
-# Distinctive so that a leak anywhere (messages, logs, reprs) is found by a plain substring search.
-ACCESS_KEY = "Zq8vN3xW-test-access-key-7TqLm"
-WORKSPACE_ID = "5a3e1f5b-3c5b-4b59-9a3e-1c2d3e4f5a6b"
-CHANNEL_ID = "0b6f4d58-7b2f-4c3e-8d65-9a1b2c3d4e5f"
-CALL_ID = "9c8d7e6f-5a4b-4c3d-8e2f-1a0b9c8d7e6f"
-BASE_URL = "https://api.bird.test"
-FLASHCALLS_PATH = f"/workspaces/{WORKSPACE_ID}/channels/{CHANNEL_ID}/flashcalls"
-CALLER = "+31201234567"  # the number Bird rings from: what the handset sees
-CALLEE = "+31612345678"
 FAST = Backoff(initial_delay=0.001, max_delay=0.002)
 USER_AGENT = (
     f"bird-flashcalls/{__version__} python/"
@@ -36,6 +28,16 @@ REAL_422 = {
     "details": {".receiver.contacts[0]": ['property "listId" is unsupported']},
 }
 MiB = 1024 * 1024
+
+# Shared by every suite (tests/ids.py).
+ACCESS_KEY = ids.ACCESS_KEY
+BASE_URL = ids.BASE_URL
+CALL_ID = ids.CALL_ID
+CALLEE = ids.CALLEE
+CALLER = ids.CALLER
+CHANNEL_ID = ids.CHANNEL_ID
+FLASHCALLS_PATH = ids.FLASHCALLS_PATH
+WORKSPACE_ID = ids.WORKSPACE_ID
 
 Step = Callable[[httpx.Request], Any]
 
@@ -160,7 +162,7 @@ def spec_success(request: httpx.Request) -> httpx.Response:
     return httpx.Response(404, json=request_error_body())
 
 
-class FakeBird:
+class ScriptedBird:
     """MockTransport handler: records every request, plays scripted steps, then answers as Bird."""
 
     def __init__(self) -> None:
@@ -168,11 +170,11 @@ class FakeBird:
         self._next: deque[Step] = deque()
         self._forever: Step | None = None
 
-    def then(self, *steps: Step) -> FakeBird:
+    def then(self, *steps: Step) -> ScriptedBird:
         self._next.extend(steps)
         return self
 
-    def always(self, step: Step) -> FakeBird:
+    def always(self, step: Step) -> ScriptedBird:
         self._forever = step
         return self
 

@@ -18,7 +18,7 @@ from .support import (
     CHANNEL_ID,
     FAST,
     WORKSPACE_ID,
-    FakeBird,
+    ScriptedBird,
     reply,
 )
 
@@ -29,10 +29,10 @@ NUMBERS = [f"+3161234{n:04d}" for n in range(40)]
 
 def test_sync_client_serves_many_threads():
     lock = threading.Lock()
-    recorded = FakeBird()
+    recorded = ScriptedBird()
 
     def handler(request: httpx.Request) -> httpx.Response:
-        with lock:  # FakeBird's script is not itself thread-safe
+        with lock:  # ScriptedBird's script is not itself thread-safe
             return recorded(request)
 
     with (
@@ -46,7 +46,7 @@ def test_sync_client_serves_many_threads():
     assert sorted(json.loads(r.content)["to"] for r in recorded.requests) == sorted(NUMBERS)
 
 
-async def test_async_client_serves_many_tasks(bird: FakeBird):
+async def test_async_client_serves_many_tasks(bird: ScriptedBird):
     async with (
         httpx.AsyncClient(transport=httpx.MockTransport(bird)) as http,
         AsyncFlashCalls(ACCESS_KEY, WORKSPACE_ID, CHANNEL_ID, BASE_URL, http_client=http) as fc,
@@ -57,7 +57,7 @@ async def test_async_client_serves_many_tasks(bird: FakeBird):
     assert len(bird.requests) == len(NUMBERS)
 
 
-async def test_async_retries_of_one_task_do_not_affect_another(bird: FakeBird):
+async def test_async_retries_of_one_task_do_not_affect_another(bird: ScriptedBird):
     bird.then(reply(503), reply(503))
     async with (
         httpx.AsyncClient(transport=httpx.MockTransport(bird)) as http,
@@ -71,7 +71,7 @@ async def test_async_retries_of_one_task_do_not_affect_another(bird: FakeBird):
     assert len(bird.requests) == 4
 
 
-async def test_async_cancellation_is_not_turned_into_a_retry_or_an_error(bird: FakeBird):
+async def test_async_cancellation_is_not_turned_into_a_retry_or_an_error(bird: ScriptedBird):
     entered = asyncio.Event()
 
     async def hangs(request: httpx.Request) -> httpx.Response:

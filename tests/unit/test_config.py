@@ -15,7 +15,7 @@ from .support import (
     CHANNEL_ID,
     FLASHCALLS_PATH,
     WORKSPACE_ID,
-    FakeBird,
+    ScriptedBird,
 )
 
 pytestmark = pytest.mark.anyio
@@ -31,7 +31,7 @@ def set_bird_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BIRD_BASE_URL", "https://environment.bird.test")
 
 
-async def test_the_environment_fills_in_every_setting(flash, bird: FakeBird, monkeypatch):
+async def test_the_environment_fills_in_every_setting(flash, bird: ScriptedBird, monkeypatch):
     set_bird_environment(monkeypatch)
     fc = flash(access_key=None, workspace_id=None, channel_id=None, base_url=None)
 
@@ -45,7 +45,7 @@ async def test_the_environment_fills_in_every_setting(flash, bird: FakeBird, mon
     assert request.headers["Authorization"] == "AccessKey environment-key"
 
 
-async def test_arguments_win_over_the_environment(flash, bird: FakeBird, monkeypatch):
+async def test_arguments_win_over_the_environment(flash, bird: ScriptedBird, monkeypatch):
     set_bird_environment(monkeypatch)
     fc = flash()
 
@@ -56,7 +56,7 @@ async def test_arguments_win_over_the_environment(flash, bird: FakeBird, monkeyp
     assert request.headers["Authorization"] == f"AccessKey {ACCESS_KEY}"
 
 
-async def test_arguments_and_environment_mix_per_setting(flash, bird: FakeBird, monkeypatch):
+async def test_arguments_and_environment_mix_per_setting(flash, bird: ScriptedBird, monkeypatch):
     set_bird_environment(monkeypatch)
     fc = flash(workspace_id=None, base_url=None)
 
@@ -83,7 +83,7 @@ async def test_the_default_base_url_is_birds(flash):
     ],
 )
 async def test_a_missing_setting_names_the_argument_and_the_variable(
-    flash, bird: FakeBird, missing, variable
+    flash, bird: ScriptedBird, missing, variable
 ):
     with pytest.raises(ConfigurationError) as caught:
         flash(**{missing: None})
@@ -94,7 +94,7 @@ async def test_a_missing_setting_names_the_argument_and_the_variable(
     assert bird.requests == []
 
 
-async def test_every_missing_setting_is_named_at_once(flash, bird: FakeBird, monkeypatch):
+async def test_every_missing_setting_is_named_at_once(flash, bird: ScriptedBird, monkeypatch):
     monkeypatch.setenv("BIRD_ACCESS_KEY", "")  # set but empty counts as missing
     with pytest.raises(ConfigurationError) as caught:
         flash(access_key=None, workspace_id=None, channel_id=None)
@@ -116,14 +116,14 @@ async def test_every_missing_setting_is_named_at_once(flash, bird: FakeBird, mon
         "https://api.bird.test:8443",
     ],
 )
-async def test_plain_http_is_allowed_on_loopback_only(flash, bird: FakeBird, base_url):
+async def test_plain_http_is_allowed_on_loopback_only(flash, bird: ScriptedBird, base_url):
     await flash(base_url=base_url).create(CALLEE)
 
     [request] = bird.requests
     assert str(request.url) == base_url + FLASHCALLS_PATH
 
 
-async def test_a_base_url_path_prefix_is_kept_and_its_slash_dropped(flash, bird: FakeBird):
+async def test_a_base_url_path_prefix_is_kept_and_its_slash_dropped(flash, bird: ScriptedBird):
     await flash(base_url="https://proxy.example.test/bird/").create(CALLEE)
 
     [request] = bird.requests
@@ -145,7 +145,9 @@ async def test_a_base_url_path_prefix_is_kept_and_its_slash_dropped(flash, bird:
         ("https://api.bird.com/#top", "fragment"),
     ],
 )
-async def test_an_unsafe_or_unusable_base_url_is_refused(flash, bird: FakeBird, base_url, explains):
+async def test_an_unsafe_or_unusable_base_url_is_refused(
+    flash, bird: ScriptedBird, base_url, explains
+):
     with pytest.raises(ConfigurationError, match="base_url") as caught:
         flash(base_url=base_url)
 
@@ -177,7 +179,7 @@ async def test_an_unsafe_base_url_from_the_environment_is_refused(flash, monkeyp
         12345,
     ],
 )
-async def test_ids_must_be_uuids(flash, bird: FakeBird, field, value):
+async def test_ids_must_be_uuids(flash, bird: ScriptedBird, field, value):
     with pytest.raises(ConfigurationError, match=field) as caught:
         flash(**{field: value})
 
@@ -199,7 +201,7 @@ async def test_ids_from_the_environment_must_be_uuids(flash, monkeypatch, variab
     assert "../admin" not in str(caught.value)
 
 
-async def test_upper_case_ids_are_sent_in_canonical_form(flash, bird: FakeBird):
+async def test_upper_case_ids_are_sent_in_canonical_form(flash, bird: ScriptedBird):
     fc = flash(workspace_id=WORKSPACE_ID.upper(), channel_id=CHANNEL_ID.upper())
 
     await fc.create(CALLEE)

@@ -20,7 +20,7 @@ from .support import (
     BASE_URL,
     OPERATIONS,
     REAL_422,
-    FakeBird,
+    ScriptedBird,
     reply,
     request_error_body,
 )
@@ -57,7 +57,7 @@ STATUS_CASES = [
     ("status", "error_class", "body"), STATUS_CASES, ids=[str(case[0]) for case in STATUS_CASES]
 )
 async def test_each_status_gives_its_class_with_birds_fields(
-    flash, bird: FakeBird, operation, status, error_class, body
+    flash, bird: ScriptedBird, operation, status, error_class, body
 ):
     bird.always(reply(status, body, headers={"Messagebird-Request-Id": REQUEST_ID}))
 
@@ -79,7 +79,7 @@ async def test_each_status_gives_its_class_with_birds_fields(
     assert len(bird.requests) == 1
 
 
-async def test_the_real_world_422_keeps_its_json_path_detail_keys(flash, bird: FakeBird):
+async def test_the_real_world_422_keeps_its_json_path_detail_keys(flash, bird: ScriptedBird):
     bird.always(reply(422, REAL_422))
 
     with pytest.raises(UnprocessableEntityError) as caught:
@@ -101,7 +101,9 @@ async def test_the_real_world_422_keeps_its_json_path_detail_keys(flash, bird: F
         ({}, None),
     ],
 )
-async def test_the_request_id_comes_from_either_header(flash, bird: FakeBird, headers, request_id):
+async def test_the_request_id_comes_from_either_header(
+    flash, bird: ScriptedBird, headers, request_id
+):
     bird.always(reply(404, request_error_body(), headers=headers))
 
     with pytest.raises(NotFoundError) as caught:
@@ -116,7 +118,7 @@ async def test_the_request_id_comes_from_either_header(flash, bird: FakeBird, he
     [(520, InternalServerError), (599, InternalServerError), (418, APIStatusError)],
 )
 async def test_an_undocumented_status_gets_the_nearest_class(
-    flash, bird: FakeBird, status, error_class
+    flash, bird: ScriptedBird, status, error_class
 ):
     bird.always(reply(status, {"code": "Odd", "message": "undocumented"}))
 
@@ -130,7 +132,7 @@ async def test_an_undocumented_status_gets_the_nearest_class(
 
 
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
-async def test_a_redirect_is_not_followed(flash, bird: FakeBird, status):
+async def test_a_redirect_is_not_followed(flash, bird: ScriptedBird, status):
     bird.always(reply(status, headers={"Location": "https://elsewhere.test/collect"}))
 
     with pytest.raises(APIStatusError) as caught:
@@ -143,7 +145,9 @@ async def test_a_redirect_is_not_followed(flash, bird: FakeBird, status):
     assert len(bird.requests) == 1
 
 
-async def test_a_redirect_is_not_followed_even_when_the_http_client_would(flash, bird: FakeBird):
+async def test_a_redirect_is_not_followed_even_when_the_http_client_would(
+    flash, bird: ScriptedBird
+):
     bird.then(reply(302, headers={"Location": f"{BASE_URL}/elsewhere"}))
     fc = flash(http_options={"follow_redirects": True})
 
@@ -163,7 +167,7 @@ async def test_a_redirect_is_not_followed_even_when_the_http_client_would(flash,
     ],
 )
 async def test_an_empty_error_body_still_gives_a_useful_error(
-    flash, bird: FakeBird, status, error_class, reason
+    flash, bird: ScriptedBird, status, error_class, reason
 ):
     bird.always(reply(status, content=b""))
 
@@ -194,7 +198,7 @@ async def test_an_empty_error_body_still_gives_a_useful_error(
     ],
 )
 async def test_an_error_body_that_is_not_birds_shape_still_gives_the_class(
-    flash, bird: FakeBird, status, error_class, body, shown
+    flash, bird: ScriptedBird, status, error_class, body, shown
 ):
     bird.always(reply(status, content=body, headers={"Content-Type": "text/html"}))
 
@@ -210,7 +214,7 @@ async def test_an_error_body_that_is_not_birds_shape_still_gives_the_class(
     assert (shown or body.decode()[:20]) in str(error)
 
 
-async def test_a_huge_text_error_body_is_shortened_in_the_message(flash, bird: FakeBird):
+async def test_a_huge_text_error_body_is_shortened_in_the_message(flash, bird: ScriptedBird):
     bird.always(reply(400, content=b"x" * 100_000))
 
     with pytest.raises(BadRequestError) as caught:
@@ -219,7 +223,7 @@ async def test_a_huge_text_error_body_is_shortened_in_the_message(flash, bird: F
     assert len(str(caught.value)) < 1000
 
 
-async def test_the_hints_say_what_to_do(flash, bird: FakeBird):
+async def test_the_hints_say_what_to_do(flash, bird: ScriptedBird):
     fc = flash(max_retries=0)
     bird.then(reply(401, request_error_body("Unauthorized", "nope")))
     with pytest.raises(AuthenticationError, match="BIRD_ACCESS_KEY"):

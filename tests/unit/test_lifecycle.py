@@ -13,7 +13,7 @@ from .support import (
     CHANNEL_ID,
     FAST,
     WORKSPACE_ID,
-    FakeBird,
+    ScriptedBird,
 )
 
 pytestmark = pytest.mark.anyio
@@ -28,7 +28,7 @@ SETTINGS = {
 
 
 @pytest.fixture
-def created_http_clients(monkeypatch, bird: FakeBird) -> list[httpx.Client | httpx.AsyncClient]:
+def created_http_clients(monkeypatch, bird: ScriptedBird) -> list[httpx.Client | httpx.AsyncClient]:
     """The httpx clients the library builds for itself, wired to ``bird`` instead of the network."""
     created: list[httpx.Client | httpx.AsyncClient] = []
 
@@ -49,7 +49,7 @@ def created_http_clients(monkeypatch, bird: FakeBird) -> list[httpx.Client | htt
     return created
 
 
-def test_sync_close_closes_the_client_it_created(created_http_clients, bird: FakeBird):
+def test_sync_close_closes_the_client_it_created(created_http_clients, bird: ScriptedBird):
     fc = FlashCalls(**SETTINGS)
     fc.create(CALLEE)
     [http] = created_http_clients
@@ -71,7 +71,7 @@ def test_sync_context_manager_closes_the_client_it_created(created_http_clients)
     assert http.is_closed
 
 
-def test_sync_context_manager_closes_on_error_too(created_http_clients, bird: FakeBird):
+def test_sync_context_manager_closes_on_error_too(created_http_clients, bird: ScriptedBird):
     bird.always(lambda request: httpx.Response(404, json={"code": "NotFound", "message": "x"}))
     with pytest.raises(Exception, match="404"), FlashCalls(**SETTINGS) as fc:
         fc.create(CALLEE)
@@ -80,7 +80,7 @@ def test_sync_context_manager_closes_on_error_too(created_http_clients, bird: Fa
     assert http.is_closed
 
 
-async def test_async_aclose_closes_the_client_it_created(created_http_clients, bird: FakeBird):
+async def test_async_aclose_closes_the_client_it_created(created_http_clients, bird: ScriptedBird):
     fc = AsyncFlashCalls(**SETTINGS)
     await fc.create(CALLEE)
     [http] = created_http_clients
@@ -101,7 +101,7 @@ async def test_async_context_manager_closes_the_client_it_created(created_http_c
     assert http.is_closed
 
 
-def test_sync_a_users_http_client_is_left_open(bird: FakeBird):
+def test_sync_a_users_http_client_is_left_open(bird: ScriptedBird):
     with httpx.Client(transport=httpx.MockTransport(bird)) as http:
         with FlashCalls(**SETTINGS, http_client=http) as fc:
             fc.create(CALLEE)
@@ -113,7 +113,7 @@ def test_sync_a_users_http_client_is_left_open(bird: FakeBird):
         assert len(bird.requests) == 2
 
 
-async def test_async_a_users_http_client_is_left_open(bird: FakeBird):
+async def test_async_a_users_http_client_is_left_open(bird: ScriptedBird):
     async with httpx.AsyncClient(transport=httpx.MockTransport(bird)) as http:
         async with AsyncFlashCalls(**SETTINGS, http_client=http) as fc:
             await fc.create(CALLEE)
@@ -125,7 +125,7 @@ async def test_async_a_users_http_client_is_left_open(bird: FakeBird):
 
 
 def test_sync_with_options_shares_the_pool_and_closing_it_is_a_no_op(
-    created_http_clients, bird: FakeBird
+    created_http_clients, bird: ScriptedBird
 ):
     fc = FlashCalls(**SETTINGS)
     derived = fc.with_options(timeout=3.0, max_retries=0)
@@ -147,7 +147,7 @@ def test_sync_with_options_shares_the_pool_and_closing_it_is_a_no_op(
 
 
 async def test_async_with_options_shares_the_pool_and_closing_it_is_a_no_op(
-    created_http_clients, bird: FakeBird
+    created_http_clients, bird: ScriptedBird
 ):
     fc = AsyncFlashCalls(**SETTINGS)
     derived = fc.with_options(timeout=3.0, max_retries=0)
@@ -167,7 +167,9 @@ async def test_async_with_options_shares_the_pool_and_closing_it_is_a_no_op(
     assert http.is_closed
 
 
-async def test_with_options_keeps_the_settings_and_changes_only_the_limits(flash, bird: FakeBird):
+async def test_with_options_keeps_the_settings_and_changes_only_the_limits(
+    flash, bird: ScriptedBird
+):
     fc = flash(timeout=4.0, max_retries=1)
 
     derived = fc.with_options(max_retries=5)
@@ -191,7 +193,7 @@ async def test_with_options_checks_its_limits(flash, options):
     assert (fc.timeout, fc.max_retries) == (10.0, 2)
 
 
-def test_sync_a_closed_client_raises_a_bird_error(created_http_clients, bird: FakeBird):
+def test_sync_a_closed_client_raises_a_bird_error(created_http_clients, bird: ScriptedBird):
     # errors.py: "Every exception the client raises is a BirdError".
     fc = FlashCalls(**SETTINGS)
     fc.close()
@@ -201,7 +203,7 @@ def test_sync_a_closed_client_raises_a_bird_error(created_http_clients, bird: Fa
     assert bird.requests == []
 
 
-async def test_async_a_closed_client_raises_a_bird_error(created_http_clients, bird: FakeBird):
+async def test_async_a_closed_client_raises_a_bird_error(created_http_clients, bird: ScriptedBird):
     fc = AsyncFlashCalls(**SETTINGS)
     await fc.aclose()
 

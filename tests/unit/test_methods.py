@@ -29,7 +29,7 @@ from .support import (
     OPERATION_PATHS,
     OPERATIONS,
     USER_AGENT,
-    FakeBird,
+    ScriptedBird,
     a_flash_call,
 )
 
@@ -37,7 +37,7 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.mark.parametrize("operation", OPERATIONS)
-async def test_every_request_carries_url_method_and_headers(flash, bird: FakeBird, operation):
+async def test_every_request_carries_url_method_and_headers(flash, bird: ScriptedBird, operation):
     await OPERATIONS[operation](flash())
 
     [request] = bird.requests
@@ -52,7 +52,7 @@ async def test_every_request_carries_url_method_and_headers(flash, bird: FakeBir
     assert request.headers["Accept"] == "application/json"
 
 
-async def test_create_sends_only_the_normalised_number(flash, bird: FakeBird):
+async def test_create_sends_only_the_normalised_number(flash, bird: ScriptedBird):
     call = await flash().create("+31 6 1234 5678")
 
     assert bird.bodies() == [{"to": CALLEE}]
@@ -64,7 +64,7 @@ async def test_create_sends_only_the_normalised_number(flash, bird: FakeBird):
     assert call.created_at == datetime.datetime(2024, 5, 1, 10, 0, tzinfo=datetime.UTC)
 
 
-async def test_create_with_caller_and_ring_timeout_uses_camel_case(flash, bird: FakeBird):
+async def test_create_with_caller_and_ring_timeout_uses_camel_case(flash, bird: ScriptedBird):
     call = await flash().create("0031 6-1234.5678", from_="+31 (20) 123 4567", ring_timeout=45)
 
     assert bird.bodies() == [{"to": CALLEE, "from": CALLER, "ringTimeout": 45}]
@@ -73,7 +73,7 @@ async def test_create_with_caller_and_ring_timeout_uses_camel_case(flash, bird: 
 
 
 @pytest.mark.parametrize("ring_timeout", [3, 120])
-async def test_create_accepts_the_ring_timeout_bounds(flash, bird: FakeBird, ring_timeout):
+async def test_create_accepts_the_ring_timeout_bounds(flash, bird: ScriptedBird, ring_timeout):
     await flash().create(CALLEE, ring_timeout=ring_timeout)
 
     assert bird.bodies() == [{"to": CALLEE, "ringTimeout": ring_timeout}]
@@ -84,7 +84,7 @@ async def test_create_accepts_the_ring_timeout_bounds(flash, bird: FakeBird, rin
     [a_flash_call(), CALL_ID, CALL_ID.upper(), UUID(CALL_ID)],
     ids=["FlashCall", "str", "upper-case-str", "UUID"],
 )
-async def test_end_accepts_a_call_its_id_or_its_uuid(flash, bird: FakeBird, call):
+async def test_end_accepts_a_call_its_id_or_its_uuid(flash, bird: ScriptedBird, call):
     ended = await flash().end(call, result="timeout")
 
     [request] = bird.requests
@@ -94,7 +94,7 @@ async def test_end_accepts_a_call_its_id_or_its_uuid(flash, bird: FakeBird, call
     assert ended.result is HangupResult.TIMEOUT
 
 
-async def test_end_reports_the_normalised_received_cli(flash, bird: FakeBird):
+async def test_end_reports_the_normalised_received_cli(flash, bird: ScriptedBird):
     ended = await flash().end(
         CALL_ID, result=HangupResult.WRONG_CLI, received_cli="0031 20 123 4568"
     )
@@ -104,7 +104,7 @@ async def test_end_reports_the_normalised_received_cli(flash, bird: FakeBird):
     assert ended.received_cli == "+31201234568"
 
 
-async def test_hangup_finds_the_call_by_its_numbers(flash, bird: FakeBird):
+async def test_hangup_finds_the_call_by_its_numbers(flash, bird: ScriptedBird):
     ended = await flash().hangup(
         from_="+31 20 123 4567", to="0031612345678", result="canceled", received_cli=CALLER
     )
@@ -132,7 +132,7 @@ async def test_hangup_finds_the_call_by_its_numbers(flash, bird: FakeBird):
         " +31 20 123 4567\n",
     ],
 )
-async def test_verify_matches_formatting_variants(flash, bird: FakeBird, received_cli):
+async def test_verify_matches_formatting_variants(flash, bird: ScriptedBird, received_cli):
     outcome = await flash().verify(a_flash_call(), received_cli)
 
     assert outcome == Verification(
@@ -146,7 +146,7 @@ async def test_verify_matches_formatting_variants(flash, bird: FakeBird, receive
     assert bird.requests[0].url.path == f"{FLASHCALLS_PATH}/{CALL_ID}"
 
 
-async def test_verify_understands_a_trunk_zero_in_parentheses(flash, bird: FakeBird):
+async def test_verify_understands_a_trunk_zero_in_parentheses(flash, bird: ScriptedBird):
     # normalise_number's own docstring promises "+31 (0)6-1234.5678" -> "+316...": the (0) is
     # the national trunk prefix, dialled only from inside the country.
     outcome = await flash().verify(a_flash_call(), "+31 (0)20 123 4567")
@@ -155,7 +155,7 @@ async def test_verify_understands_a_trunk_zero_in_parentheses(flash, bird: FakeB
     assert bird.bodies() == [{"result": "verified", "receivedCli": CALLER}]
 
 
-async def test_verify_reports_a_different_number_as_wrong_cli(flash, bird: FakeBird):
+async def test_verify_reports_a_different_number_as_wrong_cli(flash, bird: ScriptedBird):
     outcome = await flash().verify(a_flash_call(), "+31 20 123 4568")
 
     assert not outcome.verified
@@ -166,7 +166,7 @@ async def test_verify_reports_a_different_number_as_wrong_cli(flash, bird: FakeB
 
 @pytest.mark.parametrize("garbage", ["Unknown", "private number", "+31abc", "020 123 4567"])
 async def test_verify_reports_an_unreadable_cli_as_wrong_cli_without_echoing_it(
-    flash, bird: FakeBird, garbage
+    flash, bird: ScriptedBird, garbage
 ):
     outcome = await flash().verify(a_flash_call(), garbage)
 
@@ -178,7 +178,7 @@ async def test_verify_reports_an_unreadable_cli_as_wrong_cli_without_echoing_it(
 
 
 @pytest.mark.parametrize("received_cli", ["", "   ", None, 31201234567])
-async def test_verify_refuses_a_missing_cli_before_sending(flash, bird: FakeBird, received_cli):
+async def test_verify_refuses_a_missing_cli_before_sending(flash, bird: ScriptedBird, received_cli):
     with pytest.raises(InvalidRequestError) as caught:
         await flash().verify(a_flash_call(), received_cli)
 
@@ -186,7 +186,7 @@ async def test_verify_refuses_a_missing_cli_before_sending(flash, bird: FakeBird
     assert bird.requests == []
 
 
-async def test_verify_by_id_needs_the_expected_cli(flash, bird: FakeBird):
+async def test_verify_by_id_needs_the_expected_cli(flash, bird: ScriptedBird):
     fc = flash()
     with pytest.raises(InvalidRequestError, match="expected_cli") as caught:
         await fc.verify(CALL_ID, CALLER)
@@ -198,7 +198,7 @@ async def test_verify_by_id_needs_the_expected_cli(flash, bird: FakeBird):
     assert bird.bodies() == [{"result": "verified", "receivedCli": CALLER}]
 
 
-async def test_verify_expected_cli_overrides_the_calls_number(flash, bird: FakeBird):
+async def test_verify_expected_cli_overrides_the_calls_number(flash, bird: ScriptedBird):
     outcome = await flash().verify(a_flash_call(), CALLER, expected_cli="+31201234568")
 
     assert not outcome.verified
@@ -220,7 +220,9 @@ async def test_verify_expected_cli_overrides_the_calls_number(flash, bird: FakeB
         ("14567", 4, False),  # more digits than asked for
     ],
 )
-async def test_verify_code_compares_the_last_digits(flash, bird: FakeBird, code, digits, verified):
+async def test_verify_code_compares_the_last_digits(
+    flash, bird: ScriptedBird, code, digits, verified
+):
     outcome = await flash().verify_code(a_flash_call(), code, digits=digits)
 
     assert outcome.verified is verified
@@ -247,7 +249,7 @@ async def test_verify_code_compares_the_last_digits(flash, bird: FakeBird, code,
     ],
 )
 async def test_verify_code_refuses_what_cannot_be_compared(
-    flash, bird: FakeBird, code, digits, field
+    flash, bird: ScriptedBird, code, digits, field
 ):
     with pytest.raises(InvalidRequestError) as caught:
         await flash().verify_code(a_flash_call(), code, digits=digits)
@@ -257,7 +259,7 @@ async def test_verify_code_refuses_what_cannot_be_compared(
     assert bird.requests == []
 
 
-async def test_verify_code_by_id_uses_expected_cli(flash, bird: FakeBird):
+async def test_verify_code_by_id_uses_expected_cli(flash, bird: ScriptedBird):
     outcome = await flash().verify_code(CALL_ID, "4567", expected_cli="+31 20 123 4567")
 
     assert outcome.verified
@@ -265,7 +267,7 @@ async def test_verify_code_by_id_uses_expected_cli(flash, bird: FakeBird):
     assert json.loads(bird.requests[0].content) == {"result": "verified"}
 
 
-async def test_create_never_rings_a_number_with_the_trunk_zero_kept(flash, bird: FakeBird):
+async def test_create_never_rings_a_number_with_the_trunk_zero_kept(flash, bird: ScriptedBird):
     # "+31 (0)6..." is a common way to write +316...; "+3106..." is a different, wrong number.
     try:
         await flash().create("+31 (0)6 1234 5678")
@@ -275,7 +277,9 @@ async def test_create_never_rings_a_number_with_the_trunk_zero_kept(flash, bird:
         assert bird.bodies() == [{"to": CALLEE}]
 
 
-async def test_the_http_clients_own_auth_and_headers_do_not_replace_the_key(flash, bird: FakeBird):
+async def test_the_http_clients_own_auth_and_headers_do_not_replace_the_key(
+    flash, bird: ScriptedBird
+):
     fc = flash(
         http_options={
             "auth": ("user", "password"),

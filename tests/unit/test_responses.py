@@ -21,7 +21,7 @@ from .support import (
     OPERATIONS,
     SUCCESS_BODIES,
     ChunkedBody,
-    FakeBird,
+    ScriptedBird,
     MiB,
     flash_call_body,
     hangup_body,
@@ -52,7 +52,7 @@ REQUEST_ID = "mb-req-42"
     ],
 )
 async def test_a_202_that_is_not_a_json_object_is_refused(
-    flash, bird: FakeBird, operation, content, problem
+    flash, bird: ScriptedBird, operation, content, problem
 ):
     bird.always(reply(202, content=content, headers={"Messagebird-Request-Id": REQUEST_ID}))
 
@@ -81,7 +81,7 @@ async def test_a_202_that_is_not_a_json_object_is_refused(
         ("hangup", "result"),
     ],
 )
-async def test_a_missing_required_field_is_named(flash, bird: FakeBird, operation, field):
+async def test_a_missing_required_field_is_named(flash, bird: ScriptedBird, operation, field):
     bird.always(reply(202, without(SUCCESS_BODIES[operation], field)))
 
     with pytest.raises(APIResponseValidationError) as caught:
@@ -121,7 +121,7 @@ async def test_a_missing_required_field_is_named(flash, bird: FakeBird, operatio
         "result-object",
     ],
 )
-async def test_a_field_of_the_wrong_type_is_refused(flash, bird: FakeBird, operation, body):
+async def test_a_field_of_the_wrong_type_is_refused(flash, bird: ScriptedBird, operation, body):
     bird.always(reply(202, body, headers={"X-Request-Id": REQUEST_ID}))
 
     with pytest.raises(APIResponseValidationError) as caught:
@@ -143,7 +143,7 @@ async def test_a_field_of_the_wrong_type_is_refused(flash, bird: FakeBird, opera
     ids=["from-int", "to-null", "ringTimeout-str", "receivedCli-int", "to-list"],
 )
 async def test_a_string_or_integer_field_of_the_wrong_type_is_refused(
-    flash, bird: FakeBird, operation, body
+    flash, bird: ScriptedBird, operation, body
 ):
     # The generated from_dict checks UUIDs, dates and enums but takes any JSON value for a
     # plain string or integer, so a FlashCall with from_=31201234567 reaches the caller.
@@ -153,7 +153,7 @@ async def test_a_string_or_integer_field_of_the_wrong_type_is_refused(
         await OPERATIONS[operation](flash())
 
 
-async def test_a_declared_oversized_body_is_refused_unread(flash, bird: FakeBird):
+async def test_a_declared_oversized_body_is_refused_unread(flash, bird: ScriptedBird):
     body = ChunkedBody(b" " * MiB, 64)
     bird.always(
         streamed(
@@ -172,7 +172,7 @@ async def test_a_declared_oversized_body_is_refused_unread(flash, bird: FakeBird
     assert caught.value.status_code == 202
 
 
-async def test_a_chunked_oversized_body_is_cut_off(flash, bird: FakeBird):
+async def test_a_chunked_oversized_body_is_cut_off(flash, bird: ScriptedBird):
     body = ChunkedBody(b" " * MiB, 64)
     bird.always(streamed(202, body, headers={"Transfer-Encoding": "chunked"}))
 
@@ -183,7 +183,7 @@ async def test_a_chunked_oversized_body_is_cut_off(flash, bird: FakeBird):
     assert len(bird.requests) == 1
 
 
-async def test_a_compressed_body_is_capped_after_decompression(flash, bird: FakeBird):
+async def test_a_compressed_body_is_capped_after_decompression(flash, bird: ScriptedBird):
     bomb = gzip.compress(b" " * (11 * MiB))
     assert len(bomb) < 100_000
     bird.always(reply(202, content=bomb, headers={"Content-Encoding": "gzip"}))
@@ -192,7 +192,7 @@ async def test_a_compressed_body_is_capped_after_decompression(flash, bird: Fake
         await flash().create(CALLEE)
 
 
-async def test_a_body_just_under_the_cap_is_read(flash, bird: FakeBird):
+async def test_a_body_just_under_the_cap_is_read(flash, bird: ScriptedBird):
     padded = json.dumps(flash_call_body()).encode() + b" " * (10 * MiB - 1000)
     bird.always(reply(202, content=padded))
 
@@ -201,7 +201,7 @@ async def test_a_body_just_under_the_cap_is_read(flash, bird: FakeBird):
     assert call.to == CALLEE
 
 
-async def test_an_unknown_status_is_kept_as_its_string(flash, bird: FakeBird):
+async def test_an_unknown_status_is_kept_as_its_string(flash, bird: ScriptedBird):
     bird.then(reply(202, flash_call_body(status="voicemail")))
     fc = flash()
 
@@ -216,7 +216,7 @@ async def test_an_unknown_status_is_kept_as_its_string(flash, bird: FakeBird):
     assert outcome.verified
 
 
-async def test_an_unknown_status_is_logged_once_per_value(flash, bird: FakeBird, caplog):
+async def test_an_unknown_status_is_logged_once_per_value(flash, bird: ScriptedBird, caplog):
     caplog.set_level(logging.WARNING)
     # Unique per run: the generated enum remembers the values it has already reported.
     first, second = (f"voicemail-{uuid.uuid4().hex[:8]}" for _ in range(2))
@@ -236,7 +236,9 @@ async def test_an_unknown_status_is_logged_once_per_value(flash, bird: FakeBird,
 
 
 @pytest.mark.parametrize("operation", ["end", "hangup"])
-async def test_an_unknown_result_is_kept_as_its_string(flash, bird: FakeBird, caplog, operation):
+async def test_an_unknown_result_is_kept_as_its_string(
+    flash, bird: ScriptedBird, caplog, operation
+):
     caplog.set_level(logging.WARNING)
     value = f"escalated-{uuid.uuid4().hex[:8]}"
     bird.always(reply(202, {**SUCCESS_BODIES[operation], "result": value}))
@@ -250,7 +252,7 @@ async def test_an_unknown_result_is_kept_as_its_string(flash, bird: FakeBird, ca
 
 
 @pytest.mark.parametrize("operation", OPERATIONS)
-async def test_unknown_extra_fields_are_ignored(flash, bird: FakeBird, operation):
+async def test_unknown_extra_fields_are_ignored(flash, bird: ScriptedBird, operation):
     body = {
         **SUCCESS_BODIES[operation],
         "priority": 3,
@@ -268,7 +270,7 @@ async def test_unknown_extra_fields_are_ignored(flash, bird: FakeBird, operation
         assert result.result == SUCCESS_BODIES[operation]["result"]
 
 
-async def test_optional_fields_parse_when_present(flash, bird: FakeBird):
+async def test_optional_fields_parse_when_present(flash, bird: ScriptedBird):
     bird.always(
         reply(
             202,

@@ -38,7 +38,7 @@ from .support import (
     REAL_422,
     WORKSPACE_ID,
     ChunkedBody,
-    FakeBird,
+    ScriptedBird,
     ModuleView,
     raises,
     reply,
@@ -61,7 +61,7 @@ RETRY_CASES = [
 
 @pytest.mark.parametrize(("operation", "status"), RETRY_CASES)
 async def test_a_retryable_status_then_success_succeeds(
-    flash, bird: FakeBird, sleeps, operation, status
+    flash, bird: ScriptedBird, sleeps, operation, status
 ):
     bird.then(reply(status, request_error_body("Busy", "try again")))
 
@@ -75,7 +75,7 @@ async def test_a_retryable_status_then_success_succeeds(
 
 @pytest.mark.parametrize("status", MAY_HAVE_ACTED)
 async def test_create_is_not_sent_again_after_a_status_that_may_follow_the_call(
-    flash, bird: FakeBird, sleeps, status
+    flash, bird: ScriptedBird, sleeps, status
 ):
     bird.then(reply(status, request_error_body("Upstream", "gateway gave up")))
 
@@ -89,7 +89,9 @@ async def test_create_is_not_sent_again_after_a_status_that_may_follow_the_call(
 
 
 @pytest.mark.parametrize("status", [503, 408, 429, 400, 404])
-async def test_statuses_that_say_nothing_was_done_are_not_delivered(flash, bird: FakeBird, status):
+async def test_statuses_that_say_nothing_was_done_are_not_delivered(
+    flash, bird: ScriptedBird, status
+):
     bird.always(reply(status, request_error_body("Busy", "not now")))
 
     with pytest.raises(APIStatusError) as caught:
@@ -98,7 +100,7 @@ async def test_statuses_that_say_nothing_was_done_are_not_delivered(flash, bird:
     assert caught.value.may_have_been_delivered is False
 
 
-async def test_retries_really_wait_with_a_fast_backoff(flash, bird: FakeBird):
+async def test_retries_really_wait_with_a_fast_backoff(flash, bird: ScriptedBird):
     # No recorded sleep here: the real time.sleep / asyncio.sleep path runs.
     bird.then(reply(503), reply(429))
 
@@ -114,7 +116,7 @@ async def test_retries_really_wait_with_a_fast_backoff(flash, bird: FakeBird):
     [(503, InternalServerError), (429, RateLimitError), (408, APIStatusError)],
 )
 async def test_attempts_are_max_retries_plus_one(
-    flash, bird: FakeBird, sleeps, max_retries, status, error_class
+    flash, bird: ScriptedBird, sleeps, max_retries, status, error_class
 ):
     bird.always(reply(status, request_error_body("Busy", "still busy")))
 
@@ -137,7 +139,7 @@ async def test_attempts_are_max_retries_plus_one(
     ],
 )
 async def test_a_client_error_is_never_retried(
-    flash, bird: FakeBird, sleeps, operation, status, error_class, body
+    flash, bird: ScriptedBird, sleeps, operation, status, error_class, body
 ):
     bird.always(reply(status, body))
 
@@ -153,7 +155,7 @@ async def test_a_client_error_is_never_retried(
     [(httpx.ReadTimeout, APITimeoutError), (httpx.RemoteProtocolError, APIConnectionError)],
 )
 async def test_create_is_sent_exactly_once_when_it_may_have_been_delivered(
-    flash, bird: FakeBird, sleeps, failure, error_class
+    flash, bird: ScriptedBird, sleeps, failure, error_class
 ):
     bird.then(raises(failure))
 
@@ -172,7 +174,9 @@ async def test_create_is_sent_exactly_once_when_it_may_have_been_delivered(
 @pytest.mark.parametrize(
     "failure", [httpx.ReadTimeout, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError]
 )
-async def test_create_is_not_resent_after_any_failure_past_sending(flash, bird: FakeBird, failure):
+async def test_create_is_not_resent_after_any_failure_past_sending(
+    flash, bird: ScriptedBird, failure
+):
     bird.then(raises(failure))
 
     with pytest.raises(APIConnectionError) as caught:
@@ -185,7 +189,7 @@ async def test_create_is_not_resent_after_any_failure_past_sending(flash, bird: 
 @pytest.mark.parametrize("operation", ["end", "hangup"])
 @pytest.mark.parametrize("failure", [httpx.ReadTimeout, httpx.RemoteProtocolError])
 async def test_end_and_hangup_are_retried_when_they_may_have_been_delivered(
-    flash, bird: FakeBird, sleeps, operation, failure
+    flash, bird: ScriptedBird, sleeps, operation, failure
 ):
     bird.then(raises(failure), raises(failure))
 
@@ -202,7 +206,7 @@ async def test_end_and_hangup_are_retried_when_they_may_have_been_delivered(
     [(httpx.ReadTimeout, APITimeoutError), (httpx.RemoteProtocolError, APIConnectionError)],
 )
 async def test_end_and_hangup_give_up_after_max_retries(
-    flash, bird: FakeBird, sleeps, operation, failure, error_class
+    flash, bird: ScriptedBird, sleeps, operation, failure, error_class
 ):
     bird.always(raises(failure))
 
@@ -218,7 +222,7 @@ async def test_end_and_hangup_give_up_after_max_retries(
 @pytest.mark.parametrize("operation", OPERATIONS)
 @pytest.mark.parametrize("failure", [httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout])
 async def test_a_failure_before_sending_is_retried_for_every_operation(
-    flash, bird: FakeBird, sleeps, operation, failure
+    flash, bird: ScriptedBird, sleeps, operation, failure
 ):
     bird.then(raises(failure), raises(failure))
 
@@ -237,7 +241,7 @@ async def test_a_failure_before_sending_is_retried_for_every_operation(
     ],
 )
 async def test_create_gives_up_on_connect_failures_saying_nothing_was_delivered(
-    flash, bird: FakeBird, sleeps, failure, error_class
+    flash, bird: ScriptedBird, sleeps, failure, error_class
 ):
     bird.always(raises(failure))
 
@@ -252,7 +256,7 @@ async def test_create_gives_up_on_connect_failures_saying_nothing_was_delivered(
     assert len(sleeps) == 2
 
 
-async def test_backoff_grows_exponentially_up_to_the_cap(flash, bird: FakeBird, sleeps):
+async def test_backoff_grows_exponentially_up_to_the_cap(flash, bird: ScriptedBird, sleeps):
     bird.always(reply(503))
 
     with pytest.raises(InternalServerError):
@@ -266,7 +270,7 @@ async def test_backoff_grows_exponentially_up_to_the_cap(flash, bird: FakeBird, 
 
 
 @pytest.mark.parametrize("status", [429, 503])
-async def test_retry_after_in_seconds_is_honoured(flash, bird: FakeBird, sleeps, status):
+async def test_retry_after_in_seconds_is_honoured(flash, bird: ScriptedBird, sleeps, status):
     bird.then(reply(status, headers={"Retry-After": "7"}))
 
     await flash().create(CALLEE)
@@ -275,7 +279,7 @@ async def test_retry_after_in_seconds_is_honoured(flash, bird: FakeBird, sleeps,
     assert len(bird.requests) == 2
 
 
-async def test_retry_after_as_an_http_date_is_honoured(flash, bird: FakeBird, sleeps):
+async def test_retry_after_as_an_http_date_is_honoured(flash, bird: ScriptedBird, sleeps):
     in_30_seconds = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=30)
     http_date = email.utils.format_datetime(in_30_seconds, usegmt=True)
     bird.then(reply(429, headers={"Retry-After": http_date}))
@@ -287,7 +291,9 @@ async def test_retry_after_as_an_http_date_is_honoured(flash, bird: FakeBird, sl
 
 
 @pytest.mark.parametrize("garbage", ["soon", "", "-5", "nan", "inf", "1e999", "Thu, 99 Foo"])
-async def test_a_garbage_retry_after_falls_back_to_backoff(flash, bird: FakeBird, sleeps, garbage):
+async def test_a_garbage_retry_after_falls_back_to_backoff(
+    flash, bird: ScriptedBird, sleeps, garbage
+):
     bird.then(reply(429, headers={"Retry-After": garbage}))
 
     await flash(backoff=Backoff(initial_delay=1.0, max_delay=3.0)).create(CALLEE)
@@ -296,7 +302,7 @@ async def test_a_garbage_retry_after_falls_back_to_backoff(flash, bird: FakeBird
     assert 0.75 <= delay <= 1.0
 
 
-async def test_retry_after_above_the_limit_raises_at_once(flash, bird: FakeBird, sleeps):
+async def test_retry_after_above_the_limit_raises_at_once(flash, bird: ScriptedBird, sleeps):
     bird.always(
         reply(429, request_error_body("TooManyRequests", "later"), headers={"Retry-After": "6"})
     )
@@ -310,7 +316,7 @@ async def test_retry_after_above_the_limit_raises_at_once(flash, bird: FakeBird,
     assert sleeps == []
 
 
-async def test_retry_after_at_the_limit_is_still_waited_for(flash, bird: FakeBird, sleeps):
+async def test_retry_after_at_the_limit_is_still_waited_for(flash, bird: ScriptedBird, sleeps):
     bird.then(reply(429, headers={"Retry-After": "5"}))
 
     await flash(backoff=Backoff(max_retry_after=5.0)).create(CALLEE)
@@ -318,7 +324,7 @@ async def test_retry_after_at_the_limit_is_still_waited_for(flash, bird: FakeBir
     assert sleeps == [5.0]
 
 
-async def test_a_5xx_retry_after_above_the_limit_raises_at_once(flash, bird: FakeBird, sleeps):
+async def test_a_5xx_retry_after_above_the_limit_raises_at_once(flash, bird: ScriptedBird, sleeps):
     bird.always(reply(503, headers={"Retry-After": "3600"}))
 
     with pytest.raises(InternalServerError):
@@ -328,7 +334,7 @@ async def test_a_5xx_retry_after_above_the_limit_raises_at_once(flash, bird: Fak
     assert sleeps == []
 
 
-async def test_the_last_rate_limit_error_carries_retry_after(flash, bird: FakeBird, sleeps):
+async def test_the_last_rate_limit_error_carries_retry_after(flash, bird: ScriptedBird, sleeps):
     bird.always(reply(429, headers={"Retry-After": "2"}))
 
     with pytest.raises(RateLimitError) as caught:
@@ -339,7 +345,7 @@ async def test_the_last_rate_limit_error_carries_retry_after(flash, bird: FakeBi
     assert len(bird.requests) == 2
 
 
-async def test_with_options_max_retries_applies_per_call(flash, bird: FakeBird, sleeps):
+async def test_with_options_max_retries_applies_per_call(flash, bird: ScriptedBird, sleeps):
     bird.always(reply(503))
     fc = flash(max_retries=2)
 
@@ -355,7 +361,7 @@ async def test_with_options_max_retries_applies_per_call(flash, bird: FakeBird, 
 # The whole attempt, body included, is bounded by `timeout`.
 
 
-def test_sync_a_body_that_outlives_the_timeout_is_a_timeout(monkeypatch, bird: FakeBird):
+def test_sync_a_body_that_outlives_the_timeout_is_a_timeout(monkeypatch, bird: ScriptedBird):
     clock = [1000.0]
 
     def monotonic() -> float:
@@ -385,7 +391,7 @@ def test_sync_a_body_that_outlives_the_timeout_is_a_timeout(monkeypatch, bird: F
     assert len(bird.requests) == 1
 
 
-async def test_async_a_response_that_never_completes_is_a_timeout(bird: FakeBird):
+async def test_async_a_response_that_never_completes_is_a_timeout(bird: ScriptedBird):
     async def never_answers(request: httpx.Request) -> httpx.Response:
         await asyncio.Event().wait()
         raise AssertionError("unreachable")
@@ -403,7 +409,7 @@ async def test_async_a_response_that_never_completes_is_a_timeout(bird: FakeBird
     assert len(bird.requests) == 1
 
 
-async def test_async_a_body_that_stops_arriving_is_retried_for_end(bird: FakeBird, sleeps):
+async def test_async_a_body_that_stops_arriving_is_retried_for_end(bird: ScriptedBird, sleeps):
     class StalledBody(ChunkedBody):
         async def __aiter__(self):
             yield b'{"result":'
@@ -420,7 +426,7 @@ async def test_async_a_body_that_stops_arriving_is_retried_for_end(bird: FakeBir
     assert len(bird.requests) == 2
 
 
-async def test_the_timeout_reaches_httpx_per_request(flash, bird: FakeBird):
+async def test_the_timeout_reaches_httpx_per_request(flash, bird: ScriptedBird):
     fc = flash()
 
     await fc.create(CALLEE)
@@ -435,7 +441,7 @@ async def test_the_timeout_reaches_httpx_per_request(flash, bird: FakeBird):
     ]
 
 
-async def test_each_request_carries_its_own_timeout_extension(flash, bird: FakeBird):
+async def test_each_request_carries_its_own_timeout_extension(flash, bird: ScriptedBird):
     fc = flash()
 
     await fc.create(CALLEE)

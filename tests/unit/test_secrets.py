@@ -22,7 +22,7 @@ from .support import (
     CALLER,
     CHANNEL_ID,
     WORKSPACE_ID,
-    FakeBird,
+    ScriptedBird,
     a_flash_call,
     raises,
     reply,
@@ -35,7 +35,7 @@ def shown(error: BaseException) -> str:
     return str(error) + repr(error) + "".join(traceback.format_exception(error))
 
 
-async def run_every_kind_of_outcome(fc, bird: FakeBird) -> list[BaseException]:
+async def run_every_kind_of_outcome(fc, bird: ScriptedBird) -> list[BaseException]:
     """Success, a retry, each error family, some echoing the key; the raised errors returned."""
     echo = f"AccessKey {ACCESS_KEY} is not valid"
     scenarios = [
@@ -71,7 +71,7 @@ async def run_every_kind_of_outcome(fc, bird: FakeBird) -> list[BaseException]:
     return raised
 
 
-async def test_no_log_record_at_debug_contains_the_key(flash, bird: FakeBird, debug_logs):
+async def test_no_log_record_at_debug_contains_the_key(flash, bird: ScriptedBird, debug_logs):
     fc = flash(max_retries=2)
 
     raised = await run_every_kind_of_outcome(fc, bird)
@@ -85,7 +85,7 @@ async def test_no_log_record_at_debug_contains_the_key(flash, bird: FakeBird, de
     assert ACCESS_KEY not in debug_logs.text
 
 
-async def test_no_exception_shows_the_key(flash, bird: FakeBird):
+async def test_no_exception_shows_the_key(flash, bird: ScriptedBird):
     raised = await run_every_kind_of_outcome(flash(max_retries=2), bird)
 
     assert {type(error).__name__ for error in raised} >= {
@@ -102,7 +102,7 @@ async def test_no_exception_shows_the_key(flash, bird: FakeBird):
         assert ACCESS_KEY not in shown(error), type(error).__name__
 
 
-async def test_a_key_echoed_by_bird_is_masked_in_the_message(flash, bird: FakeBird):
+async def test_a_key_echoed_by_bird_is_masked_in_the_message(flash, bird: ScriptedBird):
     bird.then(reply(401, {"code": "Unauthorized", "message": f"bad key {ACCESS_KEY}"}))
 
     with pytest.raises(AuthenticationError) as caught:
@@ -158,7 +158,7 @@ async def test_an_empty_or_non_string_key_is_refused(flash, key):
 
 
 async def test_logging_has_one_line_per_attempt_and_per_retry(
-    flash, bird: FakeBird, debug_logs, sleeps
+    flash, bird: ScriptedBird, debug_logs, sleeps
 ):
     bird.then(reply(503), raises(httpx.ConnectError))
     fc = flash(max_retries=2)
@@ -187,7 +187,7 @@ async def test_logging_has_one_line_per_attempt_and_per_retry(
     assert retries[1].endswith("after ConnectError")
 
 
-async def test_nothing_is_logged_above_debug_for_a_normal_call(flash, bird: FakeBird, caplog):
+async def test_nothing_is_logged_above_debug_for_a_normal_call(flash, bird: ScriptedBird, caplog):
     caplog.set_level(logging.DEBUG, logger="bird_flashcalls")
 
     await flash().create(CALLEE)

@@ -9,7 +9,7 @@ from bird_flashcalls import BirdError, InvalidRequestError, normalise_number
 from bird_flashcalls._rules import E164_PATTERN
 from bird_flashcalls._verify import _DROP_SEPARATORS, is_e164
 
-from .support import CALL_ID, CALLEE, CALLER, FakeBird, a_flash_call
+from .support import CALL_ID, CALLEE, CALLER, ScriptedBird, a_flash_call
 
 pytestmark = pytest.mark.anyio
 
@@ -42,7 +42,7 @@ def assert_refusal(error: InvalidRequestError, field: str) -> None:
 
 
 @pytest.mark.parametrize("number", NOT_E164)
-async def test_create_refuses_a_number_that_is_not_e164(flash, bird: FakeBird, number):
+async def test_create_refuses_a_number_that_is_not_e164(flash, bird: ScriptedBird, number):
     with pytest.raises(InvalidRequestError) as caught:
         await flash().create(number)
 
@@ -59,7 +59,7 @@ async def test_create_refuses_a_number_that_is_not_e164(flash, bird: FakeBird, n
 
 
 @pytest.mark.parametrize("number", NOT_E164_GIVEN)
-async def test_create_refuses_a_caller_that_is_not_e164(flash, bird: FakeBird, number):
+async def test_create_refuses_a_caller_that_is_not_e164(flash, bird: ScriptedBird, number):
     with pytest.raises(InvalidRequestError) as caught:
         await flash().create(CALLEE, from_=number)
 
@@ -68,7 +68,7 @@ async def test_create_refuses_a_caller_that_is_not_e164(flash, bird: FakeBird, n
 
 
 @pytest.mark.parametrize("number", NOT_E164)
-async def test_hangup_refuses_numbers_that_are_not_e164(flash, bird: FakeBird, number):
+async def test_hangup_refuses_numbers_that_are_not_e164(flash, bird: ScriptedBird, number):
     fc = flash()
     with pytest.raises(InvalidRequestError) as caught:
         await fc.hangup(from_=number, to=CALLEE, result="canceled")
@@ -81,7 +81,7 @@ async def test_hangup_refuses_numbers_that_are_not_e164(flash, bird: FakeBird, n
 
 
 @pytest.mark.parametrize("number", NOT_E164_GIVEN)
-async def test_end_refuses_a_received_cli_that_is_not_e164(flash, bird: FakeBird, number):
+async def test_end_refuses_a_received_cli_that_is_not_e164(flash, bird: ScriptedBird, number):
     with pytest.raises(InvalidRequestError) as caught:
         await flash().end(CALL_ID, result="wrong_cli", received_cli=number)
 
@@ -99,7 +99,7 @@ async def test_a_long_rejected_value_is_shortened_in_the_message(flash):
 
 @pytest.mark.parametrize("ring_timeout", [2, 121, 0, -30, 30.5, 30.0, True, "30"])
 async def test_create_refuses_a_ring_timeout_outside_3_to_120_whole_seconds(
-    flash, bird: FakeBird, ring_timeout
+    flash, bird: ScriptedBird, ring_timeout
 ):
     with pytest.raises(InvalidRequestError) as caught:
         await flash().create(CALLEE, ring_timeout=ring_timeout)
@@ -111,7 +111,7 @@ async def test_create_refuses_a_ring_timeout_outside_3_to_120_whole_seconds(
 
 
 @pytest.mark.parametrize("result", ["verifed", "VERIFIED", "cancelled", "", None, 1])
-async def test_end_and_hangup_refuse_an_unknown_result(flash, bird: FakeBird, result):
+async def test_end_and_hangup_refuse_an_unknown_result(flash, bird: ScriptedBird, result):
     fc = flash()
     with pytest.raises(InvalidRequestError) as caught:
         await fc.end(CALL_ID, result=result)
@@ -144,7 +144,7 @@ BAD_CALL_IDS = [
 
 
 @pytest.mark.parametrize("call", BAD_CALL_IDS)
-async def test_end_refuses_a_call_id_that_is_not_a_uuid(flash, bird: FakeBird, call):
+async def test_end_refuses_a_call_id_that_is_not_a_uuid(flash, bird: ScriptedBird, call):
     with pytest.raises(InvalidRequestError) as caught:
         await flash().end(call, result="verified")
 
@@ -162,7 +162,7 @@ async def test_a_refused_call_id_names_its_field(flash):
 
 
 @pytest.mark.parametrize("call", BAD_CALL_IDS)
-async def test_verify_refuses_a_call_id_that_is_not_a_uuid(flash, bird: FakeBird, call):
+async def test_verify_refuses_a_call_id_that_is_not_a_uuid(flash, bird: ScriptedBird, call):
     fc = flash()
     with pytest.raises(InvalidRequestError, match="UUID"):
         await fc.verify(call, CALLER, expected_cli=CALLER)
@@ -171,7 +171,7 @@ async def test_verify_refuses_a_call_id_that_is_not_a_uuid(flash, bird: FakeBird
     assert bird.requests == []
 
 
-async def test_verify_refuses_a_call_without_a_caller_number(flash, bird: FakeBird):
+async def test_verify_refuses_a_call_without_a_caller_number(flash, bird: ScriptedBird):
     call = a_flash_call()
     call.from_ = ""
 
@@ -182,7 +182,7 @@ async def test_verify_refuses_a_call_without_a_caller_number(flash, bird: FakeBi
     assert bird.requests == []
 
 
-async def test_verify_refuses_an_expected_cli_that_is_not_e164(flash, bird: FakeBird):
+async def test_verify_refuses_an_expected_cli_that_is_not_e164(flash, bird: ScriptedBird):
     with pytest.raises(InvalidRequestError) as caught:
         await flash().verify(CALL_ID, CALLER, expected_cli="020 123 4567")
 
