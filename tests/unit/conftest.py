@@ -17,8 +17,8 @@ from .support import (
     FAST,
     WORKSPACE_ID,
     Driver,
-    ScriptedBird,
     ModuleView,
+    ScriptedBird,
     assert_no_secret,
 )
 
