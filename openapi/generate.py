@@ -71,6 +71,9 @@ def generate(into: Path) -> None:
         if target.exists():
             shutil.rmtree(target)
         shutil.copytree(output, target)
+    # PEP 561: type checkers read the package's annotations (the generator writes this marker
+    # only with its packaging metadata, which --meta none leaves out).
+    (into / PACKAGE / "py.typed").write_text("", encoding="utf-8")
     (into / "README.md").write_text(README, encoding="utf-8")
 
 

@@ -2,7 +2,7 @@
 
 from collections.abc import Mapping, MutableMapping
 from http import HTTPStatus
-from typing import IO, BinaryIO, Generic, Literal, TypeVar
+from typing import IO, Any, BinaryIO, Generic, Literal, TypeVar
 
 from attrs import define
 
@@ -10,6 +10,18 @@ from attrs import define
 class Unset:
     def __bool__(self) -> Literal[False]:
         return False
+
+    def __reduce__(self) -> str:
+        return "UNSET"
+
+    def __copy__(self) -> "Unset":
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> "Unset":
+        return self
+
+    def __repr__(self) -> str:
+        return "UNSET"
 
 
 UNSET: Unset = Unset()
@@ -51,4 +63,39 @@ class Response(Generic[T]):
     parsed: T | None
 
 
-__all__ = ["UNSET", "File", "FileTypes", "RequestFiles", "Response", "Unset"]
+# Phone numbers in Bird's models: shown with their middle digits hidden.
+PHONE_NUMBER_FIELDS = frozenset({"from_", "to", "received_cli"})
+
+
+def masked_number(value: str) -> str:
+    """'+31612345678' -> '+316********': no digit a verification code could be taken from."""
+    keep = min(4, len(value) // 3)
+    return value[:keep] + "*" * (len(value) - keep)
+
+
+def model_repr(model: object, fields: tuple[tuple[str, Any], ...]) -> str:
+    """The fields that are set; those holding phone numbers masked."""
+    shown = ", ".join(
+        f"{name}={_shown(name, value)}"
+        for name, value in fields
+        if not isinstance(value, Unset)
+    )
+    return f"{type(model).__name__}({shown})"
+
+
+def _shown(name: str, value: Any) -> str:
+    if name in PHONE_NUMBER_FIELDS and isinstance(value, str):
+        return repr(masked_number(value))
+    return repr(value)
+
+
+__all__ = [
+    "UNSET",
+    "File",
+    "FileTypes",
+    "RequestFiles",
+    "Response",
+    "Unset",
+    "masked_number",
+    "model_repr",
+]

@@ -187,15 +187,9 @@ else:
     )
     assert result.returncode == 0, result.stderr
     loaded = result.stdout
-    # Building requests and parsing successes needs neither the client classes, nor the models
-    # of error responses, nor those of a call's optional prices; they are loaded when used.
-    lazy_modules = (
-        "client",
-        "models.request_error",
-        "models.validation_error",
-        "models.flash_call_attempt_price",
-        "models.flash_call_connection_price",
-    )
+    # Building requests and parsing successes needs neither the client classes nor the models
+    # of error responses; they are loaded when used.
+    lazy_modules = ("client", "models.request_error", "models.validation_error")
     for lazy in lazy_modules:
         assert f"'bird_channels_api.{lazy}'" not in loaded
     assert "bird_channels_api.models.flash_call'" in loaded

@@ -8,7 +8,7 @@ from uuid import UUID
 from attrs import define as _attrs_define
 
 from ..models.flash_call_status import FlashCallStatus
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, model_repr
 
 if TYPE_CHECKING:
     from ..models.flash_call_attempt_price import FlashCallAttemptPrice
@@ -54,6 +54,28 @@ class FlashCall:
     reason: str | Unset = UNSET
     ring_timeout: int | Unset = UNSET
     ringing_at: datetime.datetime | Unset = UNSET
+
+    def __repr__(self) -> str:
+        return model_repr(
+            self,
+            (
+                ("channel_id", self.channel_id),
+                ("created_at", self.created_at),
+                ("from_", self.from_),
+                ("id", self.id),
+                ("status", self.status),
+                ("to", self.to),
+                ("updated_at", self.updated_at),
+                ("answered_at", self.answered_at),
+                ("attempt_price", self.attempt_price),
+                ("connection_price", self.connection_price),
+                ("duration", self.duration),
+                ("ended_at", self.ended_at),
+                ("reason", self.reason),
+                ("ring_timeout", self.ring_timeout),
+                ("ringing_at", self.ringing_at),
+            ),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         channel_id = str(self.channel_id)
@@ -130,6 +152,9 @@ class FlashCall:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.flash_call_attempt_price import FlashCallAttemptPrice
+        from ..models.flash_call_connection_price import FlashCallConnectionPrice
+
         d = dict(src_dict)
         channel_id = UUID(d.pop("channelId"))
 
@@ -161,22 +186,14 @@ class FlashCall:
         if isinstance(_attempt_price, Unset):
             attempt_price = UNSET
         else:
-            from ..models.flash_call_attempt_price import (
-                FlashCallAttemptPrice as _FlashCallAttemptPrice,
-            )
-
-            attempt_price = _FlashCallAttemptPrice.from_dict(_attempt_price)
+            attempt_price = FlashCallAttemptPrice.from_dict(_attempt_price)
 
         _connection_price = d.pop("connectionPrice", UNSET)
         connection_price: FlashCallConnectionPrice | Unset
         if isinstance(_connection_price, Unset):
             connection_price = UNSET
         else:
-            from ..models.flash_call_connection_price import (
-                FlashCallConnectionPrice as _FlashCallConnectionPrice,
-            )
-
-            connection_price = _FlashCallConnectionPrice.from_dict(_connection_price)
+            connection_price = FlashCallConnectionPrice.from_dict(_connection_price)
 
         duration = d.pop("duration", UNSET)
         if not isinstance(duration, Unset) and (

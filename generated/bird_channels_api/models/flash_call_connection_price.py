@@ -6,7 +6,7 @@ from typing import Any, Self, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, model_repr
 
 T = TypeVar("T", bound="FlashCallConnectionPrice")
 
@@ -24,6 +24,17 @@ class FlashCallConnectionPrice:
     currency: str | Unset = UNSET
     exponent: int | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def __repr__(self) -> str:
+        return model_repr(
+            self,
+            (
+                ("amount", self.amount),
+                ("currency", self.currency),
+                ("exponent", self.exponent),
+                ("additional_properties", self.additional_properties),
+            ),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         amount = self.amount

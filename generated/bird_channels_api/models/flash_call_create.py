@@ -5,7 +5,7 @@ from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, model_repr
 
 T = TypeVar("T", bound="FlashCallCreate")
 
@@ -22,6 +22,16 @@ class FlashCallCreate:
     to: str
     from_: str | Unset = UNSET
     ring_timeout: int | Unset = 30
+
+    def __repr__(self) -> str:
+        return model_repr(
+            self,
+            (
+                ("to", self.to),
+                ("from_", self.from_),
+                ("ring_timeout", self.ring_timeout),
+            ),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         to = self.to

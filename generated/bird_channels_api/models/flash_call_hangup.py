@@ -6,7 +6,7 @@ from typing import Any, Self, TypeVar
 from attrs import define as _attrs_define
 
 from ..models.hangup_result import HangupResult
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, model_repr
 
 T = TypeVar("T", bound="FlashCallHangup")
 
@@ -21,6 +21,15 @@ class FlashCallHangup:
 
     result: HangupResult
     received_cli: str | Unset = UNSET
+
+    def __repr__(self) -> str:
+        return model_repr(
+            self,
+            (
+                ("result", self.result),
+                ("received_cli", self.received_cli),
+            ),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         result = self.result.value

@@ -6,7 +6,7 @@ from typing import Any, Self, TypeVar
 from attrs import define as _attrs_define
 
 from ..models.hangup_result import HangupResult
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, model_repr
 
 T = TypeVar("T", bound="FlashCallHangupFromTo")
 
@@ -25,6 +25,17 @@ class FlashCallHangupFromTo:
     result: HangupResult
     to: str
     received_cli: str | Unset = UNSET
+
+    def __repr__(self) -> str:
+        return model_repr(
+            self,
+            (
+                ("from_", self.from_),
+                ("result", self.result),
+                ("to", self.to),
+                ("received_cli", self.received_cli),
+            ),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         from_ = self.from_

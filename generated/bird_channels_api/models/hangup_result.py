@@ -1,7 +1,9 @@
 import logging
 from enum import StrEnum
 
-_logger = logging.getLogger(__name__)
+# Through the wrapper's logger, silent unless the application configures logging.
+_logger = logging.getLogger("bird_flashcalls.models")
+_logger.addHandler(logging.NullHandler())
 _reported_unknown_values: set[str] = set()
 # Bounds what a server sending ever new values can make this module keep and log.
 _MAX_REPORTED = 100

@@ -6,6 +6,8 @@ from typing import Any, Self, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import model_repr
+
 T = TypeVar("T", bound="RequestError")
 
 
@@ -22,6 +24,16 @@ class RequestError:
     code: str
     message: str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def __repr__(self) -> str:
+        return model_repr(
+            self,
+            (
+                ("code", self.code),
+                ("message", self.message),
+                ("additional_properties", self.additional_properties),
+            ),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         code = self.code

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, model_repr
 
 if TYPE_CHECKING:
     from ..models.validation_error_details import ValidationErrorDetails
@@ -32,6 +32,17 @@ class ValidationError:
     details: ValidationErrorDetails | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
+    def __repr__(self) -> str:
+        return model_repr(
+            self,
+            (
+                ("code", self.code),
+                ("message", self.message),
+                ("details", self.details),
+                ("additional_properties", self.additional_properties),
+            ),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         code = self.code
 
@@ -56,6 +67,8 @@ class ValidationError:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.validation_error_details import ValidationErrorDetails
+
         d = dict(src_dict)
         code = d.pop("code")
         if not isinstance(code, str):
@@ -70,11 +83,7 @@ class ValidationError:
         if isinstance(_details, Unset):
             details = UNSET
         else:
-            from ..models.validation_error_details import (
-                ValidationErrorDetails as _ValidationErrorDetails,
-            )
-
-            details = _ValidationErrorDetails.from_dict(_details)
+            details = ValidationErrorDetails.from_dict(_details)
 
         validation_error = cls(
             code=code,

@@ -6,6 +6,8 @@ from typing import Any, Self, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import model_repr
+
 T = TypeVar("T", bound="ValidationErrorDetails")
 
 
@@ -17,6 +19,11 @@ class ValidationErrorDetails:
     """
 
     additional_properties: dict[str, list[str]] = _attrs_field(init=False, factory=dict)
+
+    def __repr__(self) -> str:
+        return model_repr(
+            self, (("additional_properties", self.additional_properties),)
+        )
 
     def to_dict(self) -> dict[str, Any]:
 

@@ -29,15 +29,9 @@ def _get_kwargs(
     _kwargs: dict[str, Any] = {
         "method": "post",
         "url": "/workspaces/{workspace_id}/channels/{channel_id}/flashcalls/{call_id}".format(
-            workspace_id=str(workspace_id)
-            if isinstance(workspace_id, UUID)
-            else quote(str(workspace_id), safe=""),
-            channel_id=str(channel_id)
-            if isinstance(channel_id, UUID)
-            else quote(str(channel_id), safe=""),
-            call_id=str(call_id)
-            if isinstance(call_id, UUID)
-            else quote(str(call_id), safe=""),
+            workspace_id=quote(str(workspace_id), safe=""),
+            channel_id=quote(str(channel_id), safe=""),
+            call_id=quote(str(call_id), safe=""),
         ),
     }
 

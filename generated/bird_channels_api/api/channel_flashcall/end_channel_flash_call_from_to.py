@@ -28,12 +28,8 @@ def _get_kwargs(
     _kwargs: dict[str, Any] = {
         "method": "post",
         "url": "/workspaces/{workspace_id}/channels/{channel_id}/flashcalls/hangup".format(
-            workspace_id=str(workspace_id)
-            if isinstance(workspace_id, UUID)
-            else quote(str(workspace_id), safe=""),
-            channel_id=str(channel_id)
-            if isinstance(channel_id, UUID)
-            else quote(str(channel_id), safe=""),
+            workspace_id=quote(str(workspace_id), safe=""),
+            channel_id=quote(str(channel_id), safe=""),
         ),
     }
 
