@@ -70,7 +70,8 @@ def _restore(
 ) -> BirdError:
     error = error_class.__new__(error_class)
     Exception.__init__(error, *args)
-    error.__dict__.update(state)
+    for name, value in state.items():
+        setattr(error, name, value)
     return error
 
 
