@@ -1,0 +1,236 @@
+"""The clients honour HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY and SSL_CERT_FILE as httpx does.
+
+A forward proxy runs on 127.0.0.1 in front of FakeBird's HTTP server. For https it answers
+CONNECT, ends TLS itself with a certificate of a test authority (trusted only through
+SSL_CERT_FILE) and passes the requests on to FakeBird: what a corporate egress proxy with its
+own CA looks like to the client.
+"""
+
+from __future__ import annotations
+
+import http.client
+import ssl
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import trustme
+from bird_flashcalls import APIConnectionError, AsyncFlashCalls, FlashCalls
+from bird_flashcalls.testing import FakeBird
+
+PROXY_VARIABLES = (
+    *("http_proxy", "https_proxy", "all_proxy", "no_proxy"),
+    *("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"),
+    *("SSL_CERT_FILE", "SSL_CERT_DIR", "BIRD_BASE_URL"),
+)
+TLS_HOST = "fakebird.test"  # resolved by nobody: only the proxy is ever contacted
+TO = "+31612345678"
+
+pytestmark = pytest.mark.anyio
+
+
+class _ProxyHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _ProxyServer
+    # Set on the handler that serves the inside of a CONNECT tunnel.
+    tunnelled_to: str | None = None
+
+    def do_CONNECT(self) -> None:
+        self.server.record("CONNECT", self.path)
+        self.send_response(200, "Connection established")
+        self.end_headers()
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self.server.certificate.configure_cert(context)
+        tunnel = context.wrap_socket(self.connection, server_side=True)
+        # The inside of the tunnel: the same handler, reading origin-form requests over TLS.
+        inside = type("TunnelHandler", (_ProxyHandler,), {"tunnelled_to": self.path})
+        inside(tunnel, self.client_address, self.server)
+        self.close_connection = True
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        if self.tunnelled_to is not None:
+            self.server.record("POST", f"https://{self.tunnelled_to}{self.path}")
+            path = self.path
+        else:
+            self.server.record("POST", self.path)
+            path = urlsplit(self.path).path
+        upstream = http.client.HTTPConnection("127.0.0.1", self.server.upstream_port, timeout=10)
+        try:
+            headers = {
+                name: value for name, value in self.headers.items() if name.lower() != "host"
+            }
+            upstream.request("POST", path, body=body, headers=headers)
+            answer = upstream.getresponse()
+            data = answer.read()
+        finally:
+            upstream.close()
+        self.send_response(answer.status)
+        for name, value in answer.getheaders():
+            if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class _ProxyServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, upstream_port: int, certificate: trustme.LeafCert) -> None:
+        super().__init__(("127.0.0.1", 0), _ProxyHandler)
+        self.upstream_port = upstream_port
+        self.certificate = certificate
+        self.seen: list[tuple[str, str]] = []
+        self._lock = threading.Lock()
+
+    def record(self, method: str, target: str) -> None:
+        with self._lock:
+            self.seen.append((method, target))
+
+
+@pytest.fixture
+def authority() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture
+def ca_file(authority: trustme.CA, tmp_path: Path) -> str:
+    path = tmp_path / "test-ca.pem"
+    authority.cert_pem.write_to_path(str(path))
+    return str(path)
+
+
+@pytest.fixture
+def fake() -> FakeBird:
+    return FakeBird()
+
+
+@pytest.fixture
+def fake_url(fake: FakeBird) -> Iterator[str]:
+    with fake.serve() as base_url:
+        yield base_url
+
+
+@pytest.fixture
+def proxy(fake_url: str, authority: trustme.CA) -> Iterator[_ProxyServer]:
+    server = _ProxyServer(int(fake_url.rsplit(":", 1)[1]), authority.issue_cert(TLS_HOST))
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01})
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.fixture
+def environment(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """No proxy or CA setting of the machine's own reaches these tests."""
+    for variable in PROXY_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    return monkeypatch
+
+
+def proxy_url(proxy: _ProxyServer) -> str:
+    host, port = proxy.server_address[:2]
+    return f"http://{host!s}:{port}"
+
+
+async def create(kind: str, fake: FakeBird, base_url: str) -> Any:
+    settings = {
+        "access_key": fake.access_key,
+        "workspace_id": fake.workspace_id,
+        "channel_id": fake.channel_id,
+        "base_url": base_url,
+        "max_retries": 0,
+        "timeout": 5.0,
+    }
+    if kind == "sync":
+        with FlashCalls(**settings) as client:
+            return client.create(TO)
+    async with AsyncFlashCalls(**settings) as async_client:
+        return await async_client.create(TO)
+
+
+@pytest.fixture(params=["sync", "async"])
+def kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.mark.parametrize("variable", ["HTTP_PROXY", "http_proxy", "ALL_PROXY"])
+async def test_a_proxy_from_the_environment_carries_every_request(
+    environment: pytest.MonkeyPatch,
+    proxy: _ProxyServer,
+    fake: FakeBird,
+    fake_url: str,
+    kind: str,
+    variable: str,
+) -> None:
+    environment.setenv(variable, proxy_url(proxy))
+
+    call = await create(kind, fake, fake_url)
+
+    path = f"/workspaces/{fake.workspace_id}/channels/{fake.channel_id}/flashcalls"
+    assert proxy.seen == [("POST", fake_url + path)]
+    assert [request.path for request in fake.requests] == [path]
+    assert str(call.id) in fake.calls
+
+
+async def test_no_proxy_goes_direct(
+    environment: pytest.MonkeyPatch,
+    proxy: _ProxyServer,
+    fake: FakeBird,
+    fake_url: str,
+    kind: str,
+) -> None:
+    environment.setenv("HTTP_PROXY", proxy_url(proxy))
+    environment.setenv("NO_PROXY", "127.0.0.1")
+
+    await create(kind, fake, fake_url)
+
+    assert proxy.seen == []
+    assert len(fake.requests) == 1
+
+
+async def test_https_goes_through_connect_and_trusts_ssl_cert_file(
+    environment: pytest.MonkeyPatch,
+    proxy: _ProxyServer,
+    fake: FakeBird,
+    ca_file: str,
+    kind: str,
+) -> None:
+    environment.setenv("HTTPS_PROXY", proxy_url(proxy))
+    environment.setenv("SSL_CERT_FILE", ca_file)
+
+    call = await create(kind, fake, f"https://{TLS_HOST}")
+
+    path = f"/workspaces/{fake.workspace_id}/channels/{fake.channel_id}/flashcalls"
+    assert proxy.seen == [
+        ("CONNECT", f"{TLS_HOST}:443"),
+        ("POST", f"https://{TLS_HOST}:443{path}"),
+    ]
+    assert str(call.id) in fake.calls
+
+
+async def test_without_ssl_cert_file_the_proxys_certificate_is_refused(
+    environment: pytest.MonkeyPatch,
+    proxy: _ProxyServer,
+    fake: FakeBird,
+    kind: str,
+) -> None:
+    environment.setenv("HTTPS_PROXY", proxy_url(proxy))
+
+    with pytest.raises(APIConnectionError, match="CERTIFICATE_VERIFY_FAILED"):
+        await create(kind, fake, f"https://{TLS_HOST}")
+
+    assert proxy.seen == [("CONNECT", f"{TLS_HOST}:443")]
+    assert fake.requests == []
