@@ -48,7 +48,10 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         tunnel = context.wrap_socket(self.connection, server_side=True)
         # The inside of the tunnel: the same handler, reading origin-form requests over TLS.
         inside = type("TunnelHandler", (_ProxyHandler,), {"tunnelled_to": self.path})
-        inside(tunnel, self.client_address, self.server)
+        try:
+            inside(tunnel, self.client_address, self.server)
+        finally:
+            tunnel.close()  # the TLS socket took the connection over
         self.close_connection = True
 
     def do_POST(self) -> None:

@@ -76,15 +76,18 @@ class Connections(Generic[HttpClient]):
     """The httpx client that a client and the clients derived from it with ``with_options`` share.
 
     ``owned``: created by bird-flashcalls, which may replace it (for a new event loop) and
-    closes it. ``loop``: the event loop an async client's connections belong to, once used.
+    closes it. ``closed``: closed by the application. ``loop``: the event loop an async
+    client's connections belong to, once used; ``watcher`` closes them when that loop ends.
     """
 
-    __slots__ = ("http", "loop", "owned")
+    __slots__ = ("closed", "http", "loop", "owned", "watcher")
 
     def __init__(self, http: HttpClient, owned: bool) -> None:
         self.http: HttpClient = http
         self.owned = owned
+        self.closed = False
         self.loop: weakref.ref[Any] | None = None
+        self.watcher: Any = None
 
 
 class BaseFlashCalls(Generic[HttpClient]):
@@ -188,7 +191,8 @@ class BaseFlashCalls(Generic[HttpClient]):
         )
 
     def _check_open(self) -> None:
-        if self._connections.http.is_closed:
+        connections = self._connections
+        if connections.closed or (not connections.owned and connections.http.is_closed):
             raise ClientClosedError(
                 f"this {type(self).__name__} (or the http_client it uses) is closed: create a "
                 "new client, and close it only when the application is done with it"

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from types import ModuleType, TracebackType
 from typing import Any, Self, TypeVar
 
@@ -99,6 +99,7 @@ class FlashCalls(BaseFlashCalls[httpx.Client]):
     def close(self) -> None:
         """Close the connections, unless they belong to an ``http_client`` you passed."""
         if self._owns_http:
+            self._connections.closed = True
             self._connections.http.close()
 
     def __enter__(self) -> Self:
@@ -211,14 +212,11 @@ class AsyncFlashCalls(BaseFlashCalls[httpx.AsyncClient]):
         if not self._owns_http:
             return
         connections = self._connections
-        bound = None if connections.loop is None else connections.loop()
-        loop_gone = bound is None or (
-            bound is not _asyncio().get_running_loop() and bound.is_closed()
-        )
-        if connections.loop is not None and loop_gone:
-            # Its connections ended with their loop; a closed client stands in for them.
-            connections.http = httpx.AsyncClient()
-        await connections.http.aclose()
+        connections.closed = True
+        if connections.watcher is not None:
+            await connections.watcher.aclose()  # closes the connections on their own loop
+        else:
+            await connections.http.aclose()
 
     async def __aenter__(self) -> Self:
         return self
@@ -233,7 +231,7 @@ class AsyncFlashCalls(BaseFlashCalls[httpx.AsyncClient]):
 
     async def _send(self, prepared: Prepared[Parsed]) -> Parsed:
         self._check_open()
-        http = self._http_for_this_loop()
+        http = await self._http_for_this_loop()
         request = self._build(http, prepared)
         retry_number = 0
         while True:
@@ -268,7 +266,7 @@ class AsyncFlashCalls(BaseFlashCalls[httpx.AsyncClient]):
             return NoAnswer(timeout, time.monotonic() - started, delivered=True)
         return Answer(response, reader, time.monotonic() - started)
 
-    def _http_for_this_loop(self) -> httpx.AsyncClient:
+    async def _http_for_this_loop(self) -> httpx.AsyncClient:
         """The httpx client whose connections belong to the running loop."""
         connections = self._connections
         loop = _asyncio().get_running_loop()
@@ -282,10 +280,26 @@ class AsyncFlashCalls(BaseFlashCalls[httpx.AsyncClient]):
                     "connections cannot move to this one: create one client per event loop "
                     "(for asyncio.run per task, create it inside the coroutine)"
                 )
-            # The loop its connections belonged to has closed: start afresh on this one.
+            # The loop its connections belonged to has ended: start afresh on this one.
             connections.http = self._new_http_client()
         connections.loop = weakref.ref(loop)
+        if connections.owned:
+            connections.watcher = _close_when_loop_ends(connections.http)
+            await connections.watcher.__anext__()
         return connections.http
+
+
+async def _close_when_loop_ends(http: httpx.AsyncClient) -> AsyncIterator[None]:
+    """Closes ``http`` when its event loop shuts down.
+
+    A loop closes every open async generator before it ends (``asyncio.run`` does, through
+    ``loop.shutdown_asyncgens()``): that is the last moment the loop can still close the
+    connections it owns, which would otherwise be left open when it is gone.
+    """
+    try:
+        yield
+    finally:
+        await http.aclose()
 
 
 def _asyncio() -> ModuleType:

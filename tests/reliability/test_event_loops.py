@@ -1,0 +1,114 @@
+"""An AsyncFlashCalls used from more than one event loop: it works, or it refuses before sending.
+
+``asyncio.run`` per task (Celery, scripts) and pytest-asyncio with a module-level client both use
+one client on a new loop each time. FakeBird's HTTP server counts what actually arrived.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from bird_flashcalls import AsyncFlashCalls, ClientClosedError, EventLoopError
+from bird_flashcalls.testing import FakeBird
+
+TO = "+31612345678"
+
+
+@pytest.fixture
+def fake() -> FakeBird:
+    return FakeBird()
+
+
+@pytest.fixture
+def base_url(fake: FakeBird) -> Iterator[str]:
+    with fake.serve() as url:
+        yield url
+
+
+def settings(fake: FakeBird, base_url: str) -> dict[str, Any]:
+    return {
+        "access_key": fake.access_key,
+        "workspace_id": fake.workspace_id,
+        "channel_id": fake.channel_id,
+        "base_url": base_url,
+        "max_retries": 0,
+    }
+
+
+def test_a_client_that_made_its_own_connections_works_on_each_new_loop(
+    fake: FakeBird, base_url: str
+) -> None:
+    client = AsyncFlashCalls(**settings(fake, base_url))
+
+    first = asyncio.run(client.create(TO))
+    second = asyncio.run(client.create(TO))
+    derived = asyncio.run(client.with_options(timeout=5).create(TO))
+    asyncio.run(client.aclose())
+
+    assert len({first.id, second.id, derived.id}) == 3
+    assert len(fake.requests) == 3
+    with pytest.raises(ClientClosedError):
+        asyncio.run(client.create(TO))
+    assert len(fake.requests) == 3
+
+
+def test_closing_on_a_later_loop_closes_the_client(fake: FakeBird, base_url: str) -> None:
+    client = AsyncFlashCalls(**settings(fake, base_url))
+    asyncio.run(client.create(TO))
+
+    asyncio.run(client.aclose())
+
+    with pytest.raises(ClientClosedError):
+        asyncio.run(client.create(TO))
+    assert len(fake.requests) == 1
+
+
+def test_a_users_http_client_is_refused_on_another_loop_before_sending(
+    fake: FakeBird, base_url: str
+) -> None:
+    # No connection kept: the application's client would otherwise die open with the first loop.
+    http = httpx.AsyncClient(limits=httpx.Limits(max_keepalive_connections=0))
+    client = AsyncFlashCalls(**settings(fake, base_url), http_client=http)
+    asyncio.run(client.create(TO))
+
+    with pytest.raises(EventLoopError, match="one client per event loop"):
+        asyncio.run(client.create(TO))
+
+    assert len(fake.requests) == 1
+
+
+def test_a_loop_still_running_elsewhere_keeps_its_connections(
+    fake: FakeBird, base_url: str
+) -> None:
+    other = asyncio.new_event_loop()
+    runner = threading.Thread(target=other.run_forever)
+    runner.start()
+    try:
+        client = AsyncFlashCalls(**settings(fake, base_url))
+        asyncio.run_coroutine_threadsafe(client.create(TO), other).result(timeout=30)
+
+        with pytest.raises(EventLoopError, match="another event loop"):
+            asyncio.run(client.create(TO))
+
+        assert len(fake.requests) == 1
+        asyncio.run_coroutine_threadsafe(client.aclose(), other).result(timeout=30)
+    finally:
+        other.call_soon_threadsafe(other.stop)
+        runner.join()
+        other.close()
+
+
+def test_concurrent_calls_on_one_loop_share_the_client(fake: FakeBird, base_url: str) -> None:
+    async def many() -> list[Any]:
+        async with AsyncFlashCalls(**settings(fake, base_url)) as client:
+            return await asyncio.gather(*(client.create(TO) for _ in range(20)))
+
+    first, second = asyncio.run(many()), asyncio.run(many())
+
+    assert len({call.id for call in first + second}) == 40
+    assert len(fake.requests) == 40
