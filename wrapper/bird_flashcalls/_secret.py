@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import secrets
+import os
 from typing import Any, NoReturn, final
 
 REDACTED = "***"
@@ -21,7 +21,7 @@ class AccessKey:
     def __init__(self, key: str) -> None:
         data = key.encode()
         self._length = len(data)
-        self._mask = int.from_bytes(secrets.token_bytes(self._length))
+        self._mask = int.from_bytes(os.urandom(self._length))
         self._masked = int.from_bytes(data) ^ self._mask
 
     def authorization(self) -> str:
