@@ -74,11 +74,12 @@ def masked_number(value: str) -> str:
 
 
 def model_repr(model: object, fields: tuple[tuple[str, Any], ...]) -> str:
-    """The fields that are set; those holding phone numbers masked."""
+    """The fields that are set; phone numbers masked, and of fields the spec does not name
+    only the names (a server may put anything there)."""
     shown = ", ".join(
         f"{name}={_shown(name, value)}"
         for name, value in fields
-        if not isinstance(value, Unset)
+        if not isinstance(value, Unset) and (value or name != "additional_properties")
     )
     return f"{type(model).__name__}({shown})"
 
@@ -86,6 +87,8 @@ def model_repr(model: object, fields: tuple[tuple[str, Any], ...]) -> str:
 def _shown(name: str, value: Any) -> str:
     if name in PHONE_NUMBER_FIELDS and isinstance(value, str):
         return repr(masked_number(value))
+    if name == "additional_properties" and isinstance(value, dict):
+        return repr(sorted(value))
     return repr(value)
 
 

@@ -53,4 +53,4 @@ def hangup_from_to(result: str = "canceled", from_: str = FROM, to: str = TO) ->
 
 
 def required(schema_name: str) -> list[str]:
-    return list(SCHEMAS[schema_name]["required"])
+    return list(SCHEMAS[schema_name].get("required", []))

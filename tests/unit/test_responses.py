@@ -8,6 +8,7 @@ import logging
 import uuid
 
 import pytest
+from bird_channels_api.types import UNSET
 from bird_flashcalls import (
     APIResponseValidationError,
     FlashCallStatus,
@@ -76,9 +77,6 @@ async def test_a_202_that_is_not_a_json_object_is_refused(
         ("create", "createdAt"),
         ("create", "updatedAt"),
         ("end", "result"),
-        ("hangup", "from"),
-        ("hangup", "to"),
-        ("hangup", "result"),
     ],
 )
 async def test_a_missing_required_field_is_named(flash, bird: ScriptedBird, operation, field):
@@ -90,6 +88,28 @@ async def test_a_missing_required_field_is_named(flash, bird: ScriptedBird, oper
     assert f"lacks the required field '{field}'" in str(caught.value)
     assert caught.value.request_id is None
     assert "[request id" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # The published 202 of end by from/to: {result, receivedCli} or an open {from, to}.
+        {"result": "canceled"},
+        {"result": "wrong_cli", "receivedCli": "+31201234568"},
+        {"from": CALLER, "to": CALLEE},
+        {"from": CALLER, "to": CALLEE, "surprise": 5, "more": {"nested": True}},
+        {"from": CALLER, "to": CALLEE, "result": "canceled", "receivedCli": CALLER},
+    ],
+    ids=["result", "result-and-cli", "numbers", "numbers-and-more", "everything"],
+)
+async def test_hangup_accepts_every_response_shape_bird_publishes(flash, bird: ScriptedBird, body):
+    bird.always(reply(202, body))
+
+    ended = await OPERATIONS["hangup"](flash())
+
+    assert ended.to_dict() == body
+    assert (ended.from_, ended.to) == (body.get("from", UNSET), body.get("to", UNSET))
+    assert ended.result == body.get("result", UNSET)
 
 
 @pytest.mark.parametrize(

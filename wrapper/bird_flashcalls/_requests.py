@@ -20,6 +20,10 @@ from bird_channels_api.models.flash_call import FlashCall
 from bird_channels_api.models.flash_call_create import FlashCallCreate
 from bird_channels_api.models.flash_call_hangup import FlashCallHangup
 from bird_channels_api.models.flash_call_hangup_from_to import FlashCallHangupFromTo
+from bird_channels_api.models.flash_call_hangup_from_to_request import (
+    FlashCallHangupFromToRequest,
+)
+from bird_channels_api.models.flash_call_hangup_request import FlashCallHangupRequest
 from bird_channels_api.models.hangup_result import HangupResult
 from bird_channels_api.types import UNSET, Unset
 
@@ -80,14 +84,16 @@ class RequestBuilder:
     def end(
         self, call: CallRef, result: ResultValue, received_cli: str | None
     ) -> Prepared[FlashCallHangup]:
-        body = FlashCallHangup(result=_result(result), received_cli=_optional_cli(received_cli))
+        body = FlashCallHangupRequest(
+            result=_result(result), received_cli=_optional_cli(received_cli)
+        )
         kwargs = end_channel_flash_call._get_kwargs(*self._path_ids(), call_id(call), body=body)
         return Prepared(END, httpx.URL(self._settings.base_url + kwargs["url"]), kwargs["json"])
 
     def hangup(
         self, from_: str, to: str, result: ResultValue, received_cli: str | None
     ) -> Prepared[FlashCallHangupFromTo]:
-        body = FlashCallHangupFromTo(
+        body = FlashCallHangupFromToRequest(
             from_=_verify.normalise_number(from_, field="from_"),
             to=_verify.normalise_number(to, field="to"),
             result=_result(result),

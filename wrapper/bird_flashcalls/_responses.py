@@ -58,6 +58,7 @@ _STATUS_HINTS = {
 # A gateway may answer these after Bird acted on the request.
 _MAYBE_ACTED_STATUSES = frozenset({500, 502, 504})
 _REDACTED_AUTHORIZATION = f"AccessKey {REDACTED}"
+_FRAMING_HEADERS = frozenset({b"content-encoding", b"content-length", b"transfer-encoding"})
 
 
 class BodyReader:
@@ -263,9 +264,15 @@ def _redacted_request(request: httpx.Request) -> httpx.Request:
 
 def _redacted_response(response: httpx.Response, body: bytes) -> httpx.Response:
     """A read, closed copy of a response whose ``request`` is redacted."""
+    # The body was decoded as it was read: its copy has no Content-Encoding left to undo.
+    headers = [
+        (name, value)
+        for name, value in response.headers.raw
+        if name.lower() not in _FRAMING_HEADERS
+    ]
     copy = httpx.Response(
         response.status_code,
-        headers=response.headers,
+        headers=headers,
         content=body,
         request=_redacted_request(response.request),
     )

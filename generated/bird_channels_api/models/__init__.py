@@ -10,6 +10,8 @@ if TYPE_CHECKING:
     from .flash_call_create import FlashCallCreate
     from .flash_call_hangup import FlashCallHangup
     from .flash_call_hangup_from_to import FlashCallHangupFromTo
+    from .flash_call_hangup_from_to_request import FlashCallHangupFromToRequest
+    from .flash_call_hangup_request import FlashCallHangupRequest
     from .flash_call_status import FlashCallStatus
     from .hangup_result import HangupResult
     from .request_error import RequestError
@@ -24,6 +26,8 @@ _MODULES = {
     "FlashCallCreate": ".flash_call_create",
     "FlashCallHangup": ".flash_call_hangup",
     "FlashCallHangupFromTo": ".flash_call_hangup_from_to",
+    "FlashCallHangupFromToRequest": ".flash_call_hangup_from_to_request",
+    "FlashCallHangupRequest": ".flash_call_hangup_request",
     "FlashCallStatus": ".flash_call_status",
     "HangupResult": ".hangup_result",
     "RequestError": ".request_error",
@@ -38,6 +42,8 @@ __all__ = (
     "FlashCallCreate",
     "FlashCallHangup",
     "FlashCallHangupFromTo",
+    "FlashCallHangupFromToRequest",
+    "FlashCallHangupRequest",
     "FlashCallStatus",
     "HangupResult",
     "RequestError",

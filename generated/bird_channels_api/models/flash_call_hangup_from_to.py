@@ -4,6 +4,7 @@ from collections.abc import Mapping
 from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
+from attrs import field as _attrs_field
 
 from ..models.hangup_result import HangupResult
 from ..types import UNSET, Unset, model_repr
@@ -15,63 +16,61 @@ T = TypeVar("T", bound="FlashCallHangupFromTo")
 class FlashCallHangupFromTo:
     """
     Attributes:
-        from_ (str): The phone number that initiated the call.
-        result (HangupResult): The outcome of the verification, reported to Bird when the call is ended.
-        to (str): The phone number that received the call.
+        from_ (str | Unset): The phone number that initiated the call.
         received_cli (str | Unset):
+        result (HangupResult | Unset): The outcome of the verification, reported to Bird when the call is ended.
+        to (str | Unset): The phone number that received the call.
     """
 
-    from_: str
-    result: HangupResult
-    to: str
+    from_: str | Unset = UNSET
     received_cli: str | Unset = UNSET
+    result: HangupResult | Unset = UNSET
+    to: str | Unset = UNSET
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def __repr__(self) -> str:
         return model_repr(
             self,
             (
                 ("from_", self.from_),
+                ("received_cli", self.received_cli),
                 ("result", self.result),
                 ("to", self.to),
-                ("received_cli", self.received_cli),
+                ("additional_properties", self.additional_properties),
             ),
         )
 
     def to_dict(self) -> dict[str, Any]:
         from_ = self.from_
 
-        result = self.result.value
+        received_cli = self.received_cli
+
+        result: str | Unset = UNSET
+        if not isinstance(self.result, Unset):
+            result = self.result.value
 
         to = self.to
 
-        received_cli = self.received_cli
-
         field_dict: dict[str, Any] = {}
-
-        field_dict.update(
-            {
-                "from": from_,
-                "result": result,
-                "to": to,
-            }
-        )
+        field_dict.update(self.additional_properties)
+        field_dict.update({})
+        if from_ is not UNSET:
+            field_dict["from"] = from_
         if received_cli is not UNSET:
             field_dict["receivedCli"] = received_cli
+        if result is not UNSET:
+            field_dict["result"] = result
+        if to is not UNSET:
+            field_dict["to"] = to
 
         return field_dict
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         d = dict(src_dict)
-        from_ = d.pop("from")
-        if not isinstance(from_, str):
+        from_ = d.pop("from", UNSET)
+        if not isinstance(from_, (str, Unset)):
             raise TypeError("from must be a string, got " + type(from_).__name__)
-
-        result = HangupResult(d.pop("result"))
-
-        to = d.pop("to")
-        if not isinstance(to, str):
-            raise TypeError("to must be a string, got " + type(to).__name__)
 
         received_cli = d.pop("receivedCli", UNSET)
         if not isinstance(received_cli, (str, Unset)):
@@ -79,11 +78,45 @@ class FlashCallHangupFromTo:
                 "receivedCli must be a string, got " + type(received_cli).__name__
             )
 
+        _result = d.pop("result", UNSET)
+        result: HangupResult | Unset
+        if isinstance(_result, Unset):
+            result = UNSET
+        else:
+            result = HangupResult(_result)
+
+        to = d.pop("to", UNSET)
+        if not isinstance(to, (str, Unset)):
+            raise TypeError("to must be a string, got " + type(to).__name__)
+
         flash_call_hangup_from_to = cls(
             from_=from_,
+            received_cli=received_cli,
             result=result,
             to=to,
-            received_cli=received_cli,
         )
 
+        additional_properties = {}
+        for prop_name, prop_dict in d.items():
+            additional = prop_dict
+
+            additional_properties[prop_name] = additional
+
+        flash_call_hangup_from_to.additional_properties = additional_properties
         return flash_call_hangup_from_to
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

@@ -8,10 +8,11 @@ from uuid import UUID
 import httpx
 
 from ... import errors
-from ...models.flash_call_hangup import FlashCallHangup
+from ...models.flash_call_hangup_request import FlashCallHangupRequest
 
 if TYPE_CHECKING:
     from ...client import AuthenticatedClient, Client
+    from ...models.flash_call_hangup import FlashCallHangup
     from ...models.request_error import RequestError
     from ...models.validation_error import ValidationError
     from ...types import Response
@@ -22,7 +23,7 @@ def _get_kwargs(
     channel_id: UUID,
     call_id: UUID,
     *,
-    body: FlashCallHangup,
+    body: FlashCallHangupRequest,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -46,6 +47,7 @@ def _get_kwargs(
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> FlashCallHangup | RequestError | ValidationError | None:
+    from ...models.flash_call_hangup import FlashCallHangup
     from ...models.request_error import RequestError
     from ...models.validation_error import ValidationError
 
@@ -58,6 +60,11 @@ def _parse_response(
         response_400 = RequestError.from_dict(response.json())
 
         return response_400
+
+    if response.status_code == 401:
+        response_401 = RequestError.from_dict(response.json())
+
+        return response_401
 
     if response.status_code == 404:
         response_404 = RequestError.from_dict(response.json())
@@ -94,7 +101,7 @@ def sync_detailed(
     call_id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: FlashCallHangup,
+    body: FlashCallHangupRequest,
 ) -> Response[FlashCallHangup | RequestError | ValidationError]:
     """End flash call
 
@@ -104,7 +111,7 @@ def sync_detailed(
         workspace_id (UUID):
         channel_id (UUID):
         call_id (UUID):
-        body (FlashCallHangup):
+        body (FlashCallHangupRequest):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -134,7 +141,7 @@ def sync(
     call_id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: FlashCallHangup,
+    body: FlashCallHangupRequest,
 ) -> FlashCallHangup | RequestError | ValidationError | None:
     """End flash call
 
@@ -144,7 +151,7 @@ def sync(
         workspace_id (UUID):
         channel_id (UUID):
         call_id (UUID):
-        body (FlashCallHangup):
+        body (FlashCallHangupRequest):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -169,7 +176,7 @@ async def asyncio_detailed(
     call_id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: FlashCallHangup,
+    body: FlashCallHangupRequest,
 ) -> Response[FlashCallHangup | RequestError | ValidationError]:
     """End flash call
 
@@ -179,7 +186,7 @@ async def asyncio_detailed(
         workspace_id (UUID):
         channel_id (UUID):
         call_id (UUID):
-        body (FlashCallHangup):
+        body (FlashCallHangupRequest):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -207,7 +214,7 @@ async def asyncio(
     call_id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: FlashCallHangup,
+    body: FlashCallHangupRequest,
 ) -> FlashCallHangup | RequestError | ValidationError | None:
     """End flash call
 
@@ -217,7 +224,7 @@ async def asyncio(
         workspace_id (UUID):
         channel_id (UUID):
         call_id (UUID):
-        body (FlashCallHangup):
+        body (FlashCallHangupRequest):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -8,10 +8,11 @@ from uuid import UUID
 import httpx
 
 from ... import errors
-from ...models.flash_call_hangup_from_to import FlashCallHangupFromTo
+from ...models.flash_call_hangup_from_to_request import FlashCallHangupFromToRequest
 
 if TYPE_CHECKING:
     from ...client import AuthenticatedClient, Client
+    from ...models.flash_call_hangup_from_to import FlashCallHangupFromTo
     from ...models.request_error import RequestError
     from ...models.validation_error import ValidationError
     from ...types import Response
@@ -21,7 +22,7 @@ def _get_kwargs(
     workspace_id: UUID,
     channel_id: UUID,
     *,
-    body: FlashCallHangupFromTo,
+    body: FlashCallHangupFromToRequest,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -44,6 +45,7 @@ def _get_kwargs(
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> FlashCallHangupFromTo | RequestError | ValidationError | None:
+    from ...models.flash_call_hangup_from_to import FlashCallHangupFromTo
     from ...models.request_error import RequestError
     from ...models.validation_error import ValidationError
 
@@ -56,6 +58,11 @@ def _parse_response(
         response_400 = RequestError.from_dict(response.json())
 
         return response_400
+
+    if response.status_code == 401:
+        response_401 = RequestError.from_dict(response.json())
+
+        return response_401
 
     if response.status_code == 404:
         response_404 = RequestError.from_dict(response.json())
@@ -91,7 +98,7 @@ def sync_detailed(
     channel_id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: FlashCallHangupFromTo,
+    body: FlashCallHangupFromToRequest,
 ) -> Response[FlashCallHangupFromTo | RequestError | ValidationError]:
     """End flash call
 
@@ -100,7 +107,7 @@ def sync_detailed(
     Args:
         workspace_id (UUID):
         channel_id (UUID):
-        body (FlashCallHangupFromTo):
+        body (FlashCallHangupFromToRequest):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -128,7 +135,7 @@ def sync(
     channel_id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: FlashCallHangupFromTo,
+    body: FlashCallHangupFromToRequest,
 ) -> FlashCallHangupFromTo | RequestError | ValidationError | None:
     """End flash call
 
@@ -137,7 +144,7 @@ def sync(
     Args:
         workspace_id (UUID):
         channel_id (UUID):
-        body (FlashCallHangupFromTo):
+        body (FlashCallHangupFromToRequest):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -160,7 +167,7 @@ async def asyncio_detailed(
     channel_id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: FlashCallHangupFromTo,
+    body: FlashCallHangupFromToRequest,
 ) -> Response[FlashCallHangupFromTo | RequestError | ValidationError]:
     """End flash call
 
@@ -169,7 +176,7 @@ async def asyncio_detailed(
     Args:
         workspace_id (UUID):
         channel_id (UUID):
-        body (FlashCallHangupFromTo):
+        body (FlashCallHangupFromToRequest):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -195,7 +202,7 @@ async def asyncio(
     channel_id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: FlashCallHangupFromTo,
+    body: FlashCallHangupFromToRequest,
 ) -> FlashCallHangupFromTo | RequestError | ValidationError | None:
     """End flash call
 
@@ -204,7 +211,7 @@ async def asyncio(
     Args:
         workspace_id (UUID):
         channel_id (UUID):
-        body (FlashCallHangupFromTo):
+        body (FlashCallHangupFromToRequest):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Self, TypeVar
+
+from attrs import define as _attrs_define
+
+from ..models.hangup_result import HangupResult
+from ..types import UNSET, Unset, model_repr
+
+T = TypeVar("T", bound="FlashCallHangupFromToRequest")
+
+
+@_attrs_define
+class FlashCallHangupFromToRequest:
+    """
+    Attributes:
+        from_ (str): The phone number that initiated the call.
+        result (HangupResult): The outcome of the verification, reported to Bird when the call is ended.
+        to (str): The phone number that received the call.
+        received_cli (str | Unset):
+    """
+
+    from_: str
+    result: HangupResult
+    to: str
+    received_cli: str | Unset = UNSET
+
+    def __repr__(self) -> str:
+        return model_repr(
+            self,
+            (
+                ("from_", self.from_),
+                ("result", self.result),
+                ("to", self.to),
+                ("received_cli", self.received_cli),
+            ),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        from_ = self.from_
+
+        result = self.result.value
+
+        to = self.to
+
+        received_cli = self.received_cli
+
+        field_dict: dict[str, Any] = {}
+
+        field_dict.update(
+            {
+                "from": from_,
+                "result": result,
+                "to": to,
+            }
+        )
+        if received_cli is not UNSET:
+            field_dict["receivedCli"] = received_cli
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        d = dict(src_dict)
+        from_ = d.pop("from")
+        if not isinstance(from_, str):
+            raise TypeError("from must be a string, got " + type(from_).__name__)
+
+        result = HangupResult(d.pop("result"))
+
+        to = d.pop("to")
+        if not isinstance(to, str):
+            raise TypeError("to must be a string, got " + type(to).__name__)
+
+        received_cli = d.pop("receivedCli", UNSET)
+        if not isinstance(received_cli, (str, Unset)):
+            raise TypeError(
+                "receivedCli must be a string, got " + type(received_cli).__name__
+            )
+
+        flash_call_hangup_from_to_request = cls(
+            from_=from_,
+            result=result,
+            to=to,
+            received_cli=received_cli,
+        )
+
+        return flash_call_hangup_from_to_request

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Self, TypeVar
+
+from attrs import define as _attrs_define
+
+from ..models.hangup_result import HangupResult
+from ..types import UNSET, Unset, model_repr
+
+T = TypeVar("T", bound="FlashCallHangupRequest")
+
+
+@_attrs_define
+class FlashCallHangupRequest:
+    """
+    Attributes:
+        result (HangupResult): The outcome of the verification, reported to Bird when the call is ended.
+        received_cli (str | Unset):
+    """
+
+    result: HangupResult
+    received_cli: str | Unset = UNSET
+
+    def __repr__(self) -> str:
+        return model_repr(
+            self,
+            (
+                ("result", self.result),
+                ("received_cli", self.received_cli),
+            ),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        result = self.result.value
+
+        received_cli = self.received_cli
+
+        field_dict: dict[str, Any] = {}
+
+        field_dict.update(
+            {
+                "result": result,
+            }
+        )
+        if received_cli is not UNSET:
+            field_dict["receivedCli"] = received_cli
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        d = dict(src_dict)
+        result = HangupResult(d.pop("result"))
+
+        received_cli = d.pop("receivedCli", UNSET)
+        if not isinstance(received_cli, (str, Unset)):
+            raise TypeError(
+                "receivedCli must be a string, got " + type(received_cli).__name__
+            )
+
+        flash_call_hangup_request = cls(
+            result=result,
+            received_cli=received_cli,
+        )
+
+        return flash_call_hangup_request
