@@ -238,7 +238,7 @@ class BaseFlashCalls(Generic[HttpClient]):
 
         response = outcome.response
         status = response.status_code
-        _log(request, retry_number, str(status), outcome.elapsed, request_id(response))
+        _log(request, retry_number, str(status), outcome.elapsed, response)
         if outcome.too_large is not None:
             raise too_large_error(response, outcome.too_large, secret)
         if 200 <= status < 300:
@@ -275,10 +275,15 @@ class BaseFlashCalls(Generic[HttpClient]):
 
 
 def _log(
-    request: httpx.Request, retry_number: int, result: str, elapsed: float, request_id: str | None
+    request: httpx.Request,
+    retry_number: int,
+    result: str,
+    elapsed: float,
+    response: httpx.Response | None,
 ) -> None:
     if not logger.isEnabledFor(logging.DEBUG):
         return  # the arguments cost more than the call: url.path decodes the path
+    found = None if response is None else request_id(response)
     logger.debug(
         "%s %s -> %s (attempt %d, %.1f ms)%s",
         request.method,
@@ -286,5 +291,5 @@ def _log(
         result,
         retry_number + 1,
         elapsed * 1000,
-        f" [request id {request_id}]" if request_id else "",
+        f" [request id {found}]" if found else "",
     )

@@ -231,7 +231,7 @@ class AsyncFlashCalls(BaseFlashCalls[httpx.AsyncClient]):
 
     async def _send(self, prepared: Prepared[Parsed]) -> Parsed:
         self._check_open()
-        http = await self._http_for_this_loop()
+        http = self._http_if_bound_here() or await self._bind_to_this_loop()
         request = self._build(http, prepared)
         retry_number = 0
         while True:
@@ -266,13 +266,17 @@ class AsyncFlashCalls(BaseFlashCalls[httpx.AsyncClient]):
             return NoAnswer(timeout, time.monotonic() - started, delivered=True)
         return Answer(response, reader, time.monotonic() - started)
 
-    async def _http_for_this_loop(self) -> httpx.AsyncClient:
-        """The httpx client whose connections belong to the running loop."""
+    def _http_if_bound_here(self) -> httpx.AsyncClient | None:
+        loop = self._connections.loop
+        if loop is not None and loop() is _asyncio().get_running_loop():
+            return self._connections.http
+        return None
+
+    async def _bind_to_this_loop(self) -> httpx.AsyncClient:
+        """The httpx client whose connections belong to the running loop, from now on."""
         connections = self._connections
         loop = _asyncio().get_running_loop()
         bound = None if connections.loop is None else connections.loop()
-        if bound is loop:
-            return connections.http
         if connections.loop is not None:
             if not connections.owned or (bound is not None and not bound.is_closed()):
                 raise EventLoopError(
