@@ -9,6 +9,7 @@ from uuid import UUID
 
 import pytest
 from bird_flashcalls import (
+    APIResponseValidationError,
     FlashCall,
     FlashCallHangup,
     FlashCallHangupFromTo,
@@ -292,3 +293,22 @@ async def test_the_http_clients_own_auth_and_headers_do_not_replace_the_key(
     [request] = bird.requests
     assert request.headers.get_list("Authorization") == [f"AccessKey {ACCESS_KEY}"]
     assert request.headers["User-Agent"] == USER_AGENT
+
+
+@pytest.mark.parametrize("caller", ["", "unknown", "+0123", "anonymous"])
+async def test_verify_on_a_call_bird_gave_without_a_caller_number_is_bird_s_fault(
+    flash, bird: ScriptedBird, caller: str
+):
+    call = a_flash_call()
+    call.from_ = caller
+
+    with pytest.raises(APIResponseValidationError, match="expected_cli=") as caught:
+        await flash().verify(call, CALLER)
+    with pytest.raises(APIResponseValidationError):
+        await flash().verify_code(call, "4567")
+
+    assert (caught.value.response, caught.value.status_code) == (None, None)
+    assert bird.requests == []
+    # Given the number Bird called from, the check goes ahead.
+    outcome = await flash().verify(call, CALLER, expected_cli=CALLER)
+    assert outcome.verified

@@ -6,6 +6,7 @@ it carries; the clients turn it into an ``httpx.Request`` with their own httpx c
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from typing import Any, Generic, TypeVar
 from uuid import UUID
@@ -32,7 +33,7 @@ from ._config import Settings, parse_uuid
 from ._operations import CREATE, END, HANGUP, Operation
 from ._rules import MAX_RING_TIMEOUT, MIN_RING_TIMEOUT, RESULTS, is_e164
 from ._version import __version__
-from .errors import InvalidRequestError
+from .errors import APIResponseValidationError, InvalidRequestError
 
 Parsed = TypeVar("Parsed")
 CallRef = FlashCall | UUID | str
@@ -172,9 +173,16 @@ def expected_cli_of(call: CallRef, expected_cli: str | None) -> str:
             "create() returned, or the number it was called from",
             field="expected_cli",
         )
-    if not isinstance(call.from_, str) or not call.from_:
-        raise InvalidRequestError(
-            f"flash call {call.id} has no 'from' number to compare with: pass expected_cli=",
-            field="expected_cli",
-        )
-    return _verify.normalise_number(call.from_, field=f"the 'from' of flash call {call.id}")
+    # The call came from Bird: a 'from' that is not a phone number is Bird's fault, not the
+    # caller's, and nothing can be verified against it.
+    if isinstance(call.from_, str):
+        with contextlib.suppress(InvalidRequestError):
+            return _verify.normalise_number(call.from_, field="from")
+    raise APIResponseValidationError(
+        f"flash call {call.id} came back from Bird without a caller number in E.164 form "
+        "('from'), so there is nothing to compare the handset's number with. Pass "
+        "expected_cli= if you know the number Bird called from, or report this to Bird",
+        response=None,
+        body=b"",
+        request_id=None,
+    )

@@ -121,15 +121,22 @@ class APITimeoutError(APIConnectionError):
 class APIResponseValidationError(BirdError):
     """Bird answered, but the response does not fit the API's spec.
 
-    ``response`` is the response (its ``request`` redacted), ``body`` the bytes read.
+    ``response`` is the response (its ``request`` redacted), ``body`` the bytes read. Both are
+    None (and ``body`` empty) when the fault shows only later: ``verify`` on a call whose
+    ``from`` is not a phone number.
     """
 
     def __init__(
-        self, message: str, *, response: httpx.Response, body: bytes, request_id: str | None
+        self,
+        message: str,
+        *,
+        response: httpx.Response | None,
+        body: bytes,
+        request_id: str | None,
     ) -> None:
         super().__init__(message)
         self.response = response
-        self.status_code = response.status_code
+        self.status_code = None if response is None else response.status_code
         self.body = body
         self.request_id = request_id
 
