@@ -1,0 +1,134 @@
+"""The client against Prism serving each of Bird's fragments verbatim, not our corrected spec.
+
+Responses must be parsed as leniently as Bird publishes them: whatever 2xx Prism builds from a
+published fragment, static or random, every call that sent it must return its typed result.
+Prism also checks each request against the fragment; none may break it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import ExitStack, asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+from bird_flashcalls import (
+    AsyncFlashCalls,
+    FlashCall,
+    FlashCallHangup,
+    FlashCallHangupFromTo,
+    Verification,
+)
+from prism_support import (
+    ACCESS_KEY,
+    CALL_ID,
+    CHANNEL_ID,
+    FRAGMENTS,
+    WORKSPACE_ID,
+    AsyncRecordingTransport,
+    PrismServer,
+    flash_call_body,
+    running_prism,
+)
+
+pytestmark = [pytest.mark.prism, pytest.mark.anyio]
+
+CALLS_PER_MODE = 100
+CALLER = "+3197010260002"
+CALLED = "+31612345678"
+A_FLASH_CALL = FlashCall.from_dict(flash_call_body({"from": CALLER, "to": CALLED}))
+MODES = {"static": {"Prefer": "dynamic=false"}, "dynamic": {"Prefer": "dynamic=true"}}
+
+# operation -> (fragment file, the call, the type it returns)
+Call = Callable[[AsyncFlashCalls, int], Any]
+OPERATIONS: dict[str, tuple[str, Call, type]] = {
+    "create": (
+        "create-flash-call.json",
+        lambda client, n: client.create(CALLED, ring_timeout=3 + n % 118),
+        FlashCall,
+    ),
+    "end": (
+        "end-flash-call.json",
+        lambda client, n: client.end(CALL_ID, result=("timeout", "canceled", "unknown")[n % 3]),
+        FlashCallHangup,
+    ),
+    "verify": (
+        "end-flash-call.json",
+        lambda client, n: client.verify(A_FLASH_CALL, CALLER if n % 2 else "+3197010260003"),
+        Verification,
+    ),
+    "verify_code": (
+        "end-flash-call.json",
+        lambda client, n: client.verify_code(A_FLASH_CALL, CALLER[-4:] if n % 2 else "0000"),
+        Verification,
+    ),
+    "hangup": (
+        "end-flash-call-from-to.json",
+        lambda client, n: client.hangup(
+            from_=CALLER, to=CALLED, result=("canceled", "verified")[n % 2]
+        ),
+        FlashCallHangupFromTo,
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def fragment_prisms(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, PrismServer]]:
+    """One Prism per published fragment, dynamic unless a request prefers otherwise."""
+    logs = tmp_path_factory.mktemp("prism-fragments")
+    with ExitStack() as stack:
+        yield {
+            name: stack.enter_context(
+                running_prism(
+                    FRAGMENTS / name,
+                    ["--dynamic", "--verboseLevel", "warn"],
+                    logs / f"{name}.log",
+                )
+            )
+            for name in sorted({fragment for fragment, _, _ in OPERATIONS.values()})
+        }
+
+
+@asynccontextmanager
+async def client_for(
+    prism: PrismServer, headers: dict[str, str]
+) -> AsyncIterator[tuple[AsyncFlashCalls, AsyncRecordingTransport]]:
+    transport = AsyncRecordingTransport(httpx.AsyncHTTPTransport(), headers)
+    async with (
+        httpx.AsyncClient(transport=transport) as http,
+        AsyncFlashCalls(
+            ACCESS_KEY, WORKSPACE_ID, CHANNEL_ID, prism.base_url, max_retries=0, http_client=http
+        ) as client,
+    ):
+        yield client, transport
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("operation", OPERATIONS)
+async def test_every_published_answer_parses(
+    fragment_prisms: dict[str, PrismServer], operation: str, mode: str
+) -> None:
+    fragment, call, result_type = OPERATIONS[operation]
+    prism = fragment_prisms[fragment]
+    limit = asyncio.Semaphore(8)
+    returned: Counter[str] = Counter()
+    bodies: set[bytes] = set()
+
+    async def one(client: AsyncFlashCalls, number: int) -> None:
+        async with limit:
+            result = await call(client, number)
+        returned[type(result).__name__] += 1
+
+    async with client_for(prism, MODES[mode]) as (client, transport):
+        await asyncio.gather(*(one(client, number) for number in range(CALLS_PER_MODE)))
+
+    assert returned == {result_type.__name__: CALLS_PER_MODE}
+    for exchange in transport.exchanges:
+        assert 200 <= exchange.status_code < 300, exchange.response_body
+        assert not exchange.error_violations(), (exchange.body, exchange.violations())
+        bodies.add(exchange.response_body)
+    # Static answers are one example; dynamic ones really vary.
+    assert (len(bodies) == 1) if mode == "static" else (len(bodies) > CALLS_PER_MODE // 2)
