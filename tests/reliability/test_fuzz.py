@@ -49,7 +49,7 @@ from .fuzz_settings import FUZZ
 from .strategies import TRANSPORT_ERRORS, bodies, damaged, headers, statuses
 
 # The "fuzz" profile runs each test for minutes; the default one for seconds.
-pytestmark = pytest.mark.timeout(900)
+pytestmark = [pytest.mark.timeout(900), pytest.mark.slow]
 
 ACCESS_KEY = data.ACCESS_KEY
 # Retries without waiting: the retry paths run, the examples stay fast.

@@ -91,6 +91,7 @@ def client_options(fake: FakeBird, base_url: str) -> dict[str, object]:
 
 
 @needs_proc
+@pytest.mark.slow
 @pytest.mark.anyio
 async def test_async_creates_with_injected_503s(no_leaks: None) -> None:
     fake = FakeBird()
@@ -139,6 +140,7 @@ async def test_async_creates_with_injected_503s(no_leaks: None) -> None:
     assert 0 < connections.peak <= MAX_CONNECTIONS
 
 
+@pytest.mark.slow
 def test_sync_client_shared_by_threads(no_leaks: None) -> None:
     fake = FakeBird()
     results: dict[int, list[FlashCall]] = {}
