@@ -1,0 +1,184 @@
+"""Fixtures of the verification tests: a controllable clock, the three stores, sync and async.
+
+``env`` is parametrized over every store and both verifiers, so a test written once against it
+runs six times. Its verifiers are driven through ``Driven``, whose methods are coroutines for
+both kinds (a sync verifier is simply called), so one test body covers both.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bird_flashcalls.testing import FakeBird
+from bird_flashcalls.verification import (
+    AsyncVerifier,
+    MemoryStore,
+    SQLiteStore,
+    VerificationStore,
+    Verifier,
+)
+from redis_server import running_redis
+
+STORES = ("memory", "sqlite", "redis")
+MODES = ("sync", "async")
+
+
+class Clock:
+    """Seconds since the epoch, moved by hand. It starts at the real time: Redis applies the
+    records' expiries (PEXPIREAT) against its own clock."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with running_redis(tmp_path_factory.mktemp("redis")) as url:
+        yield url
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+class Driven:
+    """A Verifier or AsyncVerifier behind one async interface."""
+
+    def __init__(self, verifier: Verifier | AsyncVerifier) -> None:
+        self.verifier = verifier
+
+    async def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        result = getattr(self.verifier, name)(*args, **kwargs)
+        if isinstance(self.verifier, AsyncVerifier):
+            result = await result
+        return result
+
+    async def start(self, phone: str, **kwargs: Any) -> Any:
+        return await self._call("start", phone, **kwargs)
+
+    async def check(self, challenge_id: Any, **kwargs: Any) -> Any:
+        return await self._call("check", challenge_id, **kwargs)
+
+    async def cancel(self, challenge_id: Any) -> Any:
+        return await self._call("cancel", challenge_id)
+
+    async def state(self, challenge_id: Any) -> Any:
+        return await self._call("state", challenge_id)
+
+    async def expire_due(self) -> int:
+        result: int = await self._call("expire_due")
+        return result
+
+    async def flush(self) -> int:
+        result: int = await self._call("flush")
+        return result
+
+
+class Env:
+    """One store kind and one verifier kind, a FakeBird and a clock."""
+
+    def __init__(
+        self,
+        kind: str,
+        mode: str,
+        fake: FakeBird,
+        clock: Clock,
+        new_store: Callable[[], VerificationStore],
+        redis_prefix: str | None,
+    ) -> None:
+        self.kind = kind
+        self.mode = mode
+        self.fake = fake
+        self.clock = clock
+        self.new_store = new_store
+        self.store = new_store()
+        self.redis_prefix = redis_prefix
+        self._clients: list[Any] = []
+
+    def verifier(self, store: VerificationStore | None = None, **settings: Any) -> Driven:
+        """A verifier on this env's store (or ``store``), with the clock and fast retries."""
+        settings.setdefault("clock", self.clock)
+        if self.mode == "sync":
+            flash_calls: Any = self.fake.client(max_retries=0)
+            verifier: Verifier | AsyncVerifier = Verifier(
+                flash_calls, store or self.store, **settings
+            )
+        else:
+            flash_calls = self.fake.async_client(max_retries=0)
+            verifier = AsyncVerifier(flash_calls, store or self.store, **settings)
+        self._clients.append(flash_calls)
+        return Driven(verifier)
+
+    def reports(self, call_id: object) -> list[str]:
+        """The results reported to Bird for a call, in order (each accepted End request)."""
+        path_end = f"/flashcalls/{call_id}"
+        return [
+            request.json["result"]
+            for request in self.fake.requests
+            if request.path.endswith(path_end) and request.status == 202
+        ]
+
+    async def aclose(self) -> None:
+        for client in self._clients:
+            if hasattr(client, "aclose"):
+                await client.aclose()
+            else:
+                client.close()
+
+
+@pytest.fixture(params=[(kind, mode) for kind in STORES for mode in MODES], ids="-".join)
+async def env(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: Clock, anyio_backend: str
+) -> AsyncIterator[Env]:
+    kind, mode = request.param
+    opened: list[Any] = []
+    prefix = None
+    if kind == "memory":
+        shared = MemoryStore()
+
+        def new_store() -> VerificationStore:
+            return shared  # one process: every verifier shares the object itself
+
+    elif kind == "sqlite":
+        path = tmp_path / "verification.db"
+
+        def new_store() -> VerificationStore:
+            store = SQLiteStore(path)
+            opened.append(store)
+            return store
+
+    else:
+        url = request.getfixturevalue("redis_url")
+        prefix = f"test-{uuid.uuid4().hex[:12]}"
+        import redis
+        import redis.asyncio
+        from bird_flashcalls.verification import RedisStore
+
+        def new_store() -> VerificationStore:
+            if mode == "sync":
+                client: Any = redis.Redis.from_url(url)
+            else:
+                client = redis.asyncio.Redis.from_url(url)
+            opened.append(client)
+            return RedisStore(client, prefix=prefix)
+
+    environment = Env(kind, mode, FakeBird(), clock, new_store, prefix)
+    yield environment
+    await environment.aclose()
+    for resource in opened:
+        if hasattr(resource, "aclose"):
+            await resource.aclose()
+        else:
+            resource.close()
