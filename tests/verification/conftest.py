@@ -123,12 +123,7 @@ class Env:
 
     def reports(self, call_id: object) -> list[str]:
         """The results reported to Bird for a call, in order (each accepted End request)."""
-        path_end = f"/flashcalls/{call_id}"
-        return [
-            request.json["result"]
-            for request in self.fake.requests
-            if request.path.endswith(path_end) and request.status == 202
-        ]
+        return reports(self.fake, call_id)
 
     async def aclose(self) -> None:
         for client in self._clients:
@@ -182,3 +177,73 @@ async def env(
             await resource.aclose()
         else:
             resource.close()
+
+
+class SyncStores:
+    """New handles onto one shared store of a kind, for verifiers in threads of this process."""
+
+    def __init__(self, kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+        self.kind = kind
+        self._opened: list[Any] = []
+        self._memory = MemoryStore()
+        self.path = tmp_path / "verification.db"
+        self.prefix = f"test-{uuid.uuid4().hex[:12]}"
+        self.url = request.getfixturevalue("redis_url") if kind == "redis" else ""
+
+    def location(self) -> tuple[str, Any]:
+        """Where a worker process finds the same store (SQLite and Redis only)."""
+        return (
+            (self.kind, self.path)
+            if self.kind == "sqlite"
+            else (self.kind, (self.url, self.prefix))
+        )
+
+    def new(self) -> VerificationStore:
+        if self.kind == "memory":
+            return self._memory
+        if self.kind == "sqlite":
+            store: Any = SQLiteStore(self.path)
+            self._opened.append(store)
+            return store
+        import redis
+        from bird_flashcalls.verification import RedisStore
+
+        client = redis.Redis.from_url(self.url)
+        self._opened.append(client)
+        return RedisStore(client, prefix=self.prefix)
+
+    def close(self) -> None:
+        for resource in self._opened:
+            resource.close()
+
+
+@pytest.fixture(params=STORES)
+def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SyncStores]:
+    handles = SyncStores(request.param, tmp_path, request)
+    yield handles
+    handles.close()
+
+
+@pytest.fixture
+def fake_bird_served(fake_bird: FakeBird) -> Iterator[tuple[FakeBird, dict[str, str]]]:
+    """A FakeBird on 127.0.0.1, and what a worker process needs to reach it."""
+    with fake_bird.serve() as base_url:
+        yield (
+            fake_bird,
+            {
+                "access_key": fake_bird.access_key,
+                "workspace_id": fake_bird.workspace_id,
+                "channel_id": fake_bird.channel_id,
+                "base_url": base_url,
+            },
+        )
+
+
+def reports(fake: FakeBird, call_id: object) -> list[str]:
+    """The results Bird accepted for a call, in order."""
+    path_end = f"/flashcalls/{call_id}"
+    return [
+        request.json["result"]
+        for request in fake.requests
+        if request.path.endswith(path_end) and request.status == 202
+    ]

@@ -197,3 +197,7 @@ class VerificationStore:
 
     def async_operations(self) -> AsyncStore | None:
         return None
+
+    def close(self) -> None:
+        """Release what the store opened itself (SQLite's connections). A Redis client passed
+        in stays open: it belongs to the caller."""
