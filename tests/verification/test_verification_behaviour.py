@@ -15,7 +15,7 @@ from bird_flashcalls.verification import (
     VerificationEvent,
     VerificationRateLimited,
 )
-from conftest import Env
+from verification_support import Env
 
 pytestmark = pytest.mark.anyio
 

@@ -19,7 +19,7 @@ from bird_flashcalls.verification import (
     SQLiteStore,
     Verifier,
 )
-from conftest import Clock, SyncStores, reports
+from verification_support import Clock, SyncStores, reports
 
 THREADS = 50
 PHONE = "+31612345678"

@@ -14,7 +14,7 @@ import pytest
 import verification_workers
 from bird_flashcalls.testing import FakeBird
 from bird_flashcalls.verification import CheckResult, Verifier
-from conftest import Clock, SyncStores, reports
+from verification_support import Clock, SyncStores, reports
 
 LEASE = 120.0
 

@@ -239,6 +239,7 @@ class RedisStore(VerificationStore):
                 f"prefix must be a non-empty string without braces, got {prefix!r}"
             )
         self._prefix = prefix
+        self._client = client
         self._ops: _SyncRedis | _AsyncRedis
         if isinstance(client, redis.Redis | redis.RedisCluster):
             self._ops = _SyncRedis(client, prefix)
@@ -249,6 +250,11 @@ class RedisStore(VerificationStore):
                 "RedisStore needs a redis.Redis or redis.asyncio.Redis client, got "
                 f"{type(client).__name__}"
             )
+
+    @property
+    def client(self) -> Any:
+        """The Redis client given; closing it is up to you (``close()`` leaves it open)."""
+        return self._client
 
     def __repr__(self) -> str:
         kind = "redis.asyncio" if isinstance(self._ops, _AsyncRedis) else "redis"
