@@ -20,7 +20,7 @@ from bird_flashcalls.verification import (
     VerificationStore,
 )
 from redis_server import running_redis
-from verification_support import MODES, STORES, Clock, Env, SyncStores
+from verification_support import MODES, STORES, Clock, Env, SyncStores, store_params
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +34,15 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture(params=[(kind, mode) for kind in STORES for mode in MODES], ids="-".join)
+@pytest.fixture(
+    params=[
+        pytest.param(
+            (kind, mode), id=f"{kind}-{mode}", marks=[pytest.mark.redis] * (kind == "redis")
+        )
+        for kind in STORES
+        for mode in MODES
+    ]
+)
 async def env(
     request: pytest.FixtureRequest, tmp_path: Path, clock: Clock, anyio_backend: str
 ) -> AsyncIterator[Env]:
@@ -80,7 +88,7 @@ async def env(
             resource.close()
 
 
-@pytest.fixture(params=STORES)
+@pytest.fixture(params=store_params())
 def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SyncStores]:
     handles = SyncStores(request.param, tmp_path, request)
     yield handles

@@ -19,7 +19,7 @@ from bird_flashcalls.verification import (
     SQLiteStore,
     Verifier,
 )
-from verification_support import Clock, SyncStores, reports
+from verification_support import Clock, SyncStores, reports, store_params
 
 THREADS = 50
 PHONE = "+31612345678"
@@ -189,7 +189,7 @@ PROCESSES = 3
 THREADS_PER_PROCESS = 8
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=store_params(("sqlite", "redis")))
 def shared_stores(request: pytest.FixtureRequest, tmp_path: Any) -> Any:
     handles = SyncStores(request.param, tmp_path, request)
     yield handles

@@ -14,12 +14,12 @@ import pytest
 import verification_workers
 from bird_flashcalls.testing import FakeBird
 from bird_flashcalls.verification import CheckResult, Verifier
-from verification_support import Clock, SyncStores, reports
+from verification_support import Clock, SyncStores, reports, store_params
 
 LEASE = 120.0
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=store_params(("sqlite", "redis")))
 def shared_stores(request: pytest.FixtureRequest, tmp_path: Any) -> Any:
     handles = SyncStores(request.param, tmp_path, request)
     yield handles

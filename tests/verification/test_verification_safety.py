@@ -216,6 +216,7 @@ def redis_stores(tmp_path: Any, request: pytest.FixtureRequest) -> Iterator[Sync
     handles.close()
 
 
+@pytest.mark.redis
 def test_redis_records_and_limits_expire_by_themselves(
     redis_stores: SyncStores, fake_bird: FakeBird
 ) -> None:
@@ -242,6 +243,7 @@ def test_redis_records_and_limits_expire_by_themselves(
     client.close()
 
 
+@pytest.mark.redis
 def test_redis_keys_of_a_challenge_carry_its_hash_tag(
     redis_stores: SyncStores, fake_bird: FakeBird
 ) -> None:

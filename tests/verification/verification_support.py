@@ -23,6 +23,14 @@ STORES = ("memory", "sqlite", "redis")
 MODES = ("sync", "async")
 
 
+def store_params(kinds: tuple[str, ...] = STORES) -> list[Any]:
+    """Fixture params for store kinds, the Redis one marked ``redis`` (``-m "not redis"``)."""
+    return [
+        pytest.param(kind, marks=pytest.mark.redis, id=kind) if kind == "redis" else kind
+        for kind in kinds
+    ]
+
+
 class Clock:
     """Seconds since the epoch, moved by hand. It starts at the real time: Redis applies the
     records' expiries (PEXPIREAT) against its own clock."""
