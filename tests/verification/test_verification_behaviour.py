@@ -374,15 +374,17 @@ async def test_a_report_whose_worker_vanished_is_sent_after_the_lease(env: Env) 
     verifier = env.verifier(report_lease=30)
     challenge = await verifier.start(PHONE)
     now = env.clock.now
+    from bird_flashcalls.verification._flow import GivenAnswer
     from bird_flashcalls.verification._store import Claim
 
-    store = env.store.sync_operations() if env.mode == "sync" or env.kind != "redis" else None
-    if store is not None:
-        outcome = store.check(challenge.id, True, None, now, Claim("vanished", now + 30))
-    else:
+    answer = GivenAnswer(right_code(env, challenge), None)
+    claim = Claim("vanished", now + 30)
+    if env.kind == "redis" and env.mode == "async":
         operations = env.store.async_operations()
         assert operations is not None
-        outcome = await operations.check(challenge.id, True, None, now, Claim("vanished", now + 30))
+        outcome = await operations.check(challenge.id, answer, now, claim)
+    else:
+        outcome = env.store.sync_operations().check(challenge.id, answer, now, claim)
     assert outcome.status == "verified"
 
     assert await verifier.flush() == 0  # the lease still holds

@@ -88,7 +88,7 @@ def test_fifty_threads_with_wrong_answers_never_exceed_max_attempts(
 
     assert Counter(statuses) == {"wrong": 2, "locked": THREADS - 2}
     assert reports(fake_bird, challenge.call_id) == ["wrong_cli"]
-    record = stores.new().sync_operations().load(challenge.id)
+    record = stores.new().sync_operations().snapshot(challenge.id)
     assert record is not None and record.attempts == 3
 
 

@@ -14,8 +14,10 @@ Two kinds of code live here:
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import math
+import os
 import secrets
 from collections.abc import Callable, Generator, Sequence
 from datetime import UTC, datetime
@@ -121,8 +123,22 @@ Step = StoreCall | CreateCall | SendReport
 Flow = Generator[Step, Any, T]
 
 
+# Claim tokens need only be unique, not secret: a random prefix per process (made again in a
+# forked child, which would otherwise share it) and a counter.
+_token_numbers = itertools.count()
+_token_prefix = secrets.token_hex(8) + "-"
+
+
+def _new_token_prefix() -> None:
+    global _token_prefix
+    _token_prefix = secrets.token_hex(8) + "-"
+
+
+os.register_at_fork(after_in_child=_new_token_prefix)
+
+
 def new_token() -> str:
-    return secrets.token_hex(8)
+    return _token_prefix + str(next(_token_numbers))
 
 
 # Settings.
@@ -253,10 +269,17 @@ def limit_key(value: str, salt: bytes) -> str:
 # given (or computes from the times given) and does no I/O.
 
 
-def new_record(policy: Policy, call_id: UUID, phone: str, expected_cli: str, now: float) -> Record:
+def new_challenge_id() -> str:
+    """192 random bits, URL-safe: unguessable, so a check cannot hit someone else's challenge."""
+    return secrets.token_urlsafe(24)
+
+
+def new_record(
+    policy: Policy, challenge_id: str, call_id: UUID, phone: str, expected_cli: str, now: float
+) -> Record:
     expires_at = now + policy.ttl
     return Record(
-        id=secrets.token_urlsafe(24),
+        id=challenge_id,
         call_id=str(call_id),
         phone=phone,
         expected_cli=expected_cli,
@@ -372,6 +395,8 @@ def on_report_failed(record: Record, token: str, now: float, give_up: bool) -> b
 def quota_wait(times: Sequence[float], quota: Quota, now: float) -> float | None:
     """Seconds until one more start fits under ``quota``, given the times of earlier starts
     under its key; None when it fits now. A sliding window: exact, and no burst at a boundary."""
+    if len(times) < quota.limit:
+        return None  # the usual case, decided without looking at the times
     recent = sorted(at for at in times if at > now - quota.window)
     if len(recent) < quota.limit:
         return None
@@ -431,7 +456,8 @@ def start(policy: Policy, phone: str, client_key: str | None) -> Flow[Challenge]
         policy.salt = yield StoreCall("salt", ())
     now = policy.clock()
     quotas = policy.quotas(phone, client_key, policy.salt)
-    refusal = yield StoreCall("take_quotas", (quotas, now, new_token()))
+    challenge_id = new_challenge_id()
+    refusal = yield StoreCall("take_quotas", (quotas, now, challenge_id))
     if refusal is not None:
         policy.emit("rate_limited", None, refusal.name)
         raise _rate_limited(refusal)
@@ -440,7 +466,7 @@ def start(policy: Policy, phone: str, client_key: str | None) -> Flow[Challenge]
     record = None
     try:
         expected_cli = normalise_number(call.from_, field="the caller number Bird returned")
-        record = new_record(policy, call.id, phone, expected_cli, policy.clock())
+        record = new_record(policy, challenge_id, call.id, phone, expected_cli, policy.clock())
         yield StoreCall("create", (record,))
     except Exception:
         # The phone is ringing but nobody could check the answer: tell Bird (best effort).
@@ -476,6 +502,30 @@ def _challenge_id(challenge_id: str) -> bool:
     return 0 < len(challenge_id) <= MAX_ID_LENGTH and challenge_id.isascii()
 
 
+_UNUSED_CALL_ID = UUID(int=0)
+
+
+class GivenAnswer:
+    """The user's answer, compared with a record by the client's own functions: in constant
+    time, and in every number format they accept."""
+
+    __slots__ = ("code", "received_cli")
+
+    def __init__(self, code: str | None, received_cli: str | None) -> None:
+        self.code = code
+        self.received_cli = received_cli
+
+    def compare(self, record: Record) -> tuple[bool, str | None]:
+        # Only the comparison is used; the Verification these return (and its call id) is not.
+        call_id = _UNUSED_CALL_ID
+        if self.code is not None:
+            typed = check_typed_code(call_id, record.expected_cli, self.code, record.code_digits)
+            return typed.verified, None
+        assert self.received_cli is not None
+        seen = check_received_cli(call_id, record.expected_cli, self.received_cli)
+        return seen.verified, seen.received_cli if is_e164(seen.received_cli) else None
+
+
 def check(
     policy: Policy, challenge_id: str, received_cli: str | None, code: str | None
 ) -> Flow[CheckResult]:
@@ -487,29 +537,16 @@ def check(
         )
     if not _challenge_id(challenge_id):
         return _NOT_FOUND
-    record: Record | None = yield StoreCall("load", (challenge_id,))
-    if record is None:
-        policy.emit("checked", None, _models.NOT_FOUND)
-        return _NOT_FOUND
-    # Compared by the client's own functions: constant time, and every format they accept.
-    call_id = UUID(record.call_id)
-    if code is not None:
-        matched = check_typed_code(call_id, record.expected_cli, code, record.code_digits).verified
-        reported_cli = None
-    else:
-        assert received_cli is not None
-        verification = check_received_cli(call_id, record.expected_cli, received_cli)
-        matched = verification.verified
-        reported_cli = verification.received_cli if is_e164(verification.received_cli) else None
     now = policy.clock()
     outcome: CheckOutcome = yield StoreCall(
-        "check", (challenge_id, matched, reported_cli, now, policy.claim(now))
+        "check", (challenge_id, GivenAnswer(code, received_cli), now, policy.claim(now))
     )
+    if outcome.status == _models.NOT_FOUND:
+        policy.emit("checked", None, _models.NOT_FOUND)
+        return _NOT_FOUND
     policy.emit("checked", challenge_id, outcome.status)
     if outcome.report is not None:
         yield from deliver(policy, outcome.report)
-    if outcome.status == _models.NOT_FOUND:
-        return _NOT_FOUND
     return CheckResult(outcome.status, outcome.status == _models.VERIFIED, outcome.attempts_left)
 
 
@@ -528,7 +565,7 @@ def cancel(policy: Policy, challenge_id: str) -> Flow[bool]:
 def state(policy: Policy, challenge_id: str) -> Flow[ChallengeState | None]:
     if not _challenge_id(challenge_id):
         return None
-    record: Record | None = yield StoreCall("load", (challenge_id,))
+    record: Record | None = yield StoreCall("snapshot", (challenge_id,))
     return None if record is None else state_of(record, policy.clock())
 
 

@@ -158,7 +158,7 @@ class Verifier(_Base):
         return _flow.drive(flow, self._perform)
 
     def _perform(self, step: Step) -> Any:
-        if isinstance(step, StoreCall):
+        if type(step) is StoreCall:
             return getattr(self._store, step.name)(*step.args)
         if isinstance(step, SendReport):
             report = step.report

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from .. import _flow
 from .._models import NOT_FOUND
 from .._store import (
+    Answer,
     CancelOutcome,
     CheckOutcome,
     Claim,
@@ -52,13 +53,20 @@ class MemoryStore(VerificationStore, Store):
         return self._salt
 
     def take_quotas(self, quotas: Sequence[Quota], now: float, member: str) -> Refusal | None:
+        starts = self._starts
         with self._lock:
             times = []
             for quota in quotas:
-                # Only the starts still inside the window are kept.
-                _, earlier = self._starts.get(quota.key, (quota.window, []))
-                recent = [at for at in earlier if at > now - quota.window]
-                self._starts[quota.key] = (quota.window, recent)
+                entry = starts.get(quota.key)
+                if entry is None:
+                    recent: list[float] = []
+                    starts[quota.key] = (quota.window, recent)
+                else:
+                    recent = entry[1]
+                    # Only the starts still inside the window are kept (they are in order).
+                    cutoff = now - quota.window
+                    while recent and recent[0] <= cutoff:
+                        del recent[0]
                 times.append(recent)
             refusal = _flow.quota_refusal(quotas, times, now)
             if refusal is None:
@@ -70,25 +78,22 @@ class MemoryStore(VerificationStore, Store):
 
     def create(self, record: Record) -> None:
         with self._lock:
-            self._records[record.id] = record.copy()
+            self._records[record.id] = record
 
-    def load(self, challenge_id: str) -> Record | None:
+    def snapshot(self, challenge_id: str) -> Record | None:
         with self._lock:
             record = self._records.get(challenge_id)
             return None if record is None else record.copy()
 
-    def check(
-        self,
-        challenge_id: str,
-        matched: bool,
-        received_cli: str | None,
-        now: float,
-        claim: Claim,
-    ) -> CheckOutcome:
+    def check(self, challenge_id: str, answer: Answer, now: float, claim: Claim) -> CheckOutcome:
+        record = self._records.get(challenge_id)
+        if record is None:
+            return CheckOutcome(NOT_FOUND, 0)
+        # Outside the lock: it reads only fields that never change after create.
+        matched, received_cli = answer.compare(record)
         with self._lock:
-            record = self._records.get(challenge_id)
-            if record is None:
-                return CheckOutcome(NOT_FOUND, 0)
+            if self._records.get(challenge_id) is not record:
+                return CheckOutcome(NOT_FOUND, 0)  # forgotten meanwhile
             return _flow.on_check(record, matched, received_cli, now, claim)
 
     def cancel(self, challenge_id: str, now: float, claim: Claim) -> CancelOutcome:

@@ -23,7 +23,9 @@ from typing import Any
 
 from ...errors import ConfigurationError
 from .. import _flow
+from .._models import NOT_FOUND
 from .._store import (
+    Answer,
     AsyncStore,
     CancelOutcome,
     CheckOutcome,
@@ -445,22 +447,20 @@ class _SyncRedis(Store):
             keys=[self._keys.challenge(record.id)], args=self._keys.create_args(record)
         )
 
-    def load(self, challenge_id: str) -> Record | None:
+    def snapshot(self, challenge_id: str) -> Record | None:
         return self._keys.record(self._client.hgetall(self._keys.challenge(challenge_id)))
 
-    def check(
-        self,
-        challenge_id: str,
-        matched: bool,
-        received_cli: str | None,
-        now: float,
-        claim: Claim,
-    ) -> CheckOutcome:
-        answer = self._scripts["check"](
+    def check(self, challenge_id: str, answer: Answer, now: float, claim: Claim) -> CheckOutcome:
+        # The comparison reads only fields fixed at create; the script decides atomically.
+        record = self.snapshot(challenge_id)
+        if record is None:
+            return CheckOutcome(NOT_FOUND, 0)
+        matched, received_cli = answer.compare(record)
+        decided = self._scripts["check"](
             keys=[self._keys.challenge(challenge_id)],
             args=[int(matched), received_cli or "", *self._keys.end_args(now, claim)],
         )
-        outcome = self._keys.check_outcome(challenge_id, answer, received_cli, claim)
+        outcome = self._keys.check_outcome(challenge_id, decided, received_cli, claim)
         if outcome.report is not None:
             self._client.zadd(self._keys.due, {challenge_id: claim.until})
         return outcome
@@ -561,22 +561,21 @@ class _AsyncRedis(AsyncStore):
             keys=[self._keys.challenge(record.id)], args=self._keys.create_args(record)
         )
 
-    async def load(self, challenge_id: str) -> Record | None:
+    async def snapshot(self, challenge_id: str) -> Record | None:
         return self._keys.record(await self._client.hgetall(self._keys.challenge(challenge_id)))
 
     async def check(
-        self,
-        challenge_id: str,
-        matched: bool,
-        received_cli: str | None,
-        now: float,
-        claim: Claim,
+        self, challenge_id: str, answer: Answer, now: float, claim: Claim
     ) -> CheckOutcome:
-        answer = await self._scripts["check"](
+        record = await self.snapshot(challenge_id)
+        if record is None:
+            return CheckOutcome(NOT_FOUND, 0)
+        matched, received_cli = answer.compare(record)
+        decided = await self._scripts["check"](
             keys=[self._keys.challenge(challenge_id)],
             args=[int(matched), received_cli or "", *self._keys.end_args(now, claim)],
         )
-        outcome = self._keys.check_outcome(challenge_id, answer, received_cli, claim)
+        outcome = self._keys.check_outcome(challenge_id, decided, received_cli, claim)
         if outcome.report is not None:
             await self._client.zadd(self._keys.due, {challenge_id: claim.until})
         return outcome

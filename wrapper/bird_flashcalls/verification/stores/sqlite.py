@@ -18,6 +18,7 @@ from ...errors import ConfigurationError
 from .. import _flow
 from .._models import NOT_FOUND
 from .._store import (
+    Answer,
     CancelOutcome,
     CheckOutcome,
     Claim,
@@ -214,23 +215,17 @@ class SQLiteStore(VerificationStore, Store):
                 ),
             )
 
-    def load(self, challenge_id: str) -> Record | None:
+    def snapshot(self, challenge_id: str) -> Record | None:
         row = self._connection().execute(_GET, (challenge_id,)).fetchone()
         return None if row is None else Record(*row)
 
-    def check(
-        self,
-        challenge_id: str,
-        matched: bool,
-        received_cli: str | None,
-        now: float,
-        claim: Claim,
-    ) -> CheckOutcome:
+    def check(self, challenge_id: str, answer: Answer, now: float, claim: Claim) -> CheckOutcome:
         with self._write() as connection:
             row = connection.execute(_GET, (challenge_id,)).fetchone()
             if row is None:
                 return CheckOutcome(NOT_FOUND, 0)
             record = Record(*row)
+            matched, received_cli = answer.compare(record)
             outcome = _flow.on_check(record, matched, received_cli, now, claim)
             _save(connection, record)
             return outcome
