@@ -606,7 +606,10 @@ def deliver(policy: Policy, report: Report) -> Flow[bool]:
     now = policy.clock()
     verdict = report_verdict(error)
     if verdict == "done":
-        yield from _store_quietly("report_done", (report.challenge_id, report.token, now))
+        try:
+            yield StoreCall("report_done", (report.challenge_id, report.token, now))
+        except Exception as store_error:
+            _store_failed("report_done", store_error)
         logger.debug("challenge %s: Bird took result %s", report.challenge_id, report.result)
         policy.emit("reported", report.challenge_id, report.result)
         return True
@@ -628,14 +631,16 @@ def deliver(policy: Policy, report: Report) -> Flow[bool]:
 
 
 def _store_quietly(name: str, args: tuple[Any, ...]) -> Flow[None]:
-    # After the decision the user's outcome stands: a store failure here only delays the report
-    # (its claim runs out and flush() sends it again).
     try:
         yield StoreCall(name, args)
     except Exception as error:
-        logger.warning(
-            "store operation %s failed after a decision (%s)", name, type(error).__name__
-        )
+        _store_failed(name, error)
+
+
+def _store_failed(name: str, error: Exception) -> None:
+    # After the decision the user's outcome stands: a store failure here only delays the report
+    # (its claim runs out and flush() sends it again).
+    logger.warning("store operation %s failed after a decision (%s)", name, type(error).__name__)
 
 
 def report_verdict(error: BirdError | None) -> str:

@@ -56,6 +56,7 @@ class MemoryStore(VerificationStore, Store):
         starts = self._starts
         with self._lock:
             times = []
+            full = False
             for quota in quotas:
                 entry = starts.get(quota.key)
                 if entry is None:
@@ -67,14 +68,17 @@ class MemoryStore(VerificationStore, Store):
                     cutoff = now - quota.window
                     while recent and recent[0] <= cutoff:
                         del recent[0]
+                    full = full or len(recent) >= quota.limit
                 times.append(recent)
-            refusal = _flow.quota_refusal(quotas, times, now)
-            if refusal is None:
-                for recent in times:
-                    recent.append(now)
+            if full:
+                refusal = _flow.quota_refusal(quotas, times, now)
+                if refusal is not None:
+                    return refusal
+            for recent in times:
+                recent.append(now)
             if now >= self._next_sweep:
                 self._sweep(now)
-            return refusal
+            return None
 
     def create(self, record: Record) -> None:
         with self._lock:
