@@ -305,3 +305,27 @@ def test_unreported_records_are_not_kept_forever(fake_bird: FakeBird) -> None:
 
     assert verifier.state(challenge.id) is None
     assert "result" not in fake_bird.calls[challenge.call_id]  # given up after a day
+
+
+def test_sqlite_closes_the_connections_of_finished_threads(tmp_path: Any) -> None:
+    import threading
+
+    store = SQLiteStore(tmp_path / "v.db")
+    opened: list[sqlite3.Connection] = []
+
+    def use_in_a_thread() -> None:
+        opened.append(store._connection())
+
+    for _ in range(3):
+        thread = threading.Thread(target=use_in_a_thread)
+        thread.start()
+        thread.join()
+    store.snapshot("x")  # opens no new connection: this thread has its own already
+
+    # Each new thread's connection closed the one of the thread before it.
+    for connection in opened[:-1]:
+        with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+            connection.execute("SELECT 1")
+    store.close()
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        opened[-1].execute("SELECT 1")

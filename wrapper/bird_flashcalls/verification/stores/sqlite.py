@@ -78,6 +78,9 @@ _SAVE = (
 _GET = f"SELECT {_COLUMNS} FROM bird_flashcalls_challenges WHERE id = ?"
 _DELETE = "DELETE FROM bird_flashcalls_challenges WHERE id = ?"
 
+# A connection and the process and thread that opened it.
+_Opened = tuple[int, threading.Thread, sqlite3.Connection]
+
 
 class SQLiteStore(VerificationStore, Store):
     """Challenges in an SQLite database file, shared by the processes of one machine.
@@ -100,7 +103,10 @@ class SQLiteStore(VerificationStore, Store):
         self._path = str(Path(text))
         self._busy_timeout = float(busy_timeout)
         self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        # Every connection opened: by which process and thread, so that close() and the pruning
+        # of dead threads' connections never touch another process's (a forked child must not
+        # close its parent's: that would drop the parent's file locks).
+        self._connections: list[_Opened] = []
         self._connections_lock = threading.Lock()
         self._salt: bytes | None = None
         connection = self._connection()
@@ -133,9 +139,21 @@ class SQLiteStore(VerificationStore, Store):
             connection.execute("PRAGMA synchronous=NORMAL")
             local.connection = connection
             local.pid = os.getpid()
-            with self._connections_lock:
-                self._connections.append(connection)
+            self._track(connection)
         return connection
+
+    def _track(self, connection: sqlite3.Connection) -> None:
+        pid = os.getpid()
+        with self._connections_lock:
+            kept: list[_Opened] = []
+            finished: list[_Opened] = []
+            for opened in self._connections:
+                ours_and_done = opened[0] == pid and not opened[1].is_alive()
+                (finished if ours_and_done else kept).append(opened)
+            kept.append((pid, threading.current_thread(), connection))
+            self._connections = kept
+        for _, _, done in finished:
+            done.close()
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -150,9 +168,11 @@ class SQLiteStore(VerificationStore, Store):
 
     def close(self) -> None:
         """Close every connection this store opened (a later operation opens a new one)."""
+        pid = os.getpid()
         with self._connections_lock:
-            connections, self._connections = self._connections, []
-        for connection in connections:
+            ours = [opened for opened in self._connections if opened[0] == pid]
+            self._connections = [opened for opened in self._connections if opened[0] != pid]
+        for _, _, connection in ours:
             connection.close()
         self._local = threading.local()
 
