@@ -171,8 +171,6 @@ class Store(Protocol):
         """Release a claim after a failed send (or drop the report when ``give_up``)."""
         ...
 
-    def close(self) -> None: ...
-
 
 class AsyncStore(Protocol):
     """The operations of ``Store`` as coroutines (RedisStore on a redis.asyncio client)."""
@@ -200,8 +198,6 @@ class AsyncStore(Protocol):
     async def report_failed(
         self, challenge_id: str, token: str, now: float, give_up: bool
     ) -> None: ...
-
-    async def close(self) -> None: ...
 
 
 class VerificationStore:

@@ -136,9 +136,6 @@ class MemoryStore(VerificationStore, Store):
             if record is not None and _flow.on_report_failed(record, token, now, give_up):
                 del self._records[challenge_id]
 
-    def close(self) -> None:
-        pass
-
     def _sweep(self, now: float) -> None:
         # Called with the lock held.
         self._next_sweep = now + _SWEEP_EVERY

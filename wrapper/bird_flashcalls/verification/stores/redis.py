@@ -515,9 +515,6 @@ class _SyncRedis(Store):
         elif answer == 2:
             self._client.zrem(self._keys.due, challenge_id)
 
-    def close(self) -> None:
-        pass  # the client belongs to the caller
-
 
 class _AsyncRedis(AsyncStore):
     """_SyncRedis on a redis.asyncio client: the same calls, awaited."""
@@ -631,6 +628,3 @@ class _AsyncRedis(AsyncStore):
             await self._client.zadd(self._keys.due, {challenge_id: now})
         elif answer == 2:
             await self._client.zrem(self._keys.due, challenge_id)
-
-    async def close(self) -> None:
-        pass  # the client belongs to the caller
