@@ -515,14 +515,14 @@ class GivenAnswer:
         self.code = code
         self.received_cli = received_cli
 
-    def compare(self, record: Record) -> tuple[bool, str | None]:
+    def compare(self, expected_cli: str, code_digits: int) -> tuple[bool, str | None]:
         # Only the comparison is used; the Verification these return (and its call id) is not.
         call_id = _UNUSED_CALL_ID
         if self.code is not None:
-            typed = check_typed_code(call_id, record.expected_cli, self.code, record.code_digits)
+            typed = check_typed_code(call_id, expected_cli, self.code, code_digits)
             return typed.verified, None
         assert self.received_cli is not None
-        seen = check_received_cli(call_id, record.expected_cli, self.received_cli)
+        seen = check_received_cli(call_id, expected_cli, self.received_cli)
         return seen.verified, seen.received_cli if is_e164(seen.received_cli) else None
 
 

@@ -126,9 +126,10 @@ class CancelOutcome:
 class Answer(Protocol):
     """What the user gave, as the check flow hands it to a store."""
 
-    def compare(self, record: Record) -> tuple[bool, str | None]:
-        """(it matches, the E.164 number to report with the result or None); may raise
-        InvalidRequestError for an answer that is not one."""
+    def compare(self, expected_cli: str, code_digits: int) -> tuple[bool, str | None]:
+        """(it matches, the E.164 number to report with the result or None), given a record's
+        fields that never change after create; may raise InvalidRequestError for an answer that
+        is not one."""
         ...
 
 
@@ -154,8 +155,8 @@ class Store(Protocol):
         ...
 
     def check(self, challenge_id: str, answer: Answer, now: float, claim: Claim) -> CheckOutcome:
-        """Compare ``answer`` with the record (``answer.compare``, which reads only the fields
-        fixed at create), then record it and say what it decided (``_flow.on_check``)."""
+        """Compare ``answer`` with the record's expected caller number, then record it and say
+        what it decided (``_flow.on_check``)."""
         ...
 
     def cancel(self, challenge_id: str, now: float, claim: Claim) -> CancelOutcome: ...

@@ -94,7 +94,7 @@ class MemoryStore(VerificationStore, Store):
         if record is None:
             return CheckOutcome(NOT_FOUND, 0)
         # Outside the lock: it reads only fields that never change after create.
-        matched, received_cli = answer.compare(record)
+        matched, received_cli = answer.compare(record.expected_cli, record.code_digits)
         with self._lock:
             if self._records.get(challenge_id) is not record:
                 return CheckOutcome(NOT_FOUND, 0)  # forgotten meanwhile

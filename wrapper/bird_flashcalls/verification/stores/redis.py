@@ -181,7 +181,7 @@ return 1
 )
 
 # One quota: _flow.quota_wait, and count the start when it fits.
-# KEYS[1] the quota's sorted set; ARGV: now, window, limit, member, peek (1: only look).
+# KEYS[1] the quota's sorted set; ARGV: now, window, limit, member.
 # Returns nil when it fits, else the seconds to wait (as a string).
 _TAKE = """
 local now = tonumber(ARGV[1])
@@ -193,10 +193,8 @@ if count >= limit then
   local oldest = redis.call('ZRANGE', KEYS[1], count - limit, count - limit, 'WITHSCORES')
   return tostring(tonumber(oldest[2]) + window - now)
 end
-if ARGV[5] ~= '1' then
-  redis.call('ZADD', KEYS[1], now, ARGV[4])
-  redis.call('PEXPIRE', KEYS[1], string.format('%.0f', math.ceil(window * 1000)))
-end
+redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('PEXPIRE', KEYS[1], string.format('%.0f', math.ceil(window * 1000)))
 return false
 """
 
@@ -295,6 +293,9 @@ def _float(value: float) -> str:
 class _Keys:
     """Key names, script arguments and the parsing of answers: what both clients share."""
 
+    # What a check compares with, fixed at create (and the expiry, for the due index).
+    FIXED = ("expected_cli", "code_digits", "expires_at")
+
     def __init__(self, prefix: str) -> None:
         self.due = f"{prefix}:due"
         self.salt = f"{prefix}:salt"
@@ -306,6 +307,43 @@ class _Keys:
 
     def limit(self, quota: Quota) -> str:
         return self._limit + "{" + quota.key + "}"
+
+    def take(self, quota: Quota, now: float, member: str) -> dict[str, Any]:
+        return {
+            "keys": [self.limit(quota)],
+            "args": [_float(now), _float(quota.window), quota.limit, member],
+        }
+
+    @staticmethod
+    def refusal(quotas: Sequence[Quota], waits: list[Any]) -> tuple[Refusal | None, list[Quota]]:
+        """The refusal with the longest wait (or None), and the quotas that took the start."""
+        refusal = None
+        taken = []
+        for quota, wait in zip(quotas, waits, strict=True):
+            if wait is None:
+                taken.append(quota)
+                continue
+            seconds = float(_text(wait))
+            if refusal is None or seconds > refusal.retry_after:
+                refusal = Refusal(quota.name, seconds)
+        return refusal, taken
+
+    def create(self, record: Record) -> dict[str, Any]:
+        return {"keys": [self.challenge(record.id)], "args": self.create_args(record)}
+
+    def check(
+        self, challenge_id: str, matched: bool, received_cli: str | None, now: float, claim: Claim
+    ) -> dict[str, Any]:
+        return {
+            "keys": [self.challenge(challenge_id)],
+            "args": [int(matched), received_cli or "", *self.end_args(now, claim)],
+        }
+
+    def report_done(self, challenge_id: str, now: float) -> dict[str, Any]:
+        return {
+            "keys": [self.challenge(challenge_id)],
+            "args": [_float(now), _float(_flow.ENDED_KEPT_FOR)],
+        }
 
     @staticmethod
     def create_args(record: Record) -> list[str | int | float]:
@@ -416,54 +454,46 @@ class _SyncRedis(Store):
         return self._salt
 
     def take_quotas(self, quotas: Sequence[Quota], now: float, member: str) -> Refusal | None:
-        # Each quota has its own key (and Cluster slot), so they are taken one by one and given
-        # back when a later one refuses: at worst a start is refused that a single lock would
-        # have let through, never the other way round.
-        taken: list[Quota] = []
-        refusal: Refusal | None = None
+        # Each quota has its own key (and Cluster slot), so they are taken together but not
+        # atomically, and given back when one refuses: at worst a start is refused that a single
+        # lock would have let through, never the other way round.
+        pipe = self._client.pipeline(transaction=False)
         for quota in quotas:
-            peek = refusal is not None
-            wait = self._scripts["take"](
-                keys=[self._keys.limit(quota)],
-                args=[_float(now), _float(quota.window), quota.limit, member, int(peek)],
-            )
-            if wait is None:
-                if not peek:
-                    taken.append(quota)
-                continue
-            seconds = float(_text(wait))
-            if refusal is None or seconds > refusal.retry_after:
-                refusal = Refusal(quota.name, seconds)
-        if refusal is not None:
+            self._scripts["take"](**self._keys.take(quota, now, member), client=pipe)
+        refusal, taken = self._keys.refusal(quotas, pipe.execute())
+        if refusal is not None and taken:
+            pipe = self._client.pipeline(transaction=False)
             for quota in taken:
-                self._client.zrem(self._keys.limit(quota), member)
+                pipe.zrem(self._keys.limit(quota), member)
+            pipe.execute()
         return refusal
 
     def create(self, record: Record) -> None:
         # The due entry first: a record is never without one (an entry without a record is
-        # dropped by expire_due()).
-        self._client.zadd(self._keys.due, {record.id: record.expires_at})
-        self._scripts["create"](
-            keys=[self._keys.challenge(record.id)], args=self._keys.create_args(record)
-        )
+        # dropped by expire_due()). One round trip, in order, not atomic: two slots.
+        pipe = self._client.pipeline(transaction=False)
+        pipe.zadd(self._keys.due, {record.id: record.expires_at})
+        self._scripts["create"](**self._keys.create(record), client=pipe)
+        pipe.execute()
 
     def snapshot(self, challenge_id: str) -> Record | None:
         return self._keys.record(self._client.hgetall(self._keys.challenge(challenge_id)))
 
     def check(self, challenge_id: str, answer: Answer, now: float, claim: Claim) -> CheckOutcome:
         # The comparison reads only fields fixed at create; the script decides atomically.
-        record = self.snapshot(challenge_id)
-        if record is None:
+        fixed = self._client.hmget(self._keys.challenge(challenge_id), *_Keys.FIXED)
+        if fixed[0] is None:
             return CheckOutcome(NOT_FOUND, 0)
-        matched, received_cli = answer.compare(record)
-        decided = self._scripts["check"](
-            keys=[self._keys.challenge(challenge_id)],
-            args=[int(matched), received_cli or "", *self._keys.end_args(now, claim)],
+        matched, received_cli = answer.compare(_text(fixed[0]), int(fixed[1]))
+        pipe = self._client.pipeline(transaction=False)
+        # Due no later than the claim would end, whatever the script decides: a worker that
+        # dies after it leaves a report that expire_due() finds.
+        pipe.zadd(self._keys.due, {challenge_id: min(float(fixed[2]), claim.until)})
+        self._scripts["check"](
+            **self._keys.check(challenge_id, matched, received_cli, now, claim), client=pipe
         )
-        outcome = self._keys.check_outcome(challenge_id, decided, received_cli, claim)
-        if outcome.report is not None:
-            self._client.zadd(self._keys.due, {challenge_id: claim.until})
-        return outcome
+        decided = pipe.execute()[1]
+        return self._keys.check_outcome(challenge_id, decided, received_cli, claim)
 
     def cancel(self, challenge_id: str, now: float, claim: Claim) -> CancelOutcome:
         answer = self._scripts["cancel"](
@@ -499,11 +529,10 @@ class _SyncRedis(Store):
         return reports
 
     def report_done(self, challenge_id: str, token: str, now: float) -> None:
-        self._scripts["report_done"](
-            keys=[self._keys.challenge(challenge_id)],
-            args=[_float(now), _float(_flow.ENDED_KEPT_FOR)],
-        )
-        self._client.zrem(self._keys.due, challenge_id)
+        pipe = self._client.pipeline(transaction=False)
+        self._scripts["report_done"](**self._keys.report_done(challenge_id, now), client=pipe)
+        pipe.zrem(self._keys.due, challenge_id)
+        pipe.execute()
 
     def report_failed(self, challenge_id: str, token: str, now: float, give_up: bool) -> None:
         answer = self._scripts["report_failed"](
@@ -532,31 +561,22 @@ class _AsyncRedis(AsyncStore):
         return self._salt
 
     async def take_quotas(self, quotas: Sequence[Quota], now: float, member: str) -> Refusal | None:
-        taken: list[Quota] = []
-        refusal: Refusal | None = None
+        pipe = self._client.pipeline(transaction=False)
         for quota in quotas:
-            peek = refusal is not None
-            wait = await self._scripts["take"](
-                keys=[self._keys.limit(quota)],
-                args=[_float(now), _float(quota.window), quota.limit, member, int(peek)],
-            )
-            if wait is None:
-                if not peek:
-                    taken.append(quota)
-                continue
-            seconds = float(_text(wait))
-            if refusal is None or seconds > refusal.retry_after:
-                refusal = Refusal(quota.name, seconds)
-        if refusal is not None:
+            await self._scripts["take"](**self._keys.take(quota, now, member), client=pipe)
+        refusal, taken = self._keys.refusal(quotas, await pipe.execute())
+        if refusal is not None and taken:
+            pipe = self._client.pipeline(transaction=False)
             for quota in taken:
-                await self._client.zrem(self._keys.limit(quota), member)
+                pipe.zrem(self._keys.limit(quota), member)
+            await pipe.execute()
         return refusal
 
     async def create(self, record: Record) -> None:
-        await self._client.zadd(self._keys.due, {record.id: record.expires_at})
-        await self._scripts["create"](
-            keys=[self._keys.challenge(record.id)], args=self._keys.create_args(record)
-        )
+        pipe = self._client.pipeline(transaction=False)
+        pipe.zadd(self._keys.due, {record.id: record.expires_at})
+        await self._scripts["create"](**self._keys.create(record), client=pipe)
+        await pipe.execute()
 
     async def snapshot(self, challenge_id: str) -> Record | None:
         return self._keys.record(await self._client.hgetall(self._keys.challenge(challenge_id)))
@@ -564,18 +584,17 @@ class _AsyncRedis(AsyncStore):
     async def check(
         self, challenge_id: str, answer: Answer, now: float, claim: Claim
     ) -> CheckOutcome:
-        record = await self.snapshot(challenge_id)
-        if record is None:
+        fixed = await self._client.hmget(self._keys.challenge(challenge_id), *_Keys.FIXED)
+        if fixed[0] is None:
             return CheckOutcome(NOT_FOUND, 0)
-        matched, received_cli = answer.compare(record)
-        decided = await self._scripts["check"](
-            keys=[self._keys.challenge(challenge_id)],
-            args=[int(matched), received_cli or "", *self._keys.end_args(now, claim)],
+        matched, received_cli = answer.compare(_text(fixed[0]), int(fixed[1]))
+        pipe = self._client.pipeline(transaction=False)
+        pipe.zadd(self._keys.due, {challenge_id: min(float(fixed[2]), claim.until)})
+        await self._scripts["check"](
+            **self._keys.check(challenge_id, matched, received_cli, now, claim), client=pipe
         )
-        outcome = self._keys.check_outcome(challenge_id, decided, received_cli, claim)
-        if outcome.report is not None:
-            await self._client.zadd(self._keys.due, {challenge_id: claim.until})
-        return outcome
+        decided = (await pipe.execute())[1]
+        return self._keys.check_outcome(challenge_id, decided, received_cli, claim)
 
     async def cancel(self, challenge_id: str, now: float, claim: Claim) -> CancelOutcome:
         answer = await self._scripts["cancel"](
@@ -613,11 +632,10 @@ class _AsyncRedis(AsyncStore):
         return reports
 
     async def report_done(self, challenge_id: str, token: str, now: float) -> None:
-        await self._scripts["report_done"](
-            keys=[self._keys.challenge(challenge_id)],
-            args=[_float(now), _float(_flow.ENDED_KEPT_FOR)],
-        )
-        await self._client.zrem(self._keys.due, challenge_id)
+        pipe = self._client.pipeline(transaction=False)
+        await self._scripts["report_done"](**self._keys.report_done(challenge_id, now), client=pipe)
+        pipe.zrem(self._keys.due, challenge_id)
+        await pipe.execute()
 
     async def report_failed(self, challenge_id: str, token: str, now: float, give_up: bool) -> None:
         answer = await self._scripts["report_failed"](

@@ -245,7 +245,7 @@ class SQLiteStore(VerificationStore, Store):
             if row is None:
                 return CheckOutcome(NOT_FOUND, 0)
             record = Record(*row)
-            matched, received_cli = answer.compare(record)
+            matched, received_cli = answer.compare(record.expected_cli, record.code_digits)
             outcome = _flow.on_check(record, matched, received_cli, now, claim)
             _save(connection, record)
             return outcome
