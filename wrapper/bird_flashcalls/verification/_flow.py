@@ -439,6 +439,16 @@ def state_of(record: Record, now: float) -> ChallengeState:
 
 
 _NOT_FOUND = CheckResult(_models.NOT_FOUND, False, 0)
+# CheckResults are frozen and few: (status, attempts left) -> the one instance.
+_CHECK_RESULTS: dict[tuple[str, int], CheckResult] = {}
+
+
+def _check_result(status: str, attempts_left: int) -> CheckResult:
+    result = _CHECK_RESULTS.get((status, attempts_left))
+    if result is None:
+        result = CheckResult(status, status == _models.VERIFIED, attempts_left)
+        _CHECK_RESULTS[status, attempts_left] = result
+    return result
 
 
 # The flows.
@@ -547,7 +557,7 @@ def check(
     policy.emit("checked", challenge_id, outcome.status)
     if outcome.report is not None:
         yield from deliver(policy, outcome.report)
-    return CheckResult(outcome.status, outcome.status == _models.VERIFIED, outcome.attempts_left)
+    return _check_result(outcome.status, outcome.attempts_left)
 
 
 def cancel(policy: Policy, challenge_id: str) -> Flow[bool]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
+from uuid import UUID
 
 from .._client import AsyncFlashCalls, FlashCalls
 from ..errors import BirdError, ConfigurationError
@@ -164,7 +165,7 @@ class Verifier(_Base):
             report = step.report
             try:
                 self._flash_calls.end(
-                    report.call_id, result=report.result, received_cli=report.received_cli
+                    UUID(report.call_id), result=report.result, received_cli=report.received_cli
                 )
             except BirdError as error:
                 return error
@@ -275,7 +276,7 @@ class AsyncVerifier(_Base):
             report = step.report
             try:
                 await self._flash_calls.end(
-                    report.call_id, result=report.result, received_cli=report.received_cli
+                    UUID(report.call_id), result=report.result, received_cli=report.received_cli
                 )
             except BirdError as error:
                 return error
