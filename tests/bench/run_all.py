@@ -1,6 +1,7 @@
 """Every benchmark of bird-flashcalls against raw httpx; the results as a markdown table.
 
-    .venv/bin/python tests/bench/run_all.py [--quick] [--only import,calls,loopback,memory]
+    .venv/bin/python tests/bench/run_all.py [--quick]
+                                            [--only import,calls,loopback,memory,verification]
                                             [--profile] [--output tests/bench/results.md]
 
 Prints one line per figure as it is measured, then the table, which is also written to
@@ -19,6 +20,7 @@ import bench_calls
 import bench_import
 import bench_loopback
 import bench_memory
+import bench_verification
 from benchlib import BENCH_DIR, Result, machine_lines, markdown_table
 
 BENCHMARKS = {
@@ -26,6 +28,7 @@ BENCHMARKS = {
     "calls": bench_calls.run,
     "loopback": bench_loopback.run,
     "memory": bench_memory.run,
+    "verification": bench_verification.run,
 }
 
 

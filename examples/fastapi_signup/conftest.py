@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# The redis-server the verification tests use: started and stopped by these tests too.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "verification"))
+
+from redis_server import running_redis
+
+
+@pytest.fixture(scope="session")
+def signup_redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with running_redis(tmp_path_factory.mktemp("signup-redis")) as url:
+        yield url
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"

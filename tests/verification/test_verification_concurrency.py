@@ -1,0 +1,254 @@
+"""Atomic under concurrency, in every store: real threads, tasks and worker processes."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import threading
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import verification_workers
+from bird_flashcalls.testing import FakeBird
+from bird_flashcalls.verification import (
+    AsyncVerifier,
+    Challenge,
+    MemoryStore,
+    SQLiteStore,
+    Verifier,
+)
+from verification_support import Clock, SyncStores, reports, store_params
+
+THREADS = 50
+PHONE = "+31612345678"
+
+
+def right_and_wrong(fake: FakeBird, challenge: Challenge) -> tuple[str, str]:
+    cli = fake.handset_cli(challenge.call_id)
+    return cli, cli[:-1] + str((int(cli[-1]) + 1) % 10)
+
+
+def in_threads(count: int, work: Callable[[int], Any]) -> list[Any]:
+    """Run ``work(i)`` in ``count`` threads released together by a barrier."""
+    barrier = threading.Barrier(count)
+    results: list[Any] = [None] * count
+    errors: list[BaseException] = []
+
+    def run(number: int) -> None:
+        barrier.wait(timeout=30)
+        try:
+            results[number] = work(number)
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(number,)) for number in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    return results
+
+
+def verifiers(stores: SyncStores, fake: FakeBird, count: int, **settings: Any) -> list[Verifier]:
+    """One verifier per worker thread, each on its own store handle and client."""
+    return [Verifier(fake.client(max_retries=0), stores.new(), **settings) for _ in range(count)]
+
+
+# Threads of one process, every store.
+
+
+def test_fifty_threads_with_the_right_answer_verify_exactly_once(
+    stores: SyncStores, fake_bird: FakeBird
+) -> None:
+    workers = verifiers(stores, fake_bird, THREADS)
+    challenge = workers[0].start(PHONE)
+    right, _ = right_and_wrong(fake_bird, challenge)
+
+    statuses = in_threads(
+        THREADS, lambda number: workers[number].check(challenge.id, received_cli=right).status
+    )
+
+    assert Counter(statuses) == {"verified": 1, "not_found": THREADS - 1}
+    assert reports(fake_bird, challenge.call_id) == ["verified"]
+
+
+def test_fifty_threads_with_wrong_answers_never_exceed_max_attempts(
+    stores: SyncStores, fake_bird: FakeBird
+) -> None:
+    workers = verifiers(stores, fake_bird, THREADS, max_attempts=3)
+    challenge = workers[0].start(PHONE)
+    _, wrong = right_and_wrong(fake_bird, challenge)
+
+    statuses = in_threads(
+        THREADS, lambda number: workers[number].check(challenge.id, received_cli=wrong).status
+    )
+
+    assert Counter(statuses) == {"wrong": 2, "locked": THREADS - 2}
+    assert reports(fake_bird, challenge.call_id) == ["wrong_cli"]
+    record = stores.new().sync_operations().snapshot(challenge.id)
+    assert record is not None and record.attempts == 3
+
+
+def test_workers_expiring_at_the_same_moment_report_each_timeout_once(
+    stores: SyncStores, fake_bird: FakeBird
+) -> None:
+    clock = Clock()
+    workers = verifiers(
+        stores, fake_bird, 8, clock=clock, ttl=60, resend_cooldown=0, per_number_limit=None
+    )
+    challenges = [workers[0].start(PHONE) for _ in range(40)]
+    clock.advance(60)
+
+    counts = in_threads(len(workers), lambda number: workers[number].expire_due())
+
+    assert sum(counts) == len(challenges)
+    assert [reports(fake_bird, c.call_id) for c in challenges] == [["timeout"]] * len(challenges)
+
+
+# Tasks of one event loop, every store.
+
+
+@pytest.mark.anyio
+async def test_fifty_tasks_with_the_right_answer_verify_exactly_once(
+    stores: SyncStores, fake_bird: FakeBird, redis_url_if_needed: str
+) -> None:
+    store, client = await async_store(stores, redis_url_if_needed)
+    verifier = AsyncVerifier(fake_bird.async_client(max_retries=0), store)
+    try:
+        challenge = await verifier.start(PHONE)
+        right, _ = right_and_wrong(fake_bird, challenge)
+        other = await verifier.start("+31612345679")
+        _, wrong = right_and_wrong(fake_bird, other)
+
+        statuses = await asyncio.gather(
+            *(verifier.check(challenge.id, received_cli=right) for _ in range(THREADS)),
+            *(verifier.check(other.id, received_cli=wrong) for _ in range(THREADS)),
+        )
+    finally:
+        if client is not None:
+            await client.aclose()
+
+    assert Counter(result.status for result in statuses[:THREADS]) == {
+        "verified": 1,
+        "not_found": THREADS - 1,
+    }
+    assert Counter(result.status for result in statuses[THREADS:]) == {
+        "wrong": 2,
+        "locked": THREADS - 2,
+    }
+    assert reports(fake_bird, challenge.call_id) == ["verified"]
+
+
+@pytest.fixture
+def redis_url_if_needed(stores: SyncStores, request: pytest.FixtureRequest) -> str:
+    return request.getfixturevalue("redis_url") if stores.kind == "redis" else ""
+
+
+async def async_store(stores: SyncStores, url: str) -> tuple[Any, Any]:
+    if stores.kind == "memory":
+        return MemoryStore(), None
+    if stores.kind == "sqlite":
+        return SQLiteStore(stores.path), None
+    import redis.asyncio
+    from bird_flashcalls.verification import RedisStore
+
+    client = redis.asyncio.Redis.from_url(url)
+    return RedisStore(client, prefix=stores.prefix), client
+
+
+@pytest.mark.anyio
+async def test_sqlite_transactions_do_not_block_the_event_loop(tmp_path: Any) -> None:
+    # While one process holds SQLite's write lock, an AsyncVerifier's check waits for it in a
+    # thread: other coroutines keep running meanwhile.
+    fake = FakeBird()
+    path = tmp_path / "verification.db"
+    verifier = AsyncVerifier(fake.async_client(max_retries=0), SQLiteStore(path))
+    challenge = await verifier.start(PHONE)
+    locker = SQLiteStore(path)
+    connection = locker._connection()
+    connection.execute("BEGIN IMMEDIATE")
+    ticks = 0
+    waiting = asyncio.create_task(verifier.check(challenge.id, received_cli="+3197010269999"))
+    try:
+        while ticks < 20:
+            await asyncio.sleep(0)
+            ticks += 1
+        assert not waiting.done()  # held up by the lock, yet the loop ran 20 times
+    finally:
+        connection.execute("ROLLBACK")
+    assert (await waiting).status == "wrong"
+    locker.close()
+
+
+# Several worker processes: SQLite and Redis.
+
+PROCESSES = 3
+THREADS_PER_PROCESS = 8
+
+
+@pytest.fixture(params=store_params(("sqlite", "redis")))
+def shared_stores(request: pytest.FixtureRequest, tmp_path: Any) -> Any:
+    handles = SyncStores(request.param, tmp_path, request)
+    yield handles
+    handles.close()
+
+
+def test_worker_processes_verify_once_lock_at_max_attempts_and_expire_once(
+    shared_stores: SyncStores, fake_bird_served: tuple[FakeBird, dict[str, str]]
+) -> None:
+    fake, bird = fake_bird_served
+    ttl = 600
+    here = Verifier(
+        fake.client(max_retries=0),
+        shared_stores.new(),
+        ttl=ttl,
+        resend_cooldown=0,
+        per_number_limit=None,
+    )
+    right_one = here.start(PHONE)
+    right, _ = right_and_wrong(fake, right_one)
+    wrong_one = here.start(PHONE)
+    _, wrong = right_and_wrong(fake, wrong_one)
+    expiring = [here.start(PHONE) for _ in range(30)]
+    scenarios = [
+        ("check", {"challenge_id": right_one.id, "received_cli": right}, 0.0),
+        ("check", {"challenge_id": wrong_one.id, "received_cli": wrong}, 0.0),
+        ("expire_due", {}, ttl + 1.0),  # these workers' clocks are past every expiry
+    ]
+    spawn = multiprocessing.get_context("spawn")
+    barrier = spawn.Barrier(PROCESSES * THREADS_PER_PROCESS)
+    results = spawn.Queue()
+    processes = [
+        spawn.Process(
+            target=verification_workers.run_scenarios,
+            args=(
+                shared_stores.location(),
+                bird,
+                scenarios,
+                barrier,
+                results,
+                THREADS_PER_PROCESS,
+            ),
+        )
+        for _ in range(PROCESSES)
+    ]
+    for process in processes:
+        process.start()
+    workers = PROCESSES * THREADS_PER_PROCESS
+    collected = [results.get(timeout=120) for _ in range(len(scenarios) * workers)]
+    for process in processes:
+        process.join(timeout=60)
+        assert process.exitcode == 0
+
+    by_scenario: dict[int, list[Any]] = {0: [], 1: [], 2: []}
+    for number, result in collected:
+        by_scenario[number].append(result)
+    assert Counter(by_scenario[0]) == {"verified": 1, "not_found": workers - 1}
+    assert Counter(by_scenario[1]) == {"wrong": 2, "locked": workers - 2}
+    assert sum(by_scenario[2]) == len(expiring)
+    assert reports(fake, right_one.call_id) == ["verified"]
+    assert reports(fake, wrong_one.call_id) == ["wrong_cli"]
+    assert [reports(fake, c.call_id) for c in expiring] == [["timeout"]] * len(expiring)

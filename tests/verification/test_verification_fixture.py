@@ -1,0 +1,62 @@
+"""The installed package gives every pytest run a ``verifier`` fixture wired to ``fake_bird``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+USER_TESTS = """
+import sys
+
+
+def test_plugin_start_up_does_not_load_verification():
+    assert "bird_flashcalls.verification" not in sys.modules
+
+
+def test_signup_verifies_the_phone(verifier, fake_bird):
+    from bird_flashcalls.verification import MemoryStore, Verifier
+
+    assert isinstance(verifier, Verifier) and isinstance(verifier.store, MemoryStore)
+    challenge = verifier.start("+31612345678")
+    code = fake_bird.handset_cli(challenge.call_id)[-4:]
+    assert verifier.check(challenge.id, code=code).verified
+    assert fake_bird.calls[challenge.call_id]["result"] == "verified"
+
+
+def test_each_test_gets_a_fresh_store(verifier):
+    # The same number again: no rate limit left over from the previous test.
+    verifier.start("+31612345678")
+"""
+
+
+def test_the_verifier_fixture_is_wired_to_fake_bird(tmp_path: Path) -> None:
+    (tmp_path / "test_user_code.py").write_text(textwrap.dedent(USER_TESTS))
+    env = {key: value for key, value in os.environ.items() if not key.startswith("BIRD_")}
+    env.pop("PYTEST_ADDOPTS", None)
+
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-p", "no:randomly"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "3 passed" in result.stdout
+
+
+def test_the_fixture_is_listed_with_its_description(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--fixtures"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode in (0, 5), result.stdout + result.stderr
+    assert "A Verifier wired to this test's ``fake_bird``" in result.stdout

@@ -1,0 +1,25 @@
+"""Without redis-server, the RedisStore tests skip and say how to get it; under CI=true they
+fail instead."""
+
+from __future__ import annotations
+
+import pytest
+import redis_server
+
+
+def test_a_missing_redis_server_skips_with_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(redis_server.shutil, "which", lambda name: None)
+    monkeypatch.delenv("CI", raising=False)
+
+    with pytest.raises(pytest.skip.Exception, match="apt-get install redis-server"):
+        redis_server.redis_server_or_skip()
+
+
+def test_a_missing_redis_server_fails_under_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(redis_server.shutil, "which", lambda name: None)
+    monkeypatch.setenv("CI", "true")
+
+    with pytest.raises(pytest.fail.Exception, match="CI=true: these tests are required"):
+        redis_server.redis_server_or_skip()

@@ -1,0 +1,117 @@
+"""Settings are checked when a verifier is made, with errors that say what to do."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+from bird_flashcalls import ConfigurationError
+from bird_flashcalls.testing import FakeBird
+from bird_flashcalls.verification import (
+    AsyncVerifier,
+    MemoryStore,
+    RedisStore,
+    Verifier,
+)
+from verification_support import Clock
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"ttl": 0}, "ttl must be a number of seconds > 0"),
+        ({"ttl": math.inf}, "ttl must be"),
+        ({"ttl": 86401}, "at most 86400"),
+        ({"ttl": True}, "ttl must be"),
+        ({"max_attempts": 0}, "max_attempts must be a whole number from 1"),
+        ({"max_attempts": 2.5}, "max_attempts"),
+        ({"code_digits": 3}, "code_digits must be a whole number from 4 to 6"),
+        ({"code_digits": 7}, "code_digits"),
+        ({"per_number_limit": 3}, r"per_number_limit must be \(count, seconds\)"),
+        ({"per_number_limit": (0, 600)}, "per_number_limit"),
+        ({"per_client_limit": (20, -1)}, "per_client_limit"),
+        ({"resend_cooldown": -1}, "resend_cooldown must be a number of seconds >= 0"),
+        ({"report_lease": 0}, "report_lease"),
+        ({"clock": 12.0}, "clock must be a function"),
+        ({"on_event": "log"}, "on_event must be a function"),
+        ({"store": {}}, r"store must be a MemoryStore\(\), SQLiteStore\(path\) or RedisStore"),
+    ],
+)
+def test_bad_settings_are_refused_with_what_to_do(
+    fake_bird: FakeBird, settings: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        Verifier(fake_bird.client(), **settings)
+
+
+def test_each_verifier_takes_its_own_kind_of_client(fake_bird: FakeBird) -> None:
+    with pytest.raises(ConfigurationError, match="use AsyncVerifier with an AsyncFlashCalls"):
+        Verifier(fake_bird.async_client())  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="use Verifier with a FlashCalls"):
+        AsyncVerifier(fake_bird.client())  # type: ignore[arg-type]
+
+
+def test_limits_can_be_turned_off_explicitly(fake_bird: FakeBird) -> None:
+    verifier = Verifier(
+        fake_bird.client(), per_number_limit=None, per_client_limit=None, resend_cooldown=0
+    )
+    for _ in range(10):
+        verifier.start("+31612345678", client_key="c")
+
+
+def test_the_default_store_is_a_memory_store_of_its_own(fake_bird: FakeBird) -> None:
+    first, second = Verifier(fake_bird.client()), Verifier(fake_bird.client())
+    assert isinstance(first.store, MemoryStore)
+    assert first.store is not second.store
+    assert "MemoryStore" in repr(first) and "ttl=300" in repr(first)
+
+
+@pytest.mark.redis
+def test_a_redis_store_goes_with_the_verifier_of_its_client(
+    fake_bird: FakeBird, redis_url: str
+) -> None:
+    import redis
+    import redis.asyncio
+
+    with pytest.raises(ConfigurationError, match="use it with AsyncVerifier"):
+        Verifier(fake_bird.client(), RedisStore(redis.asyncio.Redis.from_url(redis_url)))
+    with pytest.raises(ConfigurationError, match="give AsyncVerifier a"):
+        AsyncVerifier(fake_bird.async_client(), RedisStore(redis.Redis.from_url(redis_url)))
+    with pytest.raises(ConfigurationError, match=r"needs a redis\.Redis"):
+        RedisStore(object())
+    with pytest.raises(ConfigurationError, match="prefix"):
+        RedisStore(redis.Redis.from_url(redis_url), prefix="{x}")
+
+
+@pytest.mark.redis
+def test_a_redis_client_that_decodes_responses_works_the_same(
+    fake_bird: FakeBird, redis_url: str
+) -> None:
+    import redis
+
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    clock = Clock()
+    verifier = Verifier(
+        fake_bird.client(),
+        RedisStore(client, prefix="decoded"),
+        ttl=60,
+        max_attempts=2,
+        clock=clock,
+    )
+    right = verifier.start("+31612345678")
+    locked = verifier.start("+31612345679")
+    expiring = verifier.start("+31612345670")
+    seen = fake_bird.handset_cli(right.call_id)
+
+    assert verifier.check(right.id, received_cli=seen).verified
+    statuses = [verifier.check(locked.id, received_cli="+3197010269999").status for _ in range(2)]
+    state = verifier.state(expiring.id)
+    clock.advance(60)
+
+    assert statuses == ["wrong", "locked"]
+    assert state is not None and state.status == "pending"
+    assert verifier.expire_due() == 1
+    assert fake_bird.calls[expiring.call_id]["result"] == "timeout"
+    assert fake_bird.calls[locked.call_id]["receivedCli"] == "+3197010269999"
+    client.close()

@@ -1,0 +1,173 @@
+"""What the verification tests share: a clock moved by hand, handles onto the three stores,
+and one async interface over Verifier and AsyncVerifier (``Driven``)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bird_flashcalls.testing import FakeBird
+from bird_flashcalls.verification import (
+    AsyncVerifier,
+    MemoryStore,
+    SQLiteStore,
+    VerificationStore,
+    Verifier,
+)
+
+STORES = ("memory", "sqlite", "redis")
+MODES = ("sync", "async")
+
+
+def store_params(kinds: tuple[str, ...] = STORES) -> list[Any]:
+    """Fixture params for store kinds, the Redis one marked ``redis`` (``-m "not redis"``)."""
+    return [
+        pytest.param(kind, marks=pytest.mark.redis, id=kind) if kind == "redis" else kind
+        for kind in kinds
+    ]
+
+
+class Clock:
+    """Seconds since the epoch, moved by hand. It starts at the real time: Redis applies the
+    records' expiries (PEXPIREAT) against its own clock."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class Driven:
+    """A Verifier or AsyncVerifier behind one async interface."""
+
+    def __init__(self, verifier: Verifier | AsyncVerifier) -> None:
+        self.verifier = verifier
+
+    async def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        result = getattr(self.verifier, name)(*args, **kwargs)
+        if isinstance(self.verifier, AsyncVerifier):
+            result = await result
+        return result
+
+    async def start(self, phone: str, **kwargs: Any) -> Any:
+        return await self._call("start", phone, **kwargs)
+
+    async def check(self, challenge_id: Any, **kwargs: Any) -> Any:
+        return await self._call("check", challenge_id, **kwargs)
+
+    async def cancel(self, challenge_id: Any) -> Any:
+        return await self._call("cancel", challenge_id)
+
+    async def state(self, challenge_id: Any) -> Any:
+        return await self._call("state", challenge_id)
+
+    async def expire_due(self) -> int:
+        result: int = await self._call("expire_due")
+        return result
+
+    async def flush(self) -> int:
+        result: int = await self._call("flush")
+        return result
+
+
+class Env:
+    """One store kind and one verifier kind, a FakeBird and a clock."""
+
+    def __init__(
+        self,
+        kind: str,
+        mode: str,
+        fake: FakeBird,
+        clock: Clock,
+        new_store: Callable[[], VerificationStore],
+        redis_prefix: str | None,
+    ) -> None:
+        self.kind = kind
+        self.mode = mode
+        self.fake = fake
+        self.clock = clock
+        self.new_store = new_store
+        self.store = new_store()
+        self.redis_prefix = redis_prefix
+        self._clients: list[Any] = []
+
+    def verifier(self, store: VerificationStore | None = None, **settings: Any) -> Driven:
+        """A verifier on this env's store (or ``store``), with the clock and fast retries."""
+        settings.setdefault("clock", self.clock)
+        if self.mode == "sync":
+            flash_calls: Any = self.fake.client(max_retries=0)
+            verifier: Verifier | AsyncVerifier = Verifier(
+                flash_calls, store or self.store, **settings
+            )
+        else:
+            flash_calls = self.fake.async_client(max_retries=0)
+            verifier = AsyncVerifier(flash_calls, store or self.store, **settings)
+        self._clients.append(flash_calls)
+        return Driven(verifier)
+
+    def reports(self, call_id: object) -> list[str]:
+        """The results reported to Bird for a call, in order (each accepted End request)."""
+        return reports(self.fake, call_id)
+
+    async def aclose(self) -> None:
+        for client in self._clients:
+            if hasattr(client, "aclose"):
+                await client.aclose()
+            else:
+                client.close()
+
+
+class SyncStores:
+    """New handles onto one shared store of a kind, for verifiers in threads of this process."""
+
+    def __init__(self, kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+        self.kind = kind
+        self._opened: list[Any] = []
+        self._memory = MemoryStore()
+        self.path = tmp_path / "verification.db"
+        self.prefix = f"test-{uuid.uuid4().hex[:12]}"
+        self.url = request.getfixturevalue("redis_url") if kind == "redis" else ""
+
+    def location(self) -> tuple[str, Any]:
+        """Where a worker process finds the same store (SQLite and Redis only)."""
+        return (
+            (self.kind, self.path)
+            if self.kind == "sqlite"
+            else (self.kind, (self.url, self.prefix))
+        )
+
+    def new(self) -> VerificationStore:
+        if self.kind == "memory":
+            return self._memory
+        if self.kind == "sqlite":
+            store: Any = SQLiteStore(self.path)
+            self._opened.append(store)
+            return store
+        import redis
+        from bird_flashcalls.verification import RedisStore
+
+        client = redis.Redis.from_url(self.url)
+        self._opened.append(client)
+        return RedisStore(client, prefix=self.prefix)
+
+    def close(self) -> None:
+        for resource in self._opened:
+            resource.close()
+
+
+def reports(fake: FakeBird, call_id: object) -> list[str]:
+    """The results Bird accepted for a call, in order."""
+    path_end = f"/flashcalls/{call_id}"
+    return [
+        request.json["result"]
+        for request in fake.requests
+        if request.path.endswith(path_end) and request.status == 202
+    ]

@@ -1,0 +1,285 @@
+"""Verifier and AsyncVerifier: thin drivers of the flows in ``_flow``, one sync, one async.
+
+They own no decision: each public method builds a flow and performs the I/O it asks for
+(store operations, ``flash_calls.create``, ``flash_calls.end``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+from uuid import UUID
+
+from .._client import AsyncFlashCalls, FlashCalls
+from ..errors import BirdError, ConfigurationError
+from . import _flow
+from ._flow import CreateCall, Flow, SendReport, Step, StoreCall
+from ._models import Challenge, ChallengeState, CheckResult, VerificationEvent
+from ._store import AsyncStore, Store, VerificationStore
+from .stores.memory import MemoryStore
+
+T = TypeVar("T")
+
+Limit = tuple[int, float]
+
+
+class _Base:
+    _policy: _flow.Policy
+
+    def __init__(
+        self,
+        store: VerificationStore | None,
+        *,
+        ttl: float,
+        max_attempts: int,
+        code_digits: int,
+        per_number_limit: Limit | None,
+        per_client_limit: Limit | None,
+        resend_cooldown: float,
+        report_lease: float,
+        clock: Callable[[], float],
+        on_event: Callable[[VerificationEvent], None] | None,
+    ) -> None:
+        if store is not None and not isinstance(store, VerificationStore):
+            raise ConfigurationError(
+                "store must be a MemoryStore(), SQLiteStore(path) or RedisStore(client), got "
+                f"{type(store).__name__}"
+            )
+        self._policy = _flow.Policy(
+            ttl=ttl,
+            max_attempts=max_attempts,
+            code_digits=code_digits,
+            per_number_limit=per_number_limit,
+            per_client_limit=per_client_limit,
+            resend_cooldown=resend_cooldown,
+            report_lease=report_lease,
+            clock=clock,
+            on_event=on_event,
+        )
+        self.store: VerificationStore = MemoryStore() if store is None else store
+
+    def __repr__(self) -> str:
+        policy = self._policy
+        return (
+            f"{type(self).__name__}(store={self.store!r}, ttl={policy.ttl:g}, "
+            f"max_attempts={policy.max_attempts}, code_digits={policy.code_digits}, "
+            f"per_number_limit={policy.per_number_limit}, "
+            f"per_client_limit={policy.per_client_limit}, "
+            f"resend_cooldown={policy.resend_cooldown:g})"
+        )
+
+
+class Verifier(_Base):
+    """Phone verification by flash call, from start to Bird's report, safe across workers.
+
+    ::
+
+        verifier = Verifier(flash_calls)                  # MemoryStore: one process
+        challenge = verifier.start("+31612345678", client_key=ip)
+        ...                                               # the app shows challenge.cli_prefix
+        result = verifier.check(challenge.id, code="0000")
+        if result.verified: ...
+
+    Each challenge is reported to Bird once: ``verified``, ``wrong_cli`` when the attempts run
+    out, ``canceled`` by ``cancel()``, ``timeout`` by ``expire_due()`` (run it every few seconds
+    to a minute). A report Bird did not take is kept and sent again by ``expire_due()`` or
+    ``flush()``. Thread-safe.
+    """
+
+    def __init__(
+        self,
+        flash_calls: FlashCalls,
+        store: VerificationStore | None = None,
+        *,
+        ttl: float = _flow.DEFAULT_TTL,
+        max_attempts: int = _flow.DEFAULT_MAX_ATTEMPTS,
+        code_digits: int = _flow.DEFAULT_CODE_DIGITS,
+        per_number_limit: Limit | None = _flow.DEFAULT_PER_NUMBER_LIMIT,
+        per_client_limit: Limit | None = _flow.DEFAULT_PER_CLIENT_LIMIT,
+        resend_cooldown: float = _flow.DEFAULT_RESEND_COOLDOWN,
+        report_lease: float = _flow.DEFAULT_REPORT_LEASE,
+        clock: Callable[[], float] = time.time,
+        on_event: Callable[[VerificationEvent], None] | None = None,
+    ) -> None:
+        if not isinstance(flash_calls, FlashCalls):
+            raise ConfigurationError(
+                f"Verifier needs a FlashCalls, got {type(flash_calls).__name__} (use "
+                "AsyncVerifier with an AsyncFlashCalls)"
+            )
+        super().__init__(
+            store,
+            ttl=ttl,
+            max_attempts=max_attempts,
+            code_digits=code_digits,
+            per_number_limit=per_number_limit,
+            per_client_limit=per_client_limit,
+            resend_cooldown=resend_cooldown,
+            report_lease=report_lease,
+            clock=clock,
+            on_event=on_event,
+        )
+        self._flash_calls = flash_calls
+        self._store: Store = self.store.sync_operations()
+
+    def start(self, phone: str, *, client_key: str | None = None) -> Challenge:
+        """Ring ``phone`` and open a challenge for it.
+
+        ``client_key`` names who asks (an IP address, an account id) for ``per_client_limit``.
+        Raises VerificationRateLimited, before any call is made, when a limit refuses.
+        """
+        return self._run(_flow.start(self._policy, phone, client_key))
+
+    def check(
+        self, challenge_id: str, *, received_cli: str | None = None, code: str | None = None
+    ) -> CheckResult:
+        """Check one answer: the number the phone saw, or the digits the user typed."""
+        return self._run(_flow.check(self._policy, challenge_id, received_cli, code))
+
+    def cancel(self, challenge_id: str) -> bool:
+        """End a pending challenge and report ``canceled``. False when it was not pending."""
+        return self._run(_flow.cancel(self._policy, challenge_id))
+
+    def state(self, challenge_id: str) -> ChallengeState | None:
+        """Where a challenge stands, without changing it; None when unknown or forgotten."""
+        return self._run(_flow.state(self._policy, challenge_id))
+
+    def expire_due(self) -> int:
+        """Report ``timeout`` for challenges past their ttl and send any report still waiting.
+        Returns how many challenges it ended."""
+        return self._run(_flow.process_due(self._policy))[0]
+
+    def flush(self) -> int:
+        """Send every report still waiting (failed, or left by a worker that died once its
+        ``report_lease`` ran out); like ``expire_due()`` it also ends challenges past their ttl.
+        Returns how many reports Bird accepted."""
+        return self._run(_flow.process_due(self._policy))[1]
+
+    def _run(self, flow: Flow[T]) -> T:
+        return _flow.drive(flow, self._perform)
+
+    def _perform(self, step: Step) -> Any:
+        if type(step) is StoreCall:
+            return getattr(self._store, step.name)(*step.args)
+        if isinstance(step, SendReport):
+            report = step.report
+            try:
+                self._flash_calls.end(
+                    UUID(report.call_id), result=report.result, received_cli=report.received_cli
+                )
+            except BirdError as error:
+                return error
+            return None
+        assert isinstance(step, CreateCall)
+        return self._flash_calls.create(step.phone)
+
+
+class AsyncVerifier(_Base):
+    """Verifier for asyncio: the same methods as coroutines, on an AsyncFlashCalls.
+
+    RedisStore takes a ``redis.asyncio.Redis`` here; SQLiteStore's transactions run in a
+    thread (``asyncio.to_thread``) so that the event loop is never blocked; MemoryStore runs
+    inline.
+    """
+
+    def __init__(
+        self,
+        flash_calls: AsyncFlashCalls,
+        store: VerificationStore | None = None,
+        *,
+        ttl: float = _flow.DEFAULT_TTL,
+        max_attempts: int = _flow.DEFAULT_MAX_ATTEMPTS,
+        code_digits: int = _flow.DEFAULT_CODE_DIGITS,
+        per_number_limit: Limit | None = _flow.DEFAULT_PER_NUMBER_LIMIT,
+        per_client_limit: Limit | None = _flow.DEFAULT_PER_CLIENT_LIMIT,
+        resend_cooldown: float = _flow.DEFAULT_RESEND_COOLDOWN,
+        report_lease: float = _flow.DEFAULT_REPORT_LEASE,
+        clock: Callable[[], float] = time.time,
+        on_event: Callable[[VerificationEvent], None] | None = None,
+    ) -> None:
+        if not isinstance(flash_calls, AsyncFlashCalls):
+            raise ConfigurationError(
+                f"AsyncVerifier needs an AsyncFlashCalls, got {type(flash_calls).__name__} "
+                "(use Verifier with a FlashCalls)"
+            )
+        super().__init__(
+            store,
+            ttl=ttl,
+            max_attempts=max_attempts,
+            code_digits=code_digits,
+            per_number_limit=per_number_limit,
+            per_client_limit=per_client_limit,
+            resend_cooldown=resend_cooldown,
+            report_lease=report_lease,
+            clock=clock,
+            on_event=on_event,
+        )
+        self._flash_calls = flash_calls
+        self._async_store: AsyncStore | None = self.store.async_operations()
+        self._sync_store: Store | None = (
+            None if self._async_store is not None else self.store.sync_operations()
+        )
+        self._in_thread = self.store.blocking
+
+    async def start(self, phone: str, *, client_key: str | None = None) -> Challenge:
+        """Ring ``phone`` and open a challenge for it (see ``Verifier.start``)."""
+        return await self._run(_flow.start(self._policy, phone, client_key))
+
+    async def check(
+        self, challenge_id: str, *, received_cli: str | None = None, code: str | None = None
+    ) -> CheckResult:
+        """Check one answer (see ``Verifier.check``)."""
+        return await self._run(_flow.check(self._policy, challenge_id, received_cli, code))
+
+    async def cancel(self, challenge_id: str) -> bool:
+        """End a pending challenge and report ``canceled`` (see ``Verifier.cancel``)."""
+        return await self._run(_flow.cancel(self._policy, challenge_id))
+
+    async def state(self, challenge_id: str) -> ChallengeState | None:
+        """Where a challenge stands (see ``Verifier.state``)."""
+        return await self._run(_flow.state(self._policy, challenge_id))
+
+    async def expire_due(self) -> int:
+        """Report ``timeout`` for challenges past their ttl (see ``Verifier.expire_due``)."""
+        return (await self._run(_flow.process_due(self._policy)))[0]
+
+    async def flush(self) -> int:
+        """Send every report still waiting (see ``Verifier.flush``)."""
+        return (await self._run(_flow.process_due(self._policy)))[1]
+
+    async def _run(self, flow: Flow[T]) -> T:
+        answer: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                step = flow.send(answer) if error is None else flow.throw(error)
+            except StopIteration as stop:
+                result: T = stop.value
+                return result
+            error = None
+            try:
+                answer = await self._perform(step)
+            except Exception as failure:
+                answer, error = None, failure
+
+    async def _perform(self, step: Step) -> Any:
+        if isinstance(step, StoreCall):
+            if self._async_store is not None:
+                return await getattr(self._async_store, step.name)(*step.args)
+            operation = getattr(self._sync_store, step.name)
+            if self._in_thread:
+                import asyncio  # loaded with the event loop already; not for sync users
+
+                return await asyncio.to_thread(operation, *step.args)
+            return operation(*step.args)
+        if isinstance(step, SendReport):
+            report = step.report
+            try:
+                await self._flash_calls.end(
+                    UUID(report.call_id), result=report.result, received_cli=report.received_cli
+                )
+            except BirdError as error:
+                return error
+            return None
+        assert isinstance(step, CreateCall)
+        return await self._flash_calls.create(step.phone)

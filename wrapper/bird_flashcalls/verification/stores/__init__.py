@@ -1,0 +1,1 @@
+"""Where verification sessions are kept: memory (one process), SQLite (one machine), Redis."""

@@ -1,0 +1,323 @@
+"""SQLiteStore: the standard library's sqlite3 in WAL mode, for the processes of one machine.
+
+Every operation that writes is one ``BEGIN IMMEDIATE`` transaction: it takes the database's
+write lock before reading what it will change, so two processes cannot both decide.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from ...errors import ConfigurationError
+from .. import _flow
+from .._models import NOT_FOUND
+from .._store import (
+    Answer,
+    CancelOutcome,
+    CheckOutcome,
+    Claim,
+    Quota,
+    Record,
+    Refusal,
+    Report,
+    Store,
+    VerificationStore,
+)
+
+# Columns in the order of Record's fields, so that a row is Record(*row).
+_COLUMNS = (
+    "id, call_id, phone, expected_cli, code_digits, max_attempts, expires_at, attempts, state, "
+    "report, report_cli, claim, lease_until, due_at, purge_at"
+)
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS bird_flashcalls_challenges (
+        id TEXT PRIMARY KEY,
+        call_id TEXT NOT NULL,
+        phone TEXT NOT NULL,
+        expected_cli TEXT NOT NULL,
+        code_digits INTEGER NOT NULL,
+        max_attempts INTEGER NOT NULL,
+        expires_at REAL NOT NULL,
+        attempts INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        report TEXT,
+        report_cli TEXT,
+        claim TEXT,
+        lease_until REAL NOT NULL,
+        due_at REAL,
+        purge_at REAL NOT NULL
+    ) WITHOUT ROWID""",
+    """CREATE INDEX IF NOT EXISTS bird_flashcalls_challenges_due
+        ON bird_flashcalls_challenges (due_at) WHERE due_at IS NOT NULL""",
+    """CREATE INDEX IF NOT EXISTS bird_flashcalls_challenges_purge
+        ON bird_flashcalls_challenges (purge_at)""",
+    # One row per start counted under a rate-limit key (a hash).
+    """CREATE TABLE IF NOT EXISTS bird_flashcalls_starts (
+        key TEXT NOT NULL,
+        at REAL NOT NULL,
+        forget_at REAL NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS bird_flashcalls_starts_key ON bird_flashcalls_starts (key, at)",
+    """CREATE INDEX IF NOT EXISTS bird_flashcalls_starts_forget
+        ON bird_flashcalls_starts (forget_at)""",
+    """CREATE TABLE IF NOT EXISTS bird_flashcalls_meta (
+        name TEXT PRIMARY KEY,
+        value BLOB NOT NULL
+    )""",
+)
+_SAVE = (
+    "UPDATE bird_flashcalls_challenges SET attempts = ?, state = ?, report = ?, report_cli = ?, "
+    "claim = ?, lease_until = ?, due_at = ?, purge_at = ? WHERE id = ?"
+)
+_GET = f"SELECT {_COLUMNS} FROM bird_flashcalls_challenges WHERE id = ?"
+_DELETE = "DELETE FROM bird_flashcalls_challenges WHERE id = ?"
+
+# A connection and the process and thread that opened it.
+_Opened = tuple[int, threading.Thread, sqlite3.Connection]
+
+
+class SQLiteStore(VerificationStore, Store):
+    """Challenges in an SQLite database file, shared by the processes of one machine.
+
+    ``path`` is created if missing (with its tables, all named ``bird_flashcalls_*``, so an
+    application's own database will do). ``busy_timeout`` is how long an operation waits for
+    another process's transaction, in seconds. Rows are removed by ``expire_due()``.
+
+    Each thread (and each process after a fork) uses its own connection; ``close()`` closes
+    them all. With AsyncVerifier, transactions run in worker threads.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 30.0) -> None:
+        text = os.fspath(path)
+        if not isinstance(text, str) or text in ("", ":memory:") or text.startswith("file:"):
+            raise ConfigurationError(
+                "SQLiteStore needs the path of a database file shared by the workers; for one "
+                f"process use MemoryStore(). Got {text!r}"
+            )
+        self._path = str(Path(text))
+        self._busy_timeout = float(busy_timeout)
+        self._local = threading.local()
+        # Every connection opened: by which process and thread, so that close() and the pruning
+        # of dead threads' connections never touch another process's (a forked child must not
+        # close its parent's: that would drop the parent's file locks).
+        self._connections: list[_Opened] = []
+        self._connections_lock = threading.Lock()
+        self._salt: bytes | None = None
+        connection = self._connection()
+        # WAL: readers never wait for the writer; kept in the file once set.
+        connection.execute("PRAGMA journal_mode=WAL")
+        with self._write() as schema:
+            for statement in _SCHEMA:
+                schema.execute(statement)
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({self._path!r})"
+
+    def sync_operations(self) -> Store:
+        return self
+
+    # Connections and transactions.
+
+    def _connection(self) -> sqlite3.Connection:
+        local = self._local
+        connection: sqlite3.Connection | None = getattr(local, "connection", None)
+        if connection is None or local.pid != os.getpid():
+            connection = sqlite3.connect(
+                self._path,
+                timeout=self._busy_timeout,
+                isolation_level=None,  # transactions are explicit: BEGIN IMMEDIATE ... COMMIT
+                check_same_thread=False,  # only so that close() may close it from any thread
+            )
+            # In WAL mode NORMAL loses no committed transaction when a process dies (only on
+            # power loss), and saves an fsync per transaction.
+            connection.execute("PRAGMA synchronous=NORMAL")
+            local.connection = connection
+            local.pid = os.getpid()
+            self._track(connection)
+        return connection
+
+    def _track(self, connection: sqlite3.Connection) -> None:
+        pid = os.getpid()
+        with self._connections_lock:
+            kept: list[_Opened] = []
+            finished: list[_Opened] = []
+            for opened in self._connections:
+                ours_and_done = opened[0] == pid and not opened[1].is_alive()
+                (finished if ours_and_done else kept).append(opened)
+            kept.append((pid, threading.current_thread(), connection))
+            self._connections = kept
+        for _, _, done in finished:
+            done.close()
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        connection = self._connection()
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield connection
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close every connection this store opened (a later operation opens a new one)."""
+        pid = os.getpid()
+        with self._connections_lock:
+            ours = [opened for opened in self._connections if opened[0] == pid]
+            self._connections = [opened for opened in self._connections if opened[0] != pid]
+        for _, _, connection in ours:
+            connection.close()
+        self._local = threading.local()
+
+    # Operations.
+
+    def salt(self) -> bytes:
+        if self._salt is None:
+            with self._write() as connection:
+                connection.execute(
+                    "INSERT OR IGNORE INTO bird_flashcalls_meta (name, value) VALUES ('salt', ?)",
+                    (secrets.token_bytes(32),),
+                )
+                row = connection.execute(
+                    "SELECT value FROM bird_flashcalls_meta WHERE name = 'salt'"
+                ).fetchone()
+            self._salt = bytes(row[0])
+        return self._salt
+
+    def take_quotas(self, quotas: Sequence[Quota], now: float, member: str) -> Refusal | None:
+        with self._write() as connection:
+            times = []
+            for quota in quotas:
+                connection.execute(
+                    "DELETE FROM bird_flashcalls_starts WHERE key = ? AND at <= ?",
+                    (quota.key, now - quota.window),
+                )
+                rows = connection.execute(
+                    "SELECT at FROM bird_flashcalls_starts WHERE key = ?", (quota.key,)
+                ).fetchall()
+                times.append([row[0] for row in rows])
+            refusal = _flow.quota_refusal(quotas, times, now)
+            if refusal is None:
+                connection.executemany(
+                    "INSERT INTO bird_flashcalls_starts (key, at, forget_at) VALUES (?, ?, ?)",
+                    [(quota.key, now, now + quota.window) for quota in quotas],
+                )
+            return refusal
+
+    def create(self, record: Record) -> None:
+        with self._write() as connection:
+            connection.execute(
+                f"INSERT INTO bird_flashcalls_challenges ({_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.id,
+                    record.call_id,
+                    record.phone,
+                    record.expected_cli,
+                    record.code_digits,
+                    record.max_attempts,
+                    record.expires_at,
+                    record.attempts,
+                    record.state,
+                    record.report,
+                    record.report_cli,
+                    record.claim,
+                    record.lease_until,
+                    record.due_at,
+                    record.purge_at,
+                ),
+            )
+
+    def snapshot(self, challenge_id: str) -> Record | None:
+        row = self._connection().execute(_GET, (challenge_id,)).fetchone()
+        return None if row is None else Record(*row)
+
+    def check(self, challenge_id: str, answer: Answer, now: float, claim: Claim) -> CheckOutcome:
+        with self._write() as connection:
+            row = connection.execute(_GET, (challenge_id,)).fetchone()
+            if row is None:
+                return CheckOutcome(NOT_FOUND, 0)
+            record = Record(*row)
+            matched, received_cli = answer.compare(record.expected_cli, record.code_digits)
+            outcome = _flow.on_check(record, matched, received_cli, now, claim)
+            _save(connection, record)
+            return outcome
+
+    def cancel(self, challenge_id: str, now: float, claim: Claim) -> CancelOutcome:
+        with self._write() as connection:
+            row = connection.execute(_GET, (challenge_id,)).fetchone()
+            if row is None:
+                return CancelOutcome(False)
+            record = Record(*row)
+            outcome = _flow.on_cancel(record, now, claim)
+            _save(connection, record)
+            return outcome
+
+    def claim_due(self, now: float, claim: Claim, limit: int) -> list[Report]:
+        with self._write() as connection:
+            connection.execute("DELETE FROM bird_flashcalls_challenges WHERE purge_at <= ?", (now,))
+            connection.execute("DELETE FROM bird_flashcalls_starts WHERE forget_at <= ?", (now,))
+            reports: list[Report] = []
+            while len(reports) < limit:
+                # Each row looked at leaves this range (due_at moves past now, or to NULL).
+                rows = connection.execute(
+                    f"SELECT {_COLUMNS} FROM bird_flashcalls_challenges "
+                    "WHERE due_at <= ? ORDER BY due_at LIMIT ?",
+                    (now, limit - len(reports)),
+                ).fetchall()
+                if not rows:
+                    break
+                for row in rows:
+                    record = Record(*row)
+                    report = _flow.on_due(record, now, claim)
+                    _save(connection, record)
+                    if report is not None:
+                        reports.append(report)
+            return reports
+
+    def report_done(self, challenge_id: str, token: str, now: float) -> None:
+        with self._write() as connection:
+            row = connection.execute(_GET, (challenge_id,)).fetchone()
+            if row is not None:
+                record = Record(*row)
+                forget = _flow.on_report_done(record, now)
+                _save_or_delete(connection, record, forget)
+
+    def report_failed(self, challenge_id: str, token: str, now: float, give_up: bool) -> None:
+        with self._write() as connection:
+            row = connection.execute(_GET, (challenge_id,)).fetchone()
+            if row is not None:
+                record = Record(*row)
+                forget = _flow.on_report_failed(record, token, now, give_up)
+                _save_or_delete(connection, record, forget)
+
+
+def _save(connection: sqlite3.Connection, record: Record) -> None:
+    connection.execute(
+        _SAVE,
+        (
+            record.attempts,
+            record.state,
+            record.report,
+            record.report_cli,
+            record.claim,
+            record.lease_until,
+            record.due_at,
+            record.purge_at,
+            record.id,
+        ),
+    )
+
+
+def _save_or_delete(connection: sqlite3.Connection, record: Record, forget: bool) -> None:
+    if forget:
+        connection.execute(_DELETE, (record.id,))
+    else:
+        _save(connection, record)
