@@ -136,9 +136,7 @@ async def test_a_long_rejected_value_is_shortened_in_the_message(flash):
         ("12", "(2 characters)"),
     ],
 )
-async def test_a_refused_number_shows_only_its_first_characters_and_length(
-    flash, number, shown
-):
+async def test_a_refused_number_shows_only_its_first_characters_and_length(flash, number, shown):
     with pytest.raises(InvalidRequestError) as caught:
         await flash().create(number)
 

@@ -77,6 +77,7 @@ BUILT_IN_RULES: dict[str, DiallingRules] = {
             "47",  # Norway
             "48",  # Poland
             "52",  # Mexico
+            "56",  # Chile
             "351",  # Portugal
             "352",  # Luxembourg
             "354",  # Iceland
