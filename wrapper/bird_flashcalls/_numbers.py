@@ -6,7 +6,8 @@ international call prefix (``0031 97010260002``) or as dialled inside the countr
 (``097010260002``). The two last forms are read in the country of the number the call came from.
 With the ``phonenumbers`` package installed (``bird-flashcalls[phonenumbers]``) they are read by
 Google's libphonenumber rules; without it by ``BUILT_IN_RULES`` and ``GENERAL_RULE``. Either
-way a reading is one E.164 number whose country code is that of the expected number, or none.
+way a reading is one E.164 number or none, and a national reading keeps the expected number's
+country code.
 """
 
 from __future__ import annotations
