@@ -6,8 +6,8 @@ import re
 
 import pytest
 from bird_flashcalls import BirdError, InvalidRequestError, normalise_number
-from bird_flashcalls._rules import E164_PATTERN
-from bird_flashcalls._verify import _DROP_SEPARATORS, is_e164
+from bird_flashcalls._numbers import DROP_SEPARATORS
+from bird_flashcalls._rules import E164_PATTERN, is_e164
 
 from .support import CALL_ID, CALLEE, CALLER, ScriptedBird
 
@@ -34,6 +34,30 @@ NOT_E164 = [
 NOT_E164_GIVEN = [number for number in NOT_E164 if number.values[0] is not None]
 
 
+EXAMPLE = "+31612345678"  # what refusals suggest instead
+SHOWN = re.compile(r"\((\d+) characters? starting ('[^']*')\)|\((\d+) characters?\)")
+
+
+def assert_not_echoed(number: object, message: str) -> None:
+    """At most the first 4 characters of a refused number and its length are in the message."""
+    if not isinstance(number, str):
+        return
+    if not number:
+        assert "empty" in message
+        return
+    if len(number) > 4:
+        assert number not in message.replace(EXAMPLE, "")
+    shown = SHOWN.search(message)
+    assert shown is not None, message
+    length = shown[1] or shown[3]
+    assert int(length) == len(number)
+    if shown[2] is not None:
+        start = eval(shown[2])  # a repr of a str
+        assert len(start) <= 4
+        assert len(start) <= len(number) // 3
+        assert number.startswith(start)
+
+
 def assert_refusal(error: InvalidRequestError, field: str) -> None:
     assert isinstance(error, ValueError)
     assert isinstance(error, BirdError)
@@ -49,7 +73,8 @@ async def test_create_refuses_a_number_that_is_not_e164(flash, bird: ScriptedBir
     assert_refusal(caught.value, "to")
     message = str(caught.value)
     if isinstance(number, str):
-        assert repr(number) in message
+        # What was refused is described, never echoed whole: it may be someone's number.
+        assert_not_echoed(number, message)
         assert "E.164" in message
         assert "+31612345678" in message  # an example of what to send instead
     else:
@@ -64,6 +89,7 @@ async def test_create_refuses_a_caller_that_is_not_e164(flash, bird: ScriptedBir
         await flash().create(CALLEE, from_=number)
 
     assert_refusal(caught.value, "from_")
+    assert_not_echoed(number, str(caught.value))
     assert bird.requests == []
 
 
@@ -86,6 +112,7 @@ async def test_end_refuses_a_received_cli_that_is_not_e164(flash, bird: Scripted
         await flash().end(CALL_ID, result="wrong_cli", received_cli=number)
 
     assert_refusal(caught.value, "received_cli")
+    assert_not_echoed(number, str(caught.value))
     assert bird.requests == []
 
 
@@ -94,7 +121,40 @@ async def test_a_long_rejected_value_is_shortened_in_the_message(flash):
         await flash().create("x" * 5000)
 
     assert len(str(caught.value)) < 400
-    assert "..." in str(caught.value)
+    assert "5000 characters starting 'xxxx'" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("number", "shown"),
+    [
+        ("+31 6 1234 5678 9012 34", "(23 characters starting '+31 ')"),  # 17 digits
+        ("+123456789012345678", "(19 characters starting '+123')"),
+        ("0612345678", "(10 characters starting '061')"),
+        ("tel:+31612345678", "(16 characters starting 'tel:')"),
+        ("+31 6 CALL ME", "(13 characters starting '+31 ')"),
+        ("+0612", "(5 characters starting '+')"),
+        ("12", "(2 characters)"),
+    ],
+)
+async def test_a_refused_number_shows_only_its_first_characters_and_length(flash, number, shown):
+    with pytest.raises(InvalidRequestError) as caught:
+        await flash().create(number)
+
+    message = str(caught.value)
+    assert shown in message
+    assert_not_echoed(number, message)
+    assert number.translate(DROP_SEPARATORS) not in message.replace(EXAMPLE, "")
+
+
+@pytest.mark.parametrize("code", ["+31 20 123 4567", "0201234567x", "4567 or 4568"])
+async def test_a_refused_code_is_not_echoed(flash, bird: ScriptedBird, code):
+    with pytest.raises(InvalidRequestError) as caught:
+        await flash().verify_code(a_flash_call(), code)
+
+    assert caught.value.field == "code"
+    assert code not in str(caught.value)
+    assert f"{len(code)} characters" in str(caught.value)
+    assert bird.requests == []
 
 
 @pytest.mark.parametrize("ring_timeout", [2, 121, 0, -30, 30.5, 30.0, True, "30"])
@@ -198,7 +258,7 @@ def test_normalise_number(written, e164):
 def test_every_whitespace_character_and_the_usual_punctuation_separate_digits():
     # The table must drop what str.isspace() accepts (what a regex's \s matches), nothing more.
     every_character = (chr(code) for code in range(0x110000))
-    dropped = {char for char in every_character if char.translate(_DROP_SEPARATORS) == ""}
+    dropped = {char for char in every_character if char.translate(DROP_SEPARATORS) == ""}
     expected = {chr(code) for code in range(0x110000) if chr(code).isspace()} | set("-.()/")
     assert dropped == expected
 

@@ -1,56 +1,36 @@
-"""Phone-number normalisation and the comparison at the heart of flash-call verification."""
+"""Flash-call verification: what the handset saw against the number Bird called from.
+
+The number rules (normalisation, national formats, constant-time comparison) are in
+``_numbers``.
+"""
 
 from __future__ import annotations
 
+from typing import Literal
 from uuid import UUID
 
 import attrs
 from bird_channels_api.models.hangup_result import HangupResult
+from bird_channels_api.types import masked_number
 
-from ._rules import ascii_digits, is_e164
+from . import _numbers
+from ._numbers import normalise_number
+from ._rules import ascii_digits
 from .errors import InvalidRequestError
 
-# What people put between digits: every character str.isspace() accepts, and - . ( ) /.
-# A table rather than a regex: compiling one costs import time and matching it costs per call.
-_WHITESPACE = (
-    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
-    "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
-)
-_DROP_SEPARATORS = str.maketrans("", "", _WHITESPACE + "-.()/")
-_MAX_SHOWN = 40  # of a rejected input in an error message
 MIN_CODE_DIGITS = 4
 
+Interpretation = Literal["e164", "international_prefix", "national", "unparsed", "last_digits"]
 
-def _shown(value: str) -> str:
-    return repr(value if len(value) <= _MAX_SHOWN else value[:_MAX_SHOWN] + "...")
-
-
-def normalise_number(number: str, *, field: str) -> str:
-    """``"+31 (0)6-1234.5678"``-style input to E.164 (``+316...``), or InvalidRequestError.
-
-    Spaces, dashes, dots, slashes and parentheses are dropped and a ``00`` international prefix
-    becomes ``+``. A national number (no country code) is refused rather than guessed.
-    """
-    if type(number) is str and is_e164(number):
-        return number  # already E.164, as most numbers a backend stores are
-    if not isinstance(number, str):
-        raise InvalidRequestError(
-            f"{field} must be a phone number as a string, got {type(number).__name__}",
-            field=field,
-        )
-    if number.lstrip().startswith(("+", "00")):
-        # "+31 (0)6 ...": the trunk zero in parentheses is dialled only from inside the country.
-        number = number.replace("(0)", "", 1)
-    compact = number.translate(_DROP_SEPARATORS)
-    if compact.startswith("00"):
-        compact = "+" + compact[2:]
-    if not is_e164(compact):
-        raise InvalidRequestError(
-            f"{field}={_shown(number)} is not an international phone number: use E.164, "
-            "'+' then the country code and number, 7 to 15 digits (for example +31612345678)",
-            field=field,
-        )
-    return compact
+__all__ = [
+    "MIN_CODE_DIGITS",
+    "Interpretation",
+    "Verification",
+    "check_received_cli",
+    "check_typed_code",
+    "normalise_number",
+    "typed_code",
+]
 
 
 def typed_code(code: str) -> str:
@@ -59,14 +39,18 @@ def typed_code(code: str) -> str:
             f"code must be the digits the user typed, as a string, got {type(code).__name__}",
             field="code",
         )
-    compact = code.translate(_DROP_SEPARATORS)
+    compact = _numbers.drop_separators(code)
     if not ascii_digits(compact):
         raise InvalidRequestError(
-            f"code={_shown(code)} must be digits only (the last digits of the missed call's "
-            "number, as the user typed them)",
+            f"code must be digits only, the last digits of the missed call's number as the user "
+            f"typed them ({_numbers.summary(code)})",
             field="code",
         )
     return compact
+
+
+def _masked(number: str) -> str:
+    return repr(masked_number(number))
 
 
 @attrs.frozen
@@ -74,36 +58,49 @@ class Verification:
     """The outcome of comparing what the handset saw with the number Bird called from.
 
     ``result`` is what was (or will be) reported to Bird: ``verified`` or ``wrong_cli``.
+    ``received_cli`` is the received number as it was read: the E.164 number (reported to Bird as
+    ``receivedCli``), or the text as received when it could not be read, or the digits typed for
+    ``verify_code``. ``interpreted_as`` says how it was read:
+
+    - ``e164``: written with ``+`` and the country code;
+    - ``international_prefix``: an international call prefix (``00``, ``011``...) then the
+      country code;
+    - ``national``: as dialled inside the country of ``expected_cli`` (``0...`` in most);
+    - ``unparsed``: no phone number in any of those forms (never verified);
+    - ``last_digits``: the last digits typed for ``verify_code``.
+
+    The repr masks both numbers.
     """
 
     call_id: UUID
     verified: bool
     result: HangupResult
-    expected_cli: str
-    received_cli: str
-
-
-def _same(a: str, b: str) -> bool:
-    # The caller number is the secret of a flash-call check: compare in constant time.
-    # Imported on first use: a process that never verifies need not load hmac.
-    from hmac import compare_digest
-
-    return compare_digest(a.encode(), b.encode())
+    expected_cli: str = attrs.field(repr=_masked)
+    received_cli: str = attrs.field(repr=_masked)
+    interpreted_as: Interpretation = "e164"
 
 
 def check_received_cli(call_id: UUID, expected_cli: str, received_cli: str) -> Verification:
     """Compare a full caller number reported by the handset with the expected one."""
     expected = normalise_number(expected_cli, field="expected_cli")
-    try:
-        received = normalise_number(received_cli, field="received_cli")
-    except InvalidRequestError:
-        if not isinstance(received_cli, str) or not received_cli.strip():
-            raise
-        # Whatever the handset read, it is not the number Bird called from.
-        return Verification(call_id, False, HangupResult.WRONG_CLI, expected, received_cli)
-    verified = _same(expected, received)
+    if not isinstance(received_cli, str):
+        raise InvalidRequestError(
+            "received_cli must be the caller number the handset showed, as a string, got "
+            f"{type(received_cli).__name__}",
+            field="received_cli",
+        )
+    if not received_cli.strip():
+        raise InvalidRequestError(
+            "received_cli is empty: pass the caller number the handset showed, as it showed it",
+            field="received_cli",
+        )
+    reading = _numbers.read_received(received_cli, expected)
+    # Compared even when nothing could be read: the same constant-time step for every input.
+    verified = _numbers.same_number(expected, reading.e164)
     result = HangupResult.VERIFIED if verified else HangupResult.WRONG_CLI
-    return Verification(call_id, verified, result, expected, received)
+    # Whatever the handset showed that is not a number is kept as it was, for the caller to log.
+    received = received_cli if reading.e164 is None else reading.e164
+    return Verification(call_id, verified, result, expected, received, reading.interpreted_as)
 
 
 def check_typed_code(
@@ -132,6 +129,6 @@ def check_typed_code(
             f"cannot compare {length} digits: the caller number has {len(expected_digits)}",
             field="digits" if digits is not None else "code",
         )
-    verified = len(typed) == length and _same(expected_digits[-length:], typed)
+    verified = len(typed) == length and _numbers.same_digits(expected_digits[-length:], typed)
     result = HangupResult.VERIFIED if verified else HangupResult.WRONG_CLI
-    return Verification(call_id, verified, result, expected, typed)
+    return Verification(call_id, verified, result, expected, typed, "last_digits")
