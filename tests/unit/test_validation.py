@@ -9,7 +9,7 @@ from bird_flashcalls import BirdError, InvalidRequestError, normalise_number
 from bird_flashcalls._numbers import DROP_SEPARATORS
 from bird_flashcalls._rules import E164_PATTERN, is_e164
 
-from .support import CALL_ID, CALLEE, CALLER, ScriptedBird
+from .support import CALL_ID, CALLEE, CALLER, ScriptedBird, a_flash_call
 
 pytestmark = pytest.mark.anyio
 

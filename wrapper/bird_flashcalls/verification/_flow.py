@@ -659,7 +659,8 @@ def report_verdict(error: BirdError | None) -> str:
         return "done"
     if isinstance(error, APIResponseValidationError):
         # Bird answered 2xx with a body we did not expect: the result was recorded.
-        return "done" if 200 <= error.status_code < 300 else "retry"
+        status_code = error.status_code
+        return "done" if status_code is not None and 200 <= status_code < 300 else "retry"
     if isinstance(error, APIStatusError):
         status = error.status_code
         return "retry" if status >= 500 or status in (408, 429) else "drop"
