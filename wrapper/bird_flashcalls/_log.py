@@ -1,8 +1,8 @@
 """The ``bird_flashcalls`` logger: silent unless configured, as a library's logger should be.
 
-``BIRD_FLASHCALLS_LOG=debug`` (or ``info``, ``warning``) prints its lines on stderr, but only
-while the application has not configured logging itself: once the root logger has a handler,
-the lines go there alone instead of twice.
+``BIRD_FLASHCALLS_LOG=debug`` (or ``info``, ``warning``) prints its lines on stderr, each line
+once: a line that a handler of the application's would print already (on the ``bird_flashcalls``
+loggers or any logger above them, at a level that lets it through) goes there alone.
 """
 
 from __future__ import annotations
@@ -18,11 +18,27 @@ logger.addHandler(logging.NullHandler())
 
 
 class _StderrUntilConfigured(logging.StreamHandler):  # type: ignore[type-arg]
-    """stderr, for as long as no handler of the application's would print the line too."""
+    """stderr, for the lines no handler of the application's would print too."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        if not logging.getLogger().handlers:
+        if not self._printed_elsewhere(record):
             super().emit(record)
+
+    def _printed_elsewhere(self, record: logging.LogRecord) -> bool:
+        # The same walk up the logger tree that logging itself makes for the record.
+        current: logging.Logger | None = logging.getLogger(record.name)
+        while current is not None:
+            for handler in current.handlers:
+                if (
+                    handler is not self
+                    and not isinstance(handler, logging.NullHandler)
+                    and record.levelno >= handler.level
+                ):
+                    return True
+            if not current.propagate:
+                return False
+            current = current.parent
+        return False
 
 
 def configure_from_env(environ: Mapping[str, str] = os.environ) -> None:

@@ -159,12 +159,12 @@ def too_large_error(
 def response_validation_error(
     message: str, response: httpx.Response, body: bytes, secret: AccessKey
 ) -> APIResponseValidationError:
-    kept = _redacted_body(body, secret)
+    kept = _redacted_response(response, _redacted_bytes(body, secret), secret)
     return APIResponseValidationError(
-        secret.redact(message) + _request_id_suffix(response),
-        response=_redacted_response(response, kept),
-        body=kept,
-        request_id=request_id(response),
+        secret.redact(message) + _request_id_suffix(kept),
+        response=kept,
+        body=kept.content,
+        request_id=request_id(kept),
     )
 
 
@@ -204,17 +204,18 @@ def status_error(
         hint = f"too many requests: Bird asks to wait {retry_after:g} s before trying again"
     else:
         hint = _STATUS_HINTS.get(status, "see the status and body in .response")
+    kept = _redacted_response(response, _redacted_bytes(body, secret), secret)
     explanation = secret.redact("".join(parts) + f". {hint[0].upper()}{hint[1:]}.")
-    explanation += _request_id_suffix(response)
+    explanation += _request_id_suffix(kept)
     error_class = _STATUS_ERRORS.get(status) or (
         InternalServerError if status >= 500 else APIStatusError
     )
     fields: dict[str, Any] = {
-        "response": _redacted_response(response, _redacted_body(body, secret)),
+        "response": kept,
         "code": code,
         "message": bird_message,
         "details": details,
-        "request_id": request_id(response),
+        "request_id": request_id(kept),
         "may_have_been_delivered": status in _MAYBE_ACTED_STATUSES,
     }
     if error_class is RateLimitError:
@@ -262,11 +263,12 @@ def _redacted_request(request: httpx.Request) -> httpx.Request:
     return httpx.Request(request.method, request.url, headers=headers, content=request.content)
 
 
-def _redacted_response(response: httpx.Response, body: bytes) -> httpx.Response:
-    """A read, closed copy of a response whose ``request`` is redacted."""
+def _redacted_response(response: httpx.Response, body: bytes, secret: AccessKey) -> httpx.Response:
+    """A read, closed copy of a response: its ``request`` redacted, and the key taken out of
+    its headers' values too (a server may echo what it received anywhere)."""
     # The body was decoded as it was read: its copy has no Content-Encoding left to undo.
     headers = [
-        (name, value)
+        (name, _redacted_bytes(value, secret))
         for name, value in response.headers.raw
         if name.lower() not in _FRAMING_HEADERS
     ]
@@ -280,7 +282,7 @@ def _redacted_response(response: httpx.Response, body: bytes) -> httpx.Response:
     return copy
 
 
-def _redacted_body(body: bytes, secret: AccessKey) -> bytes:
+def _redacted_bytes(body: bytes, secret: AccessKey) -> bytes:
     return secret.redact(body.decode("latin-1")).encode("latin-1")
 
 

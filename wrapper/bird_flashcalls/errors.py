@@ -20,7 +20,18 @@ Every exception the client raises is a ``BirdError``::
         ├── RateLimitError              429 (``retry_after``)
         └── InternalServerError         >= 500
 
-No message, ``repr()`` or attribute of these exceptions contains the access key.
+None of these exceptions holds the access key: not in its message or ``repr()``, and no ``str`` or
+``bytes`` reachable from its attributes. The requests an error keeps (``request``,
+``response.request``) carry ``Authorization: AccessKey ***``, and a key that a server echoes in a
+response's body, headers or error fields is replaced there by ``***`` as well.
+
+Every exception survives ``pickle`` (a job queue storing a failed task's exception) and
+``copy.copy``/``copy.deepcopy``, as the same class with the same attributes, and its pickle does
+not contain the key either.
+
+A traceback is another matter: while it is kept, its frames refer to the request as it was sent,
+header included. Formatted, even with the values of local variables (``capture_locals=True``),
+the client's frames show only ``repr()``s, none of which contains the key.
 """
 
 from __future__ import annotations

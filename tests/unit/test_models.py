@@ -1,0 +1,150 @@
+"""The models a call returns can be kept and logged.
+
+Apps store the FlashCall between "start" and "check" (a session, a cache, a task queue): it
+survives pickle, copy and deepcopy equal to the original, and its ``to_dict()`` stays JSON.
+Its repr lists only the fields Bird sent and hides the middle digits of phone numbers.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import pickle
+import uuid
+from typing import Any
+
+import pytest
+from bird_channels_api.types import UNSET, Unset
+from bird_flashcalls import (
+    FlashCall,
+    FlashCallHangup,
+    FlashCallHangupFromTo,
+    FlashCallStatus,
+    HangupResult,
+)
+
+from .support import CALLEE, CALLER, flash_call_body
+
+EVERY_OPTIONAL_FIELD: dict[str, Any] = {
+    "answeredAt": "2024-05-01T10:00:02.500Z",
+    "ringingAt": "2024-05-01T10:00:01Z",
+    "endedAt": "2024-05-01T10:00:05+02:00",
+    "duration": 3,
+    "reason": "user-busy",
+    "attemptPrice": {"amount": 12, "currency": "EUR", "exponent": 3, "tier": "gold"},
+    "connectionPrice": {"amount": 0, "currency": "EUR", "exponent": 3},
+}
+
+
+def _unknown(prefix: str) -> str:
+    # Each unknown value is logged once per process: a fresh one for every test.
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def calls() -> list[FlashCall]:
+    return [
+        FlashCall.from_dict(flash_call_body()),
+        FlashCall.from_dict(flash_call_body(**EVERY_OPTIONAL_FIELD)),
+        FlashCall.from_dict(flash_call_body(status=_unknown("voicemail"))),
+    ]
+
+
+def kept_ways(value: Any) -> list[tuple[str, Any]]:
+    ways = [
+        (f"pickle-{protocol}", pickle.loads(pickle.dumps(value, protocol=protocol)))
+        for protocol in range(pickle.HIGHEST_PROTOCOL + 1)
+    ]
+    return [*ways, ("copy", copy.copy(value)), ("deepcopy", copy.deepcopy(value))]
+
+
+def test_repr_lists_the_fields_bird_sent_and_no_unset() -> None:
+    call = FlashCall.from_dict(flash_call_body())
+
+    shown = repr(call)
+
+    assert shown.startswith("FlashCall(channel_id=UUID(")
+    assert "Unset" not in shown
+    assert "UNSET" not in shown
+    assert " object at 0x" not in shown
+    for absent in ("answered_at", "attempt_price", "duration", "ended_at", "reason", "ringing"):
+        assert absent not in shown
+    assert "ring_timeout=30" in shown
+    assert "status=<FlashCallStatus.ACCEPTED: 'accepted'>" in shown
+
+
+def test_repr_masks_phone_numbers() -> None:
+    call = FlashCall.from_dict(flash_call_body())
+    hangup = FlashCallHangupFromTo.from_dict(
+        {"from": CALLER, "to": CALLEE, "result": "wrong_cli", "receivedCli": "+31201230000"}
+    )
+
+    for model in (call, hangup):
+        shown = repr(model)
+        assert CALLER not in shown
+        assert CALLEE not in shown
+        # Not even the last digits, which are what verify_code compares.
+        assert CALLER[-4:] not in shown
+        assert CALLEE[-4:] not in shown
+    assert "from_='+312********'" in repr(call)
+    assert "to='+316********'" in repr(call)
+    assert "received_cli='+312********'" in repr(hangup)
+
+
+def test_repr_shows_only_the_names_of_fields_the_spec_does_not_know() -> None:
+    call = FlashCall.from_dict(flash_call_body(**EVERY_OPTIONAL_FIELD))
+
+    shown = repr(call)
+
+    assert "attempt_price=FlashCallAttemptPrice(amount=12, currency='EUR', exponent=3, " in shown
+    assert "additional_properties=['tier']" in shown
+    assert "gold" not in shown
+    assert "Unset" not in shown
+
+
+@pytest.mark.parametrize("index", [0, 1, 2], ids=["required-only", "every-field", "unknown-status"])
+def test_a_flash_call_survives_pickle_and_copy_equal_and_json_ready(index: int) -> None:
+    call = calls()[index]
+
+    for way, kept in kept_ways(call):
+        assert type(kept) is FlashCall, way
+        assert kept == call, way
+        assert repr(kept) == repr(call), way
+        assert kept.to_dict() == call.to_dict(), way
+        encoded = json.dumps(kept.to_dict())
+        assert FlashCall.from_dict(json.loads(encoded)) == call, way
+
+
+def test_an_unknown_status_stays_a_status_after_pickle() -> None:
+    value = _unknown("voicemail")
+    call = FlashCall.from_dict(flash_call_body(status=value))
+
+    for way, kept in kept_ways(call):
+        assert isinstance(kept.status, FlashCallStatus), way
+        assert kept.status == value, way
+        assert json.loads(json.dumps(kept.to_dict()))["status"] == value, way
+    known = pickle.loads(pickle.dumps(FlashCallStatus.RINGING))
+    assert known is FlashCallStatus.RINGING
+
+
+def test_the_other_results_survive_pickle_and_copy() -> None:
+    results = [
+        FlashCallHangup.from_dict({"result": "verified", "receivedCli": CALLER}),
+        FlashCallHangup.from_dict({"result": _unknown("approved")}),
+        FlashCallHangupFromTo.from_dict({"from": CALLER, "to": CALLEE, "result": "canceled"}),
+        FlashCallHangupFromTo.from_dict({"from": CALLER, "to": CALLEE, "carrier": "kpn"}),
+    ]
+
+    for result in results:
+        for way, kept in kept_ways(result):
+            assert kept == result, way
+            assert json.loads(json.dumps(kept.to_dict())) == result.to_dict(), way
+    assert pickle.loads(pickle.dumps(HangupResult.WRONG_CLI)) is HangupResult.WRONG_CLI
+
+
+def test_unset_stays_the_one_unset_after_pickle_and_copy() -> None:
+    call = FlashCall.from_dict(flash_call_body())
+    assert call.duration is UNSET
+    for way, kept in kept_ways(call):
+        assert kept.duration is UNSET, way
+        assert isinstance(kept.duration, Unset), way
+        assert "duration" not in kept.to_dict(), way
