@@ -224,9 +224,9 @@ class BaseFlashCalls(Generic[HttpClient]):
         secret = self._settings.access_key
         if isinstance(outcome, NoAnswer):
             reason = type(outcome.error).__name__
-            _log(request, retry_number, reason, outcome.elapsed, None)
+            _log(request, retry_number, reason, outcome.elapsed, None, secret)
             if retries_left and (operation.retry_when_maybe_delivered or not outcome.delivered):
-                return self._retry(request, retry_number, None, reason)
+                return self._retry(request, retry_number, None, reason, None)
             raise connection_error(
                 operation,
                 request,
@@ -238,7 +238,7 @@ class BaseFlashCalls(Generic[HttpClient]):
 
         response = outcome.response
         status = response.status_code
-        _log(request, retry_number, str(status), outcome.elapsed, response)
+        _log(request, retry_number, str(status), outcome.elapsed, response, secret)
         if outcome.too_large is not None:
             raise too_large_error(response, outcome.too_large, secret)
         if 200 <= status < 300:
@@ -249,7 +249,7 @@ class BaseFlashCalls(Generic[HttpClient]):
         if retries_left and status in operation.retry_statuses:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             if retry_after is None or retry_after <= self._backoff.max_retry_after:
-                return self._retry(request, retry_number, retry_after, f"status {status}")
+                return self._retry(request, retry_number, retry_after, f"status {status}", response)
         raise status_error(
             response,
             outcome.body,
@@ -259,18 +259,25 @@ class BaseFlashCalls(Generic[HttpClient]):
         )
 
     def _retry(
-        self, request: httpx.Request, retry_number: int, retry_after: float | None, reason: str
+        self,
+        request: httpx.Request,
+        retry_number: int,
+        retry_after: float | None,
+        reason: str,
+        response: httpx.Response | None,
     ) -> Retry:
         delay = self._backoff.delay(retry_number, retry_after, jitter())
-        logger.debug(
-            "retrying %s %s in %.2f s (retry %d of %d) after %s",
-            request.method,
-            request.url.path,
-            delay,
-            retry_number + 1,
-            self._max_retries,
-            reason,
-        )
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "retrying %s %s in %.2f s (retry %d of %d) after %s%s",
+                request.method,
+                request.url.path,
+                delay,
+                retry_number + 1,
+                self._max_retries,
+                reason,
+                _request_id_note(response, self._settings.access_key),
+            )
         return Retry(delay)
 
 
@@ -280,10 +287,10 @@ def _log(
     result: str,
     elapsed: float,
     response: httpx.Response | None,
+    secret: AccessKey,
 ) -> None:
     if not logger.isEnabledFor(logging.DEBUG):
         return  # the arguments cost more than the call: url.path decodes the path
-    found = None if response is None else request_id(response)
     logger.debug(
         "%s %s -> %s (attempt %d, %.1f ms)%s",
         request.method,
@@ -291,5 +298,11 @@ def _log(
         result,
         retry_number + 1,
         elapsed * 1000,
-        f" [request id {found}]" if found else "",
+        _request_id_note(response, secret),
     )
+
+
+def _request_id_note(response: httpx.Response | None, secret: AccessKey) -> str:
+    # A server could echo anything, the key included, even in its request id.
+    found = None if response is None else request_id(response)
+    return f" [request id {secret.redact(found)}]" if found else ""
