@@ -34,7 +34,6 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import _constants as constants
@@ -661,10 +660,9 @@ def _serve(args: argparse.Namespace) -> int:
         )
     except ValueError as error:
         raise ConfigurationError(_in_flag_language(str(error), _FLAG_NAMES)) from None
-    stop = threading.Event()
     try:
         with (
-            _stop_on_signals(stop),
+            _stop_signals_held() as wait_for_stop_signal,
             _connection_log(quiet),
             fake.serve(host=args.host, port=args.port) as base_url,
         ):
@@ -674,7 +672,8 @@ def _serve(args: argparse.Namespace) -> int:
                 if key_file is not None:
                     print(f"its access key is the one in {key_file}", file=sys.stderr)
                 sys.stderr.flush()
-            stop.wait()
+            with contextlib.suppress(KeyboardInterrupt):
+                wait_for_stop_signal()
     except ValueError as error:  # not a loopback host
         raise ConfigurationError(str(error)) from None
     except OSError as error:
@@ -761,19 +760,25 @@ def _connection_log(quiet: bool) -> Iterator[None]:
         logger.propagate = previous_propagate
 
 
+_STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
+
+
 @contextlib.contextmanager
-def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    """Sets ``stop`` on SIGINT and SIGTERM while active, then restores the previous handlers."""
+def _stop_signals_held() -> Iterator[Callable[[], object]]:
+    """Holds SIGINT and SIGTERM while active and yields a function that waits for one of them.
 
-    def handle(number: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {number: signal.signal(number, handle) for number in (signal.SIGINT, signal.SIGTERM)}
+    The threads started meanwhile (the server's) inherit the hold, so only the waiting thread
+    takes the signal, synchronously. (A handler that sets an Event can deadlock: it runs in the
+    main thread, which may hold the Event's own lock at that moment.)
+    """
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: Ctrl-C raises KeyboardInterrupt
+        yield threading.Event().wait
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
     try:
-        yield
+        yield lambda: signal.sigwait(_STOP_SIGNALS)
     finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 # The demo.
