@@ -1,4 +1,5 @@
-"""Running ``python -m bird_flashcalls`` in a subprocess against a FakeBird on loopback."""
+"""Running the bird-flashcalls command in process (``main(argv)``) or, where the process
+boundary matters, as ``python -m bird_flashcalls`` in a subprocess."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ import os
 import subprocess
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 
+import pytest
+from bird_flashcalls.cli import main
 from bird_flashcalls.testing import FakeBird
 
 TO = "+31612345678"
@@ -17,13 +21,41 @@ def clean_env() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if not key.startswith("BIRD_")}
 
 
-class Cli:
-    """Runs the command with the fake's settings in the environment; checks every run's
-    output for the access key, which must never appear."""
+def run_module(
+    *arguments: str, env: Mapping[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """``python -m bird_flashcalls ARGUMENTS`` with only the given BIRD_* settings."""
+    return subprocess.run(
+        [sys.executable, "-m", "bird_flashcalls", *arguments],
+        env={**clean_env(), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
-    def __init__(self, fake: FakeBird, base_url: str) -> None:
+
+@dataclass(frozen=True)
+class Outcome:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+class Cli:
+    """Calls ``main(argv)`` with the fake's settings as the only BIRD_* environment; checks the
+    output of every run for the access key, which must never appear."""
+
+    def __init__(
+        self,
+        fake: FakeBird,
+        base_url: str,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
         self.fake = fake
         self.base_url = base_url
+        self._capsys = capsys
+        self._monkeypatch = monkeypatch
 
     def settings(self) -> dict[str, str]:
         return {
@@ -35,17 +67,16 @@ class Cli:
 
     def __call__(
         self, *arguments: str, env: Mapping[str, str] | None = None, secrets: tuple[str, ...] = ()
-    ) -> subprocess.CompletedProcess[str]:
-        environment = clean_env()
-        environment.update(self.settings() if env is None else env)
-        result = subprocess.run(
-            [sys.executable, "-m", "bird_flashcalls", *arguments],
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+    ) -> Outcome:
+        for name in os.environ:
+            if name.startswith("BIRD_"):
+                self._monkeypatch.delenv(name)
+        for name, value in (self.settings() if env is None else env).items():
+            self._monkeypatch.setenv(name, value)
+        self._capsys.readouterr()  # what earlier steps of the test printed
+        code = main(list(arguments))
+        captured = self._capsys.readouterr()
         for secret in (self.fake.access_key, *secrets):
-            assert secret not in result.stdout, "the access key was printed on stdout"
-            assert secret not in result.stderr, "the access key was printed on stderr"
-        return result
+            assert secret not in captured.out, "the access key was printed on stdout"
+            assert secret not in captured.err, "the access key was printed on stderr"
+        return Outcome(code, captured.out, captured.err)

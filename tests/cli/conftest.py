@@ -21,5 +21,10 @@ def served(fake: FakeBird) -> Iterator[str]:
 
 
 @pytest.fixture
-def cli(fake: FakeBird, served: str) -> Cli:
-    return Cli(fake, served)
+def cli(
+    fake: FakeBird,
+    served: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Cli:
+    return Cli(fake, served, capsys, monkeypatch)

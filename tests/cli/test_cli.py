@@ -1,13 +1,13 @@
-"""The bird-flashcalls command, run as a user would: a subprocess against FakeBird on loopback."""
+"""The bird-flashcalls command against FakeBird on loopback, called in process as ``main(argv)``.
+
+What needs a process of its own (serve, signals, the entry point's exit status) is in
+test_cli_process.py.
+"""
 
 from __future__ import annotations
 
 import json
-import shlex
-import signal
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ from uuid import uuid4
 
 import pytest
 from bird_flashcalls.testing import FakeBird, FakeResponse
-from cli_helpers import TO, Cli, clean_env
+from cli_helpers import TO, Cli
 
 
 def only_call(fake: FakeBird) -> dict[str, Any]:
@@ -114,7 +114,7 @@ def test_hangup_ends_the_call_found_by_its_numbers(cli: Cli, fake: FakeBird) -> 
     assert fake.calls[call["id"]]["result"] == "canceled"
 
 
-def test_verify_reports_verified_or_wrong_cli(cli: Cli, fake: FakeBird) -> None:
+def test_verify_reports_verified_exit_0_or_wrong_cli_exit_3(cli: Cli, fake: FakeBird) -> None:
     call = create_call(cli)
     seen = fake.handset_cli(call["id"])
 
@@ -132,7 +132,7 @@ def test_verify_reports_verified_or_wrong_cli(cli: Cli, fake: FakeBird) -> None:
         "+3197010261234",
         "--json",
     )
-    assert bad.returncode == 0, bad.stderr
+    assert bad.returncode == 3, bad.stderr
     assert json.loads(bad.stdout) == {
         "callId": call["id"],
         "verified": False,
@@ -152,6 +152,12 @@ def test_verify_code_compares_the_typed_digits(cli: Cli, fake: FakeBird) -> None
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("verified")
     assert fake.calls[call["id"]]["result"] == "verified"
+
+    wrong = "0000" if digits != "0000" else "1111"
+    result = cli("verify-code", call["id"], "--expected-cli", call["from"], "--code", wrong)
+    assert result.returncode == 3, result.stderr
+    assert result.stdout.startswith("NOT verified")
+    assert fake.calls[call["id"]]["result"] == "wrong_cli"
 
 
 def test_the_access_key_can_come_from_a_file(cli: Cli, fake: FakeBird, tmp_path: Path) -> None:
@@ -209,10 +215,12 @@ class _RefusingBird(FakeBird):
 
 
 @pytest.fixture
-def refusing_cli() -> Iterator[Cli]:
+def refusing_cli(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Cli]:
     fake = _RefusingBird()
     with fake.serve() as base_url:
-        yield Cli(fake, base_url)
+        yield Cli(fake, base_url, capsys, monkeypatch)
 
 
 def test_a_422_shows_its_details(refusing_cli: Cli) -> None:
@@ -266,41 +274,153 @@ def test_a_dropped_create_says_the_phone_may_have_rung(cli: Cli, fake: FakeBird)
     result = cli("create", "--to", TO)
 
     assert result.returncode == 1
-    assert "may have reached Bird" in result.stderr
+    assert "may have reached Bird: the phone may have rung" in result.stderr
     assert len(fake.calls) == 1
 
 
-# Usage and invalid input: exit 2.
+@pytest.mark.parametrize("fault", ["timeout", "dropped"])
+def test_a_failed_end_does_not_speak_of_a_ringing_phone(
+    cli: Cli, fake: FakeBird, fault: str
+) -> None:
+    call = create_call(cli)
+    if fault == "timeout":
+        fake.fail_next(delay=30)  # cut short when the fixture stops the server
+    else:
+        fake.fail_next(drop_connection=True)
+
+    result = cli("end", call["id"], "--result", "timeout", "--timeout", "0.2", "--max-retries", "0")
+
+    assert result.returncode == 1
+    assert "may have reached Bird: the result may be recorded already" in result.stderr
+    assert "rung" not in result.stderr
+    assert "create" not in result.stderr
+
+
+# Usage and invalid input: exit 2, one line naming the flag, nothing sent.
 
 
 @pytest.mark.parametrize(
     ("arguments", "expected"),
     [
-        (["create", "--to", "0612345678"], "E.164"),
-        (["create", "--to", TO, "--ring-timeout", "500"], "ring_timeout"),
-        (["end", "call-1", "--result", "verified"], "must be a UUID"),
+        (["create", "--to", "0612345678"], "--to '0612345678' is not an international"),
+        (["create", "--to", TO, "--ring-timeout", "500"], "argument --ring-timeout: "),
+        (["create", "--to", TO, "--ring-timeout", "2"], "from 3 to 120"),
+        (["end", "call-1", "--result", "verified"], "CALL_ID must be a UUID"),
+        (["end", str(uuid4()), "--result", "verified", "--received-cli", "x"], "--received-cli"),
+        (["hangup", "--from", "x", "--to", TO, "--result", "canceled"], "--from 'x' is not"),
+        (["verify", str(uuid4()), "--expected-cli", "12", "--received-cli", TO], "--expected-cli"),
+        (["verify", str(uuid4()), "--expected-cli", TO, "--received-cli", " "], "--received-cli"),
+        (["verify-code", str(uuid4()), "--expected-cli", TO, "--code", "12ab"], "--code '12ab'"),
         (
-            ["verify", str(uuid4()), "--expected-cli", TO, "--received-cli", "x", "--timeout", "0"],
-            "timeout",
+            ["verify-code", str(uuid4()), "--expected-cli", TO, "--code", "1", "--digits", "0"],
+            "--digits",
         ),
-        (["create", "--to", TO, "--max-retries", "-1"], "max_retries"),
+        (["create", "--to", TO, "--timeout", "0"], "argument --timeout: must be a number"),
+        (["create", "--to", TO, "--timeout", "inf"], "argument --timeout: "),
+        (["create", "--to", TO, "--timeout", "nan"], "argument --timeout: "),
+        (["create", "--to", TO, "--timeout", "-Infinity"], "argument --timeout: "),
+        (["create", "--to", TO, "--timeout", "3601"], "at most 3600"),
+        (["--timeout", "1e400", "create", "--to", TO], "argument --timeout: "),
+        (["create", "--to", TO, "--timeout", "soon"], "argument --timeout: "),
+        (["create", "--to", TO, "--max-retries", "-1"], "argument --max-retries: "),
+        (["create", "--to", TO, "--max-retries", "1000"], "from 0 to 10"),
+        (["create", "--to", TO, "--max-retries", "11"], "from 0 to 10"),
         (["create", "--to", TO, "--base-url", "http://bird.example.com"], "plain http"),
+        (["create", "--to", TO, "--base-url", "bird"], "--base-url must be an absolute"),
         (["create", "--to", TO, "--access-key-file", "/no/such/file"], "cannot read"),
+        (["create", "--to", TO, "--workspace-id", "w-1"], "--workspace-id must be a UUID"),
         (["create"], "--to"),
         (["end", str(uuid4()), "--result", "done"], "invalid choice"),
         (["ring", "--to", TO], "invalid choice"),
-        (["create", "--to", TO, "--timeout", "soon"], "invalid float"),
+        (["serve", "--port", "-1"], "argument --port: must be a whole number from 0 to 65535"),
+        (["serve", "--port", "99999"], "argument --port: "),
+        (["serve", "--port", "http"], "argument --port: "),
+        (["serve", "--host", "0.0.0.0", "--port", "0"], "loopback"),
+        (["serve", "--workspace-id", "w-1", "--port", "0"], "--workspace-id must be a UUID"),
+        (["serve", "--base-url", "https://api.bird.com"], "serve does not take --base-url"),
+        (["--timeout", "5", "serve"], "serve does not take --timeout"),
+        (["demo", "--json"], "demo does not take --json"),
+        (["--json", "demo"], "demo does not take --json"),
+        (["demo", "--base-url", "http://127.0.0.1:1"], "demo does not take --base-url"),
+        (["--channel-id", str(uuid4()), "demo"], "demo does not take --channel-id"),
+        (["demo", "--timeout", "nan"], "argument --timeout: "),
         ([], "required"),
     ],
 )
-def test_usage_and_invalid_input_are_exit_2(
+def test_usage_and_invalid_input_are_exit_2_with_one_line(
     cli: Cli, fake: FakeBird, arguments: list[str], expected: str
 ) -> None:
     result = cli(*arguments)
 
     assert result.returncode == 2, result.stderr
     assert expected in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
     assert fake.requests == []
+
+
+@pytest.mark.parametrize(
+    ("arguments", "flag", "python_name"),
+    [
+        (["--code", "123"], "--digits", "digits="),
+        (["--code", ""], "--code ''", "code="),
+    ],
+)
+def test_messages_name_flags_not_python_arguments(
+    cli: Cli, fake: FakeBird, arguments: list[str], flag: str, python_name: str
+) -> None:
+    call = create_call(cli)
+
+    result = cli("verify-code", call["id"], "--expected-cli", call["from"], *arguments)
+
+    assert result.returncode == 2
+    assert flag in result.stderr
+    assert python_name not in result.stderr
+
+
+def test_a_missing_key_names_the_flag_and_the_variable(cli: Cli) -> None:
+    env = {name: value for name, value in cli.settings().items() if name != "BIRD_ACCESS_KEY"}
+
+    result = cli("create", "--to", TO, env=env)
+
+    assert result.returncode == 2
+    assert "--access-key-file" in result.stderr
+    assert "BIRD_ACCESS_KEY" in result.stderr
+    assert "access_key" not in result.stderr
+
+
+def test_an_empty_key_file_says_so_and_names_the_file(cli: Cli, tmp_path: Path) -> None:
+    key_file = tmp_path / "bird-key"
+    key_file.write_text("  \n")
+
+    result = cli("create", "--to", TO, "--access-key-file", str(key_file))
+
+    assert result.returncode == 2
+    assert f"the access key file {key_file} is empty" in result.stderr
+
+
+def test_a_key_with_spaces_names_where_it_came_from(cli: Cli, tmp_path: Path) -> None:
+    env = {**cli.settings(), "BIRD_ACCESS_KEY": "two words"}
+    from_env = cli("create", "--to", TO, env=env, secrets=("two words",))
+    key_file = tmp_path / "bird-key"
+    key_file.write_text("two words\n")
+    from_file = cli(
+        "create", "--to", TO, "--access-key-file", str(key_file), secrets=("two words",)
+    )
+
+    assert (from_env.returncode, from_file.returncode) == (2, 2)
+    assert "BIRD_ACCESS_KEY holds spaces" in from_env.stderr
+    assert f"the access key file {key_file} holds spaces" in from_file.stderr
+
+
+def test_a_bad_base_url_from_the_environment_names_the_variable(cli: Cli) -> None:
+    env = {**cli.settings(), "BIRD_BASE_URL": "http://bird.example.com"}
+
+    result = cli("create", "--to", TO, env=env)
+
+    assert result.returncode == 2
+    assert result.stderr.startswith("bird-flashcalls: error: BIRD_BASE_URL http://bird.example.com")
 
 
 def test_missing_settings_are_exit_2_and_name_the_variables(cli: Cli) -> None:
@@ -332,117 +452,53 @@ def test_help_and_version(cli: Cli) -> None:
     for command in ("create", "end", "hangup", "verify", "verify-code", "serve", "demo"):
         assert command in result.stdout
     assert "--access-key-file" in result.stdout
-    assert "Exit status" in result.stdout
+    assert "3 not verified" in " ".join(result.stdout.split())
 
     version = cli("--version")
     assert version.returncode == 0
     assert version.stdout.startswith("bird-flashcalls ")
 
 
-def test_importing_the_library_loads_neither_the_cli_nor_the_fake() -> None:
-    code = (
-        "import sys, bird_flashcalls; "
-        "print(sorted(m for m in sys.modules if m.startswith(('bird_flashcalls.cli', "
-        "'bird_flashcalls.testing', 'bird_flashcalls.__main__'))))"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=clean_env(), timeout=60
-    )
-    assert result.returncode == 0, result.stderr
-    loaded = result.stdout.strip()
-    assert "bird_flashcalls" not in loaded
+def test_serve_help_lists_only_what_serve_uses(cli: Cli) -> None:
+    result = cli("serve", "--help")
+
+    assert result.returncode == 0
+    help_text = " ".join(result.stdout.split())
+    for used in ("--host", "--port", "2473", "--workspace-id", "--channel-id", "--access-key-file"):
+        assert used in help_text
+    assert "--background" in help_text
+    assert "no environment variable is read" in help_text
+    for unused in ("BIRD_ACCESS_KEY", "BIRD_WORKSPACE_ID", "--base-url", "--timeout", "--quiet"):
+        assert unused not in help_text
 
 
-# serve: FakeBird for a second shell.
+def test_demo_help_lists_only_what_the_demo_uses(cli: Cli) -> None:
+    result = cli("demo", "--help")
+
+    assert result.returncode == 0
+    assert "--timeout" in result.stdout
+    for unused in ("--json", "--base-url", "--access-key-file", "--workspace-id"):
+        assert unused not in result.stdout
 
 
-def _start_serve(*arguments: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "bird_flashcalls", "serve", *arguments],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=clean_env(),
-    )
+# serve, where it needs no process of its own.
 
 
-def _read_exports(process: subprocess.Popen[str]) -> dict[str, str]:
-    assert process.stdout is not None
-    exports = {}
-    for _ in range(4):
-        line = process.stdout.readline()
-        command, assignment = shlex.split(line)
-        assert command == "export"
-        name, _, value = assignment.partition("=")
-        exports[name] = value
-    return exports
-
-
-@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["TERM", "INT"])
-def test_serve_prints_exports_that_the_cli_can_use_then_stops_cleanly(
-    stop_signal: signal.Signals,
-) -> None:
-    process = _start_serve("--port", "0")
-    try:
-        exports = _read_exports(process)
-        assert set(exports) == {
-            "BIRD_BASE_URL",
-            "BIRD_WORKSPACE_ID",
-            "BIRD_CHANNEL_ID",
-            "BIRD_ACCESS_KEY",
-        }
-        assert exports["BIRD_BASE_URL"].startswith("http://127.0.0.1:")
-
-        created = subprocess.run(
-            [sys.executable, "-m", "bird_flashcalls", "create", "--to", TO, "--json"],
-            env={**clean_env(), **exports},
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert created.returncode == 0, created.stderr
-        assert json.loads(created.stdout)["to"] == TO
-        assert exports["BIRD_ACCESS_KEY"] not in created.stdout + created.stderr
-    finally:
-        process.send_signal(stop_signal)
-        _, stderr = process.communicate(timeout=30)
-    assert process.returncode == 0, stderr
-    assert "FakeBird stopped" in stderr
-    assert f"POST /workspaces/{exports['BIRD_WORKSPACE_ID']}/" in stderr  # the traffic it saw
-    assert "-> 202" in stderr
-    port = int(exports["BIRD_BASE_URL"].rsplit(":", 1)[1])
-    with socket.socket() as probe, pytest.raises(ConnectionRefusedError):
-        probe.connect(("127.0.0.1", port))
-
-
-def test_serve_json_and_given_ids() -> None:
-    workspace = str(uuid4())
-    process = _start_serve("--port", "0", "--json", "--workspace-id", workspace)
-    try:
-        assert process.stdout is not None
-        settings = json.loads(process.stdout.readline())
-    finally:
-        process.terminate()
-        process.communicate(timeout=30)
-    assert process.returncode == 0
-    assert settings["BIRD_WORKSPACE_ID"] == workspace
-    assert settings["BIRD_BASE_URL"].startswith("http://127.0.0.1:")
-
-
-def test_serve_refuses_a_host_that_is_not_loopback() -> None:
-    process = _start_serve("--host", "0.0.0.0", "--port", "0")
-    stdout, stderr = process.communicate(timeout=30)
-    assert process.returncode == 2
-    assert "loopback" in stderr
-    assert stdout == ""
-
-
-def test_serve_on_a_busy_port_is_exit_1() -> None:
+def test_serve_on_a_busy_port_is_exit_1(cli: Cli) -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
-        process = _start_serve("--port", str(busy.getsockname()[1]))
-        stdout, stderr = process.communicate(timeout=30)
-    assert process.returncode == 1
-    assert "cannot listen" in stderr
-    assert stdout == ""
+        result = cli("serve", "--port", str(busy.getsockname()[1]))
+    assert result.returncode == 1
+    assert "cannot listen" in result.stderr
+    assert result.stdout == ""
+
+
+def test_serve_with_an_empty_key_file_is_exit_2(cli: Cli, tmp_path: Path) -> None:
+    key_file = tmp_path / "key"
+    key_file.write_text("")
+
+    result = cli("serve", "--port", "0", "--access-key-file", str(key_file))
+
+    assert result.returncode == 2
+    assert f"the access key file {key_file} is empty" in result.stderr

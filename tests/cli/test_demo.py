@@ -8,26 +8,25 @@ import sys
 from pathlib import Path
 from uuid import UUID
 
+import bird_flashcalls.testing
 import pytest
-from bird_flashcalls.cli import run_demo
+from bird_flashcalls._demo import INTRODUCTION, run_demo
+from bird_flashcalls.cli import main
 from bird_flashcalls.testing import FakeBird
 from cli_helpers import clean_env
 
 
-def test_the_demo_runs_every_step_and_exits_0() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "bird_flashcalls", "demo"],
-        capture_output=True,
-        text=True,
-        env=clean_env(),
-        timeout=60,
-    )
+def test_the_demo_runs_every_step_and_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo"]) == 0
 
-    assert result.returncode == 0, result.stdout + result.stderr
-    lines = result.stdout.splitlines()
-    assert lines[0].startswith("FakeBird on http://127.0.0.1:")
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert lines[0] == INTRODUCTION
+    assert "flash call" in lines[0]
+    assert "No real phone rings" in lines[0]
+    assert lines[1].startswith("FakeBird on http://127.0.0.1:")
     assert lines[-1].startswith("demo passed: 10 steps, 4 flash calls")
-    steps = lines[1:-1]
+    steps = lines[2:-1]
     assert [line.split()[1] for line in steps] == [
         "create",
         "handset",
@@ -41,12 +40,14 @@ def test_the_demo_runs_every_step_and_exits_0() -> None:
         "code",
     ]
     for line in steps:
-        UUID(line.split()[3])  # each step names its call
+        assert line.split()[2] == "call"
+        int(line.split()[3], 16)  # each step names its call by the start of its id
     assert "result verified (Bird recorded verified)" in steps[2]
     assert "result wrong_cli (Bird recorded wrong_cli)" in steps[5]
-    assert "result canceled (Bird recorded canceled)" in steps[7]
+    assert ": canceled (Bird recorded canceled)" in steps[7]
     assert "(Bird recorded verified)" in steps[9]
-    assert result.stderr == ""
+    assert all(len(line) <= 100 for line in lines), max(lines, key=len)
+    assert captured.err == ""
 
 
 def test_the_demo_records_every_result_in_the_fake() -> None:
@@ -59,6 +60,8 @@ def test_the_demo_records_every_result_in_the_fake() -> None:
     assert results == ["verified", "wrong_cli", "canceled", "verified"]
     # Every request went over HTTP to the served fake and was answered 202.
     assert [request.status for request in fake.requests] == [202] * 8
+    shown = {line.split()[3] for line in out.getvalue().splitlines()[2:-1]}
+    assert shown == {str(UUID(call_id))[:8] for call_id in fake.calls}
 
 
 class _HandsetSeesAnotherNumber(FakeBird):
@@ -87,6 +90,47 @@ def test_the_demo_exits_1_when_bird_refuses() -> None:
     assert last.startswith("demo FAILED at step 1 (create): NotFoundError")
 
 
+class _SlowBird(FakeBird):
+    """Answers the first request after 5 s: within the default 10 s timeout."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fail_next(delay=5)
+
+
+class _FailingOnceBird(FakeBird):
+    """Answers the first request with a 503: a default client retries it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fail_next(status=503)
+
+
+@pytest.mark.parametrize(
+    ("fake_class", "options", "failure"),
+    [
+        (_SlowBird, ["--timeout", "0.3"], "APITimeoutError"),
+        (_FailingOnceBird, ["--max-retries", "0"], "InternalServerError"),
+    ],
+    ids=["--timeout", "--max-retries"],
+)
+def test_the_demo_honours_timeout_and_max_retries(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    fake_class: type[FakeBird],
+    options: list[str],
+    failure: str,
+) -> None:
+    # The demo makes its own FakeBird: hand it one that a default client would get past.
+    monkeypatch.setattr(bird_flashcalls.testing, "FakeBird", fake_class)
+
+    assert main(["demo", *options]) == 1
+
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last.startswith(f"demo FAILED at step 1 (create): {failure}")
+    assert "tried 1 time(s)" in last
+
+
 def test_the_console_script_runs_the_demo() -> None:
     script = Path(sys.executable).with_name("bird-flashcalls")
     if not script.exists():
@@ -96,3 +140,4 @@ def test_the_console_script_runs_the_demo() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "demo passed" in result.stdout
+    assert result.stderr == ""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 from bird_flashcalls import Backoff
+from bird_flashcalls._rules import E164_PATTERN
 from bird_flashcalls.testing import FakeBird
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
@@ -74,9 +76,30 @@ def paths(fake: FakeBird) -> dict[str, str]:
     return {"create": base, "hangup": base + "/hangup", "end": base + "/{call_id}"}
 
 
-def auth(fake: FakeBird) -> dict[str, str]:
-    return {"Authorization": f"AccessKey {fake.access_key}"}
+def json_headers(fake: FakeBird) -> dict[str, str]:
+    """What every request of the client carries: the access key and the JSON media type."""
+    return {"Authorization": f"AccessKey {fake.access_key}", "Content-Type": "application/json"}
+
+
+# Request fields that hold phone numbers. Bird documents them as E.164; the merged spec gains the
+# pattern through the overlay, and until it does, the tests add it themselves.
+NUMBER_FIELDS = {
+    "CreateFlashCall": ("to", "from"),
+    "HangupFlashCall": ("receivedCli",),
+    "HangupFlashCallFromTo": ("from", "to", "receivedCli"),
+}
+
+
+def with_e164_patterns(document: dict[str, Any]) -> dict[str, Any]:
+    """The spec with ``pattern: E164_PATTERN`` on every number field (no change where it is)."""
+    document = copy.deepcopy(document)
+    schemas = document["components"]["schemas"]
+    for schema, fields in NUMBER_FIELDS.items():
+        for name in fields:
+            schemas[schema]["properties"][name].setdefault("pattern", E164_PATTERN)
+    return document
 
 
 def load_spec() -> Spec:
-    return Spec(json.loads(SPEC_PATH.read_text(encoding="utf-8")))
+    """The merged spec, numbers in E.164 (see with_e164_patterns)."""
+    return Spec(with_e164_patterns(json.loads(SPEC_PATH.read_text(encoding="utf-8"))))

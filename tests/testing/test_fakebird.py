@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import socket
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -25,7 +27,7 @@ from bird_flashcalls import (
     RateLimitError,
 )
 from bird_flashcalls.testing import CALLER_NUMBERS, FakeBird, FakeResponse
-from fakebird_helpers import FAST, auth, paths
+from fakebird_helpers import FAST, json_headers, paths
 
 TO = "+31612345678"
 
@@ -36,7 +38,7 @@ def post(http: httpx.Client, path: str, body: Any, headers: dict[str, str]) -> h
 
 
 def create(fake: FakeBird, http: httpx.Client, body: Any) -> httpx.Response:
-    return post(http, paths(fake)["create"], body, auth(fake))
+    return post(http, paths(fake)["create"], body, json_headers(fake))
 
 
 # Create.
@@ -99,8 +101,11 @@ def test_ids_and_key_can_be_given_or_are_random() -> None:
     assert len(first.access_key) >= 24
     with pytest.raises(ValueError, match="workspace_id"):
         FakeBird(workspace_id="not-a-uuid")
-    with pytest.raises(ValueError, match="caller_numbers"):
-        FakeBird(caller_numbers=[])
+    with pytest.raises(ValueError, match="channel_id"):
+        FakeBird(channel_id=f"urn:uuid:{uuid4()}")
+    for numbers in ([], ["+1"], ["+3197010260000", "0970 1026 0000"], "+3197010260000"):
+        with pytest.raises(ValueError, match="caller_numbers"):
+            FakeBird(caller_numbers=numbers)
 
 
 @pytest.mark.parametrize(
@@ -151,6 +156,80 @@ def test_an_integral_float_ring_timeout_is_an_integer_as_in_json_schema(
 @pytest.mark.parametrize(
     ("body", "what"),
     [
+        (b'{"to": "+31612345678", "ringTimeout": NaN}', "NaN is not a JSON number"),
+        (b'{"to": "+31612345678", "ringTimeout": Infinity}', "Infinity is not a JSON number"),
+        (b'{"to": "+31612345678", "ringTimeout": -Infinity}', "-Infinity is not a JSON number"),
+        (b'{"to": "+31612345678", "ringTimeout": 1e400}', "too large"),
+        (b'{"to": "+31612345678", "to": "+31612345679"}', 'the key "to" appears twice'),
+        (b'{"to": "+31612345678", "x": {"a": 1, "a": 2}}', 'the key "a" appears twice'),
+        ('{"to": "+31612345678"}'.encode("utf-16"), "not UTF-8"),
+        (b'\xef\xbb\xbf{"to": "+31612345678"}', "not valid JSON"),
+    ],
+    ids=["NaN", "Infinity", "-Infinity", "1e400", "key twice", "nested key twice", "UTF-16", "BOM"],
+)
+def test_json_that_is_not_strict_json_is_400(
+    fake: FakeBird, http: httpx.Client, body: bytes, what: str
+) -> None:
+    in_process = fake.respond("POST", paths(fake)["create"], json_headers(fake), body)
+    over_http = post(http, paths(fake)["create"], body, json_headers(fake))
+
+    assert (in_process.status, over_http.status_code) == (400, 400)
+    assert in_process.json() == over_http.json()
+    assert in_process.json()["code"] == "BadRequest"
+    assert what in in_process.json()["message"]
+    assert fake.calls == {}
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        None,
+        "text/plain",
+        "multipart/form-data",
+        "application/x-www-form-urlencoded",
+        "application/jsonx",
+        "application/json; charset=utf-16",
+        "application/json; charset=latin-1",
+    ],
+)
+def test_a_body_not_sent_as_json_is_400(
+    fake: FakeBird, http: httpx.Client, content_type: str | None
+) -> None:
+    headers = {"Authorization": f"AccessKey {fake.access_key}"}
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    body = json.dumps({"to": TO}).encode()
+
+    response = http.post(paths(fake)["create"], content=body, headers=headers)
+
+    assert response.status_code == 400
+    assert response.headers["Messagebird-Request-Id"] == fake.requests[-1].request_id
+    error = response.json()
+    assert error["code"] == "BadRequest"
+    assert "application/json" in error["message"] or "UTF-8" in error["message"]
+    assert fake.calls == {}
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json",
+        "Application/JSON",
+        "application/json; charset=UTF-8",
+        "application/json;",
+    ],
+)
+def test_json_media_type_is_matched_as_http_says(
+    fake: FakeBird, http: httpx.Client, content_type: str
+) -> None:
+    headers = {**json_headers(fake), "Content-Type": content_type}
+    response = http.post(paths(fake)["create"], content=b'{"to": "+31612345678"}', headers=headers)
+    assert response.status_code == 202
+
+
+@pytest.mark.parametrize(
+    ("body", "what"),
+    [
         (b"{not json", "not valid JSON"),
         (b"", "not valid JSON"),
         (b"[1, 2]", "an array"),
@@ -163,7 +242,7 @@ def test_a_body_that_is_not_a_json_object_is_400(
     fake: FakeBird, http: httpx.Client, body: bytes, what: str
 ) -> None:
     for path in (paths(fake)["create"], paths(fake)["hangup"]):
-        response = post(http, path, body, auth(fake))
+        response = post(http, path, body, json_headers(fake))
         assert response.status_code == 400
         assert response.json()["code"] == "BadRequest"
         assert what in response.json()["message"]
@@ -212,25 +291,54 @@ def test_unknown_workspace_channel_call_or_path_is_404(fake: FakeBird, http: htt
     }
     cases["not a uuid"] = good.replace(fake.workspace_id, "my-workspace")
     for what, path in cases.items():
-        response = post(http, path, {"result": "verified", "to": TO}, auth(fake))
+        response = post(http, path, {"result": "verified", "to": TO}, json_headers(fake))
         assert response.status_code == 404, what
         error = response.json()
         assert error["code"] == "NotFound"
         assert error["message"].startswith("The requested resource does not exist")
-    assert "workspace not found" in post(http, cases["workspace"], {}, auth(fake)).text
-    assert "channel not found" in post(http, cases["channel"], {}, auth(fake)).text
+    assert "workspace not found" in post(http, cases["workspace"], {}, json_headers(fake)).text
+    assert "channel not found" in post(http, cases["channel"], {}, json_headers(fake)).text
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    ["urn:uuid:{id}", "{{{id}}}", "{hex}", "{id}-", " {id}"],
+    ids=["urn", "braces", "no dashes", "trailing dash", "leading space"],
+)
+@pytest.mark.parametrize("which", ["workspace", "channel", "call"])
+def test_only_canonical_uuids_address_a_workspace_channel_or_call(
+    fake: FakeBird, http: httpx.Client, spelling: str, which: str
+) -> None:
+    call = create(fake, http, {"to": TO}).json()
+    ids = {"workspace": fake.workspace_id, "channel": fake.channel_id, "call": call["id"]}
+    given = UUID(ids[which])
+    ids[which] = spelling.format(id=given, hex=given.hex)
+    path = f"/workspaces/{ids['workspace']}/channels/{ids['channel']}/flashcalls/{ids['call']}"
+
+    response = post(http, path, {"result": "verified"}, json_headers(fake))
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "NotFound"
+    assert "result" not in fake.calls[call["id"]]
 
 
 def test_ids_in_the_path_match_in_any_case(fake: FakeBird, http: httpx.Client) -> None:
     path = paths(fake)["create"].replace(fake.workspace_id, fake.workspace_id.upper())
-    assert post(http, path, {"to": TO}, auth(fake)).status_code == 202
+    assert post(http, path, {"to": TO}, json_headers(fake)).status_code == 202
 
 
-def test_other_methods_are_405_with_allow_post(fake: FakeBird, http: httpx.Client) -> None:
-    response = http.get(paths(fake)["create"], headers=auth(fake))
+@pytest.mark.parametrize(
+    "method", ["GET", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "QUERY", "PROPFIND", "BREW"]
+)
+def test_other_methods_are_a_json_405_with_allow_post(
+    fake: FakeBird, http: httpx.Client, method: str
+) -> None:
+    response = http.request(method, paths(fake)["create"], headers=json_headers(fake))
     assert response.status_code == 405
     assert response.headers["Allow"] == "POST"
+    assert response.headers["Messagebird-Request-Id"]
     assert response.json()["code"] == "MethodNotAllowed"
+    assert method in response.json()["message"]
 
 
 # End by id and by from/to.
@@ -243,7 +351,7 @@ def test_end_records_the_result_and_answers_the_hangup_body(
     path = paths(fake)["end"].format(call_id=call["id"])
 
     response = post(
-        http, path, {"result": "wrong_cli", "receivedCli": "+3197010261111"}, auth(fake)
+        http, path, {"result": "wrong_cli", "receivedCli": "+3197010261111"}, json_headers(fake)
     )
     assert response.status_code == 202
     assert response.json() == {"result": "wrong_cli", "receivedCli": "+3197010261111"}
@@ -251,7 +359,7 @@ def test_end_records_the_result_and_answers_the_hangup_body(
     assert (record["result"], record["receivedCli"]) == ("wrong_cli", "+3197010261111")
 
     # A later report replaces the earlier one (end is retried, so it must be repeatable).
-    response = post(http, path, {"result": "timeout"}, auth(fake))
+    response = post(http, path, {"result": "timeout"}, json_headers(fake))
     assert response.json() == {"result": "timeout"}
     record = fake.calls[call["id"]]
     assert record["result"] == "timeout"
@@ -273,7 +381,7 @@ def test_end_refuses_invalid_fields_with_422(
     fake: FakeBird, http: httpx.Client, body: dict[str, Any], field: str
 ) -> None:
     call = create(fake, http, {"to": TO}).json()
-    response = post(http, paths(fake)["end"].format(call_id=call["id"]), body, auth(fake))
+    response = post(http, paths(fake)["end"].format(call_id=call["id"]), body, json_headers(fake))
     assert response.status_code == 422
     assert list(response.json()["details"]) == [field]
     assert "result" not in fake.calls[call["id"]]
@@ -287,7 +395,7 @@ def test_hangup_ends_the_most_recent_call_with_that_from_and_to(
     newer = create(fake, http, {"to": TO, "from": "+3197010269999"}).json()
 
     body = {"from": "+3197010269999", "to": TO, "result": "canceled"}
-    response = post(http, paths(fake)["hangup"], body, auth(fake))
+    response = post(http, paths(fake)["hangup"], body, json_headers(fake))
 
     assert response.status_code == 202
     assert response.json() == body
@@ -300,7 +408,7 @@ def test_hangup_ends_the_most_recent_call_with_that_from_and_to(
 def test_hangup_with_received_cli(fake: FakeBird, http: httpx.Client) -> None:
     call = create(fake, http, {"to": TO}).json()
     body = {"from": call["from"], "to": TO, "result": "verified", "receivedCli": call["from"]}
-    response = post(http, paths(fake)["hangup"], body, auth(fake))
+    response = post(http, paths(fake)["hangup"], body, json_headers(fake))
 
     assert response.status_code == 202
     assert response.json() == body
@@ -310,7 +418,7 @@ def test_hangup_with_received_cli(fake: FakeBird, http: httpx.Client) -> None:
 def test_hangup_without_a_matching_call_is_404(fake: FakeBird, http: httpx.Client) -> None:
     create(fake, http, {"to": TO, "from": "+3197010269999"})
     body = {"from": "+3197010269999", "to": "+31600000000", "result": "canceled"}
-    response = post(http, paths(fake)["hangup"], body, auth(fake))
+    response = post(http, paths(fake)["hangup"], body, json_headers(fake))
     assert response.status_code == 404
     assert response.json()["code"] == "NotFound"
 
@@ -329,7 +437,7 @@ def test_hangup_without_a_matching_call_is_404(fake: FakeBird, http: httpx.Clien
 def test_hangup_refuses_missing_from_to_bad_result_or_unknown_fields_with_422(
     fake: FakeBird, http: httpx.Client, body: dict[str, Any], fields: set[str]
 ) -> None:
-    response = post(http, paths(fake)["hangup"], body, auth(fake))
+    response = post(http, paths(fake)["hangup"], body, json_headers(fake))
     assert response.status_code == 422
     assert set(response.json()["details"]) == fields
 
@@ -347,8 +455,8 @@ def test_every_response_carries_a_distinct_request_id_that_the_record_keeps(
         create(fake, http, {}),  # 422
         create(fake, http, b"x"),  # 400
         post(http, paths(fake)["create"], {"to": TO}, {}),  # 401
-        post(http, paths(fake)["end"].format(call_id=uuid4()), {}, auth(fake)),  # 404
-        http.get(paths(fake)["create"], headers=auth(fake)),  # 405
+        post(http, paths(fake)["end"].format(call_id=uuid4()), {}, json_headers(fake)),  # 404
+        http.get(paths(fake)["create"], headers=json_headers(fake)),  # 405
     ]
     statuses = [response.status_code for response in responses]
     assert statuses == [503, 202, 422, 400, 401, 404, 405]
@@ -453,19 +561,25 @@ def _normalised(status: int, headers: httpx.Headers | dict[str, str], body: byte
 
 
 def _exchange_script(fake: FakeBird) -> list[tuple[str, str, Any, dict[str, str]]]:
-    p, key = paths(fake), auth(fake)
+    p, key = paths(fake), json_headers(fake)
     return [
         ("POST", p["create"], {"to": TO}, key),
         ("POST", p["create"], {"to": TO, "from": "+3197010269999", "ringTimeout": 9}, key),
         ("POST", p["end"], {"result": "verified", "receivedCli": TO}, key),
         ("POST", p["hangup"], {"from": "+3197010269999", "to": TO, "result": "canceled"}, key),
+        ("POST", p["hangup"], {"from": "+31600000000", "to": TO, "result": "canceled"}, key),
         ("POST", p["hangup"], {"from": "+1", "to": TO, "result": "canceled"}, key),
         ("POST", p["create"], {"ringTimeout": 0, "x": 1}, key),
         ("POST", p["end"], {"result": "nope"}, key),
         ("POST", p["create"], b"[]", key),
         ("POST", p["create"], {"to": TO}, {"Authorization": "AccessKey nope"}),
         ("GET", p["create"], b"", key),
+        ("TRACE", p["create"], b"", key),
         ("POST", p["end"].format(call_id=uuid4()), {"result": "verified"}, key),
+        ("POST", p["create"], {"to": TO}, {**key, "Content-Type": "text/plain"}),
+        ("POST", p["create"], b'{"to": "+31612345678", "ringTimeout": NaN}', key),
+        ("POST", p["create"], b'{"to": "+31612345678", "to": "+31612345679"}', key),
+        ("POST", p["create"].replace(fake.channel_id, "{" + fake.channel_id + "}"), b"{}", key),
     ]
 
 
@@ -507,9 +621,15 @@ def test_the_server_answers_exactly_what_the_core_answers() -> None:
         404,
         422,
         422,
+        422,
         400,
         401,
         405,
+        405,
+        404,
+        400,
+        400,
+        400,
         404,
     ]
 
@@ -656,7 +776,7 @@ def test_fail_randomly_is_repeatable_with_a_seed_and_can_be_stopped() -> None:
     def statuses(seed: int) -> list[int]:
         fake = FakeBird()
         fake.fail_randomly(rate=0.3, status=503, seed=seed)
-        path, key = paths(fake)["create"], auth(fake)
+        path, key = paths(fake)["create"], json_headers(fake)
         body = json.dumps({"to": TO}).encode()
         return [fake.respond("POST", path, key, body).status for _ in range(200)]
 
@@ -669,9 +789,9 @@ def test_fail_randomly_is_repeatable_with_a_seed_and_can_be_stopped() -> None:
     fake = FakeBird()
     fake.fail_randomly(rate=1.0, status=500)
     body = json.dumps({"to": TO}).encode()
-    assert fake.respond("POST", paths(fake)["create"], auth(fake), body).status == 500
+    assert fake.respond("POST", paths(fake)["create"], json_headers(fake), body).status == 500
     fake.fail_randomly(rate=0)
-    assert fake.respond("POST", paths(fake)["create"], auth(fake), body).status == 202
+    assert fake.respond("POST", paths(fake)["create"], json_headers(fake), body).status == 202
 
 
 def test_clear_faults_forgets_queued_and_random_faults(fake: FakeBird) -> None:
@@ -843,27 +963,88 @@ def test_the_server_reads_chunked_bodies(fake: FakeBird, http: httpx.Client) -> 
     response = http.post(
         paths(fake)["create"],
         content=iter([body[:5], body[5:]]),
-        headers={**auth(fake), "Content-Type": "application/json"},
+        headers={**json_headers(fake), "Content-Type": "application/json"},
     )
     assert response.status_code == 202
     assert fake.requests[-1].json == {"to": TO}
 
 
-@pytest.mark.parametrize(
-    ("length", "status"), [("2000000", 413), ("twelve", 400)], ids=["too large", "garbage"]
-)
-def test_the_server_refuses_an_unreadable_content_length(
-    fake: FakeBird, served: str, length: str, status: int
-) -> None:
+def _raw_exchange(served: str, data: bytes) -> tuple[int, dict[str, str], Any]:
+    """Send bytes as they are; read the answer up to the close the server announces."""
     url = httpx.URL(served)
     with socket.create_connection((url.host, url.port or 80), timeout=5) as connection:
-        connection.sendall(
-            f"POST {paths(fake)['create']} HTTP/1.1\r\nHost: x\r\n"
-            f"Content-Length: {length}\r\n\r\n".encode()
-        )
-        status_line = connection.makefile("rb").readline()
-    assert status_line.split()[1] == str(status).encode()
-    assert fake.requests == []
+        connection.sendall(data)
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in header_lines:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return int(status_line.split()[1]), headers, json.loads(body)
+
+
+@pytest.mark.parametrize(
+    ("request_head", "status", "what"),
+    [
+        ("POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n", 413, "larger"),
+        ("POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", 400, "not a number"),
+        ("POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", 400, "not a number"),
+        ("POST {path} HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400, "chunk size"),
+        ("THIS IS NOT HTTP\r\n", 400, "not valid HTTP"),
+        ("GET {path}\r\n\r\n", 400, "not valid HTTP"),
+        ("POST {path} HTTP/2.0\r\nHost: x\r\n\r\n", 505, "HTTP"),
+    ],
+    ids=["too large", "garbage length", "negative length", "bad chunk", "bad line", "0.9", "h2"],
+)
+def test_requests_the_server_cannot_read_get_bird_shaped_json(
+    fake: FakeBird, served: str, request_head: str, status: int, what: str
+) -> None:
+    head = request_head.format(path=paths(fake)["create"])
+
+    answered, headers, error = _raw_exchange(served, head.encode())
+
+    assert answered == status
+    assert headers["content-type"] == "application/json"
+    assert headers["messagebird-request-id"]
+    assert headers["connection"] == "close"
+    assert set(error) == {"code", "message"}
+    assert what in error["message"]
+    assert fake.requests == []  # answered by the server; FakeBird never saw a request
+
+
+def test_a_body_over_one_mebibyte_is_a_json_413_even_when_chunked(
+    fake: FakeBird, http: httpx.Client
+) -> None:
+    chunks = iter([b"{" + b" " * 600_000, b" " * 600_000 + b"}"])
+    response = http.post(paths(fake)["create"], content=chunks, headers=json_headers(fake))
+    assert response.status_code == 413
+    assert response.json()["code"] == "RequestEntityTooLarge"
+    assert response.headers["Messagebird-Request-Id"]
+
+
+def test_a_client_that_resets_its_connection_is_one_log_line(
+    fake: FakeBird, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bird_flashcalls.testing")
+    with fake.serve() as base_url:
+        url = httpx.URL(base_url)
+        connection = socket.create_connection((url.host, url.port or 80), timeout=5)
+        connection.sendall(f"POST {paths(fake)['create']} HTTP/1.1\r\nHost: x\r\n".encode())
+        # Linger 0: close sends a reset instead of a clean end.
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        connection.close()
+        # Connections are accepted in order: once a later one is answered, the reset one has
+        # its thread, and leaving serve() joins it.
+        with httpx.Client(base_url=base_url) as http:
+            assert create(fake, http, {"to": TO}).status_code == 202
+    records = [r for r in caplog.records if r.name == "bird_flashcalls.testing"]
+    assert len(records) == 1
+    assert records[0].levelno == logging.INFO
+    assert "ended early: ConnectionResetError" in records[0].getMessage()
+    assert records[0].exc_info is None
 
 
 def test_fake_response_json_reads_the_body() -> None:

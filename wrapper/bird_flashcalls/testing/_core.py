@@ -1,7 +1,8 @@
 """Bird's three flash-call operations over an in-memory store: a request in, a response out, no I/O.
 
 Both ways of reaching FakeBird (the in-process transport and the HTTP server) hand every request
-to ``Store.handle``, so they cannot answer differently.
+to ``Store.handle``, so they cannot answer differently. The domain rules (results, ring-timeout
+bounds, E.164, canonical UUIDs) come from ``bird_flashcalls._rules``, as the client's do.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import hmac
 import http
 import json
+import math
 import random
 import re
 from collections.abc import Mapping, Sequence
@@ -19,6 +21,15 @@ from uuid import UUID, uuid4
 
 import httpx
 
+from .._rules import (
+    DEFAULT_RING_TIMEOUT,
+    MAX_RING_TIMEOUT,
+    MIN_RING_TIMEOUT,
+    RESULTS,
+    canonical_uuid,
+    is_e164,
+)
+
 # Numbers Bird picks from when a create request has no `from` (Dutch 097 numbers, as Bird uses).
 CALLER_NUMBERS = (
     "+3197010260000",
@@ -27,13 +38,13 @@ CALLER_NUMBERS = (
     "+3197010260003",
     "+3197010260004",
 )
-RESULTS = ("unknown", "verified", "canceled", "timeout", "wrong_cli")
-MIN_RING_TIMEOUT, MAX_RING_TIMEOUT, DEFAULT_RING_TIMEOUT = 3, 120, 30
 
 _PATH = re.compile(
     r"/workspaces/(?P<workspace>[^/]+)/channels/(?P<channel>[^/]+)/flashcalls(?:/(?P<call>[^/]+))?"
 )
-_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+# The only media type the spec gives the three request bodies.
+JSON_MEDIA_TYPE = "application/json"
+_MAX_SHOWN = 60  # characters of a refused header value in an error message
 _CREATE_FIELDS = ("to", "from", "ringTimeout")
 _END_FIELDS = ("result", "receivedCli")
 _HANGUP_FIELDS = ("from", "to", "result", "receivedCli")
@@ -126,11 +137,38 @@ def _timestamp() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _as_uuid(text: str) -> UUID | None:
-    try:
-        return UUID(text) if len(text) == 36 else None
-    except ValueError:
-        return None
+def new_request_id() -> str:
+    return str(uuid4())
+
+
+def error_response(problem: Problem, request_id: str) -> FakeResponse:
+    """A Bird-shaped error answer: JSON ``{code, message[, details]}`` and the request id."""
+    return FakeResponse(
+        status=problem.status,
+        headers={
+            "Content-Type": JSON_MEDIA_TYPE,
+            "Messagebird-Request-Id": request_id,
+            **problem.headers,
+        },
+        body=json.dumps(problem.body()).encode(),
+    )
+
+
+def unreadable_request(status: int, reason: str) -> FakeResponse:
+    """The answer to a request that is not readable HTTP (bad request line, Content-Length or
+    size): what an API gateway in front of Bird would say, in Bird's error shape."""
+    messages = {
+        400: "The request is not valid HTTP/1.1",
+        413: "The request body is larger than FakeBird accepts",
+    }
+    message = messages.get(status, "The request could not be read")
+    return error_response(
+        Problem(status, error_code(status), f"{message}: {_shown(reason)}"), new_request_id()
+    )
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= _MAX_SHOWN else text[:_MAX_SHOWN] + "..."
 
 
 @dataclass
@@ -156,8 +194,12 @@ class _Checker:
         value = self.body[name]
         if not isinstance(value, str):
             self.add(name, "must be a string")
-        elif phone and not _E164.fullmatch(value):
-            self.add(name, "must be a phone number in E.164 format, such as +31612345678")
+        elif phone and not is_e164(value):
+            self.add(
+                name,
+                "must be a phone number in E.164 format: '+' and 7 to 15 digits, such as "
+                "+31612345678",
+            )
         else:
             return value
         return None
@@ -214,26 +256,30 @@ class Store:
         match = _PATH.fullmatch(path.split("?", 1)[0])
         if match is None:
             raise _not_found("path")
-        if _as_uuid(match["workspace"]) != self.workspace_id:
+        # Only the canonical 8-4-4-4-12 form: Bird's routes match no other spelling of a UUID.
+        if canonical_uuid(match["workspace"]) != self.workspace_id:
             raise _not_found("workspace")
-        if _as_uuid(match["channel"]) != self.channel_id:
+        if canonical_uuid(match["channel"]) != self.channel_id:
             raise _not_found("channel")
         if method != "POST":
+            shown = _shown(method)
             raise Problem(
                 405,
                 "MethodNotAllowed",
-                f"{method} is not allowed here: flash-call operations are POST",
+                f"{shown} is not allowed here: flash-call operations are POST",
                 headers={"Allow": "POST"},
             )
+        # The body is read before the operation runs, as a web framework would.
+        data = json_object(headers.get("Content-Type"), body)
         call = match["call"]
         if call is None:
-            return self._create(_json_object(body))
+            return self._create(data)
         if call == "hangup":
-            return self._hangup(_json_object(body))
-        call_id = _as_uuid(call)
+            return self._hangup(data)
+        call_id = canonical_uuid(call)
         if call_id is None or str(call_id) not in self.calls:
             raise _not_found("flash call")
-        return self._end(str(call_id), _json_object(body))
+        return self._end(str(call_id), data)
 
     def _authenticate(self, authorization: str | None) -> None:
         if not authorization:
@@ -276,17 +322,17 @@ class Store:
         checker = _Checker(body)
         checker.only(_END_FIELDS)
         result = checker.result()
-        received_cli = checker.string("receivedCli", required=False)
+        received_cli = checker.string("receivedCli", required=False, phone=True)
         checker.finish()
         return self._report(self.calls[call_id], result, received_cli)
 
     def _hangup(self, body: Mapping[str, Any]) -> dict[str, Any]:
         checker = _Checker(body)
         checker.only(_HANGUP_FIELDS)
-        from_ = checker.string("from", required=True)
-        to = checker.string("to", required=True)
+        from_ = checker.string("from", required=True, phone=True)
+        to = checker.string("to", required=True, phone=True)
         result = checker.result()
-        received_cli = checker.string("receivedCli", required=False)
+        received_cli = checker.string("receivedCli", required=False, phone=True)
         checker.finish()
         matching = [c for c in self.calls.values() if c["from"] == from_ and c["to"] == to]
         if not matching:
@@ -307,9 +353,74 @@ class Store:
         return answer
 
 
-def _json_object(body: bytes) -> Mapping[str, Any]:
+class _NotJson(ValueError):
+    """The body is not strict JSON; the message says why."""
+
+
+def parse_json(body: bytes) -> Any:
+    """Strict JSON (RFC 8259): UTF-8 only, no NaN or Infinity, no number beyond a double, no key
+    twice in an object. Python's json module allows all of these; Bird's parser would not."""
     try:
-        data = json.loads(body)
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _NotJson("it is not UTF-8") from None
+    return json.loads(
+        text,
+        parse_constant=_refuse_constant,
+        parse_float=_finite_float,
+        object_pairs_hook=_unique_keys,
+    )
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NotJson(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NotJson(f"the number {_shown(text)} is too large")
+    return value
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise _NotJson(f"the key {json.dumps(key)} appears twice in one object")
+        seen.add(key)
+    return dict(pairs)
+
+
+def _check_content_type(content_type: str | None) -> None:
+    # Bird's spec gives application/json as the only request media type. A wrong one is a 400
+    # (the status the spec documents for a request Bird cannot read), not an undocumented 415.
+    if content_type is None:
+        raise Problem(
+            400, "BadRequest", f"The Content-Type header is missing: send {JSON_MEDIA_TYPE}"
+        )
+    media_type, _, parameters = content_type.partition(";")
+    if media_type.strip().lower() != JSON_MEDIA_TYPE:
+        raise Problem(
+            400,
+            "BadRequest",
+            f"The Content-Type must be {JSON_MEDIA_TYPE}, not {_shown(content_type)!r}",
+        )
+    for parameter in parameters.split(";"):
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"').lower() != "utf-8":
+            raise Problem(
+                400, "BadRequest", f"JSON must be sent as UTF-8, not {_shown(value.strip())!r}"
+            )
+
+
+def json_object(content_type: str | None, body: bytes) -> Mapping[str, Any]:
+    """The request body as a JSON object, or the 400 that says why it is not one."""
+    _check_content_type(content_type)
+    try:
+        data = parse_json(body)
+    except _NotJson as problem:
+        raise Problem(400, "BadRequest", f"The request body is not valid JSON: {problem}") from None
     except (ValueError, RecursionError):
         raise Problem(400, "BadRequest", "The request body is not valid JSON") from None
     if not isinstance(data, dict):

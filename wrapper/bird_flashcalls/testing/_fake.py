@@ -20,7 +20,16 @@ import httpx
 from .. import _constants as constants
 from .._client import AsyncFlashCalls, FlashCalls
 from .._retry import Backoff
-from ._core import CALLER_NUMBERS, FakeRequest, FakeResponse, Store, status_problem
+from .._rules import canonical_uuid, is_e164
+from ._core import (
+    CALLER_NUMBERS,
+    FakeRequest,
+    FakeResponse,
+    Store,
+    new_request_id,
+    parse_json,
+    status_problem,
+)
 
 # Where the in-process clients point: a reserved name (RFC 2606), never resolved.
 IN_PROCESS_BASE_URL = "https://fakebird.invalid"
@@ -76,10 +85,25 @@ class FakeBird:
         fake.fail_next(status=503, retry_after=1)   # fault injection: the next request(s)
         fake.fail_randomly(rate=0.05, seed=1)       # or a share of all requests, for load tests
 
-    It answers as the spec says: 202 with the call (``from`` picked from ``caller_numbers`` when
-    the request has none), 401 for a missing or wrong ``Authorization: AccessKey <key>``, 400 for
-    a body that is not a JSON object, 404 for an unknown workspace, channel or call, 422 with
-    ``details`` per field. Every answer carries a ``Messagebird-Request-Id`` header. Thread-safe.
+    It answers as the spec says, checking in this order:
+
+    - 401 for a missing or wrong ``Authorization: AccessKey <key>``;
+    - 404 for an unknown path, workspace or channel (ids only in canonical ``8-4-4-4-12`` form,
+      in either case, as Bird's routes match them);
+    - 405 with ``Allow: POST`` for any other method;
+    - 400 for a body that is not a JSON object sent as ``application/json``: another or no
+      Content-Type, a charset other than UTF-8, bytes that are not UTF-8, NaN or Infinity, a
+      number beyond a double, a key twice in one object. 400 rather than 415 for a wrong
+      Content-Type, because 400 is the status the spec documents for a request Bird cannot
+      read, so clients built from the spec handle it;
+    - 404 for an unknown call id (end) or no call with that ``from`` and ``to`` (hangup);
+    - 422 with ``details`` per field for a body the schema refuses, numbers not in E.164
+      (``+`` and 7 to 15 digits) included;
+    - 202 with the call (``from`` picked from ``caller_numbers`` when the request has none).
+
+    Every error is JSON in Bird's ``{code, message}`` shape with a ``Messagebird-Request-Id``
+    header, over HTTP too (a request line, Content-Length or size the server cannot accept
+    included). Thread-safe.
     """
 
     def __init__(
@@ -90,8 +114,15 @@ class FakeBird:
         access_key: str | None = None,
         caller_numbers: Sequence[str] = CALLER_NUMBERS,
     ) -> None:
-        if isinstance(caller_numbers, str) or not caller_numbers:
-            raise ValueError("caller_numbers must be a non-empty sequence of E.164 numbers")
+        if (
+            isinstance(caller_numbers, str)
+            or not caller_numbers
+            or not all(isinstance(number, str) and is_e164(number) for number in caller_numbers)
+        ):
+            raise ValueError(
+                "caller_numbers must be a non-empty sequence of E.164 numbers such as "
+                "+3197010260000"
+            )
         self._store = Store(
             workspace_id=_uuid(workspace_id, "workspace_id"),
             channel_id=_uuid(channel_id, "channel_id"),
@@ -136,7 +167,8 @@ class FakeBird:
 
     @property
     def requests(self) -> list[FakeRequest]:
-        """Every request received, in order, including refused and faulted ones."""
+        """Every request received, in order, including refused and faulted ones. (Bytes the
+        HTTP server cannot read as a request are answered by the server and not listed.)"""
         with self._lock:
             return list(self._requests)
 
@@ -207,7 +239,7 @@ class FakeBird:
         """Handle one request: method, path (a query is ignored), headers and body in, the
         answer out. The in-process transport and the HTTP server both call only this."""
         request_headers = httpx.Headers(headers)
-        request_id = str(uuid4())
+        request_id = new_request_id()
         with self._lock:
             fault = self._next_fault()
             if fault is not None and fault.status is not None:
@@ -381,14 +413,18 @@ def _fault(
 def _uuid(value: str | UUID | None, name: str) -> UUID:
     if value is None:
         return uuid4()
-    try:
-        return value if isinstance(value, UUID) else UUID(value)
-    except (ValueError, TypeError, AttributeError):
-        raise ValueError(f"{name} must be a UUID, got {value!r}") from None
+    if isinstance(value, UUID):
+        return value
+    parsed = canonical_uuid(value) if isinstance(value, str) else None
+    if parsed is None:
+        raise ValueError(
+            f"{name} must be a UUID such as 3fa85f64-5717-4562-b3fc-2c963f66afa6, got {value!r}"
+        )
+    return parsed
 
 
 def _parsed(body: bytes) -> Any:
     try:
-        return json.loads(body)
+        return parse_json(body)
     except (ValueError, RecursionError):
         return None

@@ -1,32 +1,32 @@
-"""FakeBird over HTTP on a loopback address: a thin adaptor from sockets to ``FakeBird.respond``."""
+"""FakeBird over HTTP on a loopback address: a thin adaptor from sockets to ``FakeBird.respond``.
+
+Whatever reaches a client is in Bird's shape: JSON ``{code, message}`` with a
+``Messagebird-Request-Id`` header, also for the errors ``http.server`` would answer in HTML
+(a request line it cannot parse, a method it has no handler for, an unreadable Content-Length).
+"""
 
 from __future__ import annotations
 
 import contextlib
-import ipaddress
+import logging
 import socket
+import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from ._core import FakeResponse
+from .._rules import is_loopback_host
+from ._core import FakeResponse, unreadable_request
 
 Responder = Callable[[str, str, Mapping[str, str], bytes], FakeResponse]
+
+logger = logging.getLogger("bird_flashcalls.testing")
 
 # Bird's bodies are tiny; a larger request is refused rather than held in memory.
 _MAX_BODY = 1024 * 1024
 # An idle keep-alive connection is closed after this long.
 _IDLE_SECONDS = 30.0
-
-
-def is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 class _Server(ThreadingHTTPServer):
@@ -62,6 +62,15 @@ class _Server(ThreadingHTTPServer):
             with self._connections_lock:
                 self._connections.pop(threading.current_thread(), None)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # socketserver prints a whole traceback on stderr; a client that goes away is routine.
+        error = sys.exception()
+        peer = _peer(client_address)
+        if isinstance(error, ConnectionError | TimeoutError):
+            logger.info("connection from %s ended early: %s", peer, type(error).__name__)
+        else:
+            logger.error("error while answering %s", peer, exc_info=error)
+
     def close_connections(self) -> None:
         self.closing.set()
         with self._connections_lock:
@@ -78,6 +87,13 @@ class _IPv6Server(_Server):
     address_family = socket.AF_INET6
 
 
+def _peer(client_address: Any) -> str:
+    if isinstance(client_address, tuple) and len(client_address) >= 2:
+        host, port = client_address[:2]
+        return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+    return str(client_address)
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the client's connection pool expects
     server_version = "FakeBird"
@@ -87,10 +103,33 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     server: _Server
 
+    def __getattr__(self, name: str) -> Callable[[], None]:
+        # http.server looks up do_<METHOD> and answers 501 in HTML when there is none: every
+        # method (TRACE, PROPFIND, QUERY...) goes to FakeBird instead, which answers 405.
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
+
+    def parse_request(self) -> bool:
+        if not super().parse_request():
+            return False
+        if self.request_version == "HTTP/0.9":  # "GET /path" alone: no headers, no body
+            self.send_error(400, f"bad request line {self.requestline!r}")
+            return False
+        return True
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Every error http.server itself answers (400, 413, 414, 431, 505...), as Bird's JSON."""
+        if self.request_version == "HTTP/0.9":
+            # Still set while the request line is unparsed: a status line must go out anyway.
+            self.request_version = self.protocol_version
+        reply = unreadable_request(code, message or "")
+        self._write(reply, close=True)
+
     def _dispatch(self) -> None:
         body = self._read_body()
-        if isinstance(body, int):
-            self.send_error(body)
+        if isinstance(body, tuple):
+            self.send_error(*body)
             return
         reply = self.server.respond(self.command, self.path, dict(self.headers.items()), body)
         # An Event rather than sleep, so that closing the server cuts a delay short.
@@ -100,43 +139,46 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.drop_connection:
             self.close_connection = True
             return
+        self._write(reply, close=False)
+
+    def _write(self, reply: FakeResponse, *, close: bool) -> None:
         self.send_response(reply.status)
         for name, value in reply.headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(reply.body)))
+        if close:
+            # The rest of the connection cannot be trusted to be framed as we think.
+            self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(reply.body)
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
-
-    def _read_body(self) -> bytes | int:
-        """The request body, or the error status to answer when it cannot be read."""
+    def _read_body(self) -> bytes | tuple[int, str]:
+        """The request body, or the error status (and why) to answer when it cannot be read."""
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             return self._read_chunked()
         declared = self.headers.get("Content-Length", "0").strip() or "0"
-        if not declared.isdigit():
-            return 400
-        if int(declared) > _MAX_BODY:
-            return 413
+        if not (declared.isascii() and declared.isdigit()):
+            return 400, f"Content-Length {declared!r} is not a number of bytes"
+        if len(declared) > 9 or int(declared) > _MAX_BODY:
+            return 413, f"Content-Length {declared} is over {_MAX_BODY} bytes"
         return self.rfile.read(int(declared))
 
-    def _read_chunked(self) -> bytes | int:
+    def _read_chunked(self) -> bytes | tuple[int, str]:
         chunks: list[bytes] = []
         size = 0
         while True:
             line = self.rfile.readline(1024).split(b";", 1)[0].strip()
-            try:
-                length = int(line, 16)
-            except ValueError:
-                return 400
+            if not line or line.strip(b"0123456789abcdefABCDEF"):
+                return 400, "a chunk size is not a hexadecimal number"
+            length = int(line, 16)
             if length == 0:
                 while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
                     pass  # trailers
                 return b"".join(chunks)
             size += length
             if size > _MAX_BODY:
-                return 413
+                return 413, f"the chunked body is over {_MAX_BODY} bytes"
             chunks.append(self.rfile.read(length))
             self.rfile.readline(1024)
 
@@ -146,7 +188,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 @contextlib.contextmanager
 def serve(respond: Responder, host: str, port: int) -> Iterator[str]:
-    if not is_loopback(host):
+    if not is_loopback_host(host):
         raise ValueError(
             f"FakeBird only listens on loopback addresses (127.0.0.1, ::1, localhost), not {host!r}"
         )
