@@ -25,8 +25,23 @@ def test_the_demo_runs_every_step_and_exits_0(capsys: pytest.CaptureFixture[str]
     assert "flash call" in lines[0]
     assert "No real phone rings" in lines[0]
     assert lines[1].startswith("FakeBird on http://127.0.0.1:")
-    assert lines[-1].startswith("demo passed: 10 steps, 4 flash calls")
-    steps = lines[2:-1]
+    calls_end = next(i for i, line in enumerate(lines) if line.startswith("demo passed"))
+    assert lines[calls_end].startswith("demo passed: 10 steps, 4 flash calls")
+    # Then the second story: verification sessions.
+    sessions = lines[calls_end + 1 :]
+    assert "verification sessions" in sessions[1]
+    assert [line.split()[1] for line in sessions[3:-1]] == [
+        "start",
+        "check",
+        "check",
+        "check",
+        "start",
+        "expire",
+    ]
+    assert "verified (Bird recorded verified)" in sessions[5]
+    assert "(Bird recorded timeout)" in sessions[-2]
+    assert sessions[-1].startswith("verification demo passed: 6 steps")
+    steps = lines[2:calls_end]
     assert [line.split()[1] for line in steps] == [
         "create",
         "handset",

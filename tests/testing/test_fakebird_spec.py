@@ -76,11 +76,13 @@ def _every_kind_of_answer(fake: FakeBird, http: httpx.Client) -> Iterator[tuple[
     yield END, _send(http, fake, END, {"result": "maybe"}, **end)
     yield END, _send(http, fake, END, b"1", **end)
     yield END, _send(http, fake, END, {"result": "verified"}, **unknown)
+    yield END, _send(http, fake, END, {"result": "verified"}, **{**end, **wrong_key})
     yield HANGUP, _send(http, fake, HANGUP, hangup)
     yield HANGUP, _send(http, fake, HANGUP, {**hangup, "receivedCli": TO})
     yield HANGUP, _send(http, fake, HANGUP, {**hangup, "to": "+31600000000"})
     yield HANGUP, _send(http, fake, HANGUP, {"result": "verified"})
     yield HANGUP, _send(http, fake, HANGUP, b"")
+    yield HANGUP, _send(http, fake, HANGUP, hangup, **wrong_key)
     for status in (400, 404, 422, 429, 500, 502, 503, 504):
         fake.fail_next(status=status, retry_after=1 if status in (429, 503) else None)
         yield CREATE, _send(http, fake, CREATE, {"to": TO})

@@ -198,9 +198,10 @@ def test_answers_are_compared_in_constant_time(
     seen_other = fake_bird.handset_cli(other.call_id)
     assert verifier.check(other.id, received_cli=seen_other).verified
 
-    # (FakeBird compares access keys with it too.)
+    # (FakeBird compares access keys with it too.) Full numbers are compared padded to one
+    # length, so the time does not depend on how long either number is.
     assert (seen[-4:].encode(),) * 2 in compared
-    assert (seen_other.encode(),) * 2 in compared
+    assert any(a == b and a.strip() == seen_other.encode() for a, b in compared)
 
 
 def redis_client(stores: SyncStores) -> Any:

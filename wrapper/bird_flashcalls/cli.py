@@ -488,9 +488,12 @@ def _hangup(args: argparse.Namespace) -> int:
         ended = flash_calls.hangup(
             from_=args.from_, to=args.to, result=args.result, received_cli=args.received_cli
         )
-    lines = [f"ended the flash call from {ended.from_} to {ended.to}", f"  result: {ended.result}"]
-    lines += _received_cli_line(ended.to_dict())
-    _print_result(args, ended.to_dict(), lines)
+    # Bird answers {result, receivedCli}, {from, to} or both: what it left out was as sent.
+    answered = ended.to_dict()
+    result = answered.get("result", f"{args.result} (as sent)")
+    lines = [f"ended the flash call from {args.from_} to {args.to}", f"  result: {result}"]
+    lines += _received_cli_line(answered)
+    _print_result(args, answered, lines)
     return EXIT_OK
 
 
@@ -787,8 +790,9 @@ def _stop_signals_held() -> Iterator[Callable[[], object]]:
 def _demo(args: argparse.Namespace) -> int:
     from ._demo import run_demo
     from .testing import FakeBird
+    from .verification._demo import run_verification_demo
 
-    return run_demo(
+    calls = run_demo(
         FakeBird(),
         sys.stdout,
         timeout=_option(args, "timeout") or constants.DEFAULT_TIMEOUT,
@@ -798,3 +802,7 @@ def _demo(args: argparse.Namespace) -> int:
             else args.max_retries
         ),
     )
+    if calls != EXIT_OK:
+        return calls
+    print("\nThe same, as verification sessions: attempts, expiry and one report per challenge.")
+    return run_verification_demo(FakeBird(), sys.stdout)

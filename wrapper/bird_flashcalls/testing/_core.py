@@ -228,20 +228,32 @@ class _Checker:
             raise Problem(422, *_INVALID_PAYLOAD, details=self.details)
 
 
+# What end by from/to answers: its published 202 is {result, receivedCli} or an open
+# {from, to}, so a client must take either ("full" is both at once; "random" picks per call).
+HANGUP_ANSWERS = ("random", "full", "result", "numbers")
+
+
 class Store:
     """One workspace with one flash-call channel, and the calls made on it. Not thread-safe:
     FakeBird holds its lock around ``handle``."""
 
     def __init__(
-        self, workspace_id: UUID, channel_id: UUID, access_key: str, caller_numbers: Sequence[str]
+        self,
+        workspace_id: UUID,
+        channel_id: UUID,
+        access_key: str,
+        caller_numbers: Sequence[str],
+        hangup_answer: str = "random",
+        seed: int | None = None,
     ) -> None:
         self.workspace_id = workspace_id
         self.channel_id = channel_id
         self.access_key = access_key
         self.caller_numbers = tuple(caller_numbers)
+        self.hangup_answer = hangup_answer
         # Call id -> the call as returned by create, plus the last reported result.
         self.calls: dict[str, dict[str, Any]] = {}
-        self._random = random.Random()
+        self._random = random.Random(seed)
 
     def handle(
         self, method: str, path: str, headers: httpx.Headers, body: bytes
@@ -336,9 +348,16 @@ class Store:
         checker.finish()
         matching = [c for c in self.calls.values() if c["from"] == from_ and c["to"] == to]
         if not matching:
-            raise _not_found(f"flash call from {from_} to {to}")
+            raise _not_found("flash call with that from and to")
         # Most recent first: calls are kept in creation order.
         reported = self._report(matching[-1], result, received_cli)
+        answer = self.hangup_answer
+        if answer == "random":
+            answer = self._random.choice(HANGUP_ANSWERS[1:])
+        if answer == "result":
+            return reported
+        if answer == "numbers":
+            return {"from": from_, "to": to}
         return {"from": from_, "to": to, **reported}
 
     def _report(

@@ -23,6 +23,7 @@ from .._retry import Backoff
 from .._rules import canonical_uuid, is_e164
 from ._core import (
     CALLER_NUMBERS,
+    HANGUP_ANSWERS,
     FakeRequest,
     FakeResponse,
     Store,
@@ -100,6 +101,10 @@ class FakeBird:
     - 422 with ``details`` per field for a body the schema refuses, numbers not in E.164
       (``+`` and 7 to 15 digits) included;
     - 202 with the call (``from`` picked from ``caller_numbers`` when the request has none).
+      End by from/to answers with any shape its published schema allows: ``{result,
+      receivedCli}``, ``{from, to}`` or all four, picked at random per call unless
+      ``hangup_answer="result"``, ``"numbers"`` or ``"full"`` fixes one. ``seed`` makes the
+      picks (and the caller numbers) repeatable.
 
     Every error is JSON in Bird's ``{code, message}`` shape with a ``Messagebird-Request-Id``
     header, over HTTP too (a request line, Content-Length or size the server cannot accept
@@ -113,7 +118,13 @@ class FakeBird:
         channel_id: str | UUID | None = None,
         access_key: str | None = None,
         caller_numbers: Sequence[str] = CALLER_NUMBERS,
+        hangup_answer: str = "random",
+        seed: int | None = None,
     ) -> None:
+        if hangup_answer not in HANGUP_ANSWERS:
+            raise ValueError(
+                f"hangup_answer must be one of {', '.join(HANGUP_ANSWERS)}, got {hangup_answer!r}"
+            )
         if (
             isinstance(caller_numbers, str)
             or not caller_numbers
@@ -128,6 +139,8 @@ class FakeBird:
             channel_id=_uuid(channel_id, "channel_id"),
             access_key=access_key or secrets.token_urlsafe(24),
             caller_numbers=caller_numbers,
+            hangup_answer=hangup_answer,
+            seed=seed,
         )
         self._lock = threading.Lock()
         self._requests: list[FakeRequest] = []

@@ -67,9 +67,9 @@ def run_verification_demo(fake: FakeBird, out: TextIO) -> int:
             code = fake.handset_cli(challenge.call_id)[-challenge.code_digits :]
             say(
                 "start",
-                f"challenge {challenge.id[:8]}...: Bird rings the phone from "
-                f"{challenge.cli_prefix}{'.' * challenge.code_digits}; the app asks for the "
-                f"last {challenge.code_digits} digits",
+                f"challenge {challenge.id[:8]}...: Bird rings from "
+                f"{challenge.cli_prefix}{'.' * challenge.code_digits}; the user types "
+                f"the last {challenge.code_digits}",
             )
 
             step += 1
