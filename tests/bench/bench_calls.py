@@ -18,7 +18,6 @@ from collections.abc import Awaitable, Callable
 from uuid import UUID
 
 import attrs
-import bird_channels_api
 import httpx
 from benchlib import (
     ACCESS_KEY,
@@ -36,14 +35,15 @@ from benchlib import (
     emit,
     interleave,
 )
-from bird_channels_api.api.channel_flashcall import (
+from bird_flashcalls import AsyncFlashCalls, FlashCall, FlashCalls
+from bird_flashcalls import _generated as generated_client
+from bird_flashcalls._generated.api.channel_flashcall import (
     create_channel_flash_call,
     end_channel_flash_call,
 )
-from bird_channels_api.models.flash_call_create import FlashCallCreate
-from bird_channels_api.models.flash_call_hangup import FlashCallHangup
-from bird_channels_api.models.hangup_result import HangupResult
-from bird_flashcalls import AsyncFlashCalls, FlashCall, FlashCalls
+from bird_flashcalls._generated.models.flash_call_create import FlashCallCreate
+from bird_flashcalls._generated.models.flash_call_hangup import FlashCallHangup
+from bird_flashcalls._generated.models.hangup_result import HangupResult
 
 # end parses its whole address on every call, as a raw post of a string does, and async adds
 # the whole-attempt timer: public API only, measured against a round trip of tens of ms.
@@ -75,7 +75,7 @@ class SyncSides:
             http_client=httpx.Client(transport=transport),
         )
         self.raw = httpx.Client(transport=transport)
-        self.generated = bird_channels_api.Client(base_url=BASE_URL).set_httpx_client(
+        self.generated = generated_client.Client(base_url=BASE_URL).set_httpx_client(
             httpx.Client(transport=transport, base_url=BASE_URL, headers=RAW_HEADERS)
         )
         call = self.client.create(TO)
@@ -148,7 +148,7 @@ class AsyncSides:
             http_client=httpx.AsyncClient(transport=transport),
         )
         self.raw = httpx.AsyncClient(transport=transport)
-        self.generated = bird_channels_api.Client(base_url=BASE_URL).set_async_httpx_client(
+        self.generated = generated_client.Client(base_url=BASE_URL).set_async_httpx_client(
             httpx.AsyncClient(transport=transport, base_url=BASE_URL, headers=RAW_HEADERS)
         )
         self.calls: list[FlashCall] = []

@@ -128,7 +128,7 @@ def test_every_path_template_variable_is_declared() -> None:
 def test_every_operation_has_a_generated_module_with_four_calls() -> None:
     for _, _, operation in operations(merged_spec()):
         tag = operation["tags"][0]
-        module_name = f"bird_channels_api.api.{tag}.{snake(operation['operationId'])}"
+        module_name = f"bird_flashcalls._generated.api.{tag}.{snake(operation['operationId'])}"
         module = importlib.import_module(module_name)
         for function in ("sync", "sync_detailed", "asyncio", "asyncio_detailed"):
             assert callable(getattr(module, function, None)), f"{module_name}.{function} missing"
@@ -138,17 +138,18 @@ def test_every_operation_has_a_generated_module_with_four_calls() -> None:
 
 def type_hints(function: Any) -> dict[str, Any]:
     # The generated modules import the client, Response and the models for type checking only.
-    import bird_channels_api
-    import bird_channels_api.models
-    import bird_channels_api.types
+    import bird_flashcalls._generated
+    import bird_flashcalls._generated.models
+    import bird_flashcalls._generated.types
 
     names = {
-        name: getattr(bird_channels_api.models, name) for name in bird_channels_api.models.__all__
+        name: getattr(bird_flashcalls._generated.models, name)
+        for name in bird_flashcalls._generated.models.__all__
     }
     names.update(
-        AuthenticatedClient=bird_channels_api.AuthenticatedClient,
-        Client=bird_channels_api.Client,
-        Response=bird_channels_api.types.Response,
+        AuthenticatedClient=bird_flashcalls._generated.AuthenticatedClient,
+        Client=bird_flashcalls._generated.Client,
+        Response=bird_flashcalls._generated.types.Response,
     )
     return typing.get_type_hints(function, localns=names)
 
@@ -170,10 +171,10 @@ def test_generated_package_loads_what_is_used_and_no_more() -> None:
 import sys
 import bird_flashcalls
 loaded = set(sys.modules)
-print(sorted(m for m in loaded if m.startswith("bird_channels_api")))
-import bird_channels_api, bird_channels_api.models as models
-assert bird_channels_api.Client.__name__ == "Client"
-assert models.RequestError.__module__ == "bird_channels_api.models.request_error"
+print(sorted(m for m in loaded if m.startswith("bird_flashcalls._generated")))
+import bird_flashcalls._generated, bird_flashcalls._generated.models as models
+assert bird_flashcalls._generated.Client.__name__ == "Client"
+assert models.RequestError.__module__ == "bird_flashcalls._generated.models.request_error"
 assert set(models.__all__) <= set(dir(models))
 try:
     models.NoSuchModel
@@ -191,8 +192,8 @@ else:
     # of error responses; they are loaded when used.
     lazy_modules = ("client", "models.request_error", "models.validation_error")
     for lazy in lazy_modules:
-        assert f"'bird_channels_api.{lazy}'" not in loaded
-    assert "bird_channels_api.models.flash_call'" in loaded
+        assert f"'bird_flashcalls._generated.{lazy}'" not in loaded
+    assert "bird_flashcalls._generated.models.flash_call'" in loaded
 
 
 def test_generated_matches_fresh_generation() -> None:

@@ -62,7 +62,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_generated_code_works_for_every_kind_of_nested_model(generated: Path) -> None:
-    # Ahead of the installed bird_channels_api on the path.
+    # A package of its own name, apart from the one bird_flashcalls carries.
     env = {**os.environ, "PYTHONPATH": str(generated)}
     result = subprocess.run(
         [sys.executable, "-c", EXERCISE],

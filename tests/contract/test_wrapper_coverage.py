@@ -153,9 +153,10 @@ def test_operation_method_exists_on_both_clients(operation: Operation[Any]) -> N
 @by_operation(OPERATIONS)
 def test_operation_uses_the_generated_module_of_its_operation(operation: Operation[Any]) -> None:
     module = operation.generated.__name__
-    assert module == f"bird_channels_api.api.channel_flashcall.{snake(operation.operation_id)}", (
-        f"{operation.operation_id} points at {module}"
-    )
+    assert (
+        module
+        == f"bird_flashcalls._generated.api.channel_flashcall.{snake(operation.operation_id)}"
+    ), f"{operation.operation_id} points at {module}"
 
 
 def test_every_public_method_that_sends_has_arguments_in_the_table() -> None:

@@ -41,11 +41,11 @@ with FlashCalls(
         reveal_type(error.details)
 """
 EXPECTED = [
-    '"bird_channels_api.models.flash_call.FlashCall"',
-    '"bird_channels_api.models.flash_call_status.FlashCallStatus"',
+    '"bird_flashcalls._generated.models.flash_call.FlashCall"',
+    '"bird_flashcalls._generated.models.flash_call_status.FlashCallStatus"',
     '"str"',
     '"bird_flashcalls._verify.Verification"',
-    '"bird_channels_api.models.hangup_result.HangupResult"',
+    '"bird_flashcalls._generated.models.hangup_result.HangupResult"',
     "HangupResult.VERIFIED",
     '"dict[str, list[str]]"',
 ]
@@ -113,7 +113,7 @@ def test_the_installed_wheel_ships_both_packages_typed(installed: Path) -> None:
             str(installed),
             "-c",
             "import importlib.resources as r; print(r.files('bird_flashcalls')"
-            ".joinpath('py.typed').is_file(), r.files('bird_channels_api')"
+            ".joinpath('py.typed').is_file(), r.files('bird_flashcalls._generated')"
             ".joinpath('py.typed').is_file())",
         ],
         capture_output=True,

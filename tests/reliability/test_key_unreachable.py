@@ -255,7 +255,7 @@ def debug_lines(caplog: pytest.LogCaptureFixture) -> Iterator[list[str]]:
     """Every logger at DEBUG, formatted into a list of lines."""
     handler = _FormattedLines()
     caplog.set_level(logging.DEBUG)
-    for name in ("bird_flashcalls", "bird_channels_api", "httpx", "httpcore", "asyncio"):
+    for name in ("bird_flashcalls", "httpx", "httpcore", "asyncio"):
         caplog.set_level(logging.DEBUG, logger=name)
     root = logging.getLogger()
     root.addHandler(handler)

@@ -185,7 +185,7 @@ def debug_logging(caplog: pytest.LogCaptureFixture) -> Iterator[_Collect]:
     to_stderr = _ToStandardError()
     root = logging.getLogger()
     caplog.set_level(logging.DEBUG)
-    for name in ("bird_flashcalls", "httpx", "httpcore", "hpack", "asyncio", "bird_channels_api"):
+    for name in ("bird_flashcalls", "httpx", "httpcore", "hpack", "asyncio"):
         caplog.set_level(logging.DEBUG, logger=name)
     root.addHandler(collect)
     root.addHandler(to_stderr)

@@ -113,6 +113,6 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 def debug_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
     """Everything logged at DEBUG by the client, httpx and httpcore, and the root logger."""
     caplog.set_level(logging.DEBUG)
-    for name in ("bird_flashcalls", "bird_channels_api", "httpx", "httpcore"):
+    for name in ("bird_flashcalls", "httpx", "httpcore"):
         caplog.set_level(logging.DEBUG, logger=name)
     yield caplog

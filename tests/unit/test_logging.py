@@ -1,6 +1,6 @@
 """Logging as a library does it.
 
-Every logger of bird_flashcalls and of the generated bird_channels_api reaches a NullHandler, so
+Every logger of bird_flashcalls and of the generated bird_flashcalls._generated reaches a NullHandler, so
 an application that configured nothing sees nothing (not even through Python's last-resort
 handler); the unknown-value warning of the models goes through the ``bird_flashcalls`` loggers;
 ``BIRD_FLASHCALLS_LOG`` prints each line once, whatever the application configured; and each
@@ -21,11 +21,11 @@ import sys
 import uuid
 from pathlib import Path
 
-import bird_channels_api
 import bird_flashcalls
 import httpx
 import pytest
 from bird_flashcalls import FlashCall, FlashCallHangup
+from bird_flashcalls import _generated as bird_channels_api
 
 from .support import CALL_ID, CALLEE, ScriptedBird, flash_call_body, raises, reply
 

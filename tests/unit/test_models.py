@@ -14,7 +14,6 @@ import uuid
 from typing import Any
 
 import pytest
-from bird_channels_api.types import UNSET, Unset
 from bird_flashcalls import (
     FlashCall,
     FlashCallHangup,
@@ -22,6 +21,7 @@ from bird_flashcalls import (
     FlashCallStatus,
     HangupResult,
 )
+from bird_flashcalls._generated.types import UNSET, Unset
 
 from .support import CALLEE, CALLER, flash_call_body
 

@@ -8,12 +8,12 @@ import logging
 import uuid
 
 import pytest
-from bird_channels_api.types import UNSET
 from bird_flashcalls import (
     APIResponseValidationError,
     FlashCallStatus,
     HangupResult,
 )
+from bird_flashcalls._generated.types import UNSET
 
 from .support import (
     CALL_ID,

@@ -6,18 +6,17 @@
         call = flash_calls.create(to="+31612345678")
         outcome = flash_calls.verify(call, received_cli=cli_the_app_read)
 
-The models (``FlashCall``...) are the generated ones from ``bird_channels_api``. The test double
+The models (``FlashCall``...) are the generated ones, from ``bird_flashcalls._generated``. The test double
 lives in ``bird_flashcalls.testing`` and the command line in ``bird_flashcalls.cli``; neither is
 imported here.
 """
 
-from bird_channels_api.models.flash_call import FlashCall
-from bird_channels_api.models.flash_call_hangup import FlashCallHangup
-from bird_channels_api.models.flash_call_hangup_from_to import FlashCallHangupFromTo
-from bird_channels_api.models.flash_call_status import FlashCallStatus
-from bird_channels_api.models.hangup_result import HangupResult
-
 from ._client import AsyncFlashCalls, FlashCalls
+from ._generated.models.flash_call import FlashCall
+from ._generated.models.flash_call_hangup import FlashCallHangup
+from ._generated.models.flash_call_hangup_from_to import FlashCallHangupFromTo
+from ._generated.models.flash_call_status import FlashCallStatus
+from ._generated.models.hangup_result import HangupResult
 from ._retry import Backoff
 from ._verify import Verification, normalise_number
 from ._version import __version__

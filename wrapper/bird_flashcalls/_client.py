@@ -20,12 +20,12 @@ from types import ModuleType, TracebackType
 from typing import Any, Self, TypeVar
 
 import httpx
-from bird_channels_api.models.flash_call import FlashCall
-from bird_channels_api.models.flash_call_hangup import FlashCallHangup
-from bird_channels_api.models.flash_call_hangup_from_to import FlashCallHangupFromTo
 
 from . import _constants as constants
 from ._base_client import Answer, BaseFlashCalls, NoAnswer, Retry
+from ._generated.models.flash_call import FlashCall
+from ._generated.models.flash_call_hangup import FlashCallHangup
+from ._generated.models.flash_call_hangup_from_to import FlashCallHangupFromTo
 from ._requests import CallRef, Prepared, ResultValue
 from ._verify import Verification
 from .errors import EventLoopError

@@ -14,8 +14,7 @@ from ._client import FlashCalls
 from .errors import BirdError
 
 if TYPE_CHECKING:
-    from bird_channels_api.models.flash_call import FlashCall
-
+    from ._generated.models.flash_call import FlashCall
     from .testing import FakeBird
 
 Answer = TypeVar("Answer")

@@ -6,16 +6,15 @@ from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import Any, Generic, TypeVar
 
-from bird_channels_api.api.channel_flashcall import (
+from . import _constants as constants
+from ._generated.api.channel_flashcall import (
     create_channel_flash_call,
     end_channel_flash_call,
     end_channel_flash_call_from_to,
 )
-from bird_channels_api.models.flash_call import FlashCall
-from bird_channels_api.models.flash_call_hangup import FlashCallHangup
-from bird_channels_api.models.flash_call_hangup_from_to import FlashCallHangupFromTo
-
-from . import _constants as constants
+from ._generated.models.flash_call import FlashCall
+from ._generated.models.flash_call_hangup import FlashCallHangup
+from ._generated.models.flash_call_hangup_from_to import FlashCallHangupFromTo
 
 Parsed = TypeVar("Parsed")
 

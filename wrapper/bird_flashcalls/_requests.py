@@ -12,24 +12,24 @@ from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 import httpx
-from bird_channels_api.api.channel_flashcall import (
+
+from . import _verify
+from ._config import Settings, parse_uuid
+from ._generated.api.channel_flashcall import (
     create_channel_flash_call,
     end_channel_flash_call,
     end_channel_flash_call_from_to,
 )
-from bird_channels_api.models.flash_call import FlashCall
-from bird_channels_api.models.flash_call_create import FlashCallCreate
-from bird_channels_api.models.flash_call_hangup import FlashCallHangup
-from bird_channels_api.models.flash_call_hangup_from_to import FlashCallHangupFromTo
-from bird_channels_api.models.flash_call_hangup_from_to_request import (
+from ._generated.models.flash_call import FlashCall
+from ._generated.models.flash_call_create import FlashCallCreate
+from ._generated.models.flash_call_hangup import FlashCallHangup
+from ._generated.models.flash_call_hangup_from_to import FlashCallHangupFromTo
+from ._generated.models.flash_call_hangup_from_to_request import (
     FlashCallHangupFromToRequest,
 )
-from bird_channels_api.models.flash_call_hangup_request import FlashCallHangupRequest
-from bird_channels_api.models.hangup_result import HangupResult
-from bird_channels_api.types import UNSET, Unset
-
-from . import _verify
-from ._config import Settings, parse_uuid
+from ._generated.models.flash_call_hangup_request import FlashCallHangupRequest
+from ._generated.models.hangup_result import HangupResult
+from ._generated.types import UNSET, Unset
 from ._operations import CREATE, END, HANGUP, Operation
 from ._rules import MAX_RING_TIMEOUT, MIN_RING_TIMEOUT, RESULTS, is_e164
 from ._version import __version__

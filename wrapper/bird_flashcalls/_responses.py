@@ -13,9 +13,9 @@ import time
 from typing import Any, TypeVar
 
 import httpx
-from bird_channels_api.types import Unset
 
 from . import _constants as constants
+from ._generated.types import Unset
 from ._operations import Operation
 from ._retry import parse_retry_after
 from ._secret import REDACTED, AccessKey
@@ -294,8 +294,8 @@ def _request_id_suffix(response: httpx.Response) -> str:
 def error_fields(body: bytes) -> tuple[str | None, str | None, dict[str, list[str]]]:
     """Bird's {code, message, details}, read with the spec's models."""
     # Loaded with the first error: three attrs classes a process that never fails need not build.
-    from bird_channels_api.models.request_error import RequestError
-    from bird_channels_api.models.validation_error import ValidationError
+    from ._generated.models.request_error import RequestError
+    from ._generated.models.validation_error import ValidationError
 
     try:
         data = json.loads(body)

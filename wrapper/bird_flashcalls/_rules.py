@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 from uuid import UUID
 
-from bird_channels_api.models.hangup_result import HangupResult
+from ._generated.models.hangup_result import HangupResult
 
 # The results End accepts, as the spec lists them in its HangupResult enum.
 RESULTS: tuple[str, ...] = tuple(result.value for result in HangupResult)

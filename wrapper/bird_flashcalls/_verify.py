@@ -10,10 +10,10 @@ from typing import Literal
 from uuid import UUID
 
 import attrs
-from bird_channels_api.models.hangup_result import HangupResult
-from bird_channels_api.types import masked_number
 
 from . import _numbers
+from ._generated.models.hangup_result import HangupResult
+from ._generated.types import masked_number
 from ._numbers import normalise_number
 from ._rules import ascii_digits
 from .errors import InvalidRequestError

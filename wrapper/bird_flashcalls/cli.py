@@ -51,8 +51,7 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
-    from bird_channels_api.models.flash_call import FlashCall
-
+    from ._generated.models.flash_call import FlashCall
     from .testing import FakeBird
 
 EXIT_OK = 0

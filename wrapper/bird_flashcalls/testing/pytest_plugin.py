@@ -13,15 +13,15 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from bird_flashcalls.testing import FakeBird
-    from bird_flashcalls.verification import Verifier
+    from ..verification import Verifier
+    from . import FakeBird
 
 
 @pytest.fixture
 def fake_bird() -> FakeBird:
     """A fresh FakeBird for each test (random workspace, channel and access key)."""
     # Imported here, so that merely having the package installed costs pytest nothing.
-    from bird_flashcalls.testing import FakeBird
+    from . import FakeBird
 
     return FakeBird()
 
@@ -31,7 +31,7 @@ def verifier(fake_bird: FakeBird) -> Iterator[Verifier]:
     """A Verifier wired to this test's ``fake_bird``, with a fresh MemoryStore and the default
     settings (limits on). ``fake_bird.handset_cli(challenge.call_id)`` is what the phone saw;
     ``fake_bird.calls[challenge.call_id]["result"]`` what Bird was told."""
-    from bird_flashcalls.verification import MemoryStore, Verifier
+    from ..verification import MemoryStore, Verifier
 
     flash_calls = fake_bird.client()
     try:
