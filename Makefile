@@ -6,7 +6,7 @@ PY := $(BIN)/python
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install generate check-generated lint test demo bench fuzz clean
+.PHONY: help install generate check-generated lint test test-matrix demo bench fuzz dist docs clean
 
 help:
 	@echo "make demo             run a flash-call verification story against FakeBird on loopback"
@@ -16,6 +16,9 @@ help:
 	@echo "make lint             ruff on our code, mypy --strict on wrapper/"
 	@echo "make bench            benchmarks against raw httpx (not part of make test)"
 	@echo "make fuzz             the fuzz tests with many more examples"
+	@echo "make test-matrix      unit and reliability tests on Python 3.11-3.13, lowest and newest deps"
+	@echo "make dist             build the sdist and the wheel into dist/ and check them with twine"
+	@echo "make docs             render the API reference into site/"
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -48,6 +51,25 @@ lint: $(VENV)/.installed
 test: install lint check-generated
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# The other Pythons come from pyenv where it has them; nox names any it cannot find, and fails.
+PYENV_BINS := $(wildcard $(HOME)/.pyenv/versions/3.1[123]*/bin)
+test-matrix: $(VENV)/.installed
+	PATH="$(subst $(eval) ,:,$(PYENV_BINS)):$$PATH" $(BIN)/nox $(NOX_ARGS)
+
+dist: $(VENV)/.installed
+	rm -rf dist
+	$(PY) -m build --outdir dist .
+	$(PY) -m twine check --strict dist/*
+
+docs: $(VENV)/.installed
+	rm -rf site
+	$(BIN)/pdoc --docformat restructuredtext --output-directory site \
+		bird_flashcalls bird_flashcalls.errors bird_flashcalls.testing bird_flashcalls.verification \
+		bird_flashcalls.verification.stores.sqlite bird_flashcalls.verification.stores.redis \
+		2>&1 | grep -v "in bird_flashcalls.verification.__all__, but it does not resolve" || true
+	@test -f site/bird_flashcalls.html
+	@echo "API reference in site/index.html"
+
 demo: $(VENV)/.installed
 	$(BIN)/bird-flashcalls demo
 
@@ -58,4 +80,4 @@ fuzz: $(VENV)/.installed
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest tests/reliability -k fuzz $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .nox dist site

@@ -15,8 +15,6 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
 pytestmark = pytest.mark.slow
 
 USER_CODE = """
@@ -58,18 +56,9 @@ def caller_number(call: FlashCall) -> str:
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A fresh venv with the wheel built from this checkout installed; its python."""
-    scratch = tmp_path_factory.mktemp("typed-wheel")
-    dist = scratch / "dist"
-    subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist)],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    )
-    (wheel,) = dist.glob("bird_flashcalls-*.whl")
-    environment = scratch / "venv"
+    environment = tmp_path_factory.mktemp("typed-wheel") / "venv"
     venv.create(environment, with_pip=True)
     python = environment / "bin" / "python"
     subprocess.run(

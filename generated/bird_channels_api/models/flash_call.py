@@ -78,6 +78,7 @@ class FlashCall:
         )
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON object, with the spec's field names; fields not set are left out."""
         channel_id = str(self.channel_id)
 
         created_at = self.created_at.isoformat()
@@ -152,6 +153,8 @@ class FlashCall:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        """Read the JSON object; a missing required field raises KeyError, a wrong type
+        TypeError or ValueError."""
         from ..models.flash_call_attempt_price import FlashCallAttemptPrice
         from ..models.flash_call_connection_price import FlashCallConnectionPrice
 

@@ -37,6 +37,7 @@ class FlashCallConnectionPrice:
         )
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON object, with the spec's field names; fields not set are left out."""
         amount = self.amount
 
         currency = self.currency
@@ -57,6 +58,8 @@ class FlashCallConnectionPrice:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        """Read the JSON object; a missing required field raises KeyError, a wrong type
+        TypeError or ValueError."""
         d = dict(src_dict)
         amount = d.pop("amount", UNSET)
         if not isinstance(amount, Unset) and (
@@ -93,6 +96,7 @@ class FlashCallConnectionPrice:
 
     @property
     def additional_keys(self) -> list[str]:
+        """The names of the fields the spec does not name, as Bird sent them."""
         return list(self.additional_properties.keys())
 
     def __getitem__(self, key: str) -> Any:

@@ -34,6 +34,7 @@ class FlashCallCreate:
         )
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON object, with the spec's field names; fields not set are left out."""
         to = self.to
 
         from_ = self.from_
@@ -56,6 +57,8 @@ class FlashCallCreate:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        """Read the JSON object; a missing required field raises KeyError, a wrong type
+        TypeError or ValueError."""
         d = dict(src_dict)
         to = d.pop("to")
         if not isinstance(to, str):

@@ -41,6 +41,7 @@ class FlashCallHangupFromTo:
         )
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON object, with the spec's field names; fields not set are left out."""
         from_ = self.from_
 
         received_cli = self.received_cli
@@ -67,6 +68,8 @@ class FlashCallHangupFromTo:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        """Read the JSON object; a missing required field raises KeyError, a wrong type
+        TypeError or ValueError."""
         d = dict(src_dict)
         from_ = d.pop("from", UNSET)
         if not isinstance(from_, (str, Unset)):
@@ -107,6 +110,7 @@ class FlashCallHangupFromTo:
 
     @property
     def additional_keys(self) -> list[str]:
+        """The names of the fields the spec does not name, as Bird sent them."""
         return list(self.additional_properties.keys())
 
     def __getitem__(self, key: str) -> Any:

@@ -38,6 +38,7 @@ class FlashCallHangupFromToRequest:
         )
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON object, with the spec's field names; fields not set are left out."""
         from_ = self.from_
 
         result = self.result.value
@@ -62,6 +63,8 @@ class FlashCallHangupFromToRequest:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        """Read the JSON object; a missing required field raises KeyError, a wrong type
+        TypeError or ValueError."""
         d = dict(src_dict)
         from_ = d.pop("from")
         if not isinstance(from_, str):

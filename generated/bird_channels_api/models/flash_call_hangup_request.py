@@ -32,6 +32,7 @@ class FlashCallHangupRequest:
         )
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON object, with the spec's field names; fields not set are left out."""
         result = self.result.value
 
         received_cli = self.received_cli
@@ -50,6 +51,8 @@ class FlashCallHangupRequest:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        """Read the JSON object; a missing required field raises KeyError, a wrong type
+        TypeError or ValueError."""
         d = dict(src_dict)
         result = HangupResult(d.pop("result"))
 

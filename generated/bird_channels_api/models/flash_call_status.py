@@ -11,6 +11,8 @@ _MAX_SHOWN = 80
 
 
 class FlashCallStatus(StrEnum):
+    """The values the spec lists. A value Bird adds later is kept as a plain string."""
+
     ACCEPTED = "accepted"
     BUSY = "busy"
     CANCELLED = "cancelled"

@@ -11,6 +11,8 @@ _MAX_SHOWN = 80
 
 
 class HangupResult(StrEnum):
+    """The outcome of the verification, reported to Bird when the call is ended. A value Bird adds later is kept as a plain string."""
+
     CANCELED = "canceled"
     TIMEOUT = "timeout"
     UNKNOWN = "unknown"

@@ -36,6 +36,7 @@ class RequestError:
         )
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON object, with the spec's field names; fields not set are left out."""
         code = self.code
 
         message = self.message
@@ -53,6 +54,8 @@ class RequestError:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        """Read the JSON object; a missing required field raises KeyError, a wrong type
+        TypeError or ValueError."""
         d = dict(src_dict)
         code = d.pop("code")
         if not isinstance(code, str):
@@ -78,6 +81,7 @@ class RequestError:
 
     @property
     def additional_keys(self) -> list[str]:
+        """The names of the fields the spec does not name, as Bird sent them."""
         return list(self.additional_properties.keys())
 
     def __getitem__(self, key: str) -> Any:

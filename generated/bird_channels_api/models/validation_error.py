@@ -44,6 +44,7 @@ class ValidationError:
         )
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON object, with the spec's field names; fields not set are left out."""
         code = self.code
 
         message = self.message
@@ -67,6 +68,8 @@ class ValidationError:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        """Read the JSON object; a missing required field raises KeyError, a wrong type
+        TypeError or ValueError."""
         from ..models.validation_error_details import ValidationErrorDetails
 
         d = dict(src_dict)
@@ -102,6 +105,7 @@ class ValidationError:
 
     @property
     def additional_keys(self) -> list[str]:
+        """The names of the fields the spec does not name, as Bird sent them."""
         return list(self.additional_properties.keys())
 
     def __getitem__(self, key: str) -> Any:

@@ -26,6 +26,7 @@ class ValidationErrorDetails:
         )
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON object, with the spec's field names; fields not set are left out."""
 
         field_dict: dict[str, Any] = {}
         for prop_name, prop in self.additional_properties.items():
@@ -35,6 +36,8 @@ class ValidationErrorDetails:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        """Read the JSON object; a missing required field raises KeyError, a wrong type
+        TypeError or ValueError."""
         d = dict(src_dict)
         validation_error_details = cls()
 
@@ -59,6 +62,7 @@ class ValidationErrorDetails:
 
     @property
     def additional_keys(self) -> list[str]:
+        """The names of the fields the spec does not name, as Bird sent them."""
         return list(self.additional_properties.keys())
 
     def __getitem__(self, key: str) -> list[str]:

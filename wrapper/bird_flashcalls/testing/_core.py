@@ -70,6 +70,7 @@ class FakeResponse:
     drop_connection: bool = False
 
     def json(self) -> Any:
+        """The body, parsed."""
         return json.loads(self.body)
 
 

@@ -155,18 +155,22 @@ class FakeBird:
 
     @property
     def workspace_id(self) -> str:
+        """The workspace this fake serves (a random UUID unless given)."""
         return str(self._store.workspace_id)
 
     @property
     def channel_id(self) -> str:
+        """The flash-call channel this fake serves."""
         return str(self._store.channel_id)
 
     @property
     def access_key(self) -> str:
+        """The key its clients must send (random unless given; a test value, not a secret)."""
         return self._store.access_key
 
     @property
     def caller_numbers(self) -> tuple[str, ...]:
+        """The numbers it rings from when a create request names none."""
         return self._store.caller_numbers
 
     # What happened.

@@ -159,14 +159,18 @@ class Store(Protocol):
         what it decided (``_flow.on_check``)."""
         ...
 
-    def cancel(self, challenge_id: str, now: float, claim: Claim) -> CancelOutcome: ...
+    def cancel(self, challenge_id: str, now: float, claim: Claim) -> CancelOutcome:
+        """End a challenge still open and claim its ``canceled`` report (``_flow.on_cancel``)."""
+        ...
 
     def claim_due(self, now: float, claim: Claim, limit: int) -> list[Report]:
         """End challenges past their expiry and claim up to ``limit`` reports still waiting
         (never sent, failed, or left by a worker that died); forget records past purge_at."""
         ...
 
-    def report_done(self, challenge_id: str, token: str, now: float) -> None: ...
+    def report_done(self, challenge_id: str, token: str, now: float) -> None:
+        """Mark the report Bird accepted as sent, if ``token`` still holds its claim."""
+        ...
 
     def report_failed(self, challenge_id: str, token: str, now: float, give_up: bool) -> None:
         """Release a claim after a failed send (or drop the report when ``give_up``)."""
@@ -212,9 +216,11 @@ class VerificationStore:
     blocking = True
 
     def sync_operations(self) -> Store:
+        """The store's operations for a ``Verifier``."""
         raise NotImplementedError
 
     def async_operations(self) -> AsyncStore | None:
+        """Native coroutine operations for an ``AsyncVerifier``, or None to use the sync ones."""
         return None
 
     def close(self) -> None:

@@ -1,0 +1,59 @@
+"""The test matrix: every supported Python, and the lowest and newest dependency versions.
+
+    make test-matrix            (or: .venv/bin/nox)
+
+`make test` runs everything on the default Python with the dev extra's versions. Each session
+here runs the unit and reliability tests, in a fresh virtualenv, against another interpreter or
+other versions of the runtime dependencies. An interpreter that cannot be found fails its
+session by name: a matrix that skips quietly would prove nothing.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.error_on_missing_interpreters = True
+nox.options.reuse_existing_virtualenvs = False
+nox.options.default_venv_backend = "venv"
+
+PYTHONS = ["3.11", "3.12", "3.13"]
+# What the unit and reliability tests import beyond the package itself.
+TEST_TOOLS = ["pytest>=8", "pytest-timeout>=2.3", "hypothesis>=6.100", "trustme>=1.1"]
+TESTS = ["tests/unit", "tests/reliability", "-p", "no:cacheprovider", "-q"]
+# The lowest versions pyproject.toml allows, and what they pull in at their own lowest.
+LOWEST = [
+    "httpx==0.27.0",
+    "httpcore==1.0.0",
+    "h11==0.13.0",
+    "anyio==3.7.1",
+    "attrs==23.1.0",
+]
+NEWEST = ["httpx", "httpcore", "h11", "anyio", "attrs"]
+
+
+def _run_tests(session: nox.Session) -> None:
+    session.run("python", "-c", "import sys, httpx, attrs; print(sys.version, httpx.__version__)")
+    session.run("pytest", *TESTS, *session.posargs)
+
+
+@nox.session(python=PYTHONS)
+def tests(session: nox.Session) -> None:
+    """The unit and reliability tests on one Python."""
+    session.install("-e", ".[phonenumbers]", *TEST_TOOLS)
+    _run_tests(session)
+
+
+@nox.session(python="3.11")
+def lowest(session: nox.Session) -> None:
+    """The lowest declared versions of the runtime dependencies."""
+    session.install("-e", ".[phonenumbers]", *TEST_TOOLS)
+    session.install(*LOWEST)
+    _run_tests(session)
+
+
+@nox.session(python="3.13")
+def newest(session: nox.Session) -> None:
+    """The newest releases of the runtime dependencies, whatever pyproject.toml pins."""
+    session.install("-e", ".[phonenumbers]", *TEST_TOOLS)
+    session.install("--upgrade", *NEWEST)
+    _run_tests(session)

@@ -1,0 +1,84 @@
+"""The sdist is a complete source: a packager regenerates, tests and builds from it alone."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+from artifacts import build
+
+pytestmark = pytest.mark.slow
+
+VENV = Path(sys.executable).parent.parent
+
+
+@pytest.fixture(scope="module")
+def unpacked(sdist: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    into = tmp_path_factory.mktemp("unpacked")
+    with tarfile.open(sdist) as archive:
+        archive.extractall(into, filter="data")
+    (top,) = into.iterdir()
+    return top
+
+
+def test_the_sdist_carries_what_a_packager_needs(unpacked: Path) -> None:
+    for needed in (
+        "Makefile",
+        "package.json",
+        "package-lock.json",
+        "LICENSE",
+        "CHANGELOG.md",
+        "README.md",
+        "pyproject.toml",
+        "noxfile.py",
+        "generator-config.yaml",
+        "openapi/overlay.yaml",
+        "templates/model.py.jinja",
+        "generated/bird_channels_api/py.typed",
+        "tests/conftest.py",
+        "tests/unit/test_methods.py",
+    ):
+        assert (unpacked / needed).is_file(), needed
+    assert not list(unpacked.rglob("__pycache__"))
+
+
+def test_generation_reproduces_from_the_sdist_alone(unpacked: Path) -> None:
+    # This venv's pinned generator; -o: never reinstall into it from the unpacked copy.
+    installed = f"{VENV}/.installed"
+    result = subprocess.run(
+        ["make", "-o", installed, "check-generated", f"VENV={VENV}"],
+        cwd=unpacked,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "in sync" in result.stdout
+
+
+def test_a_wheel_builds_from_the_sdist(unpacked: Path, tmp_path: Path) -> None:
+    wheel = build("wheel", tmp_path, source=unpacked)
+
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    assert "bird_flashcalls/_generated/models/flash_call.py" in names
+    assert "bird_flashcalls/_generated/py.typed" in names
+    assert "bird_flashcalls-0.1.0.dist-info/licenses/LICENSE" in names
+    assert not any(name.startswith(("bird_channels_api/", "tests/")) for name in names)
+
+
+def test_twine_accepts_both_artifacts(wheel: Path, sdist: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "twine", "check", "--strict", str(wheel), str(sdist)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("PASSED") == 2

@@ -1,0 +1,193 @@
+"""Vendored into another service: a plain copy of the package works, and so does pip's vendoring.
+
+The copy sits at ``acme_signup/_vendor/bird_flashcalls`` in a throwaway service. It must use only
+its own code: with no bird_flashcalls importable at all, and with another bird_flashcalls
+installed beside it, which it must not touch.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import site
+import subprocess
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+VENDORED = "acme_signup._vendor.bird_flashcalls"
+
+USE_THE_COPY = """
+import importlib.util
+import sys
+
+# Only the vendored copy: nothing named bird_flashcalls or bird_channels_api of its own.
+if "--isolated" in sys.argv:
+    assert importlib.util.find_spec("bird_flashcalls") is None, "an installed copy is visible"
+assert importlib.util.find_spec("bird_channels_api") is None
+
+from acme_signup._vendor.bird_flashcalls import FlashCalls, FlashCall
+from acme_signup._vendor.bird_flashcalls.testing import FakeBird
+from acme_signup._vendor.bird_flashcalls.verification import MemoryStore, Verifier
+
+fake = FakeBird(hangup_answer="full")
+with fake.serve() as base_url, FlashCalls(
+    access_key=fake.access_key,
+    workspace_id=fake.workspace_id,
+    channel_id=fake.channel_id,
+    base_url=base_url,
+) as flash_calls:
+    call = flash_calls.create("+31612345678")
+    assert isinstance(call, FlashCall)
+    outcome = flash_calls.verify(call, fake.handset_cli(call.id))
+    assert outcome.verified, outcome
+    ended = flash_calls.hangup(from_=call.from_, to=call.to, result="canceled")
+    assert str(ended.result) == "canceled"
+    verifier = Verifier(flash_calls, MemoryStore())
+    challenge = verifier.start("+31612345679")
+    code = fake.handset_cli(challenge.call_id)[-challenge.code_digits:]
+    assert verifier.check(challenge.id, code=code).verified
+
+loaded = [name for name in sys.modules if "bird_flashcalls" in name or "bird_channels" in name]
+strays = [name for name in loaded if not name.startswith("acme_signup._vendor.bird_flashcalls")]
+assert not strays, strays
+assert "acme_signup._vendor.bird_flashcalls._generated.models.flash_call" in loaded
+print("vendored copy works:", len(loaded), "modules")
+"""
+
+SERVICE_TEST = """
+def test_signup_verifies_the_phone(fake_bird):
+    flash_calls = fake_bird.client()
+    call = flash_calls.create("+31612345678")
+    outcome = flash_calls.verify(call, received_cli=fake_bird.handset_cli(call.id))
+    assert outcome.verified and fake_bird.calls[call.id]["result"] == "verified"
+
+
+def test_the_verifier_fixture_comes_from_the_copy(verifier):
+    assert type(verifier).__module__.startswith("acme_signup._vendor.bird_flashcalls")
+"""
+
+
+def site_packages() -> str:
+    """This venv's site-packages: httpx and attrs, and (through a .pth) the editable install."""
+    return next(path for path in site.getsitepackages() if path.endswith("site-packages"))
+
+
+def run(service: Path, arguments: list[str], *, isolated: bool) -> subprocess.CompletedProcess[str]:
+    """Python in ``service``; ``isolated``: without the venv's .pth files, so that no installed
+    bird_flashcalls is importable, only httpx, attrs and the other dependencies."""
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith(("BIRD_", "PYTEST"))
+    }
+    environment["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    environment["PYTHONPATH"] = os.pathsep.join(
+        [str(service), site_packages()] if isolated else [str(service)]
+    )
+    return subprocess.run(
+        [sys.executable, *(["-S"] if isolated else []), *arguments],
+        cwd=service,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+
+def copy_from_wheel(wheel: Path, service: Path) -> Path:
+    """What a vendoring service does by hand: unpack bird_flashcalls/ under its _vendor/."""
+    vendor = service / "acme_signup" / "_vendor"
+    vendor.mkdir(parents=True)
+    (service / "acme_signup" / "__init__.py").write_text("")
+    (vendor / "__init__.py").write_text("")
+    with zipfile.ZipFile(wheel) as archive:
+        for member in archive.namelist():
+            if member.startswith("bird_flashcalls/"):
+                archive.extract(member, vendor)
+    return vendor / "bird_flashcalls"
+
+
+@pytest.fixture(scope="module")
+def service(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    service = tmp_path_factory.mktemp("acme-signup")
+    copy_from_wheel(wheel, service)
+    return service
+
+
+@pytest.mark.parametrize("isolated", [True, False], ids=["alone", "beside-an-installed-copy"])
+def test_a_plain_copy_uses_only_its_own_code(service: Path, isolated: bool) -> None:
+    script = service / "use_the_copy.py"
+    script.write_text(USE_THE_COPY)
+    flags = ["--isolated"] if isolated else []
+
+    result = run(service, [str(script), *flags], isolated=isolated)
+
+    assert result.returncode == 0, result.stderr
+    assert "vendored copy works" in result.stdout
+
+
+def test_the_vendored_demo_runs(service: Path) -> None:
+    result = run(service, ["-m", VENDORED, "demo"], isolated=True)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "demo passed" in result.stdout
+    assert "verification demo passed" in result.stdout
+
+
+def test_the_vendored_pytest_plugin_gives_the_fixtures(service: Path) -> None:
+    (service / "conftest.py").write_text(f'pytest_plugins = ["{VENDORED}.testing.pytest_plugin"]\n')
+    (service / "test_signup.py").write_text(textwrap.dedent(SERVICE_TEST))
+
+    result = run(service, ["-m", "pytest", "-q", "-p", "no:cacheprovider"], isolated=True)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed" in result.stdout
+
+
+def test_pips_vendoring_tool_vendors_it(wheel: Path, tmp_path: Path) -> None:
+    """The [tool.vendoring] recipe of the README, run by vendoring itself."""
+    vendoring = shutil.which("vendoring", path=str(Path(sys.executable).parent))
+    assert vendoring, "the vendoring tool is in the dev extra"
+    service = tmp_path / "acme-signup"
+    vendor = service / "acme_signup" / "_vendor"
+    vendor.mkdir(parents=True)
+    (service / "acme_signup" / "__init__.py").write_text("")
+    (vendor / "__init__.py").write_text("")
+    (vendor / "vendor.txt").write_text(f"bird-flashcalls @ {wheel.as_uri()}\n")
+    (service / "patches").mkdir()
+    (service / "pyproject.toml").write_text(VENDORING_RECIPE)
+
+    synced = subprocess.run(
+        [vendoring, "sync", "-v"],
+        cwd=service,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    assert (vendor / "bird_flashcalls" / "LICENSE").is_file()
+    script = service / "use_the_copy.py"
+    script.write_text(USE_THE_COPY)
+    result = run(service, [str(script), "--isolated"], isolated=True)
+    assert result.returncode == 0, result.stderr
+
+
+# The recipe the README documents, verbatim.
+VENDORING_RECIPE = """\
+[tool.vendoring]
+destination = "acme_signup/_vendor/"
+requirements = "acme_signup/_vendor/vendor.txt"
+namespace = "acme_signup._vendor"
+protected-files = ["__init__.py", "vendor.txt"]
+patches-dir = "patches"
+
+[tool.vendoring.transformations]
+drop = ["bin/"]
+"""
