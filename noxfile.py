@@ -19,7 +19,8 @@ nox.options.default_venv_backend = "venv"
 PYTHONS = ["3.11", "3.12", "3.13"]
 # What the unit and reliability tests import beyond the package itself.
 TEST_TOOLS = ["pytest>=8", "pytest-timeout>=2.3", "hypothesis>=6.100", "trustme>=1.1"]
-TESTS = ["tests/unit", "tests/reliability", "-p", "no:cacheprovider", "-q"]
+# The slow ones (load, fuzzing) run in `make test`; here they would only repeat it.
+TESTS = ["tests/unit", "tests/reliability", "-m", "not slow", "-p", "no:cacheprovider", "-q"]
 # The lowest versions pyproject.toml allows, and what they pull in at their own lowest.
 LOWEST = [
     "httpx==0.27.0",

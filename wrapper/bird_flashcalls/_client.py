@@ -13,6 +13,7 @@ With an ``httpx.Timeout`` instead of a number of seconds, httpx's own bounds app
 
 from __future__ import annotations
 
+import ssl
 import time
 import weakref
 from collections.abc import AsyncIterator, Callable
@@ -140,7 +141,18 @@ class FlashCalls(BaseFlashCalls[httpx.Client]):
                 response.close()
         except httpx.RequestError as error:
             return NoAnswer(error, time.monotonic() - started)
+        except OSError as error:
+            return _socket_error(error, request, time.monotonic() - started)
         return Answer(response, reader, time.monotonic() - started)
+
+
+def _socket_error(error: OSError, request: httpx.Request, elapsed: float) -> NoAnswer:
+    """A socket or TLS error that httpx did not map (some httpcore releases let TLS failures
+    through a proxy pass), as the httpx error it stands for."""
+    if isinstance(error, ssl.SSLCertVerificationError):
+        # Refused during the handshake: nothing was sent.
+        return NoAnswer(httpx.ConnectError(str(error), request=request), elapsed)
+    return NoAnswer(httpx.NetworkError(str(error), request=request), elapsed, delivered=True)
 
 
 def _documented_as(sync_method: Callable[..., Any]) -> Callable[[Method], Method]:
@@ -257,13 +269,15 @@ class AsyncFlashCalls(BaseFlashCalls[httpx.AsyncClient]):
                     await response.aclose()
         except httpx.RequestError as error:
             return NoAnswer(error, time.monotonic() - started)
-        except TimeoutError:
+        except TimeoutError:  # before OSError: TimeoutError is one
             # The timer cannot tell whether the request had left: assume it may have.
             timeout = httpx.ReadTimeout(
                 f"no complete response within the {self._attempt_timeout:g} s timeout",
                 request=request,
             )
             return NoAnswer(timeout, time.monotonic() - started, delivered=True)
+        except OSError as error:
+            return _socket_error(error, request, time.monotonic() - started)
         return Answer(response, reader, time.monotonic() - started)
 
     def _http_if_bound_here(self) -> httpx.AsyncClient | None:
