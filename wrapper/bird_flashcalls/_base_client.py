@@ -134,7 +134,10 @@ class BaseFlashCalls(Generic[HttpClient]):
             base_url=base_url,
         )
         self._timeout = timeout
-        self._http_timeout, self._attempt_timeout = http_timeout(timeout)
+        per_operation, self._attempt_timeout = http_timeout(timeout)
+        # httpx's documented "timeout" request extension, what build_request(timeout=...)
+        # would compute from an httpx.Timeout on every request.
+        self._timeout_extension = per_operation.as_dict()
         self._max_retries = max_retries
         self._backoff = backoff or Backoff()
         self._requests = RequestBuilder(self._settings)
@@ -204,7 +207,7 @@ class BaseFlashCalls(Generic[HttpClient]):
             prepared.url,
             json=prepared.body,
             headers=self._requests.headers(),
-            timeout=self._http_timeout,
+            extensions={"timeout": dict(self._timeout_extension)},
         )
 
     def _body_reader(self, response: httpx.Response, started: float) -> BodyReader:

@@ -61,8 +61,8 @@ class RequestBuilder:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        # Parsing a URL string is a good part of a request's cost: addresses that never change
-        # for a client are parsed once.
+        # Parsing a URL string is a good part of a request's cost: the addresses that never
+        # change for a client (create's, hangup's) are built by the generated operation once.
         self._fixed_urls: dict[str, httpx.URL] = {}
 
     def headers(self) -> dict[str, str]:
@@ -79,8 +79,12 @@ class RequestBuilder:
             from_=UNSET if from_ is None else _verify.normalise_number(from_, field="from_"),
             ring_timeout=UNSET if ring_timeout is None else _ring_timeout(ring_timeout),
         )
-        kwargs = create_channel_flash_call._get_kwargs(*self._path_ids(), body=body)
-        return Prepared(CREATE, self._fixed_url(kwargs["url"]), kwargs["json"])
+        url = self._fixed_urls.get("create")
+        if url is None:
+            kwargs = create_channel_flash_call._get_kwargs(*self._path_ids(), body=body)
+            url = self._fixed_url("create", kwargs["url"])
+        # The generated operation's body is the model's to_dict(); its address never changes.
+        return Prepared(CREATE, url, body.to_dict())
 
     def end(
         self, call: CallRef, result: ResultValue, received_cli: str | None
@@ -100,8 +104,11 @@ class RequestBuilder:
             result=_result(result),
             received_cli=_optional_cli(received_cli),
         )
-        kwargs = end_channel_flash_call_from_to._get_kwargs(*self._path_ids(), body=body)
-        return Prepared(HANGUP, self._fixed_url(kwargs["url"]), kwargs["json"])
+        url = self._fixed_urls.get("hangup")
+        if url is None:
+            kwargs = end_channel_flash_call_from_to._get_kwargs(*self._path_ids(), body=body)
+            url = self._fixed_url("hangup", kwargs["url"])
+        return Prepared(HANGUP, url, body.to_dict())
 
     def verify(
         self, call: CallRef, received_cli: str, expected_cli: str | None
@@ -124,11 +131,9 @@ class RequestBuilder:
     def _path_ids(self) -> tuple[UUID, UUID]:
         return self._settings.workspace_id, self._settings.channel_id
 
-    def _fixed_url(self, path: str) -> httpx.URL:
-        url = self._fixed_urls.get(path)
-        if url is None:
-            url = self._fixed_urls.setdefault(path, httpx.URL(self._settings.base_url + path))
-        return url
+    def _fixed_url(self, operation: str, path: str) -> httpx.URL:
+        """The address of an operation whose path has no call id, parsed once per client."""
+        return self._fixed_urls.setdefault(operation, httpx.URL(self._settings.base_url + path))
 
 
 def _ring_timeout(value: int) -> int:
