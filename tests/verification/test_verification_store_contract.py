@@ -1,0 +1,198 @@
+"""What every store promises its verifier, held to the state changes of ``_flow`` directly: the
+cases a verifier alone reaches only by timing (another worker's claim, a record forgotten
+between two steps, a batch limit)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from bird_flashcalls.verification import MemoryStore, _flow
+from bird_flashcalls.verification._store import (
+    CANCELED,
+    EXPIRED,
+    LOCKED,
+    PENDING,
+    VERIFIED,
+    Claim,
+    Quota,
+    Record,
+    Report,
+)
+from verification_support import SyncStores
+
+NOW = time.time()
+
+
+def record(challenge_id: str, **fields: Any) -> Record:
+    defaults: dict[str, Any] = {
+        "id": challenge_id,
+        "call_id": "5e0d4c1e-8d43-4e5b-a5f1-0c9a2b6f7d10",
+        "phone": "+31612345678",
+        "expected_cli": "+3197010260002",
+        "code_digits": 4,
+        "max_attempts": 3,
+        "expires_at": NOW + 300,
+        "due_at": NOW + 300,
+        "purge_at": NOW + 300 + _flow.UNREPORTED_KEPT_FOR,
+    }
+    defaults.update(fields)
+    return Record(**defaults)
+
+
+def test_claim_due_claims_at_most_the_limit_earliest_first(stores: SyncStores) -> None:
+    store = stores.new().sync_operations()
+    # Due, by due_at: an expired challenge, one with nothing left to report, then three more
+    # expired ones. The first batch holds one report, so a second batch is needed for one more.
+    store.create(record("a", expires_at=NOW - 10, due_at=NOW - 10))
+    store.create(record("b", state=VERIFIED, due_at=NOW - 9))
+    for offset, name in ((8, "c"), (7, "d"), (6, "e")):
+        store.create(record(name, expires_at=NOW - offset, due_at=NOW - offset))
+
+    reports = store.claim_due(NOW, Claim("worker", NOW + 60), 2)
+
+    assert [(r.challenge_id, r.result, r.newly_expired) for r in reports] == [
+        ("a", "timeout", True),
+        ("c", "timeout", True),
+    ]
+    assert all(r.token == "worker" for r in reports)
+    later = store.claim_due(NOW, Claim("next", NOW + 60), 10)
+    assert sorted(r.challenge_id for r in later) == ["d", "e"]
+
+
+def test_a_failed_report_is_released_only_by_its_own_claim(stores: SyncStores) -> None:
+    store = stores.new().sync_operations()
+    store.create(record("a", expires_at=NOW - 1, due_at=NOW - 1))
+    [report] = store.claim_due(NOW, Claim("first", NOW + 60), 10)
+
+    store.report_failed("a", "someone-else", NOW, False)
+    assert store.claim_due(NOW + 1, Claim("second", NOW + 61), 10) == []  # still "first"'s
+
+    store.report_failed("a", report.token, NOW + 1, False)
+    [again] = store.claim_due(NOW + 1, Claim("second", NOW + 61), 10)
+    assert (again.challenge_id, again.result, again.token) == ("a", "timeout", "second")
+    assert again.newly_expired is False  # the timeout was decided by the first claim
+
+
+def test_a_dropped_report_by_another_claim_keeps_the_record(stores: SyncStores) -> None:
+    store = stores.new().sync_operations()
+    store.create(record("a", expires_at=NOW - 1, due_at=NOW - 1))
+    store.claim_due(NOW, Claim("first", NOW + 60), 10)
+
+    store.report_failed("a", "someone-else", NOW, True)
+
+    kept = store.snapshot("a")
+    assert kept is not None and (kept.report, kept.claim) == ("timeout", "first")
+
+
+def test_memory_store_answers_not_found_for_a_record_forgotten_during_the_comparison() -> None:
+    store = MemoryStore()
+    store.create(record("a", state=VERIFIED, report="verified", purge_at=NOW))
+
+    class ForgettingAnswer:
+        """Another thread's expire_due() sweeps the record while this answer is compared."""
+
+        def compare(self, expected_cli: str, code_digits: int) -> tuple[bool, str | None]:
+            store.claim_due(NOW + 1, Claim("sweeper", NOW + 61), 10)
+            return True, expected_cli
+
+    outcome = store.check("a", ForgettingAnswer(), NOW + 1, Claim("checker", NOW + 61))
+
+    assert (outcome.status, outcome.report) == ("not_found", None)
+
+
+# The state changes themselves, for the cases no store reaches through a verifier's steps.
+
+
+def test_a_pending_challenge_looked_at_early_is_looked_at_again_at_its_expiry() -> None:
+    early = record("a", due_at=NOW - 5, expires_at=NOW + 100)
+
+    assert _flow.on_due(early, NOW, Claim("worker", NOW + 60)) is None
+
+    assert (early.state, early.due_at, early.claim) == (PENDING, NOW + 100, None)
+
+
+def test_an_ended_challenge_with_nothing_to_report_is_not_looked_at_again() -> None:
+    done = record("a", state=VERIFIED, due_at=NOW - 5)
+
+    assert _flow.on_due(done, NOW, Claim("worker", NOW + 60)) is None
+
+    assert done.due_at is None
+
+
+def test_a_report_another_worker_is_sending_is_left_to_it_until_its_lease_ends() -> None:
+    held = record(
+        "a",
+        state=LOCKED,
+        report="wrong_cli",
+        report_cli="+3197010269999",
+        claim="other",
+        lease_until=NOW + 30,
+        due_at=NOW - 1,
+    )
+
+    assert _flow.on_due(held, NOW, Claim("worker", NOW + 60)) is None
+    assert (held.claim, held.due_at) == ("other", NOW + 30)
+
+    report = _flow.on_due(held, NOW + 30, Claim("worker", NOW + 90))
+
+    assert report == Report("a", held.call_id, "wrong_cli", "+3197010269999", "worker", False)
+    assert (held.claim, held.lease_until, held.due_at) == ("worker", NOW + 90, NOW + 90)
+
+
+def test_a_failed_report_of_another_claim_changes_nothing() -> None:
+    held = record("a", state=VERIFIED, report="verified", claim="other", lease_until=NOW + 30)
+
+    assert _flow.on_report_failed(held, "mine", NOW, give_up=False) is False
+    assert _flow.on_report_failed(held, "mine", NOW, give_up=True) is False
+
+    assert (held.report, held.claim, held.lease_until) == ("verified", "other", NOW + 30)
+
+
+def test_a_released_report_is_due_at_once_for_anyone() -> None:
+    held = record("a", state=VERIFIED, report="verified", claim="mine", lease_until=NOW + 30)
+
+    assert _flow.on_report_failed(held, "mine", NOW, give_up=False) is False
+
+    assert (held.report, held.claim, held.lease_until, held.due_at) == ("verified", None, NOW, NOW)
+
+
+@pytest.mark.parametrize(("state", "forget"), [(VERIFIED, True), (CANCELED, True)])
+def test_a_reported_verified_or_canceled_challenge_is_forgotten_at_once(state, forget) -> None:
+    ended = record("a", state=state, report=state, claim="mine")
+
+    assert _flow.on_report_done(ended, NOW) is forget
+
+
+@pytest.mark.parametrize("state", [LOCKED, EXPIRED])
+def test_a_reported_locked_or_expired_challenge_is_kept_for_an_hour_past_its_expiry(state) -> None:
+    ended = record("a", state=state, report="timeout", claim="mine", expires_at=NOW)
+
+    assert _flow.on_report_done(ended, NOW) is False
+    assert (ended.report, ended.claim, ended.due_at) == (None, None, None)
+    assert ended.purge_at == NOW + _flow.ENDED_KEPT_FOR
+    old = record("b", state=state, report="timeout", expires_at=NOW - _flow.ENDED_KEPT_FOR)
+    assert _flow.on_report_done(old, NOW) is True
+
+
+def test_a_start_is_counted_for_the_window_that_follows_it_only() -> None:
+    quota = Quota("per_number_limit", "number:x", 2, 60.0)
+
+    assert _flow.quota_wait([NOW - 60, NOW - 10], quota, NOW) is None  # 60 s ago: out
+    assert _flow.quota_wait([NOW - 59, NOW - 10], quota, NOW) == pytest.approx(1.0)
+
+
+def test_the_longest_wait_among_refusing_quotas_is_given() -> None:
+    quotas = [
+        Quota("resend_cooldown", "resend:x", 1, 30.0),
+        Quota("per_number_limit", "number:x", 1, 600.0),
+        Quota("per_client_limit", "client:y", 5, 3600.0),
+    ]
+    times = [[NOW - 20], [NOW - 20], [NOW - 20]]
+
+    refusal = _flow.quota_refusal(quotas, times, NOW)
+
+    assert refusal is not None
+    assert (refusal.name, refusal.retry_after) == ("per_number_limit", pytest.approx(580.0))
+    assert _flow.quota_refusal(quotas[2:], times[2:], NOW) is None
