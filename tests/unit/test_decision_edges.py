@@ -320,3 +320,181 @@ def test_an_access_key_equals_only_the_same_key():
     assert key != AccessKey(ACCESS_KEY + "x")
     assert key != ACCESS_KEY
     assert hash(key) == hash(AccessKey(ACCESS_KEY))
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("[::1]", True),
+        ("::1", True),
+        ("127.0.0.1", True),
+        ("127.255.0.9", True),
+        ("LocalHost", True),
+        ("localhost.localdomain", True),
+        ("[::2]", False),
+        ("128.0.0.1", False),
+        ("localhost.example.com", False),
+        (" 127.0.0.1", False),
+    ],
+)
+def test_loopback_hosts_with_or_without_brackets(host, loopback):
+    from bird_flashcalls._rules import is_loopback_host
+
+    assert is_loopback_host(host) is loopback
+
+
+def test_each_operation_goes_to_its_own_address_on_one_client(client, bird):
+    fc = client()
+
+    fc.create(CALLEE)
+    fc.hangup(from_=CALLER, to=CALLEE, result="canceled")
+    fc.create(CALLEE)
+
+    paths = [request.url.path for request in bird.requests]
+    assert paths[0] == paths[2]
+    assert paths[1] == paths[0] + "/hangup"
+
+
+def test_a_users_http_client_closed_by_the_user_is_refused_clearly(bird):
+    from bird_flashcalls import ClientClosedError
+
+    http = httpx.Client(transport=httpx.MockTransport(bird))
+    fc = FlashCalls(ACCESS_KEY, WORKSPACE_ID, CHANNEL_ID, BASE_URL, http_client=http)
+    http.close()
+
+    with pytest.raises(ClientClosedError, match="is closed"):
+        fc.create(CALLEE)
+    assert bird.requests == []
+
+
+def test_the_attempt_log_line_gives_its_duration_in_milliseconds(client, monkeypatch, caplog):
+    started = _client.time.monotonic()
+    ticks = iter([started] + [started + 0.25] * 10)
+    monkeypatch.setattr(_client, "time", ModuleView(_client.time, monotonic=lambda: next(ticks)))
+
+    with caplog.at_level(logging.DEBUG, logger="bird_flashcalls"):
+        client().create(CALLEE)
+
+    [line] = [r.getMessage() for r in caplog.records if "-> 202" in r.getMessage()]
+    assert line.endswith("-> 202 (attempt 1, 250.0 ms)")
+
+
+def test_one_client_serves_one_event_loop_after_another(fake_bird):
+    import asyncio
+
+    async def create(fc: AsyncFlashCalls) -> str:
+        return (await fc.create(CALLEE)).to
+
+    with fake_bird.serve() as base_url:
+        fc = AsyncFlashCalls(
+            fake_bird.access_key, fake_bird.workspace_id, fake_bird.channel_id, base_url
+        )
+        # Each asyncio.run is a new event loop: the client's own connections follow it.
+        assert asyncio.run(create(fc)) == CALLEE
+        assert asyncio.run(create(fc)) == CALLEE
+        asyncio.run(fc.aclose())
+
+    assert len(fake_bird.calls) == 2
+
+
+@pytest.mark.parametrize("field", ["workspace_id", "channel_id"])
+def test_a_refused_id_names_its_setting_and_a_usable_example(field):
+    from bird_flashcalls._rules import canonical_uuid
+
+    with pytest.raises(ConfigurationError) as caught:
+        FlashCalls(**settings(**{field: "nope"}))  # type: ignore[arg-type]
+
+    message = str(caught.value)
+    assert message.startswith(f"{field} must be a UUID such as ")
+    assert canonical_uuid(message.split("such as ")[1][:36]) is not None
+
+
+def test_a_call_id_of_sixty_characters_is_still_shown(client):
+    with pytest.raises(InvalidRequestError) as caught:
+        client().end("y" * 60, result="verified")
+
+    assert str(caught.value).endswith("got '" + "y" * 60 + "'")
+
+
+@pytest.mark.parametrize(
+    ("base_url", "kept"),
+    [
+        ("https://proxy.example.test/API/", "https://proxy.example.test/API"),
+        ("https://proxy.example.test/X//", "https://proxy.example.test/X"),
+        ("https://proxy.example.test/bird.v2", "https://proxy.example.test/bird.v2"),
+    ],
+)
+def test_only_trailing_slashes_are_dropped_from_base_url(base_url, kept):
+    with FlashCalls(**settings(base_url=base_url)) as fc:  # type: ignore[arg-type]
+        assert fc.base_url == kept
+
+
+def test_settings_read_from_a_given_mapping_instead_of_the_environment(monkeypatch):
+    from bird_flashcalls._config import resolve_settings
+
+    monkeypatch.setenv("BIRD_ACCESS_KEY", "from-the-process")
+    given = {
+        "BIRD_ACCESS_KEY": ACCESS_KEY,
+        "BIRD_WORKSPACE_ID": WORKSPACE_ID,
+        "BIRD_CHANNEL_ID": CHANNEL_ID,
+        "BIRD_BASE_URL": "https://given.example.test",
+    }
+
+    resolved = resolve_settings(
+        access_key=None, workspace_id=None, channel_id=None, base_url=None, env=given
+    )
+
+    assert resolved.access_key.authorization() == f"AccessKey {ACCESS_KEY}"
+    assert (str(resolved.workspace_id), str(resolved.channel_id)) == (WORKSPACE_ID, CHANNEL_ID)
+    assert resolved.base_url == "https://given.example.test"
+    with pytest.raises(ConfigurationError, match="missing workspace_id="):
+        resolve_settings(
+            access_key=None,
+            workspace_id=None,
+            channel_id=None,
+            base_url=None,
+            env={"BIRD_ACCESS_KEY": ACCESS_KEY, "BIRD_CHANNEL_ID": CHANNEL_ID},
+        )
+
+
+def test_every_missing_setting_is_listed_in_order():
+    with pytest.raises(ConfigurationError) as caught:
+        FlashCalls()
+
+    assert str(caught.value).startswith(
+        "missing access_key= (or the BIRD_ACCESS_KEY environment variable), "
+        "workspace_id= (or the BIRD_WORKSPACE_ID environment variable), "
+        "channel_id= (or the BIRD_CHANNEL_ID environment variable): "
+    )
+
+
+@pytest.mark.parametrize(
+    ("written", "e164"),
+    [
+        ("  +31 (0)6 1234 5678", "+31612345678"),
+        ("0031 (0)6 1234 5678", "+31612345678"),
+        ("+31 (0)6 1234 (0)678", "+31612340678"),  # only the trunk zero is dropped
+    ],
+)
+def test_a_trunk_zero_in_parentheses_after_the_country_code_is_dropped(written, e164):
+    from bird_flashcalls._numbers import normalise_number
+
+    assert normalise_number(written, field="to") == e164
+
+
+def test_a_request_carries_only_the_headers_bird_documents(client, bird):
+    client().create(CALLEE)
+
+    [request] = bird.requests
+    assert set(request.headers.keys()) == {
+        "host",
+        "accept",
+        "accept-encoding",
+        "connection",
+        "user-agent",
+        "authorization",
+        "content-type",
+        "content-length",
+    }
+    assert request.headers["content-type"] == "application/json"
+    assert request.headers["accept"] == "application/json"

@@ -293,3 +293,103 @@ def test_a_response_too_large_keeps_no_body(client):
 
     assert caught.value.body == b""
     assert "larger than 10 MB" in str(caught.value)
+
+
+# Body sizes: the limit itself is allowed.
+
+LIMIT = 10 * MiB
+
+
+def padded_call(size: int) -> bytes:
+    body = json.dumps(
+        {
+            "id": CALL_ID,
+            "channelId": CHANNEL_ID,
+            "from": "+31201234567",
+            "to": CALLEE,
+            "status": "accepted",
+            "ringTimeout": 30,
+            "createdAt": "2024-05-01T10:00:00Z",
+            "updatedAt": "2024-05-01T10:00:00Z",
+        }
+    ).encode()
+    return body + b" " * (size - len(body))
+
+
+class Chunks(httpx.SyncByteStream):
+    def __init__(self, content: bytes, size: int) -> None:
+        self.content, self.size = content, size
+
+    def __iter__(self) -> Iterator[bytes]:
+        for start in range(0, len(self.content), self.size):
+            yield self.content[start : start + self.size]
+
+
+@pytest.mark.parametrize("declared", [True, False])
+def test_a_body_of_exactly_the_limit_is_read(client, declared):
+    content = padded_call(LIMIT)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if declared:
+            return httpx.Response(202, content=content)
+        return httpx.Response(202, stream=Chunks(content, MiB))
+
+    call = client(handler).create(CALLEE)
+
+    assert call.to == CALLEE
+
+
+def test_a_body_one_byte_over_the_limit_in_chunks_is_refused(client):
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(202, stream=Chunks(padded_call(LIMIT + 1), MiB))
+
+    with pytest.raises(APIResponseValidationError, match="larger than 10 MB"):
+        client(handler).create(CALLEE)
+
+
+@pytest.mark.parametrize(
+    ("declared", "shown"),
+    [
+        (str(LIMIT + 1), f"({LIMIT + 1} bytes so far)"),
+        (str(11 * MiB), f"({11 * MiB} bytes so far)"),
+        ("9" * 15, f"({'9' * 15} bytes so far)"),
+    ],
+)
+def test_a_declared_size_over_the_limit_is_named(client, declared, shown):
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(202, content=b"{}", headers={"Content-Length": declared})
+
+    with pytest.raises(APIResponseValidationError) as caught:
+        client(handler).create(CALLEE)
+
+    assert shown in str(caught.value)
+
+
+@pytest.mark.parametrize("digits", [16, 20, 5000])
+def test_a_declared_size_of_many_digits_is_refused_unread(client, digits):
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(202, content=b"{}", headers={"Content-Length": "9" * digits})
+
+    with pytest.raises(APIResponseValidationError) as caught:
+        client(handler).create(CALLEE)
+
+    size = int(str(caught.value).split("MB (")[1].split(" bytes")[0])
+    assert size > LIMIT
+
+
+def test_a_200_is_a_success_as_a_202_is(client):
+    call = client(answer(200, content=padded_call(400))).create(CALLEE)
+
+    assert call.to == CALLEE
+
+
+@pytest.mark.parametrize("status", [199, 300])
+def test_statuses_just_outside_2xx_are_not_a_success(client, status):
+    with pytest.raises(APIStatusError):
+        client(answer(status, content=padded_call(400))).create(CALLEE)
+
+
+def test_a_status_without_a_reason_phrase_has_no_trailing_space(client):
+    error = error_of(client, answer(499))
+
+    assert str(error).startswith("Bird answered 499. See the status")

@@ -4,6 +4,7 @@ between two steps, a batch limit)."""
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -196,3 +197,176 @@ def test_the_longest_wait_among_refusing_quotas_is_given() -> None:
     assert refusal is not None
     assert (refusal.name, refusal.retry_after) == ("per_number_limit", pytest.approx(580.0))
     assert _flow.quota_refusal(quotas[2:], times[2:], NOW) is None
+
+
+def test_between_equal_waits_the_first_quota_is_named() -> None:
+    quotas = [
+        Quota("resend_cooldown", "resend:x", 1, 60.0),
+        Quota("per_number_limit", "number:x", 1, 60.0),
+    ]
+
+    refusal = _flow.quota_refusal(quotas, [[NOW - 10], [NOW - 10]], NOW)
+
+    assert refusal is not None and refusal.name == "resend_cooldown"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_worker_makes_claim_tokens_of_its_own() -> None:
+    parent = _flow.new_token()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report its first token, then leave without cleanup
+        try:
+            os.write(write, _flow.new_token().encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        child = pipe.read()
+    os.waitpid(pid, 0)
+
+    # Same counter, another random prefix: two workers never hold the same claim.
+    assert child and child.rsplit("-", 1)[0] != parent.rsplit("-", 1)[0]
+
+
+# SQLiteStore's own connections.
+
+
+def open_files() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts open files in /proc")
+def test_sqlite_store_keeps_one_connection_per_thread(tmp_path) -> None:
+    from bird_flashcalls.verification import SQLiteStore
+
+    store = SQLiteStore(tmp_path / "v.db")
+    operations = store.sync_operations()
+    operations.snapshot("warm-up")
+    before = open_files()
+
+    for number in range(50):
+        operations.create(record(f"r{number}"))
+        operations.snapshot(f"r{number}")
+
+    assert open_files() == before
+    store.close()
+
+
+def test_sqlite_store_works_again_after_close(tmp_path) -> None:
+    from bird_flashcalls.verification import SQLiteStore
+
+    store = SQLiteStore(tmp_path / "v.db")
+    operations = store.sync_operations()
+    operations.create(record("a"))
+    store.close()
+
+    kept = operations.snapshot("a")
+    operations.create(record("b"))
+
+    assert kept is not None and kept.id == "a"
+    assert operations.snapshot("b") is not None
+    store.close()
+
+
+@pytest.mark.parametrize("path", ["file:v.db", "file::memory:?cache=shared"])
+def test_sqlite_store_refuses_uri_file_names(tmp_path, monkeypatch, path) -> None:
+    from bird_flashcalls import ConfigurationError
+    from bird_flashcalls.verification import SQLiteStore
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigurationError, match="path of a database file"):
+        SQLiteStore(path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def _validation_error(status: int | None) -> Any:
+    import httpx
+    from bird_flashcalls import APIResponseValidationError
+
+    response = None if status is None else httpx.Response(status)
+    return APIResponseValidationError("odd body", response=response, body=b"", request_id=None)
+
+
+def _status_error(status: int) -> Any:
+    import httpx
+    from bird_flashcalls import APIStatusError
+
+    response = httpx.Response(status, request=httpx.Request("POST", "https://api.bird.test"))
+    return APIStatusError(
+        "no", response=response, code=None, message=None, details={}, request_id=None
+    )
+
+
+@pytest.mark.parametrize(
+    ("error", "verdict"),
+    [
+        (None, "done"),
+        (_validation_error(200), "done"),  # Bird took it; only its answer was odd
+        (_validation_error(202), "done"),
+        (_validation_error(299), "done"),
+        (_validation_error(300), "retry"),
+        (_validation_error(199), "retry"),
+        (_validation_error(None), "retry"),
+        (_status_error(500), "retry"),
+        (_status_error(503), "retry"),
+        (_status_error(408), "retry"),
+        (_status_error(429), "retry"),
+        (_status_error(409), "drop"),  # already ended: it never will take it
+        (_status_error(404), "drop"),
+        (_status_error(430), "drop"),
+        (_status_error(407), "drop"),
+        (_status_error(499), "drop"),
+    ],
+)
+def test_what_becomes_of_a_report_after_each_answer(error, verdict) -> None:
+    assert _flow.report_verdict(error) == verdict
+
+
+def test_what_becomes_of_a_report_that_got_no_answer() -> None:
+    import httpx
+    from bird_flashcalls import (
+        APIConnectionError,
+        ClientClosedError,
+        ConfigurationError,
+        InvalidRequestError,
+    )
+
+    request = httpx.Request("POST", "https://api.bird.test")
+    no_answer = APIConnectionError("down", request=request, may_have_been_delivered=False)
+    assert _flow.report_verdict(no_answer) == "retry"
+    assert _flow.report_verdict(ClientClosedError("closed")) == "retry"
+    assert _flow.report_verdict(InvalidRequestError("bad", field="x")) == "drop"
+    assert _flow.report_verdict(ConfigurationError("bad")) == "drop"
+
+
+def test_claim_tokens_are_unique_and_a_given_one_is_kept() -> None:
+    policy = _flow.Policy(
+        ttl=60,
+        max_attempts=3,
+        code_digits=4,
+        per_number_limit=None,
+        per_client_limit=None,
+        resend_cooldown=0,
+        report_lease=30,
+        clock=time.time,
+        on_event=None,
+    )
+
+    tokens = {policy.claim(NOW).token for _ in range(100)}
+    given = policy.claim(NOW, "this-run")
+
+    assert len(tokens) == 100 and all(tokens)
+    assert (given.token, given.until) == ("this-run", NOW + 30)
+
+
+def test_a_second_report_done_for_a_kept_record_changes_nothing(stores: SyncStores) -> None:
+    store = stores.new().sync_operations()
+    store.create(record("a", expires_at=NOW - 1, due_at=NOW - 1))
+    [report] = store.claim_due(NOW, Claim("first", NOW + 60), 10)
+    store.report_done("a", report.token, NOW)
+
+    store.report_done("a", report.token, NOW + 1)
+
+    kept = store.snapshot("a")
+    assert kept is not None and (kept.state, kept.report) == (EXPIRED, None)
