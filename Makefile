@@ -6,7 +6,7 @@ PY := $(BIN)/python
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install generate check-generated lint test demo bench fuzz clean
+.PHONY: help install generate check-generated lint test demo bench fuzz mutation clean
 
 help:
 	@echo "make demo             run a flash-call verification story against FakeBird on loopback"
@@ -16,6 +16,7 @@ help:
 	@echo "make lint             ruff on our code, mypy --strict on wrapper/"
 	@echo "make bench            benchmarks against raw httpx (not part of make test)"
 	@echo "make fuzz             the fuzz tests with many more examples"
+	@echo "make mutation         mutation testing of the decision modules (not part of make test)"
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -56,6 +57,10 @@ bench: $(VENV)/.installed
 
 fuzz: $(VENV)/.installed
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest tests/reliability -k fuzz $(PYTEST_ARGS)
+
+# Writes tests/mutation/results.md; fails when a module scores under its target.
+mutation: $(VENV)/.installed
+	$(PY) tests/mutation/run_mutation.py
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
