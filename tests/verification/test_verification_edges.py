@@ -156,13 +156,18 @@ async def test_an_expired_challenge_still_says_expired_after_its_timeout_is_repo
     assert (await verifier.check(challenge.id, received_cli=PHONE)).status == "expired"
 
 
-async def test_a_locked_challenge_whose_report_is_dropped_still_says_locked(env: Env) -> None:
+async def test_a_locked_challenge_whose_report_is_dropped_still_says_locked(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
     events: list[VerificationEvent] = []
     verifier = env.verifier(max_attempts=1, on_event=events.append)
     challenge = await verifier.start(PHONE)
     env.fake.fail_next(status=404)
 
-    assert (await verifier.check(challenge.id, received_cli=WRONG_CLI)).status == "locked"
+    with caplog.at_level(logging.WARNING, logger="bird_flashcalls.verification"):
+        assert (await verifier.check(challenge.id, received_cli=WRONG_CLI)).status == "locked"
+
+    assert not [r for r in caplog.records if "store operation" in r.getMessage()]
 
     assert events[-1] == VerificationEvent("report_dropped", challenge.id, "wrong_cli")
     state = await verifier.state(challenge.id)
@@ -389,6 +394,20 @@ def test_reports_are_logged_with_what_happened(fake_bird, caplog) -> None:
     assert verifier.flush() == 1
 
 
+def test_a_report_lost_to_the_network_is_logged_without_a_status(fake_bird, caplog) -> None:
+    verifier = Verifier(fake_bird.client(max_retries=0), MemoryStore(), clock=Clock())
+    challenge = verifier.start(PHONE)
+    fake_bird.fail_next(drop_connection=True)
+
+    with caplog.at_level(logging.WARNING, logger="bird_flashcalls.verification"):
+        verifier.check(challenge.id, received_cli=fake_bird.handset_cli(challenge.call_id))
+
+    assert [r.getMessage() for r in caplog.records] == [
+        f"challenge {challenge.id}: reporting verified to Bird failed (APIConnectionError); "
+        "kept for the next flush()"
+    ]
+
+
 def test_flush_counts_only_what_bird_took(fake_bird) -> None:
     verifier = Verifier(fake_bird.client(max_retries=0), MemoryStore(), clock=Clock())
     challenge = verifier.start(PHONE)
@@ -412,3 +431,20 @@ def test_a_store_failure_after_a_report_is_logged_and_the_answer_stands(
     assert [r.getMessage() for r in caplog.records] == [
         "store operation report_done failed after a decision (ConnectionError)"
     ]
+
+
+async def test_a_verified_challenge_is_not_verified_again_while_its_report_waits(
+    env: Env,
+) -> None:
+    verifier = env.verifier()
+    challenge = await verifier.start(PHONE)
+    seen = env.fake.handset_cli(challenge.call_id)
+    env.fake.fail_next(status=503)
+    assert (await verifier.check(challenge.id, received_cli=seen)).verified
+
+    again = await verifier.check(challenge.id, received_cli=seen)
+
+    assert (again.status, again.verified, again.attempts_left) == ("not_found", False, 0)
+    env.clock.advance(121)  # RedisStore may hold the report until the check's lease ends
+    assert await verifier.flush() == 1
+    assert env.reports(challenge.call_id) == ["verified"]

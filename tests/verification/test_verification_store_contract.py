@@ -370,3 +370,13 @@ def test_a_second_report_done_for_a_kept_record_changes_nothing(stores: SyncStor
 
     kept = store.snapshot("a")
     assert kept is not None and (kept.state, kept.report) == (EXPIRED, None)
+
+
+def test_the_hook_a_forked_child_runs_gives_claim_tokens_a_new_prefix() -> None:
+    before = _flow.new_token()
+
+    _flow._new_token_prefix()  # what os.register_at_fork runs in a child
+
+    after = _flow.new_token()
+    assert after != before
+    assert after.rsplit("-", 1)[0] != before.rsplit("-", 1)[0]
