@@ -415,7 +415,7 @@ or pytest (a mutant lives in the test process only). Each mutant runs only the
 tests that reach its function (recorded in a first run), fastest first, stopping at the first
 failure, in a process forked from one that has run every test once. So a value memoized in
 that run hides the code that made it: `_flow._check_result` keeps one CheckResult per
-(status, attempts left), and the mutants of the line that builds it survive here although the
+(status, attempts left), and the mutants of the lines that build it survive here although the
 verification tests fail on them when they run (applied by hand, `CheckResult(status, None,
 attempts_left)` fails the first test that verifies). They are counted as survivors, not
 excused.
