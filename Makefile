@@ -6,7 +6,7 @@ PY := $(BIN)/python
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install generate check-generated lint test test-matrix demo bench fuzz dist docs clean
+.PHONY: help install generate check-generated lint test test-matrix demo bench fuzz mutation dist docs clean
 
 help:
 	@echo "make demo             run a flash-call verification story against FakeBird on loopback"
@@ -19,6 +19,7 @@ help:
 	@echo "make test-matrix      unit and reliability tests on Python 3.11-3.13, lowest and newest deps"
 	@echo "make dist             build the sdist and the wheel into dist/ and check them with twine"
 	@echo "make docs             render the API reference into site/"
+	@echo "make mutation         mutation testing of the decision modules (not part of make test)"
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -78,6 +79,10 @@ bench: $(VENV)/.installed
 
 fuzz: $(VENV)/.installed
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest tests/reliability -k fuzz $(PYTEST_ARGS)
+
+# Writes tests/mutation/results.md; fails when a module scores under its target.
+mutation: $(VENV)/.installed
+	$(PY) tests/mutation/run_mutation.py
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .nox dist site

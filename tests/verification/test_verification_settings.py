@@ -115,3 +115,61 @@ def test_a_redis_client_that_decodes_responses_works_the_same(
     assert fake_bird.calls[expiring.call_id]["result"] == "timeout"
     assert fake_bird.calls[locked.call_id]["receivedCli"] == "+3197010269999"
     client.close()
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"report_lease": 0}, "report_lease must be a number of seconds > 0, got 0"),
+        ({"report_lease": math.inf}, "report_lease must be a number of seconds > 0, got inf"),
+        (
+            {"resend_cooldown": math.nan},
+            "resend_cooldown must be a number of seconds >= 0, got nan",
+        ),
+        ({"ttl": 86400.5}, "ttl must be a number of seconds > 0 and at most 86400, got 86400.5"),
+        ({"max_attempts": 101}, "max_attempts must be a whole number from 1 to 100, got 101"),
+        (
+            {"per_client_limit": (0, 60)},
+            "per_client_limit[0] (starts) must be a whole number from 1 to 1000000, got 0",
+        ),
+        ({"per_number_limit": (1_000_001, 60)}, "per_number_limit[0] (starts) must be"),
+        ({"per_number_limit": (3, 30 * 86400 + 1)}, "per_number_limit[1] (window) must be"),
+    ],
+)
+def test_a_refused_setting_is_named_with_its_bounds(
+    fake_bird: FakeBird, settings: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        Verifier(fake_bird.client(), **settings)
+
+    assert str(caught.value).startswith(message)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"ttl": 86400},
+        {"max_attempts": 100},
+        {"per_number_limit": (1_000_000, 30 * 86400)},
+        {"per_client_limit": (1, 0.001)},
+        {"resend_cooldown": 0},
+    ],
+)
+def test_settings_at_their_bounds_are_taken(fake_bird: FakeBird, settings: dict[str, Any]) -> None:
+    Verifier(fake_bird.client(), **settings)
+
+
+def test_a_failing_hook_is_logged_with_the_kind_of_event(
+    fake_bird: FakeBird, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(event: Any) -> None:
+        raise RuntimeError("metrics are down")
+
+    verifier = Verifier(fake_bird.client(), on_event=broken, clock=Clock())
+
+    with caplog.at_level("ERROR", logger="bird_flashcalls.verification"):
+        verifier.start("+31612345678")
+
+    assert [r.getMessage() for r in caplog.records] == [
+        "on_event raised for a started event; ignored"
+    ]

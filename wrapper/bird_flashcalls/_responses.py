@@ -237,10 +237,10 @@ def connection_error(
     tried = f"tried {tries} time(s)"
     if isinstance(error, httpx.TimeoutException):
         kind = "connecting" if isinstance(error, httpx.ConnectTimeout) else "waiting"
-        message = f"{what} timed out {kind} ({error or type(error).__name__}); {tried}"
+        message = f"{what} timed out {kind} ({str(error) or type(error).__name__}); {tried}"
         error_class: type[APIConnectionError] = APITimeoutError
     else:
-        message = f"{what} failed: {type(error).__name__}: {error or 'no detail'}; {tried}"
+        message = f"{what} failed: {type(error).__name__}: {str(error) or 'no detail'}; {tried}"
         error_class = APIConnectionError
     if delivered and not operation.retry_when_maybe_delivered:
         message += (
