@@ -14,6 +14,7 @@ from bird_flashcalls.verification import (
     CheckResult,
     VerificationEvent,
     VerificationRateLimited,
+    _flow,
 )
 from verification_support import Env
 
@@ -584,3 +585,26 @@ async def test_expires_at_follows_the_clock(env: Env) -> None:
     started_at = env.clock.now
     challenge = await verifier.start(PHONE)
     assert challenge.expires_at - datetime.fromtimestamp(started_at, UTC) == timedelta(seconds=300)
+
+
+async def test_check_results_are_the_same_built_afresh_as_shared(env: Env) -> None:
+    # Results are shared per (status, attempts left); build them afresh first, then shared.
+    _flow._CHECK_RESULTS.clear()
+    verifier = env.verifier(max_attempts=3)
+    for phone in (PHONE, "+31612345679"):
+        challenge = await verifier.start(phone)
+        code = right_code(env, challenge)
+
+        wrong_answer = await verifier.check(challenge.id, code=wrong(code))
+        right_answer = await verifier.check(challenge.id, code=code)
+
+        assert (wrong_answer.status, wrong_answer.verified, wrong_answer.attempts_left) == (
+            "wrong",
+            False,
+            2,
+        )
+        assert (right_answer.status, right_answer.verified, right_answer.attempts_left) == (
+            "verified",
+            True,
+            2,
+        )
