@@ -8,7 +8,9 @@ installed beside it, which it must not touch.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
+import signal
 import site
 import subprocess
 import sys
@@ -78,13 +80,20 @@ def site_packages() -> str:
     return next(path for path in site.getsitepackages() if path.endswith("site-packages"))
 
 
-def run(service: Path, arguments: list[str], *, isolated: bool) -> subprocess.CompletedProcess[str]:
+def run(
+    service: Path,
+    arguments: list[str],
+    *,
+    isolated: bool,
+    extra_env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
     """Python in ``service``; ``isolated``: without the venv's .pth files, so that no installed
     bird_flashcalls is importable, only httpx, attrs and the other dependencies."""
     environment = {
         key: value for key, value in os.environ.items() if not key.startswith(("BIRD_", "PYTEST"))
     }
     environment["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    environment.update(extra_env or {})
     environment["PYTHONPATH"] = os.pathsep.join(
         [str(service), site_packages()] if isolated else [str(service)]
     )
@@ -137,6 +146,32 @@ def test_the_vendored_demo_runs(service: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "demo passed" in result.stdout
     assert "verification demo passed" in result.stdout
+
+
+def test_the_vendored_serve_in_the_background_runs_the_copy(service: Path) -> None:
+    started = run(service, ["-m", VENDORED, "serve", "--background", "--port", "0"], isolated=True)
+
+    assert started.returncode == 0, started.stdout + started.stderr
+    exports = dict(
+        line.removeprefix("export ").split("=", 1)
+        for line in started.stdout.splitlines()
+        if line.startswith("export ")
+    )
+    pid = int(exports["FAKEBIRD_PID"])
+    try:
+        # The server is the copy's own module, not an installed bird_flashcalls.
+        command_line = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        assert VENDORED.encode() in command_line
+        created = run(
+            service,
+            ["-m", VENDORED, "create", "--to", "+31612345678", "--json"],
+            isolated=True,
+            extra_env={key: shlex.split(value)[0] for key, value in exports.items()},
+        )
+        assert created.returncode == 0, created.stderr
+        assert '"status"' in created.stdout
+    finally:
+        os.kill(pid, signal.SIGTERM)
 
 
 def test_the_vendored_pytest_plugin_gives_the_fixtures(service: Path) -> None:

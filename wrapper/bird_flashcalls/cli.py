@@ -686,16 +686,30 @@ def _serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _this_package() -> tuple[str, str]:
+    """This package's import name (``bird_flashcalls``, or e.g. ``acme._vendor.bird_flashcalls``
+    when vendored) and the directory it is imported from."""
+    package = __package__ or "bird_flashcalls"
+    package_dir = os.path.dirname(os.path.abspath(__file__))
+    for _ in package.split("."):
+        package_dir = os.path.dirname(package_dir)
+    return package, package_dir
+
+
 def _serve_in_background(args: argparse.Namespace) -> int:
     """Starts ``serve`` as a process of its own, waits for its settings, prints them with its
     process id, and returns while it goes on serving."""
-    command = [sys.executable, "-m", "bird_flashcalls", "serve", "--json", "--quiet"]
+    package, import_root = _this_package()
+    command = [sys.executable, "-m", package, "serve", "--json", "--quiet"]
     command += ["--host", args.host, "--port", str(args.port)]
     for name, flag in _SETTING_OPTIONS.items():
         if _option(args, name) is not None:
             command += [flag, _option(args, name)]
+    # The server runs this very copy: a vendored one is not importable as bird_flashcalls.
+    paths = [import_root, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
     server = subprocess.Popen(
         command,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(paths)},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
