@@ -255,3 +255,29 @@ async def test_an_http_client_of_the_other_kind_is_refused():
             FlashCalls(ACCESS_KEY, WORKSPACE_ID, CHANNEL_ID, http_client=async_http)  # type: ignore[arg-type]
     with httpx.Client() as sync_http, pytest.raises(ConfigurationError, match="AsyncClient"):
         AsyncFlashCalls(ACCESS_KEY, WORKSPACE_ID, CHANNEL_ID, http_client=sync_http)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("variable", "bad_value", "argument"),
+    [
+        ("BIRD_ACCESS_KEY", "two words", "access_key"),
+        ("BIRD_WORKSPACE_ID", "../admin", "workspace_id"),
+        ("BIRD_CHANNEL_ID", "not-a-uuid", "channel_id"),
+        ("BIRD_BASE_URL", "ftp://bird.example", "base_url"),
+    ],
+)
+async def test_a_malformed_value_from_the_environment_names_its_variable(
+    flash, monkeypatch, variable, bad_value, argument
+):
+    set_bird_environment(monkeypatch)
+    monkeypatch.setenv(variable, bad_value)
+
+    with pytest.raises(ConfigurationError) as from_environment:
+        flash(access_key=None, workspace_id=None, channel_id=None, base_url=None)
+    with pytest.raises(ConfigurationError) as from_argument:
+        flash(**{argument: bad_value})
+
+    assert argument in str(from_environment.value)
+    assert str(from_environment.value).endswith(f"(read from the {variable} environment variable)")
+    assert bad_value not in str(from_environment.value)
+    assert variable not in str(from_argument.value)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from uuid import UUID
 
 import httpx
@@ -151,20 +152,33 @@ def resolve_settings(
     url = _pick(base_url, env, constants.ENV_BASE_URL) or constants.DEFAULT_BASE_URL
     if not isinstance(url, str):
         raise ConfigurationError(f"base_url must be a string, got {type(url).__name__}")
+    with _naming_the_variable(access_key, constants.ENV_ACCESS_KEY):
+        checked_key = _access_key(_pick(access_key, env, constants.ENV_ACCESS_KEY))
+    ids: list[UUID] = []
+    for argument, variable, field in (
+        (workspace_id, constants.ENV_WORKSPACE_ID, "workspace_id"),
+        (channel_id, constants.ENV_CHANNEL_ID, "channel_id"),
+    ):
+        with _naming_the_variable(argument, variable):
+            ids.append(parse_uuid(_pick(argument, env, variable), field=field, settings=True))
+    with _naming_the_variable(base_url, constants.ENV_BASE_URL):
+        checked_url = check_base_url(url)
     return Settings(
-        access_key=_access_key(_pick(access_key, env, constants.ENV_ACCESS_KEY)),
-        workspace_id=parse_uuid(
-            _pick(workspace_id, env, constants.ENV_WORKSPACE_ID),
-            field="workspace_id",
-            settings=True,
-        ),
-        channel_id=parse_uuid(
-            _pick(channel_id, env, constants.ENV_CHANNEL_ID),
-            field="channel_id",
-            settings=True,
-        ),
-        base_url=check_base_url(url),
+        access_key=checked_key, workspace_id=ids[0], channel_id=ids[1], base_url=checked_url
     )
+
+
+@contextlib.contextmanager
+def _naming_the_variable(argument: object, variable: str) -> Iterator[None]:
+    """A refused value that came from the environment: say which variable to fix."""
+    try:
+        yield
+    except ConfigurationError as error:
+        if argument is not None:
+            raise
+        raise ConfigurationError(
+            f"{error} (read from the {variable} environment variable)"
+        ) from None
 
 
 def _shown_number(value: object) -> str:
