@@ -32,6 +32,7 @@ import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,29 +85,32 @@ class Allowed:
 def main() -> int:
     """``--report``: sort the last run's results again (after editing the allow-list)."""
     timing = WORK / "minutes.txt"
-    if "--report" in sys.argv[1:]:
-        minutes = float(timing.read_text())
-    else:
-        started = time.monotonic()
+    report_only = "--report" in sys.argv[1:]
+    started = time.monotonic()
+    if not report_only:
         stage()
-        log = WORK / "mutmut.log"
-        print(f"mutmut run in {WORK.relative_to(ROOT)} (its output: {log.relative_to(ROOT)})")
-        mutmut = Path(sys.executable).with_name("mutmut")
-        # One worker more than cores: a worker waiting on its SQLite file leaves a core idle.
-        workers = f"--max-children={(os.cpu_count() or 1) + 1}"
-        with log.open("w") as output:
-            run = subprocess.run(
-                [str(mutmut), "run", workers], cwd=WORK, stdout=output, stderr=output
-            )
-        if run.returncode != 0:
-            print(log.read_text(errors="replace")[-3000:])
-            print(f"mutmut run failed (exit status {run.returncode})")
-            return 1
-    mutants = read_results()
-    locate(mutants)
+    with source_links():
+        if not report_only:
+            log = WORK / "mutmut.log"
+            print(f"mutmut run in {WORK.relative_to(ROOT)} (its output: {log.relative_to(ROOT)})")
+            mutmut = Path(sys.executable).with_name("mutmut")
+            # One worker more than cores: a worker waiting on its SQLite file leaves a core idle.
+            workers = f"--max-children={(os.cpu_count() or 1) + 1}"
+            with log.open("w") as output:
+                run = subprocess.run(
+                    [str(mutmut), "run", workers], cwd=WORK, stdout=output, stderr=output
+                )
+            if run.returncode != 0:
+                print(log.read_text(errors="replace")[-3000:])
+                print(f"mutmut run failed (exit status {run.returncode})")
+                return 1
+        mutants = read_results()
+        locate(mutants)
     allowed = read_allow_list()
     classify(mutants, allowed)
-    if "--report" not in sys.argv[1:]:
+    if report_only:
+        minutes = float(timing.read_text())
+    else:
         minutes = (time.monotonic() - started) / 60
         timing.write_text(f"{minutes:.2f}")
     report, met = render(mutants, allowed, minutes)
@@ -117,12 +121,25 @@ def main() -> int:
 
 
 def stage() -> None:
-    """build/mutation/: src -> wrapper/, tests -> tests/, and a copy of pyproject.toml."""
+    """build/mutation/ afresh, with a copy of pyproject.toml."""
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
-    (WORK / "src").symlink_to(Path("..", "..", "wrapper"))
-    (WORK / "tests").symlink_to(Path("..", "..", "tests"))
     shutil.copy2(ROOT / "pyproject.toml", WORK / "pyproject.toml")
+
+
+@contextlib.contextmanager
+def source_links() -> Iterator[None]:
+    """src -> wrapper/ and tests -> tests/ while mutmut runs or reads its results, removed after:
+    hatchling follows links, and skips the files of the tree it first reached through build/."""
+    links = {WORK / "src": Path("..", "..", "wrapper"), WORK / "tests": Path("..", "..", "tests")}
+    for link, target in links.items():
+        link.unlink(missing_ok=True)
+        link.symlink_to(target)
+    try:
+        yield
+    finally:
+        for link in links:
+            link.unlink(missing_ok=True)
 
 
 def read_results() -> list[Mutant]:

@@ -82,3 +82,25 @@ def test_twine_accepts_both_artifacts(wheel: Path, sdist: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count("PASSED") == 2
+
+
+def test_make_mutation_leaves_no_link_into_the_tree(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Hatchling follows links: one from build/ back into the tree makes it leave out of the
+    sdist every file it reached that way first, so make mutation removes its links when done."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "mutation" / "run_mutation.py"
+    spec = importlib.util.spec_from_file_location("run_mutation", path)
+    assert spec is not None and spec.loader is not None
+    run_mutation = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "run_mutation", run_mutation)  # for its dataclasses
+    spec.loader.exec_module(run_mutation)
+    monkeypatch.setattr(run_mutation, "WORK", tmp_path)
+
+    with pytest.raises(KeyboardInterrupt), run_mutation.source_links():
+        assert {link.name for link in tmp_path.iterdir() if link.is_symlink()} == {"src", "tests"}
+        raise KeyboardInterrupt
+
+    assert list(tmp_path.iterdir()) == []
