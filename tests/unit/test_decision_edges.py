@@ -21,6 +21,7 @@ from bird_flashcalls._secret import AccessKey
 
 from .support import (
     ACCESS_KEY,
+    BASE_URL,
     CALL_ID,
     CALLEE,
     CALLER,
@@ -31,8 +32,6 @@ from .support import (
     a_flash_call,
     reply,
 )
-
-BASE_URL = "https://api.bird.test"
 
 
 @pytest.fixture

@@ -18,12 +18,19 @@ from bird_flashcalls import (
     FlashCalls,
 )
 
-from .support import ACCESS_KEY, CALL_ID, CALLEE, CHANNEL_ID, WORKSPACE_ID, MiB
+from .support import (
+    ACCESS_KEY,
+    BASE_URL,
+    CALL_ID,
+    CALLEE,
+    CHANNEL_ID,
+    WORKSPACE_ID,
+    MiB,
+    Step,
+    reply,
+)
 
-BASE_URL = "https://api.bird.test"
 NO_WAIT = Backoff(initial_delay=0, max_delay=0)
-
-Handler = Callable[[httpx.Request], httpx.Response]
 
 
 @pytest.fixture
@@ -31,7 +38,7 @@ def client() -> Iterator[Callable[..., FlashCalls]]:
     """A FlashCalls whose requests ``handler`` answers."""
     opened: list[httpx.Client] = []
 
-    def make(handler: Handler, **options: object) -> FlashCalls:
+    def make(handler: Step, **options: object) -> FlashCalls:
         http = httpx.Client(transport=httpx.MockTransport(handler))
         opened.append(http)
         settings: dict[str, object] = {"max_retries": 0, "backoff": NO_WAIT, **options}
@@ -44,22 +51,7 @@ def client() -> Iterator[Callable[..., FlashCalls]]:
         http.close()
 
 
-def answer(
-    status: int, body: object = None, *, content: bytes | None = None, **headers: str
-) -> Handler:
-    def handler(request: httpx.Request) -> httpx.Response:
-        if content is not None:
-            return httpx.Response(status, content=content, headers=headers)
-        if body is None:
-            return httpx.Response(status, headers=headers)
-        return httpx.Response(status, json=body, headers=headers)
-
-    return handler
-
-
-def error_of(
-    client: Callable[..., FlashCalls], handler: Handler, **options: object
-) -> APIStatusError:
+def error_of(client: Callable[..., FlashCalls], handler: Step, **options: object) -> APIStatusError:
     with pytest.raises(APIStatusError) as caught:
         client(handler, **options).end(CALL_ID, result="verified")
     assert ACCESS_KEY not in str(caught.value)
@@ -87,27 +79,27 @@ def error_of(
     ],
 )
 def test_each_status_ends_with_the_hint_to_act_on(client, status, hint):
-    error = error_of(client, answer(status, {"code": "Code", "message": "says Bird"}))
+    error = error_of(client, reply(status, {"code": "Code", "message": "says Bird"}))
 
     assert str(error).endswith(hint)
     assert f"Bird answered {status}" in str(error)
 
 
 def test_the_5xx_hint_counts_every_attempt(client):
-    error = error_of(client, answer(502), max_retries=2)
+    error = error_of(client, reply(502), max_retries=2)
 
     assert str(error).endswith("Bird failed; tried 3 time(s), try again later.")
 
 
 def test_a_429_with_retry_after_says_how_long_bird_asks_to_wait(client):
-    error = error_of(client, answer(429, **{"Retry-After": "90"}))
+    error = error_of(client, reply(429, headers={"Retry-After": "90"}))
 
     assert str(error).endswith("Too many requests: Bird asks to wait 90 s before trying again.")
 
 
 @pytest.mark.parametrize("status", [300, 302, 307, 399])
 def test_a_redirect_is_not_followed_and_says_where_it_led(client, status):
-    error = error_of(client, answer(status, Location="https://elsewhere.example/x"))
+    error = error_of(client, reply(status, headers={"Location": "https://elsewhere.example/x"}))
 
     assert str(error).endswith(
         "Redirect to https://elsewhere.example/x not followed, so the access key stays with "
@@ -116,7 +108,7 @@ def test_a_redirect_is_not_followed_and_says_where_it_led(client, status):
 
 
 def test_a_redirect_without_a_location_says_so(client):
-    error = error_of(client, answer(301))
+    error = error_of(client, reply(301))
 
     assert "Redirect to (no Location) not followed" in str(error)
 
@@ -131,7 +123,7 @@ def test_birds_code_message_and_details_are_all_shown(client):
         "details": {"to": ["is not E.164", "is required"], "ringTimeout": ["too long"]},
     }
 
-    error = error_of(client, answer(422, body))
+    error = error_of(client, reply(422, body))
 
     assert str(error).startswith(
         "Bird answered 422 Unprocessable Entity: InvalidPayload: fields are malformed "
@@ -142,15 +134,15 @@ def test_birds_code_message_and_details_are_all_shown(client):
 
 
 def test_an_empty_code_or_message_is_said_to_be_missing(client):
-    code_only = error_of(client, answer(409, {"code": "AlreadyEnded", "message": ""}))
-    message_only = error_of(client, answer(409, {"code": "", "message": "the call has ended"}))
+    code_only = error_of(client, reply(409, {"code": "AlreadyEnded", "message": ""}))
+    message_only = error_of(client, reply(409, {"code": "", "message": "the call has ended"}))
 
     assert str(code_only).startswith("Bird answered 409 Conflict: AlreadyEnded: (no message). ")
     assert str(message_only).startswith("Bird answered 409 Conflict: error: the call has ended. ")
 
 
 def test_a_body_that_is_not_birds_error_is_shown_as_text(client):
-    error = error_of(client, answer(503, content=b"  upstream connect error  "))
+    error = error_of(client, reply(503, content=b"  upstream connect error  "))
 
     assert str(error).startswith("Bird answered 503 Service Unavailable: upstream connect error. ")
     assert (error.code, error.message) == (None, str(error))
@@ -159,20 +151,20 @@ def test_a_body_that_is_not_birds_error_is_shown_as_text(client):
 def test_a_long_body_shows_its_first_200_characters(client):
     text = "".join(chr(ord("a") + i % 26) for i in range(300))
 
-    error = error_of(client, answer(500, content=text.encode()))
+    error = error_of(client, reply(500, content=text.encode()))
 
     assert f": {text[:200]}. Bird failed" in str(error)
 
 
 def test_an_error_body_that_is_not_utf8_is_shown_with_replacement_characters(client):
-    error = error_of(client, answer(500, content=b"bad gateway \xff\xfe here"))
+    error = error_of(client, reply(500, content=b"bad gateway \xff\xfe here"))
 
     assert "bad gateway \ufffd\ufffd here" in str(error)
     assert error.response.content == b"bad gateway \xff\xfe here"
 
 
 def test_an_empty_or_blank_body_adds_nothing(client):
-    error = error_of(client, answer(500, content=b" \n "))
+    error = error_of(client, reply(500, content=b" \n "))
 
     assert (
         str(error)
@@ -181,14 +173,14 @@ def test_an_empty_or_blank_body_adds_nothing(client):
 
 
 def test_without_a_request_id_the_message_ends_with_the_hint(client):
-    error = error_of(client, answer(404))
+    error = error_of(client, reply(404))
 
     assert error.request_id is None
     assert str(error).endswith("channel_id and the flash call id.")
 
 
 def test_a_request_id_is_named_at_the_end(client):
-    error = error_of(client, answer(404, **{"X-Request-Id": "req-7"}))
+    error = error_of(client, reply(404, headers={"X-Request-Id": "req-7"}))
 
     assert error.request_id == "req-7"
     assert str(error).endswith("flash call id. [request id req-7]")
@@ -200,7 +192,7 @@ def test_a_request_id_is_named_at_the_end(client):
 def test_the_error_keeps_the_response_body_and_headers(client):
     body = {"code": "Forbidden", "message": "no"}
 
-    error = error_of(client, answer(403, body, **{"X-Request-Id": "req-9"}))
+    error = error_of(client, reply(403, body, headers={"X-Request-Id": "req-9"}))
 
     assert error.response.status_code == 403
     assert error.response.json() == body
@@ -224,7 +216,7 @@ def test_a_compressed_error_body_is_kept_decoded_without_its_encoding(client):
 
 
 def test_the_request_an_error_holds_is_the_one_sent_without_the_key(client):
-    error = error_of(client, answer(400))
+    error = error_of(client, reply(400))
 
     request = error.response.request
     assert request.headers["Authorization"] == "AccessKey ***"
@@ -235,7 +227,7 @@ def test_the_request_an_error_holds_is_the_one_sent_without_the_key(client):
 
 def test_a_key_echoed_in_a_header_or_body_is_redacted_in_the_copy(client):
     error = error_of(
-        client, answer(401, content=f"bad key {ACCESS_KEY}".encode(), **{"X-Echo": ACCESS_KEY})
+        client, reply(401, content=f"bad key {ACCESS_KEY}".encode(), headers={"X-Echo": ACCESS_KEY})
     )
 
     assert ACCESS_KEY.encode() not in error.response.content
@@ -391,7 +383,7 @@ def test_a_declared_size_of_15_digits_is_read_as_a_number(client):
 
 
 def test_a_200_is_a_success_as_a_202_is(client):
-    call = client(answer(200, content=padded_call(400))).create(CALLEE)
+    call = client(reply(200, content=padded_call(400))).create(CALLEE)
 
     assert call.to == CALLEE
 
@@ -399,10 +391,10 @@ def test_a_200_is_a_success_as_a_202_is(client):
 @pytest.mark.parametrize("status", [199, 300])
 def test_statuses_just_outside_2xx_are_not_a_success(client, status):
     with pytest.raises(APIStatusError):
-        client(answer(status, content=padded_call(400))).create(CALLEE)
+        client(reply(status, content=padded_call(400))).create(CALLEE)
 
 
 def test_a_status_without_a_reason_phrase_has_no_trailing_space(client):
-    error = error_of(client, answer(499))
+    error = error_of(client, reply(499))
 
     assert str(error).startswith("Bird answered 499. See the status")
