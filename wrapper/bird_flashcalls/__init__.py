@@ -6,9 +6,9 @@
         call = flash_calls.create(to="+31612345678")
         outcome = flash_calls.verify(call, received_cli=cli_the_app_read)
 
-The models (``FlashCall``...) are the generated ones, from ``bird_flashcalls._generated``. The test double
-lives in ``bird_flashcalls.testing`` and the command line in ``bird_flashcalls.cli``; neither is
-imported here.
+The models (``FlashCall``...) are the generated ones, from ``bird_flashcalls._generated``. The
+test double lives in ``bird_flashcalls.testing`` and the command line in ``bird_flashcalls.cli``;
+neither is imported here.
 """
 
 from ._client import AsyncFlashCalls, FlashCalls
