@@ -8,8 +8,14 @@ import pytest
 
 # The redis-server the verification tests use: started and stopped by these tests too.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "verification"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
 
+import leaks
 from redis_server import running_redis
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    leaks.register(config)
 
 
 @pytest.fixture(scope="session")
