@@ -4,13 +4,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 PYTEST_ARGS ?=
+# Both cores: tests that share an expensive fixture (Prism, the built packages) are marked with
+# one xdist_group and run on one worker.
+XDIST := -n auto --dist loadgroup
 
 .DEFAULT_GOAL := help
-.PHONY: help install generate check-generated lint test test-matrix demo bench fuzz mutation dist docs clean
+.PHONY: help install generate check-generated lint test test-fast test-matrix demo bench fuzz mutation dist docs clean
 
 help:
 	@echo "make demo             run a flash-call verification story against FakeBird on loopback"
 	@echo "make test             lint, check-generated and the whole test suite (what CI runs)"
+	@echo "make test-fast        lint, unit tests, verification on memory and SQLite (the edit loop)"
 	@echo "make generate         merge openapi/ into one spec and regenerate generated/"
 	@echo "make check-generated  fail if openapi/ or generated/ differ from a fresh merge + generation"
 	@echo "make lint             ruff on our code, mypy --strict on wrapper/"
@@ -24,7 +28,7 @@ help:
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e . --group dev
 	touch $@
 
 # Prism for the contract tests; skipped (and those tests skip) where npm is missing.
@@ -50,7 +54,10 @@ lint: $(VENV)/.installed
 	$(BIN)/mypy
 
 test: install lint check-generated
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(XDIST) $(PYTEST_ARGS)
+
+test-fast: $(VENV)/.installed lint
+	$(BIN)/pytest $(XDIST) tests/unit tests/verification -m "not redis and not slow" $(PYTEST_ARGS)
 
 # The other Pythons come from pyenv where it has them; nox names any it cannot find, and fails.
 PYENV_BINS := $(wildcard $(HOME)/.pyenv/versions/3.1[123]*/bin)

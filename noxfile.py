@@ -2,7 +2,7 @@
 
     make test-matrix            (or: .venv/bin/nox)
 
-`make test` runs everything on the default Python with the dev extra's versions. Each session
+`make test` runs everything on the default Python with the dev group's versions. Each session
 here runs the unit and reliability tests, in a fresh virtualenv, against another interpreter or
 other versions of the runtime dependencies. An interpreter that cannot be found fails its
 session by name: a matrix that skips quietly would prove nothing.
@@ -17,8 +17,8 @@ nox.options.reuse_existing_virtualenvs = False
 nox.options.default_venv_backend = "venv"
 
 PYTHONS = ["3.11", "3.12", "3.13"]
-# What the unit and reliability tests import beyond the package itself.
-TEST_TOOLS = ["pytest>=8", "pytest-timeout>=2.3", "hypothesis>=6.100", "trustme>=1.1"]
+# What the unit and reliability tests import beyond the package itself: pyproject's group.
+TEST_TOOLS = ["--group", "test-core"]
 # The slow ones (load, fuzzing) run in `make test`; here they would only repeat it.
 TESTS = ["tests/unit", "tests/reliability", "-m", "not slow", "-p", "no:cacheprovider", "-q"]
 # The lowest versions pyproject.toml allows, and what they pull in at their own lowest.

@@ -56,6 +56,9 @@ from prism_support import (
 from referencing import Registry
 from referencing.jsonschema import DRAFT4
 
+# One worker starts this module's Prism servers (make test runs the suite on xdist).
+pytestmark = pytest.mark.xdist_group("prism")
+
 CREATE = "createChannelFlashCall"
 END = "endChannelFlashCall"
 HANGUP = "endChannelFlashCallFromTo"

@@ -34,7 +34,8 @@ from prism_support import (
     running_prism,
 )
 
-pytestmark = [pytest.mark.prism, pytest.mark.anyio]
+# One worker starts this module's Prism servers (make test runs the suite on xdist).
+pytestmark = [pytest.mark.prism, pytest.mark.anyio, pytest.mark.xdist_group("prism-fragments")]
 
 CALLS_PER_MODE = 100
 CALLER = "+3197010260002"

@@ -12,6 +12,9 @@ from pathlib import Path
 import generate
 import pytest
 
+# One worker generates this module's client (make test runs the suite on xdist).
+pytestmark = pytest.mark.xdist_group("template-shapes")
+
 SPEC = Path(__file__).with_name("template_shapes.openapi.json")
 
 EXERCISE = r"""

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from artifacts import build
 
-pytestmark = pytest.mark.slow
+# One worker builds the packages these tests share (make test runs the suite on xdist).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("packaging")]
 
 VENV = Path(sys.executable).parent.parent
 

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow
+# One worker builds the packages these tests share (make test runs the suite on xdist).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("packaging")]
 
 USER_CODE = """
 from bird_flashcalls import APIStatusError, FlashCalls, HangupResult

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow
+# One worker builds the packages these tests share (make test runs the suite on xdist).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("packaging")]
 
 VENDORED = "acme_signup._vendor.bird_flashcalls"
 
