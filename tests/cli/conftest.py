@@ -5,7 +5,8 @@ from collections.abc import Iterator
 
 import pytest
 from bird_flashcalls.testing import FakeBird
-from cli_helpers import Cli
+
+from .support import Cli
 
 
 @pytest.fixture

@@ -1,123 +1,62 @@
 """The bird-flashcalls command in a process of its own, where that is what is tested: the exit
 status of the real entry point, tracebacks that must not appear, ``serve`` under signals and in
-the background."""
+the background. Each waits on a sign of readiness (a line printed, a port closed), never a sleep.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-import shlex
 import signal
 import socket
 import struct
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from uuid import uuid4
 
 import httpx
 import pytest
 from bird_flashcalls.testing import FakeBird
-from cli_helpers import TO, clean_env, run_module
 
-
-def _start_serve(*arguments: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "bird_flashcalls", "serve", *arguments],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**clean_env(), **(env or {})},
-    )
-
-
-def _parse_exports(lines: list[str]) -> dict[str, str]:
-    exports = {}
-    for line in lines:
-        command, assignment = shlex.split(line)
-        assert command == "export"
-        name, _, value = assignment.partition("=")
-        exports[name] = value
-    return exports
-
-
-def _read_exports(process: subprocess.Popen[str], count: int = 4) -> dict[str, str]:
-    assert process.stdout is not None
-    return _parse_exports([process.stdout.readline() for _ in range(count)])
-
-
-def _stop(process: subprocess.Popen[str], stop_signal: int = signal.SIGTERM) -> str:
-    process.send_signal(stop_signal)
-    _, stderr = process.communicate(timeout=30)
-    return stderr
-
-
-@pytest.fixture
-def served_fake() -> Iterator[tuple[FakeBird, dict[str, str]]]:
-    fake = FakeBird(caller_numbers=["+3197010261234"])
-    with fake.serve() as base_url:
-        yield (
-            fake,
-            {
-                "BIRD_ACCESS_KEY": fake.access_key,
-                "BIRD_WORKSPACE_ID": fake.workspace_id,
-                "BIRD_CHANNEL_ID": fake.channel_id,
-                "BIRD_BASE_URL": base_url,
-            },
-        )
-
-
-# The entry point's exit status, and no traceback.
-
-
-@pytest.mark.parametrize(
-    ("arguments", "flag"),
-    [
-        (["serve", "--port", "-1"], "--port"),
-        (["serve", "--port", "99999"], "--port"),
-        (["create", "--to", TO, "--timeout", "inf"], "--timeout"),
-        (["create", "--to", TO, "--timeout", "nan"], "--timeout"),
-        (["create", "--to", TO, "--max-retries", "1000"], "--max-retries"),
-    ],
+from .support import (
+    PROCESS_TIMEOUT,
+    TO,
+    clean_env,
+    parse_exports,
+    read_exports,
+    run_module,
+    start_serve,
+    stop,
+    wait_until,
 )
-def test_bad_arguments_exit_2_with_one_line_and_no_traceback(
-    arguments: list[str], flag: str
-) -> None:
-    result = run_module(*arguments)
 
-    assert result.returncode == 2
-    assert result.stdout == ""
-    (line,) = result.stderr.splitlines()
-    assert line.startswith("bird-flashcalls")
-    assert f"argument {flag}: " in line
+SETTINGS = {"BIRD_BASE_URL", "BIRD_WORKSPACE_ID", "BIRD_CHANNEL_ID", "BIRD_ACCESS_KEY"}
 
 
-def test_verify_exits_0_when_verified_and_3_when_not(
-    served_fake: tuple[FakeBird, dict[str, str]],
-) -> None:
-    fake, env = served_fake
-    created = run_module("create", "--to", TO, "--json", env=env)
-    call = json.loads(created.stdout)
-
-    verified = run_module(
-        "verify",
-        call["id"],
-        "--expected-cli",
-        call["from"],
-        "--received-cli",
-        call["from"],
-        env=env,
-    )
-    not_verified = run_module(
-        "verify-code", call["id"], "--expected-cli", call["from"], "--code", "0000", env=env
-    )
+def test_the_entry_point_exits_with_the_commands_status_and_no_traceback() -> None:
+    fake = FakeBird(caller_numbers=["+3197010261234"])  # "0000" is then a wrong code
+    with fake.serve() as base_url:
+        env = {
+            "BIRD_ACCESS_KEY": fake.access_key,
+            "BIRD_WORKSPACE_ID": fake.workspace_id,
+            "BIRD_CHANNEL_ID": fake.channel_id,
+            "BIRD_BASE_URL": base_url,
+        }
+        call = json.loads(run_module("create", "--to", TO, "--json", env=env).stdout)
+        verified = run_module("verify", call["id"], "--expected-cli", call["from"],
+                              "--received-cli", call["from"], env=env)  # fmt: skip
+        not_verified = run_module("verify-code", call["id"], "--expected-cli", call["from"],
+                                  "--code", "0000", env=env)  # fmt: skip
+    refused = run_module("create", "--to", TO, "--timeout", "inf")
 
     assert verified.returncode == 0, verified.stderr
     assert not_verified.returncode == 3, not_verified.stderr
     assert not_verified.stdout.startswith("NOT verified")
-    assert fake.calls[call["id"]]["result"] == "wrong_cli"
+    assert refused.returncode == 2
+    assert refused.stdout == ""
+    (line,) = refused.stderr.splitlines()
+    assert line.startswith("bird-flashcalls create: error: argument --timeout: ")
 
 
 def test_importing_the_library_loads_neither_the_cli_nor_the_fake() -> None:
@@ -127,7 +66,11 @@ def test_importing_the_library_loads_neither_the_cli_nor_the_fake() -> None:
         "'bird_flashcalls._demo', 'bird_flashcalls.testing', 'bird_flashcalls.__main__'))))"
     )
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=clean_env(), timeout=60
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        timeout=PROCESS_TIMEOUT,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
@@ -140,15 +83,10 @@ def test_importing_the_library_loads_neither_the_cli_nor_the_fake() -> None:
 def test_serve_prints_exports_that_the_cli_can_use_then_stops_cleanly(
     stop_signal: signal.Signals,
 ) -> None:
-    process = _start_serve("--port", "0")
+    process = start_serve("--port", "0")
     try:
-        exports = _read_exports(process)
-        assert set(exports) == {
-            "BIRD_BASE_URL",
-            "BIRD_WORKSPACE_ID",
-            "BIRD_CHANNEL_ID",
-            "BIRD_ACCESS_KEY",
-        }
+        exports = read_exports(process)
+        assert set(exports) == SETTINGS
         assert exports["BIRD_BASE_URL"].startswith("http://127.0.0.1:")
 
         created = run_module("create", "--to", TO, "--json", env=exports)
@@ -156,7 +94,7 @@ def test_serve_prints_exports_that_the_cli_can_use_then_stops_cleanly(
         assert json.loads(created.stdout)["to"] == TO
         assert exports["BIRD_ACCESS_KEY"] not in created.stdout + created.stderr
     finally:
-        stderr = _stop(process, stop_signal)
+        stderr = stop(process, stop_signal)
     assert process.returncode == 0, stderr
     assert "FakeBird stopped" in stderr
     assert f"POST /workspaces/{exports['BIRD_WORKSPACE_ID']}/" in stderr  # the traffic it saw
@@ -174,12 +112,12 @@ def test_serve_takes_ids_from_flags_and_ignores_the_environment() -> None:
         "BIRD_ACCESS_KEY": "a-real-key-from-the-environment",
         "BIRD_BASE_URL": "https://api.bird.com",
     }
-    process = _start_serve("--port", "0", "--json", "--workspace-id", workspace, env=real_settings)
+    process = start_serve("--port", "0", "--json", "--workspace-id", workspace, env=real_settings)
     try:
         assert process.stdout is not None
         settings = json.loads(process.stdout.readline())
     finally:
-        stderr = _stop(process)
+        stderr = stop(process)
     assert process.returncode == 0, stderr
     assert settings["BIRD_WORKSPACE_ID"] == workspace
     assert settings["BIRD_CHANNEL_ID"] not in (channel, real_settings["BIRD_CHANNEL_ID"])
@@ -191,9 +129,9 @@ def test_serve_with_a_key_file_uses_that_key_and_does_not_print_it(tmp_path: Pat
     key = "fake-key-" + uuid4().hex
     key_file = tmp_path / "key"
     key_file.write_text(key + "\n")
-    process = _start_serve("--port", "0", "--access-key-file", str(key_file))
+    process = start_serve("--port", "0", "--access-key-file", str(key_file))
     try:
-        exports = _read_exports(process, count=3)
+        exports = read_exports(process, count=3)
         assert "BIRD_ACCESS_KEY" not in exports
         created = run_module(
             "create", "--to", TO, "--access-key-file", str(key_file), "--json", env=exports
@@ -203,17 +141,17 @@ def test_serve_with_a_key_file_uses_that_key_and_does_not_print_it(tmp_path: Pat
         assert refused.returncode == 1
         assert "401" in refused.stderr
     finally:
-        stderr = _stop(process)
+        stderr = stop(process)
     assert key not in stderr
     assert f"its access key is the one in {key_file}" in stderr
 
 
 def test_serve_logs_a_reset_connection_as_one_line_without_a_traceback() -> None:
-    process = _start_serve("--port", "0")
+    process = start_serve("--port", "0")
     try:
-        exports = _read_exports(process)
+        exports = read_exports(process)
         url = httpx.URL(exports["BIRD_BASE_URL"])
-        connection = socket.create_connection((url.host, url.port or 80), timeout=5)
+        connection = socket.create_connection((url.host, url.port or 80), timeout=PROCESS_TIMEOUT)
         connection.sendall(b"POST /workspaces HTTP/1.1\r\nHost: x\r\n")
         connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         connection.close()  # linger 0: a reset, not a clean close
@@ -221,7 +159,7 @@ def test_serve_logs_a_reset_connection_as_one_line_without_a_traceback() -> None
         created = run_module("create", "--to", TO, env=exports)
         assert created.returncode == 0, created.stderr
     finally:
-        stderr = _stop(process)
+        stderr = stop(process)
     assert process.returncode == 0
     assert "Traceback" not in stderr
     resets = [line for line in stderr.splitlines() if "ended early" in line]
@@ -230,18 +168,13 @@ def test_serve_logs_a_reset_connection_as_one_line_without_a_traceback() -> None
 
 
 def test_serve_in_the_background_prints_exports_with_its_pid_and_keeps_serving() -> None:
-    started = run_module("serve", "--background", "--port", "0", timeout=30)
+    started = run_module("serve", "--background", "--port", "0")
 
     assert started.returncode == 0, started.stderr
-    exports = _parse_exports(started.stdout.splitlines())
+    exports = parse_exports(started.stdout.splitlines())
     pid = int(exports.pop("FAKEBIRD_PID"))
     try:
-        assert set(exports) == {
-            "BIRD_BASE_URL",
-            "BIRD_WORKSPACE_ID",
-            "BIRD_CHANNEL_ID",
-            "BIRD_ACCESS_KEY",
-        }
+        assert set(exports) == SETTINGS
         assert "kill $FAKEBIRD_PID" in started.stderr
         # The command returned; FakeBird goes on answering.
         created = run_module("create", "--to", TO, "--json", env=exports)
@@ -249,13 +182,13 @@ def test_serve_in_the_background_prints_exports_with_its_pid_and_keeps_serving()
     finally:
         os.kill(pid, signal.SIGTERM)
     url = httpx.URL(exports["BIRD_BASE_URL"])
-    deadline = time.monotonic() + 20
-    while True:  # the server is not our child: wait for its port to close
+
+    def port_closed() -> bool:
         with socket.socket() as probe:
-            if probe.connect_ex((url.host, url.port or 80)) != 0:
-                break
-        assert time.monotonic() < deadline, f"FakeBird did not stop on SIGTERM: {_state(pid)}"
-        time.sleep(0.05)
+            return probe.connect_ex((url.host, url.port or 80)) != 0
+
+    # The server is not our child: its port closing is the sign that it stopped.
+    wait_until(port_closed, lambda: f"FakeBird did not stop on SIGTERM: {_state(pid)}")
 
 
 def _state(pid: int) -> str:

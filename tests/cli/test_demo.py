@@ -13,7 +13,8 @@ import pytest
 from bird_flashcalls._demo import INTRODUCTION, run_demo
 from bird_flashcalls.cli import main
 from bird_flashcalls.testing import FakeBird
-from cli_helpers import clean_env
+
+from .support import PROCESS_TIMEOUT, clean_env
 
 
 def test_the_demo_runs_every_step_and_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
@@ -151,7 +152,11 @@ def test_the_console_script_runs_the_demo() -> None:
     if not script.exists():
         pytest.skip("the package is not installed with its console script here")
     result = subprocess.run(
-        [str(script), "demo"], capture_output=True, text=True, env=clean_env(), timeout=60
+        [str(script), "demo"],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        timeout=PROCESS_TIMEOUT,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "demo passed" in result.stdout

@@ -90,6 +90,7 @@ async def test_a_missing_setting_names_the_argument_and_the_variable(
 
     assert f"{missing}=" in str(caught.value)
     assert variable in str(caught.value)
+    assert caught.value.field == missing
     assert isinstance(caught.value, ValueError)
     assert bird.requests == []
 
@@ -103,6 +104,7 @@ async def test_every_missing_setting_is_named_at_once(flash, bird: ScriptedBird,
         assert name in str(caught.value)
     assert "channel_id=" in str(caught.value)
     assert "BIRD_CHANNEL_ID" in str(caught.value)
+    assert caught.value.field is None  # about several settings
     assert bird.requests == []
 
 
@@ -152,6 +154,7 @@ async def test_an_unsafe_or_unusable_base_url_is_refused(
         flash(base_url=base_url)
 
     assert explains in str(caught.value)
+    assert caught.value.field == "base_url"
     assert bird.requests == []
 
 
@@ -184,6 +187,7 @@ async def test_ids_must_be_uuids(flash, bird: ScriptedBird, field, value):
         flash(**{field: value})
 
     assert "UUID" in str(caught.value)
+    assert caught.value.field == field
     assert bird.requests == []
 
 
@@ -229,8 +233,9 @@ async def test_only_the_canonical_uuid_form_is_accepted(flash, value):
     ids=lambda value: repr(value)[:20],
 )
 async def test_timeout_must_be_a_positive_number(flash, timeout):
-    with pytest.raises(ConfigurationError, match="timeout"):
+    with pytest.raises(ConfigurationError, match="timeout") as caught:
         flash(timeout=timeout)
+    assert caught.value.field == "timeout"
 
 
 @pytest.mark.parametrize("max_retries", [-1, True, 1.5, "2", None, 11, 1000])
@@ -281,3 +286,4 @@ async def test_a_malformed_value_from_the_environment_names_its_variable(
     assert str(from_environment.value).endswith(f"(read from the {variable} environment variable)")
     assert bad_value not in str(from_environment.value)
     assert variable not in str(from_argument.value)
+    assert from_environment.value.field == from_argument.value.field == argument

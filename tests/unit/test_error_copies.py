@@ -96,7 +96,8 @@ async def every_kind_of_error(flash: Any, bird: ScriptedBird) -> list[BirdError]
         await fc.create("not a number")
     raised.append(caught.value)
     with pytest.raises(ConfigurationError) as refused:
-        FlashCalls("", WORKSPACE_ID, CHANNEL_ID)
+        FlashCalls(ACCESS_KEY, "not-a-uuid", CHANNEL_ID)
+    assert refused.value.field == "workspace_id"
     raised.append(refused.value)
     closed = FlashCalls(ACCESS_KEY, WORKSPACE_ID, CHANNEL_ID, BASE_URL)
     closed.close()

@@ -32,7 +32,9 @@ def parse_uuid(value: object, *, field: str, settings: bool = False) -> UUID:
         shown = (
             f"a {len(value)}-character string" if isinstance(value, str) else type(value).__name__
         )
-        raise ConfigurationError(f"{field} must be a UUID such as {example}, got {shown}")
+        raise ConfigurationError(
+            f"{field} must be a UUID such as {example}, got {shown}", field=field
+        )
     shown = repr(value) if isinstance(value, str) and len(value) <= 60 else type(value).__name__
     raise InvalidRequestError(f"{field} must be a UUID such as {example}, got {shown}", field=field)
 
@@ -54,18 +56,21 @@ def check_base_url(value: str) -> str:
     if url is None or url.scheme not in ("https", "http"):
         raise ConfigurationError(
             f"base_url must be an absolute https:// URL such as {constants.DEFAULT_BASE_URL}, "
-            f"got a string of {len(value)} characters that is not one"
+            f"got a string of {len(value)} characters that is not one",
+            field="base_url",
         )
     origin = f"{url.scheme}://{url.host}" + (f":{url.port}" if url.port else "")
     if url.scheme == "http" and not is_loopback_host(url.host):
         raise ConfigurationError(
             f"base_url {origin} uses plain http to a host that is not loopback: the access key "
             "would travel unencrypted. Use https:// (plain http is allowed for 127.0.0.1, ::1 "
-            "and localhost only, as for a local fake)"
+            "and localhost only, as for a local fake)",
+            field="base_url",
         )
     if url.query or url.fragment or url.userinfo:
         raise ConfigurationError(
-            f"base_url for {origin} must not carry a query, a fragment or credentials"
+            f"base_url for {origin} must not carry a query, a fragment or credentials",
+            field="base_url",
         )
     return str(url).rstrip("/")
 
@@ -87,14 +92,19 @@ def _access_key(value: object) -> AccessKey:
     if isinstance(value, AccessKey):
         return value
     if not isinstance(value, str):
-        raise ConfigurationError(f"access_key must be a string, got {type(value).__name__}")
+        raise ConfigurationError(
+            f"access_key must be a string, got {type(value).__name__}", field="access_key"
+        )
     if not value.strip():
-        raise ConfigurationError("access_key is empty: set BIRD_ACCESS_KEY or pass access_key=")
+        raise ConfigurationError(
+            "access_key is empty: set BIRD_ACCESS_KEY or pass access_key=", field="access_key"
+        )
     # A header-breaking character would fail inside httpx with the key in the message.
     if any(ch.isspace() or not ch.isprintable() for ch in value) or not value.isascii():
         raise ConfigurationError(
             "access_key contains spaces, control or non-ASCII characters: copy the key from "
-            "the Bird dashboard again (without the 'AccessKey ' prefix)"
+            "the Bird dashboard again (without the 'AccessKey ' prefix)",
+            field="access_key",
         )
     return AccessKey(value)
 
@@ -135,23 +145,26 @@ def resolve_settings(
     base_url: str | None,
     env: Mapping[str, str] | None = None,
 ) -> Settings:
-    missing = [
-        f"{argument}= (or the {variable} environment variable)"
+    missing = {
+        argument: f"{argument}= (or the {variable} environment variable)"
         for argument, value, variable in (
             ("access_key", access_key, constants.ENV_ACCESS_KEY),
             ("workspace_id", workspace_id, constants.ENV_WORKSPACE_ID),
             ("channel_id", channel_id, constants.ENV_CHANNEL_ID),
         )
         if _pick(value, env, variable) is None
-    ]
+    }
     if missing:
         raise ConfigurationError(
-            "missing " + ", ".join(missing) + ": the access key comes from the Bird dashboard, "
-            "the workspace and channel ids from the flash-call channel's settings"
+            "missing " + ", ".join(missing.values()) + ": the access key comes from the Bird "
+            "dashboard, the workspace and channel ids from the flash-call channel's settings",
+            field=next(iter(missing)) if len(missing) == 1 else None,
         )
     url = _pick(base_url, env, constants.ENV_BASE_URL) or constants.DEFAULT_BASE_URL
     if not isinstance(url, str):
-        raise ConfigurationError(f"base_url must be a string, got {type(url).__name__}")
+        raise ConfigurationError(
+            f"base_url must be a string, got {type(url).__name__}", field="base_url"
+        )
     with _naming_the_variable(access_key, constants.ENV_ACCESS_KEY):
         checked_key = _access_key(_pick(access_key, env, constants.ENV_ACCESS_KEY))
     ids: list[UUID] = []
@@ -177,7 +190,7 @@ def _naming_the_variable(argument: object, variable: str) -> Iterator[None]:
         if argument is not None:
             raise
         raise ConfigurationError(
-            f"{error} (read from the {variable} environment variable)"
+            f"{error} (read from the {variable} environment variable)", field=error.field
         ) from None
 
 
@@ -197,7 +210,8 @@ def http_timeout(timeout: float | httpx.Timeout) -> tuple[httpx.Timeout, float |
     ):
         raise ConfigurationError(
             f"timeout must be a number of seconds above 0 and at most {constants.MAX_TIMEOUT:g}, "
-            f"got {_shown_number(timeout)}"
+            f"got {_shown_number(timeout)}",
+            field="timeout",
         )
     seconds = float(timeout)
     return httpx.Timeout(seconds, connect=min(seconds, constants.DEFAULT_CONNECT_TIMEOUT)), seconds

@@ -87,11 +87,22 @@ def _restore(
 
 
 class ConfigurationError(BirdError, ValueError):
-    """The client cannot be built: an access key, id or base URL is missing or invalid."""
+    """The client cannot be built: an access key, id or base URL is missing or invalid.
+
+    ``field`` names the argument refused (``access_key``, ``workspace_id``, ``channel_id``,
+    ``base_url``, ``timeout``), or is None when the error is about several or none of them.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class InvalidRequestError(BirdError, ValueError):
-    """The arguments of a call were refused before anything was sent."""
+    """The arguments of a call were refused before anything was sent.
+
+    ``field`` names the argument refused (``to``, ``ring_timeout``, ``code``...), if one is.
+    """
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
