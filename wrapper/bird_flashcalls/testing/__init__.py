@@ -11,8 +11,9 @@
 With pytest, the ``fake_bird`` fixture gives a fresh FakeBird to each test.
 """
 
-from ._core import CALLER_NUMBERS, FakeRequest, FakeResponse
+from ._core import CALLER_NUMBERS
 from ._fake import IN_PROCESS_BASE_URL, CallRecords, FakeBird
+from ._wire import FakeRequest, FakeResponse
 
 __all__ = [
     "CALLER_NUMBERS",

@@ -10,8 +10,7 @@ import random
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -21,34 +20,12 @@ from .. import _constants as constants
 from .._client import AsyncFlashCalls, FlashCalls
 from .._retry import Backoff
 from .._rules import canonical_uuid, is_e164
-from ._core import (
-    CALLER_NUMBERS,
-    HANGUP_ANSWERS,
-    FakeRequest,
-    FakeResponse,
-    Store,
-    new_request_id,
-    parse_json,
-    status_problem,
-)
+from ._core import CALLER_NUMBERS, HANGUP_ANSWERS, FakeChannel
+from ._faults import Fault, RandomFaults, deliver, new_fault, raise_timeout, wait, waited
+from ._wire import FakeRequest, FakeResponse, new_request_id, parse_json, status_problem
 
 # Where the in-process clients point: a reserved name (RFC 2606), never resolved.
 IN_PROCESS_BASE_URL = "https://fakebird.invalid"
-
-
-@dataclass(frozen=True)
-class _Fault:
-    status: int | None
-    retry_after: float | None
-    drop_connection: bool
-    delay: float
-
-
-@dataclass
-class _RandomFaults:
-    rate: float
-    fault: _Fault
-    rng: random.Random
 
 
 class CallRecords(Mapping[str, dict[str, Any]]):
@@ -134,7 +111,7 @@ class FakeBird:
                 "caller_numbers must be a non-empty sequence of E.164 numbers such as "
                 "+3197010260000"
             )
-        self._store = Store(
+        self._channel = FakeChannel(
             workspace_id=_uuid(workspace_id, "workspace_id"),
             channel_id=_uuid(channel_id, "channel_id"),
             access_key=access_key or secrets.token_urlsafe(24),
@@ -144,34 +121,34 @@ class FakeBird:
         )
         self._lock = threading.Lock()
         self._requests: list[FakeRequest] = []
-        self._faults: list[_Fault] = []
-        self._random_faults: _RandomFaults | None = None
+        self._faults: list[Fault] = []
+        self._random_faults: RandomFaults | None = None
 
     def __repr__(self) -> str:
         return (
             f"FakeBird(workspace_id='{self.workspace_id}', channel_id='{self.channel_id}', "
-            f"calls={len(self._store.calls)})"
+            f"calls={len(self._channel.calls)})"
         )
 
     @property
     def workspace_id(self) -> str:
         """The workspace this fake serves (a random UUID unless given)."""
-        return str(self._store.workspace_id)
+        return str(self._channel.workspace_id)
 
     @property
     def channel_id(self) -> str:
         """The flash-call channel this fake serves."""
-        return str(self._store.channel_id)
+        return str(self._channel.channel_id)
 
     @property
     def access_key(self) -> str:
         """The key its clients must send (random unless given; a test value, not a secret)."""
-        return self._store.access_key
+        return self._channel.access_key
 
     @property
     def caller_numbers(self) -> tuple[str, ...]:
         """The numbers it rings from when a create request names none."""
-        return self._store.caller_numbers
+        return self._channel.caller_numbers
 
     # What happened.
 
@@ -180,7 +157,7 @@ class FakeBird:
         """Call id -> the call as Bird returned it, plus the reported ``result`` (and
         ``receivedCli``). A copy: later requests do not change it."""
         with self._lock:
-            return CallRecords(copy.deepcopy(self._store.calls))
+            return CallRecords(copy.deepcopy(self._channel.calls))
 
     @property
     def requests(self) -> list[FakeRequest]:
@@ -192,7 +169,7 @@ class FakeBird:
     def handset_cli(self, call_id: str | UUID) -> str:
         """The caller number the phone sees for a call: the call's ``from``."""
         with self._lock:
-            call = self._store.calls.get(str(call_id).lower())
+            call = self._channel.calls.get(str(call_id).lower())
             if call is None:
                 raise KeyError(f"FakeBird has no flash call {call_id}")
             return str(call["from"])
@@ -216,7 +193,7 @@ class FakeBird:
           without answering; the client sees a dropped connection.
         - ``delay``: wait this many seconds before answering (alone: a slow but correct answer).
         """
-        fault = _fault(status, retry_after, drop_connection, delay)
+        fault = new_fault(status, retry_after, drop_connection, delay)
         if isinstance(times, bool) or not isinstance(times, int) or times < 1:
             raise ValueError(f"times must be a whole number >= 1, got {times!r}")
         with self._lock:
@@ -236,10 +213,10 @@ class FakeBird:
         as ``fail_next`` describes; ``seed`` makes the draw repeatable; ``rate=0`` stops it."""
         if not 0.0 <= rate <= 1.0:
             raise ValueError(f"rate must be between 0 and 1, got {rate!r}")
-        fault = _fault(status, retry_after, drop_connection, delay) if rate else None
+        fault = new_fault(status, retry_after, drop_connection, delay) if rate else None
         with self._lock:
             self._random_faults = (
-                None if fault is None else _RandomFaults(rate, fault, random.Random(seed))
+                None if fault is None else RandomFaults(rate, fault, random.Random(seed))
             )
 
     def clear_faults(self) -> None:
@@ -263,7 +240,7 @@ class FakeBird:
                 problem = status_problem(fault.status, fault.retry_after)
                 status, extra_headers, payload = problem.status, problem.headers, problem.body()
             else:
-                status, extra_headers, payload = self._store.handle(
+                status, extra_headers, payload = self._channel.handle(
                     method.upper(), path, request_headers, body
                 )
             self._requests.append(
@@ -289,7 +266,7 @@ class FakeBird:
             drop_connection=fault is not None and fault.drop_connection,
         )
 
-    def _next_fault(self) -> _Fault | None:
+    def _next_fault(self) -> Fault | None:
         if self._faults:
             return self._faults.pop(0)
         chance = self._random_faults
@@ -359,72 +336,21 @@ class FakeBird:
 
     def _answer(self, request: httpx.Request) -> httpx.Response:
         reply = self.respond(request.method, _target(request), request.headers, request.read())
-        _wait(reply, request, time.sleep)
-        return _deliver(reply, request)
+        wait(reply, request, time.sleep)
+        return deliver(reply, request)
 
     async def _answer_async(self, request: httpx.Request) -> httpx.Response:
         body = await request.aread()
         reply = self.respond(request.method, _target(request), request.headers, body)
-        seconds = _waited(reply, request)
+        seconds = waited(reply, request)
         if seconds:
             await asyncio.sleep(seconds)
-        _raise_timeout(reply, request)
-        return _deliver(reply, request)
+        raise_timeout(reply, request)
+        return deliver(reply, request)
 
 
 def _target(request: httpx.Request) -> str:
     return request.url.raw_path.decode("ascii")
-
-
-def _read_timeout(request: httpx.Request) -> float | None:
-    timeouts = request.extensions.get("timeout", {})
-    value = timeouts.get("read") if isinstance(timeouts, dict) else None
-    return float(value) if isinstance(value, int | float) else None
-
-
-def _waited(reply: FakeResponse, request: httpx.Request) -> float:
-    # A transport gives up after its read timeout, as a socket would.
-    limit = _read_timeout(request)
-    return reply.delay if limit is None else min(reply.delay, limit)
-
-
-def _raise_timeout(reply: FakeResponse, request: httpx.Request) -> None:
-    limit = _read_timeout(request)
-    if limit is not None and reply.delay > limit:
-        raise httpx.ReadTimeout(f"no answer within the {limit:g} s read timeout", request=request)
-
-
-def _wait(reply: FakeResponse, request: httpx.Request, sleep: Callable[[float], None]) -> None:
-    seconds = _waited(reply, request)
-    if seconds:
-        sleep(seconds)
-    _raise_timeout(reply, request)
-
-
-def _deliver(reply: FakeResponse, request: httpx.Request) -> httpx.Response:
-    if reply.drop_connection:
-        raise httpx.RemoteProtocolError(
-            "Server disconnected without sending a response.", request=request
-        )
-    return httpx.Response(reply.status, headers=reply.headers, content=reply.body)
-
-
-def _fault(
-    status: int | None, retry_after: float | None, drop_connection: bool, delay: float
-) -> _Fault:
-    if status is not None and (
-        isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599
-    ):
-        raise ValueError(f"status must be an error status from 400 to 599, got {status!r}")
-    if status is not None and drop_connection:
-        raise ValueError("a fault either answers with a status or drops the connection")
-    if status is None and not drop_connection and not delay:
-        raise ValueError("nothing to inject: give a status, drop_connection=True or a delay")
-    if retry_after is not None and (status is None or retry_after < 0):
-        raise ValueError("retry_after needs a status and is a number of seconds >= 0")
-    if delay < 0:
-        raise ValueError(f"delay must be >= 0 seconds, got {delay!r}")
-    return _Fault(status, retry_after, drop_connection, float(delay))
 
 
 def _uuid(value: str | UUID | None, name: str) -> UUID:

@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from .._rules import is_loopback_host
-from ._core import FakeResponse, unreadable_request
+from ._wire import FakeResponse, unreadable_request
 
 Responder = Callable[[str, str, Mapping[str, str], bytes], FakeResponse]
 

@@ -1,0 +1,226 @@
+"""What crosses the wire between a client and FakeBird: the request as received, the answer as
+sent, Bird's error shape, and the strict reading of a JSON request body. No I/O."""
+
+from __future__ import annotations
+
+import http
+import json
+import math
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from uuid import uuid4
+
+import attrs
+import httpx
+
+# The only media type the spec gives the three request bodies.
+JSON_MEDIA_TYPE = "application/json"
+_MAX_SHOWN = 60  # characters of a refused header value in an error message
+
+
+@attrs.frozen
+class FakeResponse:
+    """What FakeBird answers: status, headers and body, and how the transport should deliver it.
+
+    ``delay`` is waited before answering; ``drop_connection`` closes the connection instead of
+    answering (the request was handled: Bird received it, the answer was lost).
+    """
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    delay: float = 0.0
+    drop_connection: bool = False
+
+    def json(self) -> Any:
+        """The body, parsed."""
+        return json.loads(self.body)
+
+
+@attrs.frozen
+class FakeRequest:
+    """A request FakeBird received, and the status it decided to answer with."""
+
+    method: str
+    path: str
+    headers: httpx.Headers
+    body: bytes
+    json: Any  # the parsed body; None when it is not JSON
+    request_id: str  # the Messagebird-Request-Id of the answer
+    status: int
+
+
+class Problem(Exception):
+    """An error answer in Bird's shape: ``{code, message}``, plus ``details`` for a 422."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: dict[str, list[str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details is not None:
+            body["details"] = self.details
+        return body
+
+
+def error_code(status: int) -> str:
+    """``503`` -> ``"ServiceUnavailable"``: the code of an error body for a bare status."""
+    try:
+        phrase = http.HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+    return "".join(word.capitalize() for word in re.split(r"[^A-Za-z]+", phrase))
+
+
+def status_problem(status: int, retry_after: float | None = None) -> Problem:
+    try:
+        phrase = http.HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Error"
+    headers = {} if retry_after is None else {"Retry-After": f"{retry_after:g}"}
+    return Problem(status, error_code(status), f"{phrase} (injected by FakeBird)", headers=headers)
+
+
+def not_found(what: str) -> Problem:
+    return Problem(404, "NotFound", f"The requested resource does not exist: {what} not found")
+
+
+def timestamp() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def new_request_id() -> str:
+    return str(uuid4())
+
+
+def error_response(problem: Problem, request_id: str) -> FakeResponse:
+    """A Bird-shaped error answer: JSON ``{code, message[, details]}`` and the request id."""
+    return FakeResponse(
+        status=problem.status,
+        headers={
+            "Content-Type": JSON_MEDIA_TYPE,
+            "Messagebird-Request-Id": request_id,
+            **problem.headers,
+        },
+        body=json.dumps(problem.body()).encode(),
+    )
+
+
+def unreadable_request(status: int, reason: str) -> FakeResponse:
+    """The answer to a request that is not readable HTTP (bad request line, Content-Length or
+    size): what an API gateway in front of Bird would say, in Bird's error shape."""
+    messages = {
+        400: "The request is not valid HTTP/1.1",
+        413: "The request body is larger than FakeBird accepts",
+    }
+    message = messages.get(status, "The request could not be read")
+    return error_response(
+        Problem(status, error_code(status), f"{message}: {shown(reason)}"), new_request_id()
+    )
+
+
+def shown(text: str) -> str:
+    return text if len(text) <= _MAX_SHOWN else text[:_MAX_SHOWN] + "..."
+
+
+class _NotJson(ValueError):
+    """The body is not strict JSON; the message says why."""
+
+
+def parse_json(body: bytes) -> Any:
+    """Strict JSON (RFC 8259): UTF-8 only, no NaN or Infinity, no number beyond a double, no key
+    twice in an object. Python's json module allows all of these; Bird's parser would not."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _NotJson("it is not UTF-8") from None
+    return json.loads(
+        text,
+        parse_constant=_refuse_constant,
+        parse_float=_finite_float,
+        object_pairs_hook=_unique_keys,
+    )
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NotJson(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NotJson(f"the number {shown(text)} is too large")
+    return value
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise _NotJson(f"the key {json.dumps(key)} appears twice in one object")
+        seen.add(key)
+    return dict(pairs)
+
+
+def _check_content_type(content_type: str | None) -> None:
+    # Bird's spec gives application/json as the only request media type. A wrong one is a 400
+    # (the status the spec documents for a request Bird cannot read), not an undocumented 415.
+    if content_type is None:
+        raise Problem(
+            400, "BadRequest", f"The Content-Type header is missing: send {JSON_MEDIA_TYPE}"
+        )
+    media_type, _, parameters = content_type.partition(";")
+    if media_type.strip().lower() != JSON_MEDIA_TYPE:
+        raise Problem(
+            400,
+            "BadRequest",
+            f"The Content-Type must be {JSON_MEDIA_TYPE}, not {shown(content_type)!r}",
+        )
+    for parameter in parameters.split(";"):
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"').lower() != "utf-8":
+            raise Problem(
+                400, "BadRequest", f"JSON must be sent as UTF-8, not {shown(value.strip())!r}"
+            )
+
+
+def json_object(content_type: str | None, body: bytes) -> Mapping[str, Any]:
+    """The request body as a JSON object, or the 400 that says why it is not one."""
+    _check_content_type(content_type)
+    try:
+        data = parse_json(body)
+    except _NotJson as problem:
+        raise Problem(400, "BadRequest", f"The request body is not valid JSON: {problem}") from None
+    except (ValueError, RecursionError):
+        raise Problem(400, "BadRequest", "The request body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise Problem(
+            400, "BadRequest", f"The request body must be a JSON object, not {_json_type(data)}"
+        )
+    return data
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array"
