@@ -11,11 +11,6 @@ from typing import Any
 import pytest
 from bird_flashcalls.verification import MemoryStore, _flow
 from bird_flashcalls.verification._store import (
-    CANCELED,
-    EXPIRED,
-    LOCKED,
-    PENDING,
-    VERIFIED,
     Claim,
     Quota,
     Record,
@@ -47,7 +42,7 @@ def test_claim_due_claims_at_most_the_limit_earliest_first(stores: SyncStores) -
     # Due, by due_at: an expired challenge, one with nothing left to report, then three more
     # expired ones. The first batch holds one report, so a second batch is needed for one more.
     store.create(record("a", expires_at=NOW - 10, due_at=NOW - 10))
-    store.create(record("b", state=VERIFIED, due_at=NOW - 9))
+    store.create(record("b", state="verified", due_at=NOW - 9))
     for offset, name in ((8, "c"), (7, "d"), (6, "e")):
         store.create(record(name, expires_at=NOW - offset, due_at=NOW - offset))
 
@@ -89,7 +84,7 @@ def test_a_dropped_report_by_another_claim_keeps_the_record(stores: SyncStores) 
 
 def test_memory_store_answers_not_found_for_a_record_forgotten_during_the_comparison() -> None:
     store = MemoryStore()
-    store.create(record("a", state=VERIFIED, report="verified", purge_at=NOW))
+    store.create(record("a", state="verified", report="verified", purge_at=NOW))
 
     class ForgettingAnswer:
         """Another thread's expire_due() sweeps the record while this answer is compared."""
@@ -111,11 +106,11 @@ def test_a_pending_challenge_looked_at_early_is_looked_at_again_at_its_expiry() 
 
     assert _flow.on_due(early, NOW, Claim("worker", NOW + 60)) is None
 
-    assert (early.state, early.due_at, early.claim) == (PENDING, NOW + 100, None)
+    assert (early.state, early.due_at, early.claim) == ("pending", NOW + 100, None)
 
 
 def test_an_ended_challenge_with_nothing_to_report_is_not_looked_at_again() -> None:
-    done = record("a", state=VERIFIED, due_at=NOW - 5)
+    done = record("a", state="verified", due_at=NOW - 5)
 
     assert _flow.on_due(done, NOW, Claim("worker", NOW + 60)) is None
 
@@ -125,7 +120,7 @@ def test_an_ended_challenge_with_nothing_to_report_is_not_looked_at_again() -> N
 def test_a_report_another_worker_is_sending_is_left_to_it_until_its_lease_ends() -> None:
     held = record(
         "a",
-        state=LOCKED,
+        state="locked",
         report="wrong_cli",
         report_cli="+3197010269999",
         claim="other",
@@ -143,7 +138,7 @@ def test_a_report_another_worker_is_sending_is_left_to_it_until_its_lease_ends()
 
 
 def test_a_failed_report_of_another_claim_changes_nothing() -> None:
-    held = record("a", state=VERIFIED, report="verified", claim="other", lease_until=NOW + 30)
+    held = record("a", state="verified", report="verified", claim="other", lease_until=NOW + 30)
 
     assert _flow.on_report_failed(held, "mine", NOW, give_up=False) is False
     assert _flow.on_report_failed(held, "mine", NOW, give_up=True) is False
@@ -152,21 +147,21 @@ def test_a_failed_report_of_another_claim_changes_nothing() -> None:
 
 
 def test_a_released_report_is_due_at_once_for_anyone() -> None:
-    held = record("a", state=VERIFIED, report="verified", claim="mine", lease_until=NOW + 30)
+    held = record("a", state="verified", report="verified", claim="mine", lease_until=NOW + 30)
 
     assert _flow.on_report_failed(held, "mine", NOW, give_up=False) is False
 
     assert (held.report, held.claim, held.lease_until, held.due_at) == ("verified", None, NOW, NOW)
 
 
-@pytest.mark.parametrize(("state", "forget"), [(VERIFIED, True), (CANCELED, True)])
+@pytest.mark.parametrize(("state", "forget"), [("verified", True), ("canceled", True)])
 def test_a_reported_verified_or_canceled_challenge_is_forgotten_at_once(state, forget) -> None:
     ended = record("a", state=state, report=state, claim="mine")
 
     assert _flow.on_report_done(ended, NOW) is forget
 
 
-@pytest.mark.parametrize("state", [LOCKED, EXPIRED])
+@pytest.mark.parametrize("state", ["locked", "expired"])
 def test_a_reported_locked_or_expired_challenge_is_kept_for_an_hour_past_its_expiry(state) -> None:
     ended = record("a", state=state, report="timeout", claim="mine", expires_at=NOW)
 
@@ -369,7 +364,7 @@ def test_a_second_report_done_for_a_kept_record_changes_nothing(stores: SyncStor
     store.report_done("a", report.token, NOW + 1)
 
     kept = store.snapshot("a")
-    assert kept is not None and (kept.state, kept.report) == (EXPIRED, None)
+    assert kept is not None and (kept.state, kept.report) == ("expired", None)
 
 
 def test_the_hook_a_forked_child_runs_gives_claim_tokens_a_new_prefix() -> None:

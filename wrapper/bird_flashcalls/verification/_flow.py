@@ -33,20 +33,15 @@ from ..errors import (
     ConfigurationError,
     InvalidRequestError,
 )
-from . import _models
 from ._models import (
     Challenge,
     ChallengeState,
+    ChallengeStatus,
     CheckResult,
     VerificationEvent,
     VerificationRateLimited,
 )
 from ._store import (
-    CANCELED,
-    EXPIRED,
-    LOCKED,
-    PENDING,
-    VERIFIED,
     CancelOutcome,
     CheckOutcome,
     Claim,
@@ -54,6 +49,7 @@ from ._store import (
     Record,
     Refusal,
     Report,
+    ReportResult,
 )
 
 logger = logging.getLogger("bird_flashcalls.verification")
@@ -82,8 +78,6 @@ DUE_BATCH = 200
 MAX_DUE_BATCHES = 1000
 MAX_ID_LENGTH = 128
 
-TIMEOUT = "timeout"
-WRONG_CLI = "wrong_cli"
 
 T = TypeVar("T")
 
@@ -293,8 +287,8 @@ def new_record(
 
 def _end(
     record: Record,
-    state: str,
-    result: str,
+    state: ChallengeStatus,
+    result: ReportResult,
     received_cli: str | None,
     now: float,
     claim: Claim,
@@ -315,42 +309,40 @@ def on_check(
 ) -> CheckOutcome:
     """One answer: grant once, count wrong answers up to max_attempts, expire at expires_at."""
     state = record.state
-    if state in (VERIFIED, CANCELED):
-        return CheckOutcome(_models.NOT_FOUND, 0)
-    if state == LOCKED:
-        return CheckOutcome(_models.LOCKED, 0)
-    if state == EXPIRED:
-        return CheckOutcome(_models.EXPIRED, 0)
+    if state in ("verified", "canceled"):
+        return CheckOutcome("not_found", 0)
+    if state == "locked":
+        return CheckOutcome("locked", 0)
+    if state == "expired":
+        return CheckOutcome("expired", 0)
     if now >= record.expires_at:
-        report = _end(record, EXPIRED, TIMEOUT, None, now, claim, newly_expired=True)
-        return CheckOutcome(_models.EXPIRED, 0, report)
+        report = _end(record, "expired", "timeout", None, now, claim, newly_expired=True)
+        return CheckOutcome("expired", 0, report)
     if matched:
-        report = _end(record, VERIFIED, VERIFIED, received_cli, now, claim)
-        return CheckOutcome(_models.VERIFIED, record.max_attempts - record.attempts, report)
+        report = _end(record, "verified", "verified", received_cli, now, claim)
+        return CheckOutcome("verified", record.max_attempts - record.attempts, report)
     record.attempts += 1
     left = record.max_attempts - record.attempts
     if left > 0:
-        return CheckOutcome(_models.WRONG, left)
-    return CheckOutcome(
-        _models.LOCKED, 0, _end(record, LOCKED, WRONG_CLI, received_cli, now, claim)
-    )
+        return CheckOutcome("wrong", left)
+    return CheckOutcome("locked", 0, _end(record, "locked", "wrong_cli", received_cli, now, claim))
 
 
 def on_cancel(record: Record, now: float, claim: Claim) -> CancelOutcome:
     """Cancel a pending challenge. One already past its expiry is reported as a timeout."""
-    if record.state != PENDING:
+    if record.state != "pending":
         return CancelOutcome(False)
     if now >= record.expires_at:
-        return CancelOutcome(False, _end(record, EXPIRED, TIMEOUT, None, now, claim, True))
-    return CancelOutcome(True, _end(record, CANCELED, CANCELED, None, now, claim))
+        return CancelOutcome(False, _end(record, "expired", "timeout", None, now, claim, True))
+    return CancelOutcome(True, _end(record, "canceled", "canceled", None, now, claim))
 
 
 def on_due(record: Record, now: float, claim: Claim) -> Report | None:
     """What expire_due() does with a record whose due_at has come: end it as a timeout, claim
     its waiting report, or set when to look again (due_at None: never)."""
-    if record.state == PENDING:
+    if record.state == "pending":
         if now >= record.expires_at:
-            return _end(record, EXPIRED, TIMEOUT, None, now, claim, newly_expired=True)
+            return _end(record, "expired", "timeout", None, now, claim, newly_expired=True)
         record.due_at = record.expires_at
         return None
     if record.report is None:
@@ -373,7 +365,7 @@ def on_report_done(record: Record, now: float) -> bool:
     record.report_cli = None
     record.claim = None
     record.due_at = None
-    if record.state in (VERIFIED, CANCELED):
+    if record.state in ("verified", "canceled"):
         return True  # any later check answers not_found, with or without the record
     record.purge_at = record.expires_at + ENDED_KEPT_FOR
     return record.purge_at <= now
@@ -431,24 +423,14 @@ def challenge_of(record: Record, call_id: UUID | None = None) -> Challenge:
 
 def state_of(record: Record, now: float) -> ChallengeState:
     status = record.state
-    if status == PENDING and now >= record.expires_at:
-        status = EXPIRED  # expire_due() has not run yet; the next check will say expired
-    left = record.max_attempts - record.attempts if status in (PENDING, VERIFIED) else 0
-    reported = record.state != PENDING and record.report is None
+    if status == "pending" and now >= record.expires_at:
+        status = "expired"  # expire_due() has not run yet; the next check will say expired
+    left = record.max_attempts - record.attempts if status in ("pending", "verified") else 0
+    reported = record.state != "pending" and record.report is None
     return ChallengeState(challenge_of(record), status, left, reported)
 
 
-_NOT_FOUND = CheckResult(_models.NOT_FOUND, False, 0)
-# CheckResults are frozen and few: (status, attempts left) -> the one instance.
-_CHECK_RESULTS: dict[tuple[str, int], CheckResult] = {}
-
-
-def _check_result(status: str, attempts_left: int) -> CheckResult:
-    result = _CHECK_RESULTS.get((status, attempts_left))
-    if result is None:
-        result = CheckResult(status, status == _models.VERIFIED, attempts_left)
-        _CHECK_RESULTS[status, attempts_left] = result
-    return result
+_NOT_FOUND = CheckResult("not_found", False, 0)
 
 
 # The flows.
@@ -481,7 +463,7 @@ def start(policy: Policy, phone: str, client_key: str | None) -> Flow[Challenge]
     except Exception:
         # The phone is ringing but nobody could check the answer: tell Bird (best effort).
         record_id = record.id if record is not None else "-"
-        yield SendReport(Report(record_id, str(call.id), CANCELED, None, "", False))
+        yield SendReport(Report(record_id, str(call.id), "canceled", None, "", False))
         raise
     policy.emit("started", record.id)
     return challenge_of(record, call.id)
@@ -551,13 +533,13 @@ def check(
     outcome: CheckOutcome = yield StoreCall(
         "check", (challenge_id, GivenAnswer(code, received_cli), now, policy.claim(now))
     )
-    if outcome.status == _models.NOT_FOUND:
-        policy.emit("checked", None, _models.NOT_FOUND)
+    if outcome.status == "not_found":
+        policy.emit("checked", None, "not_found")
         return _NOT_FOUND
     policy.emit("checked", challenge_id, outcome.status)
     if outcome.report is not None:
         yield from deliver(policy, outcome.report)
-    return _check_result(outcome.status, outcome.attempts_left)
+    return CheckResult(outcome.status, outcome.status == "verified", outcome.attempts_left)
 
 
 def cancel(policy: Policy, challenge_id: str) -> Flow[bool]:

@@ -16,7 +16,7 @@ from ..errors import BirdError, ConfigurationError
 from . import _flow
 from ._flow import CreateCall, Flow, SendReport, Step, StoreCall
 from ._models import Challenge, ChallengeState, CheckResult, VerificationEvent
-from ._store import AsyncStore, Store, VerificationStore
+from ._store import AsyncStoreOperations, StoreOperations, VerificationStore
 from .stores.memory import MemoryStore
 
 T = TypeVar("T")
@@ -120,7 +120,7 @@ class Verifier(_Base):
             on_event=on_event,
         )
         self._flash_calls = flash_calls
-        self._store: Store = self.store.sync_operations()
+        self._store: StoreOperations = self.store.sync_operations()
 
     def start(self, phone: str, *, client_key: str | None = None) -> Challenge:
         """Ring ``phone`` and open a challenge for it.
@@ -215,8 +215,8 @@ class AsyncVerifier(_Base):
             on_event=on_event,
         )
         self._flash_calls = flash_calls
-        self._async_store: AsyncStore | None = self.store.async_operations()
-        self._sync_store: Store | None = (
+        self._async_store: AsyncStoreOperations | None = self.store.async_operations()
+        self._sync_store: StoreOperations | None = (
             None if self._async_store is not None else self.store.sync_operations()
         )
         self._in_thread = self.store.blocking
