@@ -295,7 +295,7 @@ async def test_expire_due_leaves_ended_challenges_alone(env: Env) -> None:
 
 async def test_many_expired_challenges_are_all_reported(env: Env) -> None:
     # More than one batch of the store's claim_due.
-    from bird_flashcalls.verification._flow import DUE_BATCH
+    from bird_flashcalls.verification._flows import DUE_BATCH
 
     verifier = env.verifier(ttl=10, resend_cooldown=0, per_number_limit=None)
     count = DUE_BATCH + 7
@@ -374,7 +374,7 @@ async def test_a_report_whose_worker_vanished_is_sent_after_the_lease(env: Env) 
     verifier = env.verifier(report_lease=30)
     challenge = await verifier.start(PHONE)
     now = env.clock.now
-    from bird_flashcalls.verification._flow import GivenAnswer
+    from bird_flashcalls.verification._flows import GivenAnswer
     from bird_flashcalls.verification._store import Claim
 
     answer = GivenAnswer(right_code(env, challenge), None)

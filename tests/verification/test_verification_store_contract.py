@@ -9,7 +9,8 @@ import time
 from typing import Any
 
 import pytest
-from bird_flashcalls.verification import MemoryStore, _flow
+from bird_flashcalls.verification import MemoryStore, _flows, _transitions
+from bird_flashcalls.verification._settings import Settings
 from bird_flashcalls.verification._store import (
     Claim,
     Quota,
@@ -31,7 +32,7 @@ def record(challenge_id: str, **fields: Any) -> Record:
         "max_attempts": 3,
         "expires_at": NOW + 300,
         "due_at": NOW + 300,
-        "purge_at": NOW + 300 + _flow.UNREPORTED_KEPT_FOR,
+        "purge_at": NOW + 300 + _transitions.UNREPORTED_KEPT_FOR,
     }
     defaults.update(fields)
     return Record(**defaults)
@@ -104,7 +105,7 @@ def test_memory_store_answers_not_found_for_a_record_forgotten_during_the_compar
 def test_a_pending_challenge_looked_at_early_is_looked_at_again_at_its_expiry() -> None:
     early = record("a", due_at=NOW - 5, expires_at=NOW + 100)
 
-    assert _flow.on_due(early, NOW, Claim("worker", NOW + 60)) is None
+    assert _transitions.on_due(early, NOW, Claim("worker", NOW + 60)) is None
 
     assert (early.state, early.due_at, early.claim) == ("pending", NOW + 100, None)
 
@@ -112,7 +113,7 @@ def test_a_pending_challenge_looked_at_early_is_looked_at_again_at_its_expiry() 
 def test_an_ended_challenge_with_nothing_to_report_is_not_looked_at_again() -> None:
     done = record("a", state="verified", due_at=NOW - 5)
 
-    assert _flow.on_due(done, NOW, Claim("worker", NOW + 60)) is None
+    assert _transitions.on_due(done, NOW, Claim("worker", NOW + 60)) is None
 
     assert done.due_at is None
 
@@ -128,10 +129,10 @@ def test_a_report_another_worker_is_sending_is_left_to_it_until_its_lease_ends()
         due_at=NOW - 1,
     )
 
-    assert _flow.on_due(held, NOW, Claim("worker", NOW + 60)) is None
+    assert _transitions.on_due(held, NOW, Claim("worker", NOW + 60)) is None
     assert (held.claim, held.due_at) == ("other", NOW + 30)
 
-    report = _flow.on_due(held, NOW + 30, Claim("worker", NOW + 90))
+    report = _transitions.on_due(held, NOW + 30, Claim("worker", NOW + 90))
 
     assert report == Report("a", held.call_id, "wrong_cli", "+3197010269999", "worker", False)
     assert (held.claim, held.lease_until, held.due_at) == ("worker", NOW + 90, NOW + 90)
@@ -140,8 +141,8 @@ def test_a_report_another_worker_is_sending_is_left_to_it_until_its_lease_ends()
 def test_a_failed_report_of_another_claim_changes_nothing() -> None:
     held = record("a", state="verified", report="verified", claim="other", lease_until=NOW + 30)
 
-    assert _flow.on_report_failed(held, "mine", NOW, give_up=False) is False
-    assert _flow.on_report_failed(held, "mine", NOW, give_up=True) is False
+    assert _transitions.on_report_failed(held, "mine", NOW, give_up=False) is False
+    assert _transitions.on_report_failed(held, "mine", NOW, give_up=True) is False
 
     assert (held.report, held.claim, held.lease_until) == ("verified", "other", NOW + 30)
 
@@ -149,7 +150,7 @@ def test_a_failed_report_of_another_claim_changes_nothing() -> None:
 def test_a_released_report_is_due_at_once_for_anyone() -> None:
     held = record("a", state="verified", report="verified", claim="mine", lease_until=NOW + 30)
 
-    assert _flow.on_report_failed(held, "mine", NOW, give_up=False) is False
+    assert _transitions.on_report_failed(held, "mine", NOW, give_up=False) is False
 
     assert (held.report, held.claim, held.lease_until, held.due_at) == ("verified", None, NOW, NOW)
 
@@ -158,25 +159,25 @@ def test_a_released_report_is_due_at_once_for_anyone() -> None:
 def test_a_reported_verified_or_canceled_challenge_is_forgotten_at_once(state, forget) -> None:
     ended = record("a", state=state, report=state, claim="mine")
 
-    assert _flow.on_report_done(ended, NOW) is forget
+    assert _transitions.on_report_done(ended, NOW) is forget
 
 
 @pytest.mark.parametrize("state", ["locked", "expired"])
 def test_a_reported_locked_or_expired_challenge_is_kept_for_an_hour_past_its_expiry(state) -> None:
     ended = record("a", state=state, report="timeout", claim="mine", expires_at=NOW)
 
-    assert _flow.on_report_done(ended, NOW) is False
+    assert _transitions.on_report_done(ended, NOW) is False
     assert (ended.report, ended.claim, ended.due_at) == (None, None, None)
-    assert ended.purge_at == NOW + _flow.ENDED_KEPT_FOR
-    old = record("b", state=state, report="timeout", expires_at=NOW - _flow.ENDED_KEPT_FOR)
-    assert _flow.on_report_done(old, NOW) is True
+    assert ended.purge_at == NOW + _transitions.ENDED_KEPT_FOR
+    old = record("b", state=state, report="timeout", expires_at=NOW - _transitions.ENDED_KEPT_FOR)
+    assert _transitions.on_report_done(old, NOW) is True
 
 
 def test_a_start_is_counted_for_the_window_that_follows_it_only() -> None:
     quota = Quota("per_number_limit", "number:x", 2, 60.0)
 
-    assert _flow.quota_wait([NOW - 60, NOW - 10], quota, NOW) is None  # 60 s ago: out
-    assert _flow.quota_wait([NOW - 59, NOW - 10], quota, NOW) == pytest.approx(1.0)
+    assert _transitions.quota_wait([NOW - 60, NOW - 10], quota, NOW) is None  # 60 s ago: out
+    assert _transitions.quota_wait([NOW - 59, NOW - 10], quota, NOW) == pytest.approx(1.0)
 
 
 def test_the_longest_wait_among_refusing_quotas_is_given() -> None:
@@ -187,11 +188,11 @@ def test_the_longest_wait_among_refusing_quotas_is_given() -> None:
     ]
     times = [[NOW - 20], [NOW - 20], [NOW - 20]]
 
-    refusal = _flow.quota_refusal(quotas, times, NOW)
+    refusal = _transitions.quota_refusal(quotas, times, NOW)
 
     assert refusal is not None
     assert (refusal.name, refusal.retry_after) == ("per_number_limit", pytest.approx(580.0))
-    assert _flow.quota_refusal(quotas[2:], times[2:], NOW) is None
+    assert _transitions.quota_refusal(quotas[2:], times[2:], NOW) is None
 
 
 def test_between_equal_waits_the_first_quota_is_named() -> None:
@@ -200,19 +201,19 @@ def test_between_equal_waits_the_first_quota_is_named() -> None:
         Quota("per_number_limit", "number:x", 1, 60.0),
     ]
 
-    refusal = _flow.quota_refusal(quotas, [[NOW - 10], [NOW - 10]], NOW)
+    refusal = _transitions.quota_refusal(quotas, [[NOW - 10], [NOW - 10]], NOW)
 
     assert refusal is not None and refusal.name == "resend_cooldown"
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_a_forked_worker_makes_claim_tokens_of_its_own() -> None:
-    parent = _flow.new_token()
+    parent = _flows.new_token()
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: report its first token, then leave without cleanup
         try:
-            os.write(write, _flow.new_token().encode())
+            os.write(write, _flows.new_token().encode())
         finally:
             os._exit(0)
     os.close(write)
@@ -315,7 +316,7 @@ def _status_error(status: int) -> Any:
     ],
 )
 def test_what_becomes_of_a_report_after_each_answer(error, verdict) -> None:
-    assert _flow.report_verdict(error) == verdict
+    assert _transitions.report_verdict(error) == verdict
 
 
 def test_what_becomes_of_a_report_that_got_no_answer() -> None:
@@ -329,27 +330,17 @@ def test_what_becomes_of_a_report_that_got_no_answer() -> None:
 
     request = httpx.Request("POST", "https://api.bird.test")
     no_answer = APIConnectionError("down", request=request, may_have_been_delivered=False)
-    assert _flow.report_verdict(no_answer) == "retry"
-    assert _flow.report_verdict(ClientClosedError("closed")) == "retry"
-    assert _flow.report_verdict(InvalidRequestError("bad", field="x")) == "drop"
-    assert _flow.report_verdict(ConfigurationError("bad")) == "drop"
+    assert _transitions.report_verdict(no_answer) == "retry"
+    assert _transitions.report_verdict(ClientClosedError("closed")) == "retry"
+    assert _transitions.report_verdict(InvalidRequestError("bad", field="x")) == "drop"
+    assert _transitions.report_verdict(ConfigurationError("bad")) == "drop"
 
 
 def test_claim_tokens_are_unique_and_a_given_one_is_kept() -> None:
-    policy = _flow.Policy(
-        ttl=60,
-        max_attempts=3,
-        code_digits=4,
-        per_number_limit=None,
-        per_client_limit=None,
-        resend_cooldown=0,
-        report_lease=30,
-        clock=time.time,
-        on_event=None,
-    )
+    settings = Settings(report_lease=30)
 
-    tokens = {policy.claim(NOW).token for _ in range(100)}
-    given = policy.claim(NOW, "this-run")
+    tokens = {_flows._claim(settings, NOW).token for _ in range(100)}
+    given = _flows._claim(settings, NOW, "this-run")
 
     assert len(tokens) == 100 and all(tokens)
     assert (given.token, given.until) == ("this-run", NOW + 30)
@@ -368,10 +359,10 @@ def test_a_second_report_done_for_a_kept_record_changes_nothing(stores: SyncStor
 
 
 def test_the_hook_a_forked_child_runs_gives_claim_tokens_a_new_prefix() -> None:
-    before = _flow.new_token()
+    before = _flows.new_token()
 
-    _flow._new_token_prefix()  # what os.register_at_fork runs in a child
+    _flows._new_token_prefix()  # what os.register_at_fork runs in a child
 
-    after = _flow.new_token()
+    after = _flows.new_token()
     assert after != before
     assert after.rsplit("-", 1)[0] != before.rsplit("-", 1)[0]

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import attrs
 
-from .. import _flow
+from .. import _transitions
 from .._store import (
     CancelOutcome,
     CheckOutcome,
@@ -72,7 +72,7 @@ class MemoryStore(VerificationStore, StoreOperations):
                     full = full or len(recent) >= quota.limit
                 times.append(recent)
             if full:
-                refusal = _flow.quota_refusal(quotas, times, now)
+                refusal = _transitions.quota_refusal(quotas, times, now)
                 if refusal is not None:
                     return refusal
             for recent in times:
@@ -101,14 +101,14 @@ class MemoryStore(VerificationStore, StoreOperations):
         with self._lock:
             if self._records.get(challenge_id) is not record:
                 return CheckOutcome("not_found", 0)  # forgotten meanwhile
-            return _flow.on_check(record, matched, received_cli, now, claim)
+            return _transitions.on_check(record, matched, received_cli, now, claim)
 
     def cancel(self, challenge_id: str, now: float, claim: Claim) -> CancelOutcome:
         with self._lock:
             record = self._records.get(challenge_id)
             if record is None:
                 return CancelOutcome(False)
-            return _flow.on_cancel(record, now, claim)
+            return _transitions.on_cancel(record, now, claim)
 
     def claim_due(self, now: float, claim: Claim, limit: int) -> list[Report]:
         with self._lock:
@@ -120,7 +120,7 @@ class MemoryStore(VerificationStore, StoreOperations):
             )
             reports = []
             for _, challenge_id in due:
-                report = _flow.on_due(self._records[challenge_id], now, claim)
+                report = _transitions.on_due(self._records[challenge_id], now, claim)
                 if report is not None:
                     reports.append(report)
                     if len(reports) == limit:
@@ -130,13 +130,13 @@ class MemoryStore(VerificationStore, StoreOperations):
     def report_done(self, challenge_id: str, token: str, now: float) -> None:
         with self._lock:
             record = self._records.get(challenge_id)
-            if record is not None and _flow.on_report_done(record, now):
+            if record is not None and _transitions.on_report_done(record, now):
                 del self._records[challenge_id]
 
     def report_failed(self, challenge_id: str, token: str, now: float, give_up: bool) -> None:
         with self._lock:
             record = self._records.get(challenge_id)
-            if record is not None and _flow.on_report_failed(record, token, now, give_up):
+            if record is not None and _transitions.on_report_failed(record, token, now, give_up):
                 del self._records[challenge_id]
 
     def _sweep(self, now: float) -> None:

@@ -23,7 +23,6 @@ from importlib import resources
 from typing import Any, TypeVar, cast
 
 from ...errors import ConfigurationError
-from .._flow import ENDED_KEPT_FOR, UNREPORTED_KEPT_FOR
 from .._models import CheckStatus
 from .._store import (
     AsyncStoreOperations,
@@ -41,6 +40,7 @@ from .._store import (
     record_from_text,
     record_to_text,
 )
+from .._transitions import ENDED_KEPT_FOR, UNREPORTED_KEPT_FOR
 
 T = TypeVar("T")
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from ...errors import ConfigurationError
-from .. import _flow
+from .. import _transitions
 from .._store import (
     FIELDS,
     CancelOutcome,
@@ -207,7 +207,7 @@ class SQLiteStore(VerificationStore, StoreOperations):
                     "SELECT at FROM bird_flashcalls_starts WHERE key = ?", (quota.key,)
                 ).fetchall()
                 times.append([row[0] for row in rows])
-            refusal = _flow.quota_refusal(quotas, times, now)
+            refusal = _transitions.quota_refusal(quotas, times, now)
             if refusal is None:
                 connection.executemany(
                     "INSERT INTO bird_flashcalls_starts (key, at, forget_at) VALUES (?, ?, ?)",
@@ -232,7 +232,7 @@ class SQLiteStore(VerificationStore, StoreOperations):
                 return CheckOutcome("not_found", 0)
             record = record_from_row(row)
             matched, received_cli = answer.compare(record.expected_cli, record.code_digits)
-            outcome = _flow.on_check(record, matched, received_cli, now, claim)
+            outcome = _transitions.on_check(record, matched, received_cli, now, claim)
             _save(connection, record)
             return outcome
 
@@ -242,7 +242,7 @@ class SQLiteStore(VerificationStore, StoreOperations):
             if row is None:
                 return CancelOutcome(False)
             record = record_from_row(row)
-            outcome = _flow.on_cancel(record, now, claim)
+            outcome = _transitions.on_cancel(record, now, claim)
             _save(connection, record)
             return outcome
 
@@ -262,7 +262,7 @@ class SQLiteStore(VerificationStore, StoreOperations):
                     break
                 for row in rows:
                     record = record_from_row(row)
-                    report = _flow.on_due(record, now, claim)
+                    report = _transitions.on_due(record, now, claim)
                     _save(connection, record)
                     if report is not None:
                         reports.append(report)
@@ -273,7 +273,7 @@ class SQLiteStore(VerificationStore, StoreOperations):
             row = connection.execute(_GET, (challenge_id,)).fetchone()
             if row is not None:
                 record = record_from_row(row)
-                forget = _flow.on_report_done(record, now)
+                forget = _transitions.on_report_done(record, now)
                 _save_or_delete(connection, record, forget)
 
     def report_failed(self, challenge_id: str, token: str, now: float, give_up: bool) -> None:
@@ -281,7 +281,7 @@ class SQLiteStore(VerificationStore, StoreOperations):
             row = connection.execute(_GET, (challenge_id,)).fetchone()
             if row is not None:
                 record = record_from_row(row)
-                forget = _flow.on_report_failed(record, token, now, give_up)
+                forget = _transitions.on_report_failed(record, token, now, give_up)
                 _save_or_delete(connection, record, forget)
 
 
