@@ -30,23 +30,20 @@ from ._models import (
     VerificationEvent,
     VerificationRateLimited,
 )
-from ._settings import Settings
-from ._store import (
+from ._operations import (
     CancelOp,
     CheckOp,
-    Claim,
     ClaimDueOp,
     CreateOp,
     Operation,
-    Record,
-    Refusal,
-    Report,
     ReportDoneOp,
     ReportFailedOp,
     SaltOp,
     SnapshotOp,
     TakeQuotasOp,
 )
+from ._settings import Settings
+from ._store import Claim, Record, Refusal, Report
 from ._transitions import new_record, quotas_for, report_verdict
 
 logger = logging.getLogger("bird_flashcalls.verification")

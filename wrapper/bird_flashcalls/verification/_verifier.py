@@ -16,6 +16,7 @@ from ..errors import BirdError, ConfigurationError
 from . import _flows
 from ._flows import Flow, Ring, SendReport, Step
 from ._models import Challenge, ChallengeState, CheckResult, VerificationEvent
+from ._operations import Operation
 from ._settings import (
     DEFAULT_CODE_DIGITS,
     DEFAULT_MAX_ATTEMPTS,
@@ -27,12 +28,7 @@ from ._settings import (
     Limit,
     Settings,
 )
-from ._store import (
-    AsyncStoreOperations,
-    Operation,
-    StoreOperations,
-    VerificationStore,
-)
+from ._store import AsyncStoreOperations, StoreOperations, VerificationStore
 from .stores.memory import MemoryStore
 
 T = TypeVar("T")

@@ -2,8 +2,8 @@
 
 Each operation on a challenge is one Lua script (``register_script``, from ``lua/*.lua``) on
 one key, so it is atomic without WATCH retries; the scripts mirror the state changes of
-``_transitions`` line by line (the shared store test suite holds them to it). Keys of one challenge share a ``{hash tag}`` and
-no script touches two slots, so it works on Redis Cluster. Records and rate-limit keys carry an
+``_transitions`` line by line (the shared store test suite holds them to it). Keys of one
+challenge share a ``{hash tag}`` and no script touches two slots, so it works on Redis Cluster. Records and rate-limit keys carry an
 expiry (PEXPIREAT / PEXPIRE): Redis forgets them by itself.
 
 Keys, under ``prefix`` (``bird-flashcalls`` by default):
@@ -17,13 +17,10 @@ Keys, under ``prefix`` (``bird-flashcalls`` by default):
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Generator, Sequence
-from importlib import resources
-from typing import Any, TypeVar, cast
+from collections.abc import Sequence
+from typing import Any
 
 from ...errors import ConfigurationError
-from .._models import CheckStatus
 from .._store import (
     AsyncStoreOperations,
     CancelOutcome,
@@ -33,35 +30,11 @@ from .._store import (
     Record,
     Refusal,
     Report,
-    ReportResult,
     StoreOperations,
     UserAnswer,
     VerificationStore,
-    record_from_text,
-    record_to_text,
 )
-from .._transitions import ENDED_KEPT_FOR, UNREPORTED_KEPT_FOR
-
-T = TypeVar("T")
-
-# Each script, and the shared Lua functions it calls (finish, done) put before it.
-_SCRIPT_PARTS = {
-    "check": ("finish", "check"),
-    "cancel": ("finish", "cancel"),
-    "due": ("finish", "due"),
-    "report_done": ("done", "report_done"),
-    "report_failed": ("done", "report_failed"),
-    "take": ("take",),
-    "create": ("create",),
-}
-
-
-def _lua(parts: Sequence[str]) -> str:
-    folder = resources.files(__package__).joinpath("lua")
-    return "\n".join(folder.joinpath(f"{part}.lua").read_text(encoding="utf-8") for part in parts)
-
-
-_SCRIPTS = {name: _lua(parts) for name, parts in _SCRIPT_PARTS.items()}
+from ._redis_commands import RedisCommands, run, run_async
 
 
 class RedisStore(VerificationStore):
@@ -90,9 +63,9 @@ class RedisStore(VerificationStore):
         self._client = client
         self._ops: _SyncRedis | _AsyncRedis
         if isinstance(client, redis.Redis | redis.RedisCluster):
-            self._ops = _SyncRedis(_Commands(client, prefix))
+            self._ops = _SyncRedis(RedisCommands(client, prefix))
         elif isinstance(client, redis.asyncio.Redis | redis.asyncio.RedisCluster):
-            self._ops = _AsyncRedis(_Commands(client, prefix))
+            self._ops = _AsyncRedis(RedisCommands(client, prefix))
         else:
             raise ConfigurationError(
                 "RedisStore needs a redis.Redis or redis.asyncio.Redis client, got "
@@ -125,275 +98,69 @@ class RedisStore(VerificationStore):
         )
 
 
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def _result(value: Any) -> ReportResult:
-    return cast("ReportResult", _text(value))
-
-
-def _float(value: float) -> str:
-    return repr(float(value))
-
-
-# Every operation is written once, as a generator that yields what each Redis call returns: the
-# value itself with a redis.Redis client, an awaitable with redis.asyncio, which _run_async
-# awaits. _SyncRedis and _AsyncRedis only drive them.
-Commands = Generator[Any, Any, T]
-
-
-def _run(commands: Commands[T]) -> T:
-    try:
-        value = next(commands)
-        while True:
-            value = commands.send(value)
-    except StopIteration as stop:
-        result: T = stop.value
-        return result
-
-
-async def _run_async(commands: Commands[T]) -> T:
-    value: Any = None
-    try:
-        while True:
-            value = await commands.send(value)
-    except StopIteration as stop:
-        result: T = stop.value
-        return result
-
-
-class _Commands:
-    """The operations of a RedisStore, for either client."""
-
-    # What a check compares with, fixed at create (and the expiry, for the due index).
-    FIXED = ("expected_cli", "code_digits", "expires_at")
-
-    def __init__(self, client: Any, prefix: str) -> None:
-        self._client = client
-        self._scripts = {name: client.register_script(source) for name, source in _SCRIPTS.items()}
-        self._salt: bytes | None = None
-        self._due = f"{prefix}:due"
-        self._salt_key = f"{prefix}:salt"
-        self._challenge_prefix = f"{prefix}:challenge:"
-        self._limit_prefix = f"{prefix}:limit:"
-
-    def _challenge(self, challenge_id: str) -> str:
-        return self._challenge_prefix + "{" + challenge_id + "}"
-
-    def _limit(self, quota: Quota) -> str:
-        return self._limit_prefix + "{" + quota.key + "}"
-
-    def salt(self) -> Commands[bytes]:
-        if self._salt is None:
-            yield self._client.set(self._salt_key, secrets.token_hex(32), nx=True)
-            self._salt = bytes.fromhex(_text((yield self._client.get(self._salt_key))))
-        return self._salt
-
-    def take_quotas(
-        self, quotas: Sequence[Quota], now: float, member: str
-    ) -> Commands[Refusal | None]:
-        # Each quota has its own key (and Cluster slot), so they are taken together but not
-        # atomically, and given back when one refuses: at worst a start is refused that a single
-        # lock would have let through, never the other way round.
-        pipe = self._client.pipeline(transaction=False)
-        for quota in quotas:
-            args = [_float(now), _float(quota.window), quota.limit, member]
-            yield self._scripts["take"](keys=[self._limit(quota)], args=args, client=pipe)
-        waits = yield pipe.execute()
-        refusal = None
-        taken = []
-        for quota, wait in zip(quotas, waits, strict=True):
-            if wait is None:
-                taken.append(quota)
-                continue
-            seconds = float(_text(wait))
-            if refusal is None or seconds > refusal.retry_after:
-                refusal = Refusal(quota.name, seconds)
-        if refusal is not None and taken:
-            pipe = self._client.pipeline(transaction=False)
-            for quota in taken:
-                pipe.zrem(self._limit(quota), member)
-            yield pipe.execute()
-        return refusal
-
-    def create(self, record: Record) -> Commands[None]:
-        # The due entry first: a record is never without one (an entry without a record is
-        # dropped by expire_due()). One round trip, in order, not atomic: two slots.
-        pipe = self._client.pipeline(transaction=False)
-        pipe.zadd(self._due, {record.id: record.expires_at})
-        args = [f"{record.purge_at * 1000:.0f}"]
-        for name, value in record_to_text(record).items():
-            args += [name, value]
-        yield self._scripts["create"](keys=[self._challenge(record.id)], args=args, client=pipe)
-        yield pipe.execute()
-
-    def snapshot(self, challenge_id: str) -> Commands[Record | None]:
-        data = yield self._client.hgetall(self._challenge(challenge_id))
-        if not data:
-            return None
-        return record_from_text({_text(name): _text(value) for name, value in data.items()})
-
-    def check(
-        self, challenge_id: str, answer: UserAnswer, now: float, claim: Claim
-    ) -> Commands[CheckOutcome]:
-        # The comparison reads only fields fixed at create; the script decides atomically.
-        key = self._challenge(challenge_id)
-        fixed = yield self._client.hmget(key, *self.FIXED)
-        if fixed[0] is None:
-            return CheckOutcome("not_found", 0)
-        matched, received_cli = answer.compare(_text(fixed[0]), int(fixed[1]))
-        pipe = self._client.pipeline(transaction=False)
-        # Due no later than the claim would end, whatever the script decides: a worker that
-        # dies after it leaves a report that expire_due() finds.
-        pipe.zadd(self._due, {challenge_id: min(float(fixed[2]), claim.until)})
-        args = [int(matched), received_cli or "", *_end_args(now, claim)]
-        yield self._scripts["check"](keys=[key], args=args, client=pipe)
-        status, left, result, newly_expired, call_id = (yield pipe.execute())[1]
-        report = None
-        if result := _text(result):
-            cli = None if result == "timeout" else received_cli
-            report = Report(
-                challenge_id, _text(call_id), _result(result), cli, claim.token, bool(newly_expired)
-            )
-        return CheckOutcome(cast("CheckStatus", _text(status)), int(left), report)
-
-    def cancel(self, challenge_id: str, now: float, claim: Claim) -> Commands[CancelOutcome]:
-        key = self._challenge(challenge_id)
-        canceled, result, newly_expired, call_id = yield self._scripts["cancel"](
-            keys=[key], args=_end_args(now, claim)
-        )
-        if not _text(result):
-            return CancelOutcome(bool(canceled))
-        yield self._client.zadd(self._due, {challenge_id: claim.until})
-        report = Report(
-            challenge_id, _text(call_id), _result(result), None, claim.token, bool(newly_expired)
-        )
-        return CancelOutcome(bool(canceled), report)
-
-    def claim_due(self, now: float, claim: Claim, limit: int) -> Commands[list[Report]]:
-        reports: list[Report] = []
-        seen: set[str] = set()
-        args = _end_args(now, claim)
-        while len(reports) < limit:
-            page = yield self._client.zrangebyscore(self._due, "-inf", now, start=0, num=limit)
-            ids = [_text(item) for item in page if _text(item) not in seen]
-            if not ids:
-                break
-            for challenge_id in ids:
-                seen.add(challenge_id)
-                answer = yield self._scripts["due"](keys=[self._challenge(challenge_id)], args=args)
-                kind = _text(answer[0])
-                if kind == "claim":
-                    _, result, cli, newly_expired, call_id = answer
-                    reports.append(
-                        Report(
-                            challenge_id,
-                            _text(call_id),
-                            _result(result),
-                            _text(cli) or None,
-                            claim.token,
-                            bool(newly_expired),
-                        )
-                    )
-                    yield self._client.zadd(self._due, {challenge_id: claim.until})
-                elif kind == "later":
-                    yield self._client.zadd(self._due, {challenge_id: float(_text(answer[1]))})
-                else:
-                    yield self._client.zrem(self._due, challenge_id)
-                if len(reports) == limit:
-                    break
-        return reports
-
-    def report_done(self, challenge_id: str, token: str, now: float) -> Commands[None]:
-        pipe = self._client.pipeline(transaction=False)
-        args = [_float(now), _float(ENDED_KEPT_FOR)]
-        yield self._scripts["report_done"](
-            keys=[self._challenge(challenge_id)], args=args, client=pipe
-        )
-        pipe.zrem(self._due, challenge_id)
-        yield pipe.execute()
-
-    def report_failed(
-        self, challenge_id: str, token: str, now: float, give_up: bool
-    ) -> Commands[None]:
-        answer = yield self._scripts["report_failed"](
-            keys=[self._challenge(challenge_id)],
-            args=[token, _float(now), int(give_up), _float(ENDED_KEPT_FOR)],
-        )
-        if answer == 1:
-            yield self._client.zadd(self._due, {challenge_id: now})
-        elif answer == 2:
-            yield self._client.zrem(self._due, challenge_id)
-
-
-def _end_args(now: float, claim: Claim) -> list[str]:
-    return [_float(now), claim.token, _float(claim.until), _float(UNREPORTED_KEPT_FOR)]
-
-
 class _SyncRedis(StoreOperations):
-    def __init__(self, commands: _Commands) -> None:
+    def __init__(self, commands: RedisCommands) -> None:
         self._commands = commands
 
     def salt(self) -> bytes:
-        return _run(self._commands.salt())
+        return run(self._commands.salt())
 
     def take_quotas(self, quotas: Sequence[Quota], now: float, member: str) -> Refusal | None:
-        return _run(self._commands.take_quotas(quotas, now, member))
+        return run(self._commands.take_quotas(quotas, now, member))
 
     def create(self, record: Record) -> None:
-        return _run(self._commands.create(record))
+        return run(self._commands.create(record))
 
     def snapshot(self, challenge_id: str) -> Record | None:
-        return _run(self._commands.snapshot(challenge_id))
+        return run(self._commands.snapshot(challenge_id))
 
     def check(
         self, challenge_id: str, answer: UserAnswer, now: float, claim: Claim
     ) -> CheckOutcome:
-        return _run(self._commands.check(challenge_id, answer, now, claim))
+        return run(self._commands.check(challenge_id, answer, now, claim))
 
     def cancel(self, challenge_id: str, now: float, claim: Claim) -> CancelOutcome:
-        return _run(self._commands.cancel(challenge_id, now, claim))
+        return run(self._commands.cancel(challenge_id, now, claim))
 
     def claim_due(self, now: float, claim: Claim, limit: int) -> list[Report]:
-        return _run(self._commands.claim_due(now, claim, limit))
+        return run(self._commands.claim_due(now, claim, limit))
 
     def report_done(self, challenge_id: str, token: str, now: float) -> None:
-        return _run(self._commands.report_done(challenge_id, token, now))
+        return run(self._commands.report_done(challenge_id, token, now))
 
     def report_failed(self, challenge_id: str, token: str, now: float, give_up: bool) -> None:
-        return _run(self._commands.report_failed(challenge_id, token, now, give_up))
+        return run(self._commands.report_failed(challenge_id, token, now, give_up))
 
 
 class _AsyncRedis(AsyncStoreOperations):
-    def __init__(self, commands: _Commands) -> None:
+    def __init__(self, commands: RedisCommands) -> None:
         self._commands = commands
 
     async def salt(self) -> bytes:
-        return await _run_async(self._commands.salt())
+        return await run_async(self._commands.salt())
 
     async def take_quotas(self, quotas: Sequence[Quota], now: float, member: str) -> Refusal | None:
-        return await _run_async(self._commands.take_quotas(quotas, now, member))
+        return await run_async(self._commands.take_quotas(quotas, now, member))
 
     async def create(self, record: Record) -> None:
-        return await _run_async(self._commands.create(record))
+        return await run_async(self._commands.create(record))
 
     async def snapshot(self, challenge_id: str) -> Record | None:
-        return await _run_async(self._commands.snapshot(challenge_id))
+        return await run_async(self._commands.snapshot(challenge_id))
 
     async def check(
         self, challenge_id: str, answer: UserAnswer, now: float, claim: Claim
     ) -> CheckOutcome:
-        return await _run_async(self._commands.check(challenge_id, answer, now, claim))
+        return await run_async(self._commands.check(challenge_id, answer, now, claim))
 
     async def cancel(self, challenge_id: str, now: float, claim: Claim) -> CancelOutcome:
-        return await _run_async(self._commands.cancel(challenge_id, now, claim))
+        return await run_async(self._commands.cancel(challenge_id, now, claim))
 
     async def claim_due(self, now: float, claim: Claim, limit: int) -> list[Report]:
-        return await _run_async(self._commands.claim_due(now, claim, limit))
+        return await run_async(self._commands.claim_due(now, claim, limit))
 
     async def report_done(self, challenge_id: str, token: str, now: float) -> None:
-        return await _run_async(self._commands.report_done(challenge_id, token, now))
+        return await run_async(self._commands.report_done(challenge_id, token, now))
 
     async def report_failed(self, challenge_id: str, token: str, now: float, give_up: bool) -> None:
-        return await _run_async(self._commands.report_failed(challenge_id, token, now, give_up))
+        return await run_async(self._commands.report_failed(challenge_id, token, now, give_up))
