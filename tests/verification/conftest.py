@@ -19,8 +19,9 @@ from bird_flashcalls.verification import (
     SQLiteStore,
     VerificationStore,
 )
-from redis_server import running_redis
-from verification_support import MODES, STORES, Clock, Env, SyncStores, store_params
+
+from .redis_server import running_redis
+from .support import MODES, STORES, Clock, Env, SyncStores, store_params
 
 
 @pytest.fixture(scope="session")

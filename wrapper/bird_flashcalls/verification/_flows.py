@@ -27,6 +27,7 @@ from ._models import (
     Challenge,
     ChallengeState,
     CheckResult,
+    EventKind,
     VerificationEvent,
     VerificationRateLimited,
 )
@@ -108,7 +109,7 @@ def new_challenge_id() -> str:
 
 
 def _emit(
-    settings: Settings, kind: str, challenge_id: str | None, detail: str | None = None
+    settings: Settings, kind: EventKind, challenge_id: str | None, detail: str | None = None
 ) -> None:
     hook = settings.on_event
     if hook is None:

@@ -14,6 +14,17 @@ from ..errors import BirdError
 CheckStatus = Literal["verified", "wrong", "expired", "locked", "not_found"]
 # Where a challenge stands: ChallengeState.status, and the state a store keeps.
 ChallengeStatus = Literal["pending", "verified", "locked", "expired", "canceled"]
+# What happened: VerificationEvent.kind.
+EventKind = Literal[
+    "started",
+    "rate_limited",
+    "checked",
+    "canceled",
+    "expired",
+    "reported",
+    "report_failed",
+    "report_dropped",
+]
 
 
 @attrs.frozen(repr=False)
@@ -96,7 +107,7 @@ class VerificationEvent:
     - ``report_dropped``: Bird refused it for good, e.g. the call was unknown (detail the result).
     """
 
-    kind: str
+    kind: EventKind
     challenge_id: str | None
     detail: str | None
 

@@ -14,7 +14,8 @@ from bird_flashcalls.verification import (
     RedisStore,
     Verifier,
 )
-from verification_support import Clock
+
+from .support import Clock
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,8 @@ from bird_flashcalls.verification import (
     VerificationRateLimited,
     Verifier,
 )
-from verification_support import Clock, SyncStores
+
+from .support import Clock, SyncStores
 
 PHONE = "+31612345678"
 CLIENT_KEY = "203.0.113.7"

@@ -13,7 +13,8 @@ from bird_flashcalls.verification import (
     VerificationRateLimited,
     Verifier,
 )
-from verification_support import Clock, Env
+
+from .support import Clock, Env
 
 pytestmark = pytest.mark.anyio
 

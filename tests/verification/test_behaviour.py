@@ -15,7 +15,8 @@ from bird_flashcalls.verification import (
     VerificationEvent,
     VerificationRateLimited,
 )
-from verification_support import Env
+
+from .support import Env
 
 pytestmark = pytest.mark.anyio
 

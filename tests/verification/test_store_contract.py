@@ -17,7 +17,8 @@ from bird_flashcalls.verification._store import (
     Record,
     Report,
 )
-from verification_support import SyncStores
+
+from .support import SyncStores
 
 NOW = time.time()
 
