@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,36 +52,19 @@ class Clock:
 
 
 class Driven:
-    """A Verifier or AsyncVerifier behind one async interface."""
+    """A Verifier or AsyncVerifier behind one async interface: every method a coroutine."""
 
     def __init__(self, verifier: Verifier | AsyncVerifier) -> None:
         self.verifier = verifier
 
-    async def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        result = getattr(self.verifier, name)(*args, **kwargs)
-        if isinstance(self.verifier, AsyncVerifier):
-            result = await result
-        return result
+    def __getattr__(self, name: str) -> Callable[..., Awaitable[Any]]:
+        method = getattr(self.verifier, name)
 
-    async def start(self, phone: str, **kwargs: Any) -> Any:
-        return await self._call("start", phone, **kwargs)
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            result = method(*args, **kwargs)
+            return await result if isinstance(self.verifier, AsyncVerifier) else result
 
-    async def check(self, challenge_id: Any, **kwargs: Any) -> Any:
-        return await self._call("check", challenge_id, **kwargs)
-
-    async def cancel(self, challenge_id: Any) -> Any:
-        return await self._call("cancel", challenge_id)
-
-    async def state(self, challenge_id: Any) -> Any:
-        return await self._call("state", challenge_id)
-
-    async def expire_due(self) -> int:
-        result: int = await self._call("expire_due")
-        return result
-
-    async def flush(self) -> int:
-        result: int = await self._call("flush")
-        return result
+        return call
 
 
 class Env:

@@ -392,3 +392,17 @@ def test_a_store_failure_after_a_report_is_logged_and_the_answer_stands(
     assert [r.getMessage() for r in caplog.records] == [
         "store operation report_done failed after a decision (ConnectionError)"
     ]
+
+
+async def test_many_expired_challenges_are_all_reported(env: Env) -> None:
+    # More than one batch of the store's claim_due (each store's limit: the store contract).
+    from bird_flashcalls.verification._flows import DUE_BATCH
+
+    verifier = env.verifier(ttl=10, resend_cooldown=0, per_number_limit=None)
+    count = DUE_BATCH + 7
+    calls = [(await verifier.start(PHONE)).call_id for _ in range(count)]
+    env.clock.advance(10)
+
+    assert await verifier.expire_due() == count
+
+    assert [env.reports(call_id) for call_id in calls] == [["timeout"]] * count
