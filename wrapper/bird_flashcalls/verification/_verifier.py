@@ -46,11 +46,11 @@ def _store_or_default(store: VerificationStore | None) -> VerificationStore:
 
 
 class _Base:
-    settings: Settings
+    _settings: Settings
     store: VerificationStore
 
     def __repr__(self) -> str:
-        settings = self.settings
+        settings = self._settings
         return (
             f"{type(self).__name__}(store={self.store!r}, ttl={settings.ttl:g}, "
             f"max_attempts={settings.max_attempts}, code_digits={settings.code_digits}, "
@@ -98,7 +98,7 @@ class Verifier(_Base):
                 "AsyncVerifier with an AsyncFlashCalls)"
             )
         self.store = _store_or_default(store)
-        self.settings = Settings(
+        self._settings = Settings(
             ttl=ttl,
             max_attempts=max_attempts,
             code_digits=code_digits,
@@ -118,32 +118,32 @@ class Verifier(_Base):
         ``client_key`` names who asks (an IP address, an account id) for ``per_client_limit``.
         Raises VerificationRateLimited, before any call is made, when a limit refuses.
         """
-        return self._run(_flows.start(self.settings, phone, client_key))
+        return self._run(_flows.start(self._settings, phone, client_key))
 
     def check(
         self, challenge_id: str, *, received_cli: str | None = None, code: str | None = None
     ) -> CheckResult:
         """Check one answer: the number the phone saw, or the digits the user typed."""
-        return self._run(_flows.check(self.settings, challenge_id, received_cli, code))
+        return self._run(_flows.check(self._settings, challenge_id, received_cli, code))
 
     def cancel(self, challenge_id: str) -> bool:
         """End a pending challenge and report ``canceled``. False when it was not pending."""
-        return self._run(_flows.cancel(self.settings, challenge_id))
+        return self._run(_flows.cancel(self._settings, challenge_id))
 
     def state(self, challenge_id: str) -> ChallengeState | None:
         """Where a challenge stands, without changing it; None when unknown or forgotten."""
-        return self._run(_flows.state(self.settings, challenge_id))
+        return self._run(_flows.state(self._settings, challenge_id))
 
     def expire_due(self) -> int:
         """Report ``timeout`` for challenges past their ttl and send any report still waiting.
         Returns how many challenges it ended."""
-        return self._run(_flows.process_due(self.settings))[0]
+        return self._run(_flows.process_due(self._settings))[0]
 
     def flush(self) -> int:
         """Send every report still waiting (failed, or left by a worker that died once its
         ``report_lease`` ran out); like ``expire_due()`` it also ends challenges past their ttl.
         Returns how many reports Bird accepted."""
-        return self._run(_flows.process_due(self.settings))[1]
+        return self._run(_flows.process_due(self._settings))[1]
 
     def _run(self, flow: Flow[T]) -> T:
         return _flows.run_flow(flow, self._perform)
@@ -193,7 +193,7 @@ class AsyncVerifier(_Base):
                 "(use Verifier with a FlashCalls)"
             )
         self.store = _store_or_default(store)
-        self.settings = Settings(
+        self._settings = Settings(
             ttl=ttl,
             max_attempts=max_attempts,
             code_digits=code_digits,
@@ -213,29 +213,29 @@ class AsyncVerifier(_Base):
 
     async def start(self, phone: str, *, client_key: str | None = None) -> Challenge:
         """Ring ``phone`` and open a challenge for it (see ``Verifier.start``)."""
-        return await self._run(_flows.start(self.settings, phone, client_key))
+        return await self._run(_flows.start(self._settings, phone, client_key))
 
     async def check(
         self, challenge_id: str, *, received_cli: str | None = None, code: str | None = None
     ) -> CheckResult:
         """Check one answer (see ``Verifier.check``)."""
-        return await self._run(_flows.check(self.settings, challenge_id, received_cli, code))
+        return await self._run(_flows.check(self._settings, challenge_id, received_cli, code))
 
     async def cancel(self, challenge_id: str) -> bool:
         """End a pending challenge and report ``canceled`` (see ``Verifier.cancel``)."""
-        return await self._run(_flows.cancel(self.settings, challenge_id))
+        return await self._run(_flows.cancel(self._settings, challenge_id))
 
     async def state(self, challenge_id: str) -> ChallengeState | None:
         """Where a challenge stands (see ``Verifier.state``)."""
-        return await self._run(_flows.state(self.settings, challenge_id))
+        return await self._run(_flows.state(self._settings, challenge_id))
 
     async def expire_due(self) -> int:
         """Report ``timeout`` for challenges past their ttl (see ``Verifier.expire_due``)."""
-        return (await self._run(_flows.process_due(self.settings)))[0]
+        return (await self._run(_flows.process_due(self._settings)))[0]
 
     async def flush(self) -> int:
         """Send every report still waiting (see ``Verifier.flush``)."""
-        return (await self._run(_flows.process_due(self.settings)))[1]
+        return (await self._run(_flows.process_due(self._settings)))[1]
 
     async def _run(self, flow: Flow[T]) -> T:
         return await _flows.run_flow_async(flow, self._perform)
