@@ -1,12 +1,14 @@
 """Fixtures of the verification tests: a controllable clock, the three stores, sync and async.
 
 ``env`` is parametrized over every store and both verifiers, so a test written once against it
-runs six times. Its verifiers are driven through ``Driven``, whose methods are coroutines for
-both kinds (a sync verifier is simply called), so one test body covers both.
+runs six times; ``memory_env`` is one MemoryStore and a Verifier, for what no store changes.
+Their verifiers are driven through ``Driven``, whose methods are coroutines for both kinds (a
+sync verifier is simply called), so one test body covers both.
 """
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -19,8 +21,9 @@ from bird_flashcalls.verification import (
     SQLiteStore,
     VerificationStore,
 )
-from redis_server import running_redis
-from verification_support import MODES, STORES, Clock, Env, SyncStores, store_params
+
+from .redis_server import running_redis
+from .support import MODES, STORES, Clock, Env, SyncStores, store_params
 
 
 @pytest.fixture(scope="session")
@@ -46,7 +49,24 @@ def clock() -> Clock:
 async def env(
     request: pytest.FixtureRequest, tmp_path: Path, clock: Clock, anyio_backend: str
 ) -> AsyncIterator[Env]:
-    kind, mode = request.param
+    """Every store with each verifier: for what the stores or the I/O could change."""
+    async with opened_env(request, *request.param, tmp_path, clock) as environment:
+        yield environment
+
+
+@pytest.fixture
+async def memory_env(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: Clock, anyio_backend: str
+) -> AsyncIterator[Env]:
+    """A MemoryStore and a Verifier: for what the flows decide whatever the store."""
+    async with opened_env(request, "memory", "sync", tmp_path, clock) as environment:
+        yield environment
+
+
+@contextlib.asynccontextmanager
+async def opened_env(
+    request: pytest.FixtureRequest, kind: str, mode: str, tmp_path: Path, clock: Clock
+) -> AsyncIterator[Env]:
     opened: list[Any] = []
     prefix = None
     if kind == "memory":

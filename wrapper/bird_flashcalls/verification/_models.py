@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 import attrs
 
 from ..errors import BirdError
 
-# CheckResult.status values.
-VERIFIED = "verified"
-WRONG = "wrong"
-EXPIRED = "expired"
-LOCKED = "locked"
-NOT_FOUND = "not_found"
-CHECK_STATUSES = (VERIFIED, WRONG, EXPIRED, LOCKED, NOT_FOUND)
+# What one check decides: CheckResult.status.
+CheckStatus = Literal["verified", "wrong", "expired", "locked", "not_found"]
+# Where a challenge stands: ChallengeState.status, and the state a store keeps.
+ChallengeStatus = Literal["pending", "verified", "locked", "expired", "canceled"]
+# What happened: VerificationEvent.kind.
+EventKind = Literal[
+    "started",
+    "rate_limited",
+    "checked",
+    "canceled",
+    "expired",
+    "reported",
+    "report_failed",
+    "report_dropped",
+]
 
 
 @attrs.frozen(repr=False)
@@ -64,7 +72,7 @@ class CheckResult:
     ``not_found`` (unknown, cancelled, or already verified: a challenge grants once).
     """
 
-    status: str
+    status: CheckStatus
     verified: bool
     attempts_left: int
 
@@ -78,7 +86,7 @@ class ChallengeState:
     """
 
     challenge: Challenge
-    status: str
+    status: ChallengeStatus
     attempts_left: int
     reported: bool
 
@@ -99,7 +107,7 @@ class VerificationEvent:
     - ``report_dropped``: Bird refused it for good, e.g. the call was unknown (detail the result).
     """
 
-    kind: str
+    kind: EventKind
     challenge_id: str | None
     detail: str | None
 

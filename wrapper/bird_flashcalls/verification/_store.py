@@ -1,45 +1,42 @@
-"""What a store keeps and the few atomic operations it offers, one per decision.
+"""What a store keeps, the one codec every store writes it with, and the operations it offers.
 
 A verifier never reads a record, decides, and writes it back: each operation below takes what
 the decision needs ("this answer matched", "now", "a claim on the report") and applies it
 atomically, under a lock (MemoryStore), in one ``BEGIN IMMEDIATE`` transaction (SQLiteStore) or
-in one Lua script (RedisStore). The only plain read, ``load``, returns fields that never change
-after ``create`` (the expected caller number, expiry, limits) plus a snapshot of the state for
-``Verifier.state``; no write depends on that snapshot.
+in one Lua script (RedisStore). The only plain read, ``snapshot``, serves ``Verifier.state``; no
+write depends on it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Protocol
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal, Protocol
 
-# A record's states. A challenge starts PENDING and ends in exactly one of the others.
-PENDING = "pending"
-VERIFIED = "verified"
-LOCKED = "locked"
-EXPIRED = "expired"
-CANCELED = "canceled"
-STATES = (PENDING, VERIFIED, LOCKED, EXPIRED, CANCELED)
+import attrs
+
+from ._models import ChallengeStatus, CheckStatus
+
+# What Bird is told with End.
+ReportResult = Literal["verified", "wrong_cli", "canceled", "timeout"]
 
 
-@dataclass(slots=True)
+@attrs.define
 class Record:
     """One challenge as a store keeps it. Times are seconds since the epoch (the verifier's
     clock). ``expected_cli`` is the secret of the challenge: it is never shown."""
 
     id: str
     call_id: str
-    phone: str = field(repr=False)
-    expected_cli: str = field(repr=False)
+    phone: str = attrs.field(repr=False)
+    expected_cli: str = attrs.field(repr=False)
     code_digits: int
     max_attempts: int
     expires_at: float
     attempts: int = 0  # wrong answers so far
-    state: str = PENDING
+    state: ChallengeStatus = "pending"  # a challenge starts pending, ends in one of the others
     # The result Bird is still to be told, and the caller number to report with it.
-    report: str | None = None
-    report_cli: str | None = field(default=None, repr=False)
+    report: ReportResult | None = None
+    report_cli: str | None = attrs.field(default=None, repr=False)
     # Who is sending that report, and until when the others leave it to them.
     claim: str | None = None
     lease_until: float = 0.0
@@ -48,33 +45,63 @@ class Record:
     # When the store may forget the record.
     purge_at: float = 0.0
 
-    def copy(self) -> Record:
-        # By hand: dataclasses.replace() costs several times more, on every check.
-        return Record(
-            self.id,
-            self.call_id,
-            self.phone,
-            self.expected_cli,
-            self.code_digits,
-            self.max_attempts,
-            self.expires_at,
-            self.attempts,
-            self.state,
-            self.report,
-            self.report_cli,
-            self.claim,
-            self.lease_until,
-            self.due_at,
-            self.purge_at,
-        )
+
+# The record codec. A row is the fields in order (SQLite's columns); text is what Redis keeps
+# in a hash: every value a string, None as "".
+FIELDS: tuple[str, ...] = tuple(field.name for field in attrs.fields(Record))
 
 
-# The small classes below are not frozen: a frozen dataclass sets each field through
-# object.__setattr__, which costs more than the rest of a check's bookkeeping. Nothing
-# changes them after they are made.
+def _optional_float(text: str) -> float | None:
+    return float(text) if text else None
 
 
-@dataclass(slots=True)
+def _optional_text(text: str) -> str | None:
+    return text or None
+
+
+_READERS: dict[str, Callable[[str], Any]] = {
+    "str": str,
+    "int": int,
+    "float": float,
+    "ChallengeStatus": str,
+    "float | None": _optional_float,
+    "str | None": _optional_text,
+    "ReportResult | None": _optional_text,
+}
+# One reader per field, in order; a field of a new type fails here, at import.
+_FIELD_READERS = tuple(_READERS[str(field.type)] for field in attrs.fields(Record))
+
+
+def record_to_row(record: Record) -> tuple[Any, ...]:
+    return tuple(getattr(record, name) for name in FIELDS)
+
+
+def record_from_row(row: Sequence[Any]) -> Record:
+    return Record(*row)
+
+
+def record_to_text(record: Record) -> dict[str, str]:
+    return {
+        name: _text_of(value) for name, value in zip(FIELDS, record_to_row(record), strict=True)
+    }
+
+
+def record_from_text(fields: Mapping[str, str]) -> Record:
+    return Record(*(read(fields[name]) for name, read in zip(FIELDS, _FIELD_READERS, strict=True)))
+
+
+def _text_of(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+# What the operations take and give.
+
+
+@attrs.frozen
 class Claim:
     """A worker's hold on a report while it sends it: others leave it alone until ``until``."""
 
@@ -82,48 +109,51 @@ class Claim:
     until: float
 
 
-@dataclass(slots=True)
+QuotaName = Literal["per_number_limit", "per_client_limit", "resend_cooldown"]
+
+
+@attrs.frozen
 class Quota:
     """At most ``limit`` starts per ``window`` seconds under ``key`` (a hash, never a number)."""
 
-    name: str  # which setting: per_number_limit, per_client_limit or resend_cooldown
+    name: QuotaName  # the setting it comes from
     key: str
     limit: int
     window: float
 
 
-@dataclass(slots=True)
+@attrs.frozen
 class Refusal:
-    name: str
+    name: QuotaName
     retry_after: float
 
 
-@dataclass(slots=True)
+@attrs.frozen
 class Report:
     """A result claimed for sending to Bird with End."""
 
     challenge_id: str
     call_id: str
-    result: str
-    received_cli: str | None = field(repr=False)
+    result: ReportResult
+    received_cli: str | None = attrs.field(repr=False)
     token: str
     newly_expired: bool  # this claim is the one that decided the timeout
 
 
-@dataclass(slots=True)
+@attrs.frozen
 class CheckOutcome:
-    status: str
+    status: CheckStatus
     attempts_left: int
     report: Report | None = None
 
 
-@dataclass(slots=True)
+@attrs.frozen
 class CancelOutcome:
     canceled: bool
     report: Report | None = None
 
 
-class Answer(Protocol):
+class UserAnswer(Protocol):
     """What the user gave, as the check flow hands it to a store."""
 
     def compare(self, expected_cli: str, code_digits: int) -> tuple[bool, str | None]:
@@ -133,7 +163,7 @@ class Answer(Protocol):
         ...
 
 
-class Store(Protocol):
+class StoreOperations(Protocol):
     """The operations of a store; each is atomic across threads, and across processes and
     machines where the store is shared."""
 
@@ -154,13 +184,15 @@ class Store(Protocol):
         """A consistent copy of the whole record, state included, or None."""
         ...
 
-    def check(self, challenge_id: str, answer: Answer, now: float, claim: Claim) -> CheckOutcome:
+    def check(
+        self, challenge_id: str, answer: UserAnswer, now: float, claim: Claim
+    ) -> CheckOutcome:
         """Compare ``answer`` with the record's expected caller number, then record it and say
-        what it decided (``_flow.on_check``)."""
+        what it decided (``_transitions.on_check``)."""
         ...
 
     def cancel(self, challenge_id: str, now: float, claim: Claim) -> CancelOutcome:
-        """End a challenge still open and claim its ``canceled`` report (``_flow.on_cancel``)."""
+        """End a challenge still open and claim its ``canceled`` report (``on_cancel``)."""
         ...
 
     def claim_due(self, now: float, claim: Claim, limit: int) -> list[Report]:
@@ -177,8 +209,8 @@ class Store(Protocol):
         ...
 
 
-class AsyncStore(Protocol):
-    """The operations of ``Store`` as coroutines (RedisStore on a redis.asyncio client)."""
+class AsyncStoreOperations(Protocol):
+    """The operations of ``StoreOperations`` as coroutines (RedisStore on redis.asyncio)."""
 
     async def salt(self) -> bytes: ...
 
@@ -191,7 +223,7 @@ class AsyncStore(Protocol):
     async def snapshot(self, challenge_id: str) -> Record | None: ...
 
     async def check(
-        self, challenge_id: str, answer: Answer, now: float, claim: Claim
+        self, challenge_id: str, answer: UserAnswer, now: float, claim: Claim
     ) -> CheckOutcome: ...
 
     async def cancel(self, challenge_id: str, now: float, claim: Claim) -> CancelOutcome: ...
@@ -215,11 +247,11 @@ class VerificationStore:
 
     blocking = True
 
-    def sync_operations(self) -> Store:
+    def sync_operations(self) -> StoreOperations:
         """The store's operations for a ``Verifier``."""
         raise NotImplementedError
 
-    def async_operations(self) -> AsyncStore | None:
+    def async_operations(self) -> AsyncStoreOperations | None:
         """Native coroutine operations for an ``AsyncVerifier``, or None to use the sync ones."""
         return None
 

@@ -1,7 +1,7 @@
-"""Verifier and AsyncVerifier: thin drivers of the flows in ``_flow``, one sync, one async.
+"""Verifier and AsyncVerifier: the I/O of the flows in ``_flows``, one sync, one async.
 
-They own no decision: each public method builds a flow and performs the I/O it asks for
-(store operations, ``flash_calls.create``, ``flash_calls.end``).
+They own no decision: each public method builds a flow and performs the steps it yields (store
+operations, ``flash_calls.create``, ``flash_calls.end``).
 """
 
 from __future__ import annotations
@@ -13,60 +13,50 @@ from uuid import UUID
 
 from .._client import AsyncFlashCalls, FlashCalls
 from ..errors import BirdError, ConfigurationError
-from . import _flow
-from ._flow import CreateCall, Flow, SendReport, Step, StoreCall
+from . import _flows
+from ._flows import Flow, Ring, SendReport, Step
 from ._models import Challenge, ChallengeState, CheckResult, VerificationEvent
-from ._store import AsyncStore, Store, VerificationStore
+from ._operations import Operation
+from ._settings import (
+    DEFAULT_CODE_DIGITS,
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_PER_CLIENT_LIMIT,
+    DEFAULT_PER_NUMBER_LIMIT,
+    DEFAULT_REPORT_LEASE,
+    DEFAULT_RESEND_COOLDOWN,
+    DEFAULT_TTL,
+    Limit,
+    Settings,
+)
+from ._store import AsyncStoreOperations, StoreOperations, VerificationStore
 from .stores.memory import MemoryStore
 
 T = TypeVar("T")
 
-Limit = tuple[int, float]
+
+def _store_or_default(store: VerificationStore | None) -> VerificationStore:
+    if store is None:
+        return MemoryStore()
+    if not isinstance(store, VerificationStore):
+        raise ConfigurationError(
+            "store must be a MemoryStore(), SQLiteStore(path) or RedisStore(client), got "
+            f"{type(store).__name__}"
+        )
+    return store
 
 
 class _Base:
-    _policy: _flow.Policy
-
-    def __init__(
-        self,
-        store: VerificationStore | None,
-        *,
-        ttl: float,
-        max_attempts: int,
-        code_digits: int,
-        per_number_limit: Limit | None,
-        per_client_limit: Limit | None,
-        resend_cooldown: float,
-        report_lease: float,
-        clock: Callable[[], float],
-        on_event: Callable[[VerificationEvent], None] | None,
-    ) -> None:
-        if store is not None and not isinstance(store, VerificationStore):
-            raise ConfigurationError(
-                "store must be a MemoryStore(), SQLiteStore(path) or RedisStore(client), got "
-                f"{type(store).__name__}"
-            )
-        self._policy = _flow.Policy(
-            ttl=ttl,
-            max_attempts=max_attempts,
-            code_digits=code_digits,
-            per_number_limit=per_number_limit,
-            per_client_limit=per_client_limit,
-            resend_cooldown=resend_cooldown,
-            report_lease=report_lease,
-            clock=clock,
-            on_event=on_event,
-        )
-        self.store: VerificationStore = MemoryStore() if store is None else store
+    _settings: Settings
+    store: VerificationStore
 
     def __repr__(self) -> str:
-        policy = self._policy
+        settings = self._settings
         return (
-            f"{type(self).__name__}(store={self.store!r}, ttl={policy.ttl:g}, "
-            f"max_attempts={policy.max_attempts}, code_digits={policy.code_digits}, "
-            f"per_number_limit={policy.per_number_limit}, "
-            f"per_client_limit={policy.per_client_limit}, "
-            f"resend_cooldown={policy.resend_cooldown:g})"
+            f"{type(self).__name__}(store={self.store!r}, ttl={settings.ttl:g}, "
+            f"max_attempts={settings.max_attempts}, code_digits={settings.code_digits}, "
+            f"per_number_limit={settings.per_number_limit}, "
+            f"per_client_limit={settings.per_client_limit}, "
+            f"resend_cooldown={settings.resend_cooldown:g})"
         )
 
 
@@ -92,13 +82,13 @@ class Verifier(_Base):
         flash_calls: FlashCalls,
         store: VerificationStore | None = None,
         *,
-        ttl: float = _flow.DEFAULT_TTL,
-        max_attempts: int = _flow.DEFAULT_MAX_ATTEMPTS,
-        code_digits: int = _flow.DEFAULT_CODE_DIGITS,
-        per_number_limit: Limit | None = _flow.DEFAULT_PER_NUMBER_LIMIT,
-        per_client_limit: Limit | None = _flow.DEFAULT_PER_CLIENT_LIMIT,
-        resend_cooldown: float = _flow.DEFAULT_RESEND_COOLDOWN,
-        report_lease: float = _flow.DEFAULT_REPORT_LEASE,
+        ttl: float = DEFAULT_TTL,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        code_digits: int = DEFAULT_CODE_DIGITS,
+        per_number_limit: Limit | None = DEFAULT_PER_NUMBER_LIMIT,
+        per_client_limit: Limit | None = DEFAULT_PER_CLIENT_LIMIT,
+        resend_cooldown: float = DEFAULT_RESEND_COOLDOWN,
+        report_lease: float = DEFAULT_REPORT_LEASE,
         clock: Callable[[], float] = time.time,
         on_event: Callable[[VerificationEvent], None] | None = None,
     ) -> None:
@@ -107,8 +97,8 @@ class Verifier(_Base):
                 f"Verifier needs a FlashCalls, got {type(flash_calls).__name__} (use "
                 "AsyncVerifier with an AsyncFlashCalls)"
             )
-        super().__init__(
-            store,
+        self.store = _store_or_default(store)
+        self._settings = Settings(
             ttl=ttl,
             max_attempts=max_attempts,
             code_digits=code_digits,
@@ -120,7 +110,7 @@ class Verifier(_Base):
             on_event=on_event,
         )
         self._flash_calls = flash_calls
-        self._store: Store = self.store.sync_operations()
+        self._store: StoreOperations = self.store.sync_operations()
 
     def start(self, phone: str, *, client_key: str | None = None) -> Challenge:
         """Ring ``phone`` and open a challenge for it.
@@ -128,39 +118,39 @@ class Verifier(_Base):
         ``client_key`` names who asks (an IP address, an account id) for ``per_client_limit``.
         Raises VerificationRateLimited, before any call is made, when a limit refuses.
         """
-        return self._run(_flow.start(self._policy, phone, client_key))
+        return self._run(_flows.start(self._settings, phone, client_key))
 
     def check(
         self, challenge_id: str, *, received_cli: str | None = None, code: str | None = None
     ) -> CheckResult:
         """Check one answer: the number the phone saw, or the digits the user typed."""
-        return self._run(_flow.check(self._policy, challenge_id, received_cli, code))
+        return self._run(_flows.check(self._settings, challenge_id, received_cli, code))
 
     def cancel(self, challenge_id: str) -> bool:
         """End a pending challenge and report ``canceled``. False when it was not pending."""
-        return self._run(_flow.cancel(self._policy, challenge_id))
+        return self._run(_flows.cancel(self._settings, challenge_id))
 
     def state(self, challenge_id: str) -> ChallengeState | None:
         """Where a challenge stands, without changing it; None when unknown or forgotten."""
-        return self._run(_flow.state(self._policy, challenge_id))
+        return self._run(_flows.state(self._settings, challenge_id))
 
     def expire_due(self) -> int:
         """Report ``timeout`` for challenges past their ttl and send any report still waiting.
         Returns how many challenges it ended."""
-        return self._run(_flow.process_due(self._policy))[0]
+        return self._run(_flows.process_due(self._settings))[0]
 
     def flush(self) -> int:
         """Send every report still waiting (failed, or left by a worker that died once its
         ``report_lease`` ran out); like ``expire_due()`` it also ends challenges past their ttl.
         Returns how many reports Bird accepted."""
-        return self._run(_flow.process_due(self._policy))[1]
+        return self._run(_flows.process_due(self._settings))[1]
 
     def _run(self, flow: Flow[T]) -> T:
-        return _flow.drive(flow, self._perform)
+        return _flows.run_flow(flow, self._perform)
 
     def _perform(self, step: Step) -> Any:
-        if type(step) is StoreCall:
-            return getattr(self._store, step.name)(*step.args)
+        if isinstance(step, Operation):
+            return step.run(self._store)
         if isinstance(step, SendReport):
             report = step.report
             try:
@@ -170,7 +160,7 @@ class Verifier(_Base):
             except BirdError as error:
                 return error
             return None
-        assert isinstance(step, CreateCall)
+        assert isinstance(step, Ring)
         return self._flash_calls.create(step.phone)
 
 
@@ -187,13 +177,13 @@ class AsyncVerifier(_Base):
         flash_calls: AsyncFlashCalls,
         store: VerificationStore | None = None,
         *,
-        ttl: float = _flow.DEFAULT_TTL,
-        max_attempts: int = _flow.DEFAULT_MAX_ATTEMPTS,
-        code_digits: int = _flow.DEFAULT_CODE_DIGITS,
-        per_number_limit: Limit | None = _flow.DEFAULT_PER_NUMBER_LIMIT,
-        per_client_limit: Limit | None = _flow.DEFAULT_PER_CLIENT_LIMIT,
-        resend_cooldown: float = _flow.DEFAULT_RESEND_COOLDOWN,
-        report_lease: float = _flow.DEFAULT_REPORT_LEASE,
+        ttl: float = DEFAULT_TTL,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        code_digits: int = DEFAULT_CODE_DIGITS,
+        per_number_limit: Limit | None = DEFAULT_PER_NUMBER_LIMIT,
+        per_client_limit: Limit | None = DEFAULT_PER_CLIENT_LIMIT,
+        resend_cooldown: float = DEFAULT_RESEND_COOLDOWN,
+        report_lease: float = DEFAULT_REPORT_LEASE,
         clock: Callable[[], float] = time.time,
         on_event: Callable[[VerificationEvent], None] | None = None,
     ) -> None:
@@ -202,8 +192,8 @@ class AsyncVerifier(_Base):
                 f"AsyncVerifier needs an AsyncFlashCalls, got {type(flash_calls).__name__} "
                 "(use Verifier with a FlashCalls)"
             )
-        super().__init__(
-            store,
+        self.store = _store_or_default(store)
+        self._settings = Settings(
             ttl=ttl,
             max_attempts=max_attempts,
             code_digits=code_digits,
@@ -215,63 +205,51 @@ class AsyncVerifier(_Base):
             on_event=on_event,
         )
         self._flash_calls = flash_calls
-        self._async_store: AsyncStore | None = self.store.async_operations()
-        self._sync_store: Store | None = (
+        self._async_store: AsyncStoreOperations | None = self.store.async_operations()
+        self._sync_store: StoreOperations | None = (
             None if self._async_store is not None else self.store.sync_operations()
         )
         self._in_thread = self.store.blocking
 
     async def start(self, phone: str, *, client_key: str | None = None) -> Challenge:
         """Ring ``phone`` and open a challenge for it (see ``Verifier.start``)."""
-        return await self._run(_flow.start(self._policy, phone, client_key))
+        return await self._run(_flows.start(self._settings, phone, client_key))
 
     async def check(
         self, challenge_id: str, *, received_cli: str | None = None, code: str | None = None
     ) -> CheckResult:
         """Check one answer (see ``Verifier.check``)."""
-        return await self._run(_flow.check(self._policy, challenge_id, received_cli, code))
+        return await self._run(_flows.check(self._settings, challenge_id, received_cli, code))
 
     async def cancel(self, challenge_id: str) -> bool:
         """End a pending challenge and report ``canceled`` (see ``Verifier.cancel``)."""
-        return await self._run(_flow.cancel(self._policy, challenge_id))
+        return await self._run(_flows.cancel(self._settings, challenge_id))
 
     async def state(self, challenge_id: str) -> ChallengeState | None:
         """Where a challenge stands (see ``Verifier.state``)."""
-        return await self._run(_flow.state(self._policy, challenge_id))
+        return await self._run(_flows.state(self._settings, challenge_id))
 
     async def expire_due(self) -> int:
         """Report ``timeout`` for challenges past their ttl (see ``Verifier.expire_due``)."""
-        return (await self._run(_flow.process_due(self._policy)))[0]
+        return (await self._run(_flows.process_due(self._settings)))[0]
 
     async def flush(self) -> int:
         """Send every report still waiting (see ``Verifier.flush``)."""
-        return (await self._run(_flow.process_due(self._policy)))[1]
+        return (await self._run(_flows.process_due(self._settings)))[1]
 
     async def _run(self, flow: Flow[T]) -> T:
-        answer: Any = None
-        error: BaseException | None = None
-        while True:
-            try:
-                step = flow.send(answer) if error is None else flow.throw(error)
-            except StopIteration as stop:
-                result: T = stop.value
-                return result
-            error = None
-            try:
-                answer = await self._perform(step)
-            except Exception as failure:
-                answer, error = None, failure
+        return await _flows.run_flow_async(flow, self._perform)
 
     async def _perform(self, step: Step) -> Any:
-        if isinstance(step, StoreCall):
+        if isinstance(step, Operation):
             if self._async_store is not None:
-                return await getattr(self._async_store, step.name)(*step.args)
-            operation = getattr(self._sync_store, step.name)
+                return await step.run_async(self._async_store)
+            assert self._sync_store is not None
             if self._in_thread:
                 import asyncio  # loaded with the event loop already; not for sync users
 
-                return await asyncio.to_thread(operation, *step.args)
-            return operation(*step.args)
+                return await asyncio.to_thread(step.run, self._sync_store)
+            return step.run(self._sync_store)
         if isinstance(step, SendReport):
             report = step.report
             try:
@@ -281,5 +259,5 @@ class AsyncVerifier(_Base):
             except BirdError as error:
                 return error
             return None
-        assert isinstance(step, CreateCall)
+        assert isinstance(step, Ring)
         return await self._flash_calls.create(step.phone)

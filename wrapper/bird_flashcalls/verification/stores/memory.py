@@ -6,10 +6,10 @@ import secrets
 import threading
 from collections.abc import Sequence
 
-from .. import _flow
-from .._models import NOT_FOUND
+import attrs
+
+from .. import _transitions
 from .._store import (
-    Answer,
     CancelOutcome,
     CheckOutcome,
     Claim,
@@ -17,7 +17,8 @@ from .._store import (
     Record,
     Refusal,
     Report,
-    Store,
+    StoreOperations,
+    UserAnswer,
     VerificationStore,
 )
 
@@ -26,7 +27,7 @@ from .._store import (
 _SWEEP_EVERY = 60.0
 
 
-class MemoryStore(VerificationStore, Store):
+class MemoryStore(VerificationStore, StoreOperations):
     """Challenges in this process's memory: thread-safe, lost when the process ends.
 
     For tests, scripts and a single worker. Run ``expire_due()`` now and then all the same, so
@@ -46,7 +47,7 @@ class MemoryStore(VerificationStore, Store):
     def __repr__(self) -> str:
         return f"MemoryStore(challenges={len(self._records)})"
 
-    def sync_operations(self) -> Store:
+    def sync_operations(self) -> StoreOperations:
         return self
 
     def salt(self) -> bytes:
@@ -71,7 +72,7 @@ class MemoryStore(VerificationStore, Store):
                     full = full or len(recent) >= quota.limit
                 times.append(recent)
             if full:
-                refusal = _flow.quota_refusal(quotas, times, now)
+                refusal = _transitions.quota_refusal(quotas, times, now)
                 if refusal is not None:
                     return refusal
             for recent in times:
@@ -87,25 +88,27 @@ class MemoryStore(VerificationStore, Store):
     def snapshot(self, challenge_id: str) -> Record | None:
         with self._lock:
             record = self._records.get(challenge_id)
-            return None if record is None else record.copy()
+            return None if record is None else attrs.evolve(record)
 
-    def check(self, challenge_id: str, answer: Answer, now: float, claim: Claim) -> CheckOutcome:
+    def check(
+        self, challenge_id: str, answer: UserAnswer, now: float, claim: Claim
+    ) -> CheckOutcome:
         record = self._records.get(challenge_id)
         if record is None:
-            return CheckOutcome(NOT_FOUND, 0)
+            return CheckOutcome("not_found", 0)
         # Outside the lock: it reads only fields that never change after create.
         matched, received_cli = answer.compare(record.expected_cli, record.code_digits)
         with self._lock:
             if self._records.get(challenge_id) is not record:
-                return CheckOutcome(NOT_FOUND, 0)  # forgotten meanwhile
-            return _flow.on_check(record, matched, received_cli, now, claim)
+                return CheckOutcome("not_found", 0)  # forgotten meanwhile
+            return _transitions.on_check(record, matched, received_cli, now, claim)
 
     def cancel(self, challenge_id: str, now: float, claim: Claim) -> CancelOutcome:
         with self._lock:
             record = self._records.get(challenge_id)
             if record is None:
                 return CancelOutcome(False)
-            return _flow.on_cancel(record, now, claim)
+            return _transitions.on_cancel(record, now, claim)
 
     def claim_due(self, now: float, claim: Claim, limit: int) -> list[Report]:
         with self._lock:
@@ -117,7 +120,7 @@ class MemoryStore(VerificationStore, Store):
             )
             reports = []
             for _, challenge_id in due:
-                report = _flow.on_due(self._records[challenge_id], now, claim)
+                report = _transitions.on_due(self._records[challenge_id], now, claim)
                 if report is not None:
                     reports.append(report)
                     if len(reports) == limit:
@@ -127,13 +130,13 @@ class MemoryStore(VerificationStore, Store):
     def report_done(self, challenge_id: str, token: str, now: float) -> None:
         with self._lock:
             record = self._records.get(challenge_id)
-            if record is not None and _flow.on_report_done(record, now):
+            if record is not None and _transitions.on_report_done(record, now):
                 del self._records[challenge_id]
 
     def report_failed(self, challenge_id: str, token: str, now: float, give_up: bool) -> None:
         with self._lock:
             record = self._records.get(challenge_id)
-            if record is not None and _flow.on_report_failed(record, token, now, give_up):
+            if record is not None and _transitions.on_report_failed(record, token, now, give_up):
                 del self._records[challenge_id]
 
     def _sweep(self, now: float) -> None:

@@ -15,10 +15,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from ...errors import ConfigurationError
-from .. import _flow
-from .._models import NOT_FOUND
+from .. import _transitions
 from .._store import (
-    Answer,
+    FIELDS,
     CancelOutcome,
     CheckOutcome,
     Claim,
@@ -26,15 +25,15 @@ from .._store import (
     Record,
     Refusal,
     Report,
-    Store,
+    StoreOperations,
+    UserAnswer,
     VerificationStore,
+    record_from_row,
+    record_to_row,
 )
 
-# Columns in the order of Record's fields, so that a row is Record(*row).
-_COLUMNS = (
-    "id, call_id, phone, expected_cli, code_digits, max_attempts, expires_at, attempts, state, "
-    "report, report_cli, claim, lease_until, due_at, purge_at"
-)
+# Columns in the order of Record's fields: a row is what the record codec reads and writes.
+_COLUMNS = ", ".join(FIELDS)
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS bird_flashcalls_challenges (
         id TEXT PRIMARY KEY,
@@ -71,9 +70,14 @@ _SCHEMA = (
         value BLOB NOT NULL
     )""",
 )
+_INSERT = (
+    f"INSERT INTO bird_flashcalls_challenges ({_COLUMNS}) VALUES ({', '.join('?' * len(FIELDS))})"
+)
+# Every field but the id, then the id.
 _SAVE = (
-    "UPDATE bird_flashcalls_challenges SET attempts = ?, state = ?, report = ?, report_cli = ?, "
-    "claim = ?, lease_until = ?, due_at = ?, purge_at = ? WHERE id = ?"
+    "UPDATE bird_flashcalls_challenges SET "
+    + ", ".join(f"{name} = ?" for name in FIELDS[1:])
+    + " WHERE id = ?"
 )
 _GET = f"SELECT {_COLUMNS} FROM bird_flashcalls_challenges WHERE id = ?"
 _DELETE = "DELETE FROM bird_flashcalls_challenges WHERE id = ?"
@@ -82,7 +86,7 @@ _DELETE = "DELETE FROM bird_flashcalls_challenges WHERE id = ?"
 _Opened = tuple[int, threading.Thread, sqlite3.Connection]
 
 
-class SQLiteStore(VerificationStore, Store):
+class SQLiteStore(VerificationStore, StoreOperations):
     """Challenges in an SQLite database file, shared by the processes of one machine.
 
     ``path`` is created if missing (with its tables, all named ``bird_flashcalls_*``, so an
@@ -119,7 +123,7 @@ class SQLiteStore(VerificationStore, Store):
     def __repr__(self) -> str:
         return f"SQLiteStore({self._path!r})"
 
-    def sync_operations(self) -> Store:
+    def sync_operations(self) -> StoreOperations:
         return self
 
     # Connections and transactions.
@@ -203,7 +207,7 @@ class SQLiteStore(VerificationStore, Store):
                     "SELECT at FROM bird_flashcalls_starts WHERE key = ?", (quota.key,)
                 ).fetchall()
                 times.append([row[0] for row in rows])
-            refusal = _flow.quota_refusal(quotas, times, now)
+            refusal = _transitions.quota_refusal(quotas, times, now)
             if refusal is None:
                 connection.executemany(
                     "INSERT INTO bird_flashcalls_starts (key, at, forget_at) VALUES (?, ?, ?)",
@@ -213,40 +217,22 @@ class SQLiteStore(VerificationStore, Store):
 
     def create(self, record: Record) -> None:
         with self._write() as connection:
-            connection.execute(
-                f"INSERT INTO bird_flashcalls_challenges ({_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    record.id,
-                    record.call_id,
-                    record.phone,
-                    record.expected_cli,
-                    record.code_digits,
-                    record.max_attempts,
-                    record.expires_at,
-                    record.attempts,
-                    record.state,
-                    record.report,
-                    record.report_cli,
-                    record.claim,
-                    record.lease_until,
-                    record.due_at,
-                    record.purge_at,
-                ),
-            )
+            connection.execute(_INSERT, record_to_row(record))
 
     def snapshot(self, challenge_id: str) -> Record | None:
         row = self._connection().execute(_GET, (challenge_id,)).fetchone()
-        return None if row is None else Record(*row)
+        return None if row is None else record_from_row(row)
 
-    def check(self, challenge_id: str, answer: Answer, now: float, claim: Claim) -> CheckOutcome:
+    def check(
+        self, challenge_id: str, answer: UserAnswer, now: float, claim: Claim
+    ) -> CheckOutcome:
         with self._write() as connection:
             row = connection.execute(_GET, (challenge_id,)).fetchone()
             if row is None:
-                return CheckOutcome(NOT_FOUND, 0)
-            record = Record(*row)
+                return CheckOutcome("not_found", 0)
+            record = record_from_row(row)
             matched, received_cli = answer.compare(record.expected_cli, record.code_digits)
-            outcome = _flow.on_check(record, matched, received_cli, now, claim)
+            outcome = _transitions.on_check(record, matched, received_cli, now, claim)
             _save(connection, record)
             return outcome
 
@@ -255,8 +241,8 @@ class SQLiteStore(VerificationStore, Store):
             row = connection.execute(_GET, (challenge_id,)).fetchone()
             if row is None:
                 return CancelOutcome(False)
-            record = Record(*row)
-            outcome = _flow.on_cancel(record, now, claim)
+            record = record_from_row(row)
+            outcome = _transitions.on_cancel(record, now, claim)
             _save(connection, record)
             return outcome
 
@@ -275,8 +261,8 @@ class SQLiteStore(VerificationStore, Store):
                 if not rows:
                     break
                 for row in rows:
-                    record = Record(*row)
-                    report = _flow.on_due(record, now, claim)
+                    record = record_from_row(row)
+                    report = _transitions.on_due(record, now, claim)
                     _save(connection, record)
                     if report is not None:
                         reports.append(report)
@@ -286,34 +272,22 @@ class SQLiteStore(VerificationStore, Store):
         with self._write() as connection:
             row = connection.execute(_GET, (challenge_id,)).fetchone()
             if row is not None:
-                record = Record(*row)
-                forget = _flow.on_report_done(record, now)
+                record = record_from_row(row)
+                forget = _transitions.on_report_done(record, now)
                 _save_or_delete(connection, record, forget)
 
     def report_failed(self, challenge_id: str, token: str, now: float, give_up: bool) -> None:
         with self._write() as connection:
             row = connection.execute(_GET, (challenge_id,)).fetchone()
             if row is not None:
-                record = Record(*row)
-                forget = _flow.on_report_failed(record, token, now, give_up)
+                record = record_from_row(row)
+                forget = _transitions.on_report_failed(record, token, now, give_up)
                 _save_or_delete(connection, record, forget)
 
 
 def _save(connection: sqlite3.Connection, record: Record) -> None:
-    connection.execute(
-        _SAVE,
-        (
-            record.attempts,
-            record.state,
-            record.report,
-            record.report_cli,
-            record.claim,
-            record.lease_until,
-            record.due_at,
-            record.purge_at,
-            record.id,
-        ),
-    )
+    row = record_to_row(record)
+    connection.execute(_SAVE, (*row[1:], row[0]))
 
 
 def _save_or_delete(connection: sqlite3.Connection, record: Record, forget: bool) -> None:

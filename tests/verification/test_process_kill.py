@@ -11,10 +11,11 @@ import multiprocessing
 from typing import Any
 
 import pytest
-import verification_workers
 from bird_flashcalls.testing import FakeBird
 from bird_flashcalls.verification import CheckResult, Verifier
-from verification_support import Clock, SyncStores, reports, store_params
+
+from . import verification_workers
+from .support import Clock, SyncStores, reports, store_params
 
 LEASE = 120.0
 

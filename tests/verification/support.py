@@ -1,11 +1,11 @@
 """What the verification tests share: a clock moved by hand, handles onto the three stores,
-and one async interface over Verifier and AsyncVerifier (``Driven``)."""
+one async interface over Verifier and AsyncVerifier (``Driven``), records and answers."""
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +13,18 @@ import pytest
 from bird_flashcalls.testing import FakeBird
 from bird_flashcalls.verification import (
     AsyncVerifier,
+    Challenge,
     MemoryStore,
     SQLiteStore,
     VerificationStore,
     Verifier,
 )
+from bird_flashcalls.verification._store import Record
+from bird_flashcalls.verification._transitions import UNREPORTED_KEPT_FOR
 
+PHONE = "+31612345678"
+WRONG_CLI = "+3197010269999"
+NOW = time.time()
 STORES = ("memory", "sqlite", "redis")
 MODES = ("sync", "async")
 
@@ -46,36 +52,19 @@ class Clock:
 
 
 class Driven:
-    """A Verifier or AsyncVerifier behind one async interface."""
+    """A Verifier or AsyncVerifier behind one async interface: every method a coroutine."""
 
     def __init__(self, verifier: Verifier | AsyncVerifier) -> None:
         self.verifier = verifier
 
-    async def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        result = getattr(self.verifier, name)(*args, **kwargs)
-        if isinstance(self.verifier, AsyncVerifier):
-            result = await result
-        return result
+    def __getattr__(self, name: str) -> Callable[..., Awaitable[Any]]:
+        method = getattr(self.verifier, name)
 
-    async def start(self, phone: str, **kwargs: Any) -> Any:
-        return await self._call("start", phone, **kwargs)
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            result = method(*args, **kwargs)
+            return await result if isinstance(self.verifier, AsyncVerifier) else result
 
-    async def check(self, challenge_id: Any, **kwargs: Any) -> Any:
-        return await self._call("check", challenge_id, **kwargs)
-
-    async def cancel(self, challenge_id: Any) -> Any:
-        return await self._call("cancel", challenge_id)
-
-    async def state(self, challenge_id: Any) -> Any:
-        return await self._call("state", challenge_id)
-
-    async def expire_due(self) -> int:
-        result: int = await self._call("expire_due")
-        return result
-
-    async def flush(self) -> int:
-        result: int = await self._call("flush")
-        return result
+        return call
 
 
 class Env:
@@ -163,11 +152,48 @@ class SyncStores:
             resource.close()
 
 
-def reports(fake: FakeBird, call_id: object) -> list[str]:
-    """The results Bird accepted for a call, in order."""
+def end_requests(fake: FakeBird, call_id: object) -> list[dict[str, Any]]:
+    """The bodies of the End requests Bird accepted for a call, in order."""
     path_end = f"/flashcalls/{call_id}"
     return [
-        request.json["result"]
+        request.json
         for request in fake.requests
         if request.path.endswith(path_end) and request.status == 202
     ]
+
+
+def reports(fake: FakeBird, call_id: object) -> list[str]:
+    """The results Bird accepted for a call, in order."""
+    return [body["result"] for body in end_requests(fake, call_id)]
+
+
+def wrong(code: str) -> str:
+    """A code of the same length that is not ``code``."""
+    return "".join(str((int(digit) + 1) % 10) for digit in code)
+
+
+def right_code(fake: FakeBird, challenge: Challenge) -> str:
+    return fake.handset_cli(challenge.call_id)[-challenge.code_digits :]
+
+
+def record(challenge_id: str, **fields: Any) -> Record:
+    """A pending record of a 300 s challenge that started at NOW, with ``fields`` changed."""
+    defaults: dict[str, Any] = {
+        "id": challenge_id,
+        "call_id": "5e0d4c1e-8d43-4e5b-a5f1-0c9a2b6f7d10",
+        "phone": PHONE,
+        "expected_cli": "+3197010260002",
+        "code_digits": 4,
+        "max_attempts": 3,
+        "expires_at": NOW + 300,
+        "due_at": NOW + 300,
+        "purge_at": NOW + 300 + UNREPORTED_KEPT_FOR,
+    }
+    defaults.update(fields)
+    return Record(**defaults)
+
+
+def memory_verifier(fake: FakeBird, **settings: Any) -> Verifier:
+    """A sync Verifier on a MemoryStore of its own, a hand-moved clock and no HTTP retries."""
+    settings.setdefault("clock", Clock())
+    return Verifier(fake.client(max_retries=0), settings.pop("store", MemoryStore()), **settings)

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-import verification_workers
 from bird_flashcalls.testing import FakeBird
 from bird_flashcalls.verification import (
     AsyncVerifier,
@@ -19,7 +18,9 @@ from bird_flashcalls.verification import (
     SQLiteStore,
     Verifier,
 )
-from verification_support import Clock, SyncStores, reports, store_params
+
+from . import verification_workers
+from .support import Clock, SyncStores, reports, store_params
 
 THREADS = 50
 PHONE = "+31612345678"

@@ -1,38 +1,24 @@
-"""The behaviour every store shares, run against each store with Verifier and AsyncVerifier."""
+"""A verification session on every store, with Verifier and AsyncVerifier: what each store
+keeps and decides, from start to the one report Bird gets."""
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from uuid import UUID
 
 import pytest
-from bird_flashcalls import BirdError, InvalidRequestError
+from bird_flashcalls import BirdError
 from bird_flashcalls.verification import (
-    Challenge,
     ChallengeState,
     CheckResult,
     VerificationEvent,
     VerificationRateLimited,
-    _flow,
 )
-from verification_support import Env
+
+from .support import PHONE, WRONG_CLI, Env, end_requests, right_code, wrong
 
 pytestmark = pytest.mark.anyio
-
-PHONE = "+31612345678"
-
-
-def wrong(code: str) -> str:
-    """A code of the same length that is not ``code``."""
-    return "".join(str((int(digit) + 1) % 10) for digit in code)
-
-
-def right_code(env: Env, challenge: Challenge) -> str:
-    return env.fake.handset_cli(challenge.call_id)[-challenge.code_digits :]
-
-
-# Starting.
 
 
 async def test_start_rings_the_phone_and_returns_a_challenge(env: Env) -> None:
@@ -54,74 +40,24 @@ async def test_start_rings_the_phone_and_returns_a_challenge(env: Env) -> None:
     assert env.reports(challenge.call_id) == []
 
 
-async def test_challenge_ids_are_unique(env: Env) -> None:
-    verifier = env.verifier(resend_cooldown=0, per_number_limit=None)
-    ids = {(await verifier.start(PHONE)).id for _ in range(20)}
-    assert len(ids) == 20
-
-
-async def test_the_public_dict_has_everything_but_the_call_id(env: Env) -> None:
-    challenge = await env.verifier().start(PHONE)
-
-    public = challenge.to_public_dict()
-
-    assert public == {
-        "id": challenge.id,
-        "phone": PHONE,
-        "cli_prefix": challenge.cli_prefix,
-        "code_digits": 4,
-        "expires_at": challenge.expires_at.isoformat(),
-    }
-    assert str(challenge.call_id) not in str(public)
-    assert env.fake.handset_cli(challenge.call_id) not in str(public)
-
-
-async def test_a_bad_phone_number_is_refused_before_any_request(env: Env) -> None:
-    with pytest.raises(InvalidRequestError, match="phone"):
-        await env.verifier().start("0612345678")
-    with pytest.raises(InvalidRequestError, match="client_key"):
-        await env.verifier().start(PHONE, client_key="")
-    assert env.fake.requests == []
-
-
-# Checking.
-
-
 async def test_the_right_code_verifies_once_and_is_reported_once(env: Env) -> None:
     verifier = env.verifier()
     challenge = await verifier.start(PHONE)
 
-    result = await verifier.check(challenge.id, code=right_code(env, challenge))
+    result = await verifier.check(challenge.id, code=right_code(env.fake, challenge))
 
     assert result == CheckResult("verified", True, 3)
     assert env.reports(challenge.call_id) == ["verified"]
     # A challenge grants once: the same right answer again is not found.
-    again = await verifier.check(challenge.id, code=right_code(env, challenge))
+    again = await verifier.check(challenge.id, code=right_code(env.fake, challenge))
     assert again == CheckResult("not_found", False, 0)
     assert env.reports(challenge.call_id) == ["verified"]
-
-
-async def test_the_number_the_phone_saw_verifies_in_any_format_the_client_accepts(
-    env: Env,
-) -> None:
-    verifier = env.verifier(resend_cooldown=0)
-    first = await verifier.start(PHONE)
-    second = await verifier.start(PHONE)
-    seen = env.fake.handset_cli(first.call_id)
-    spaced = f"{seen[:3]} {seen[3:6]} {seen[6:10]} {seen[10:]}"
-
-    assert (await verifier.check(first.id, received_cli=spaced)).verified
-    international = "00" + env.fake.handset_cli(second.call_id)[1:]
-    assert (await verifier.check(second.id, received_cli=international)).verified
-
-    assert env.fake.calls[first.call_id]["receivedCli"] == seen
-    assert env.reports(first.call_id) == ["verified"]
 
 
 async def test_wrong_answers_count_down_and_are_not_reported(env: Env) -> None:
     verifier = env.verifier(max_attempts=3)
     challenge = await verifier.start(PHONE)
-    code = right_code(env, challenge)
+    code = right_code(env.fake, challenge)
 
     first = await verifier.check(challenge.id, code=wrong(code))
     second = await verifier.check(challenge.id, received_cli="+3197010269999")
@@ -136,7 +72,7 @@ async def test_wrong_answers_count_down_and_are_not_reported(env: Env) -> None:
 async def test_the_last_wrong_answer_locks_and_reports_wrong_cli_once(env: Env) -> None:
     verifier = env.verifier(max_attempts=2)
     challenge = await verifier.start(PHONE)
-    code = right_code(env, challenge)
+    code = right_code(env.fake, challenge)
 
     assert await verifier.check(challenge.id, code=wrong(code)) == CheckResult("wrong", False, 1)
     locked = await verifier.check(challenge.id, received_cli="+3197010269999")
@@ -153,7 +89,7 @@ async def test_the_last_wrong_answer_locks_and_reports_wrong_cli_once(env: Env) 
 async def test_a_check_after_expiry_is_expired_and_reports_timeout_once(env: Env) -> None:
     verifier = env.verifier(ttl=60)
     challenge = await verifier.start(PHONE)
-    code = right_code(env, challenge)
+    code = right_code(env.fake, challenge)
     env.clock.advance(60)
 
     assert await verifier.check(challenge.id, code=code) == CheckResult("expired", False, 0)
@@ -168,7 +104,7 @@ async def test_a_check_just_before_expiry_still_counts(env: Env) -> None:
     challenge = await verifier.start(PHONE)
     env.clock.advance(59.999)
 
-    assert (await verifier.check(challenge.id, code=right_code(env, challenge))).verified
+    assert (await verifier.check(challenge.id, code=right_code(env.fake, challenge))).verified
 
 
 async def test_unknown_ids_are_not_found(env: Env) -> None:
@@ -182,34 +118,6 @@ async def test_unknown_ids_are_not_found(env: Env) -> None:
         assert await verifier.cancel(unknown) is False
 
 
-async def test_a_check_needs_exactly_one_answer_and_a_string_id(env: Env) -> None:
-    verifier = env.verifier()
-    challenge = await verifier.start(PHONE)
-
-    with pytest.raises(InvalidRequestError, match="exactly one answer"):
-        await verifier.check(challenge.id)
-    with pytest.raises(InvalidRequestError, match="exactly one answer"):
-        await verifier.check(challenge.id, code="1234", received_cli="+3197010260000")
-    with pytest.raises(InvalidRequestError, match="challenge_id"):
-        await verifier.check(None, code="1234")
-    with pytest.raises(InvalidRequestError, match="digits only"):
-        await verifier.check(challenge.id, code="12a4")
-    # None of those used an attempt.
-    state = await verifier.state(challenge.id)
-    assert state is not None and state.attempts_left == 3
-
-
-async def test_a_code_of_another_length_is_a_wrong_answer(env: Env) -> None:
-    verifier = env.verifier()
-    challenge = await verifier.start(PHONE)
-    code = right_code(env, challenge)
-
-    result = await verifier.check(challenge.id, code=env.fake.handset_cli(challenge.call_id)[-5:])
-
-    assert result == CheckResult("wrong", False, 2)
-    assert (await verifier.check(challenge.id, code=code)).verified
-
-
 async def test_code_digits_sets_the_prefix_and_the_code(env: Env) -> None:
     verifier = env.verifier(code_digits=6)
     challenge = await verifier.start(PHONE)
@@ -220,9 +128,6 @@ async def test_code_digits_sets_the_prefix_and_the_code(env: Env) -> None:
     assert (await verifier.check(challenge.id, code=seen[-6:])).verified
 
 
-# Cancelling.
-
-
 async def test_cancel_reports_canceled_once_and_ends_the_challenge(env: Env) -> None:
     verifier = env.verifier()
     challenge = await verifier.start(PHONE)
@@ -231,29 +136,8 @@ async def test_cancel_reports_canceled_once_and_ends_the_challenge(env: Env) -> 
     assert await verifier.cancel(challenge.id) is False
 
     assert env.reports(challenge.call_id) == ["canceled"]
-    result = await verifier.check(challenge.id, code=right_code(env, challenge))
+    result = await verifier.check(challenge.id, code=right_code(env.fake, challenge))
     assert result == CheckResult("not_found", False, 0)
-
-
-async def test_cancel_after_verification_changes_nothing(env: Env) -> None:
-    verifier = env.verifier()
-    challenge = await verifier.start(PHONE)
-    await verifier.check(challenge.id, code=right_code(env, challenge))
-
-    assert await verifier.cancel(challenge.id) is False
-    assert env.reports(challenge.call_id) == ["verified"]
-
-
-async def test_cancel_after_expiry_reports_the_timeout(env: Env) -> None:
-    verifier = env.verifier(ttl=30)
-    challenge = await verifier.start(PHONE)
-    env.clock.advance(31)
-
-    assert await verifier.cancel(challenge.id) is False
-    assert env.reports(challenge.call_id) == ["timeout"]
-
-
-# Expiring.
 
 
 async def test_expire_due_reports_timeout_for_each_expired_challenge_once(env: Env) -> None:
@@ -268,10 +152,10 @@ async def test_expire_due_reports_timeout_for_each_expired_challenge_once(env: E
 
     for challenge in old:
         assert env.reports(challenge.call_id) == ["timeout"]
-        result = await verifier.check(challenge.id, code=right_code(env, challenge))
+        result = await verifier.check(challenge.id, code=right_code(env.fake, challenge))
         assert result == CheckResult("expired", False, 0)
     assert env.reports(young.call_id) == []
-    assert (await verifier.check(young.id, code=right_code(env, young))).verified
+    assert (await verifier.check(young.id, code=right_code(env.fake, young))).verified
     env.clock.advance(50)
     assert await verifier.expire_due() == 0
 
@@ -281,9 +165,9 @@ async def test_expire_due_leaves_ended_challenges_alone(env: Env) -> None:
     verified = await verifier.start(PHONE)
     locked = await verifier.start(PHONE)
     canceled = await verifier.start(PHONE)
-    await verifier.check(verified.id, code=right_code(env, verified))
+    await verifier.check(verified.id, code=right_code(env.fake, verified))
     for _ in range(3):
-        await verifier.check(locked.id, code=wrong(right_code(env, locked)))
+        await verifier.check(locked.id, code=wrong(right_code(env.fake, locked)))
     await verifier.cancel(canceled.id)
     env.clock.advance(101)
 
@@ -294,29 +178,12 @@ async def test_expire_due_leaves_ended_challenges_alone(env: Env) -> None:
     assert env.reports(canceled.call_id) == ["canceled"]
 
 
-async def test_many_expired_challenges_are_all_reported(env: Env) -> None:
-    # More than one batch of the store's claim_due.
-    from bird_flashcalls.verification._flow import DUE_BATCH
-
-    verifier = env.verifier(ttl=10, resend_cooldown=0, per_number_limit=None)
-    count = DUE_BATCH + 7
-    calls = [(await verifier.start(PHONE)).call_id for _ in range(count)]
-    env.clock.advance(10)
-
-    assert await verifier.expire_due() == count
-
-    assert [env.reports(call_id) for call_id in calls] == [["timeout"]] * count
-
-
-# Nothing lost.
-
-
 async def test_a_failed_report_still_returns_the_outcome_and_flush_sends_it(env: Env) -> None:
     verifier = env.verifier()
     challenge = await verifier.start(PHONE)
     env.fake.fail_next(status=503)
 
-    result = await verifier.check(challenge.id, code=right_code(env, challenge))
+    result = await verifier.check(challenge.id, code=right_code(env.fake, challenge))
 
     assert result == CheckResult("verified", True, 3)
     assert "result" not in env.fake.calls[challenge.call_id]
@@ -363,7 +230,7 @@ async def test_a_report_bird_refuses_for_good_is_dropped(env: Env) -> None:
     challenge = await verifier.start(PHONE)
     env.fake.fail_next(status=404)
 
-    assert (await verifier.check(challenge.id, code=right_code(env, challenge))).verified
+    assert (await verifier.check(challenge.id, code=right_code(env.fake, challenge))).verified
 
     assert await verifier.flush() == 0
     assert "result" not in env.fake.calls[challenge.call_id]
@@ -375,10 +242,10 @@ async def test_a_report_whose_worker_vanished_is_sent_after_the_lease(env: Env) 
     verifier = env.verifier(report_lease=30)
     challenge = await verifier.start(PHONE)
     now = env.clock.now
-    from bird_flashcalls.verification._flow import GivenAnswer
+    from bird_flashcalls.verification._flows import GivenAnswer
     from bird_flashcalls.verification._store import Claim
 
-    answer = GivenAnswer(right_code(env, challenge), None)
+    answer = GivenAnswer(right_code(env.fake, challenge), None)
     claim = Claim("vanished", now + 30)
     if env.kind == "redis" and env.mode == "async":
         operations = env.store.async_operations()
@@ -392,9 +259,6 @@ async def test_a_report_whose_worker_vanished_is_sent_after_the_lease(env: Env) 
     env.clock.advance(30)
     assert await verifier.flush() == 1
     assert env.reports(challenge.call_id) == ["verified"]
-
-
-# Rate limits.
 
 
 async def test_per_number_limit_refuses_before_any_call(env: Env) -> None:
@@ -481,33 +345,13 @@ async def test_limits_hold_across_verifiers_sharing_a_store(env: Env) -> None:
         await second.start(PHONE)
 
 
-async def test_limits_are_on_by_default(env: Env) -> None:
-    verifier = env.verifier()
-    await verifier.start(PHONE)
-    with pytest.raises(VerificationRateLimited, match="resend_cooldown"):
-        await verifier.start(PHONE)
-    for _ in range(2):
-        env.clock.advance(30)
-        await verifier.start(PHONE)
-    env.clock.advance(30)
-    with pytest.raises(VerificationRateLimited, match="per_number_limit"):
-        await verifier.start(PHONE)
-    for number in range(20):
-        await verifier.start(f"+3161234{number:04d}", client_key="c")
-    with pytest.raises(VerificationRateLimited, match="per_client_limit"):
-        await verifier.start("+31699999999", client_key="c")
-
-
-# Sharing and reading state.
-
-
 async def test_a_challenge_started_by_one_worker_is_checked_by_another(env: Env) -> None:
     starter = env.verifier()
     checker = env.verifier(env.new_store())
     challenge = await starter.start(PHONE)
 
-    assert (await checker.check(challenge.id, code=right_code(env, challenge))).verified
-    assert (await starter.check(challenge.id, code=right_code(env, challenge))).status == (
+    assert (await checker.check(challenge.id, code=right_code(env.fake, challenge))).verified
+    assert (await starter.check(challenge.id, code=right_code(env.fake, challenge))).status == (
         "not_found"
     )
 
@@ -515,7 +359,7 @@ async def test_a_challenge_started_by_one_worker_is_checked_by_another(env: Env)
 async def test_state_reads_a_challenge_without_changing_it(env: Env) -> None:
     verifier = env.verifier(ttl=100)
     challenge = await verifier.start(PHONE)
-    await verifier.check(challenge.id, code=wrong(right_code(env, challenge)))
+    await verifier.check(challenge.id, code=wrong(right_code(env.fake, challenge)))
 
     pending = await verifier.state(challenge.id)
     assert pending == ChallengeState(challenge, "pending", 2, False)
@@ -531,9 +375,9 @@ async def test_records_are_forgotten_after_they_end(env: Env) -> None:
     verifier = env.verifier(ttl=100, resend_cooldown=0)
     verified = await verifier.start(PHONE)
     locked = await verifier.start(PHONE)
-    await verifier.check(verified.id, code=right_code(env, verified))
+    await verifier.check(verified.id, code=right_code(env.fake, verified))
     for _ in range(3):
-        await verifier.check(locked.id, code=wrong(right_code(env, locked)))
+        await verifier.check(locked.id, code=wrong(right_code(env.fake, locked)))
 
     # Verified (and canceled) records go once reported; locked ones answer "locked" until an
     # hour past their expiry.
@@ -545,66 +389,160 @@ async def test_records_are_forgotten_after_they_end(env: Env) -> None:
         assert await verifier.state(locked.id) is None
 
 
-# Hooks.
-
-
-async def test_events_follow_the_flow_without_secrets(env: Env) -> None:
-    events: list[VerificationEvent] = []
-    verifier = env.verifier(on_event=events.append, per_number_limit=(1, 60))
+async def test_a_late_report_carries_the_number_the_phone_saw(env: Env) -> None:
+    verifier = env.verifier()
     challenge = await verifier.start(PHONE)
-    with pytest.raises(VerificationRateLimited):
-        await verifier.start(PHONE)
-    await verifier.check(challenge.id, code=wrong(right_code(env, challenge)))
-    await verifier.check(challenge.id, code=right_code(env, challenge))
+    seen = env.fake.handset_cli(challenge.call_id)
+    env.fake.fail_next(status=503)
 
-    assert events == [
-        VerificationEvent("started", challenge.id, None),
-        VerificationEvent("rate_limited", None, "per_number_limit"),
-        VerificationEvent("checked", challenge.id, "wrong"),
-        VerificationEvent("checked", challenge.id, "verified"),
-        VerificationEvent("reported", challenge.id, "verified"),
+    assert (await verifier.check(challenge.id, received_cli=seen)).verified
+    assert await verifier.flush() == 1
+
+    assert end_requests(env.fake, challenge.call_id) == [
+        {"result": "verified", "receivedCli": seen}
     ]
 
 
-async def test_a_failing_hook_changes_nothing(env: Env, caplog: pytest.LogCaptureFixture) -> None:
-    def broken(event: VerificationEvent) -> None:
-        raise RuntimeError("metrics are down")
-
-    verifier = env.verifier(on_event=broken)
+async def test_a_late_wrong_cli_report_carries_the_wrong_number(env: Env) -> None:
+    verifier = env.verifier(max_attempts=1)
     challenge = await verifier.start(PHONE)
+    env.fake.fail_next(status=503)
 
-    with caplog.at_level(logging.ERROR, logger="bird_flashcalls.verification"):
-        assert (await verifier.check(challenge.id, code=right_code(env, challenge))).verified
+    assert (await verifier.check(challenge.id, received_cli=WRONG_CLI)).status == "locked"
+    assert await verifier.expire_due() == 0
 
-    assert "on_event raised" in caplog.text
+    assert end_requests(env.fake, challenge.call_id) == [
+        {"result": "wrong_cli", "receivedCli": WRONG_CLI}
+    ]
+
+
+async def test_cancel_answers_false_for_a_challenge_that_has_ended(env: Env) -> None:
+    events: list[VerificationEvent] = []
+    verifier = env.verifier(on_event=events.append)
+    verified = await verifier.start(PHONE)
+    seen = env.fake.handset_cli(verified.call_id)
+    assert (await verifier.check(verified.id, received_cli=seen)).verified
+    canceled = await verifier.start("+31612345679")
+
+    assert await verifier.cancel(canceled.id) is True
+    assert await verifier.cancel(canceled.id) is False
+    assert await verifier.cancel(verified.id) is False
+    assert await verifier.cancel("no-such-challenge") is False
+    assert VerificationEvent("canceled", canceled.id, None) in events
+    assert [event.kind for event in events].count("canceled") == 1
+    assert env.reports(verified.call_id) == ["verified"]
+
+
+async def test_cancel_at_the_moment_of_expiry_reports_the_timeout(env: Env) -> None:
+    verifier = env.verifier(ttl=60)
+    challenge = await verifier.start(PHONE)
+    env.clock.advance(60)
+
+    assert await verifier.cancel(challenge.id) is False
+
+    assert env.reports(challenge.call_id) == ["timeout"]
+    state = await verifier.state(challenge.id)
+    assert state is not None and state.status == "expired"
+
+
+async def test_a_start_exactly_one_window_after_the_last_is_allowed(env: Env) -> None:
+    verifier = env.verifier(per_number_limit=(1, 600), resend_cooldown=0)
+    await verifier.start(PHONE)
+    env.clock.advance(599.5)
+    with pytest.raises(VerificationRateLimited) as caught:
+        await verifier.start(PHONE)
+    assert caught.value.retry_after == pytest.approx(0.5)
+
+    env.clock.advance(0.5)
+
+    assert (await verifier.start(PHONE)).phone == PHONE
+
+
+async def test_expire_due_works_after_a_start_refused_by_one_limit(env: Env) -> None:
+    verifier = env.verifier(per_number_limit=(1, 600), resend_cooldown=0)
+    await verifier.start(PHONE, client_key="10.0.0.1")
+    with pytest.raises(VerificationRateLimited):
+        await verifier.start(PHONE, client_key="10.0.0.2")  # a new client's key counts nothing
+    env.clock.advance(3600)
+
+    assert await verifier.expire_due() == 1
+    assert (await verifier.start(PHONE, client_key="10.0.0.2")).phone == PHONE
+
+
+async def test_an_expired_challenge_still_says_expired_after_its_timeout_is_reported(
+    env: Env,
+) -> None:
+    verifier = env.verifier(ttl=60)
+    challenge = await verifier.start(PHONE)
+    env.clock.advance(60)
+
+    assert await verifier.expire_due() == 1
+
+    state = await verifier.state(challenge.id)
+    assert state is not None and (state.status, state.reported) == ("expired", True)
+    assert (await verifier.check(challenge.id, received_cli=PHONE)).status == "expired"
+
+
+async def test_a_locked_challenge_whose_report_is_dropped_still_says_locked(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    events: list[VerificationEvent] = []
+    verifier = env.verifier(max_attempts=1, on_event=events.append)
+    challenge = await verifier.start(PHONE)
+    env.fake.fail_next(status=404)
+
+    with caplog.at_level(logging.WARNING, logger="bird_flashcalls.verification"):
+        assert (await verifier.check(challenge.id, received_cli=WRONG_CLI)).status == "locked"
+
+    assert not [r for r in caplog.records if "store operation" in r.getMessage()]
+
+    assert events[-1] == VerificationEvent("report_dropped", challenge.id, "wrong_cli")
+    state = await verifier.state(challenge.id)
+    assert state is not None and state.status == "locked"
+    assert (await verifier.check(challenge.id, received_cli=PHONE)).status == "locked"
+    env.clock.advance(121)  # past the report's lease: nothing is left to send
+    assert await verifier.flush() == 0
+    assert env.reports(challenge.call_id) == []
+
+
+async def test_a_verified_challenge_whose_report_is_dropped_is_forgotten(env: Env) -> None:
+    verifier = env.verifier()
+    challenge = await verifier.start(PHONE)
+    env.fake.fail_next(status=422)
+
+    code = env.fake.handset_cli(challenge.call_id)[-4:]
+    assert (await verifier.check(challenge.id, code=code)).verified
+
+    assert await verifier.state(challenge.id) is None
+    assert (await verifier.check(challenge.id, received_cli=PHONE)).status == "not_found"
+
+
+async def test_cancel_answers_false_for_a_locked_or_expired_challenge(env: Env) -> None:
+    verifier = env.verifier(max_attempts=1, ttl=60)
+    locked = await verifier.start(PHONE)
+    expired = await verifier.start("+31612345679")
+    assert (await verifier.check(locked.id, received_cli=WRONG_CLI)).status == "locked"
+    env.clock.advance(60)
+    assert await verifier.expire_due() == 1
+
+    assert await verifier.cancel(locked.id) is False
+    assert await verifier.cancel(expired.id) is False
+    assert env.reports(locked.call_id) == ["wrong_cli"]
+    assert env.reports(expired.call_id) == ["timeout"]
+
+
+async def test_a_verified_challenge_is_not_verified_again_while_its_report_waits(
+    env: Env,
+) -> None:
+    verifier = env.verifier()
+    challenge = await verifier.start(PHONE)
+    seen = env.fake.handset_cli(challenge.call_id)
+    env.fake.fail_next(status=503)
+    assert (await verifier.check(challenge.id, received_cli=seen)).verified
+
+    again = await verifier.check(challenge.id, received_cli=seen)
+
+    assert (again.status, again.verified, again.attempts_left) == ("not_found", False, 0)
+    env.clock.advance(121)  # RedisStore may hold the report until the check's lease ends
+    assert await verifier.flush() == 1
     assert env.reports(challenge.call_id) == ["verified"]
-
-
-async def test_expires_at_follows_the_clock(env: Env) -> None:
-    verifier = env.verifier(ttl=300)
-    started_at = env.clock.now
-    challenge = await verifier.start(PHONE)
-    assert challenge.expires_at - datetime.fromtimestamp(started_at, UTC) == timedelta(seconds=300)
-
-
-async def test_check_results_are_the_same_built_afresh_as_shared(env: Env) -> None:
-    # Results are shared per (status, attempts left); build them afresh first, then shared.
-    _flow._CHECK_RESULTS.clear()
-    verifier = env.verifier(max_attempts=3)
-    for phone in (PHONE, "+31612345679"):
-        challenge = await verifier.start(phone)
-        code = right_code(env, challenge)
-
-        wrong_answer = await verifier.check(challenge.id, code=wrong(code))
-        right_answer = await verifier.check(challenge.id, code=code)
-
-        assert (wrong_answer.status, wrong_answer.verified, wrong_answer.attempts_left) == (
-            "wrong",
-            False,
-            2,
-        )
-        assert (right_answer.status, right_answer.verified, right_answer.attempts_left) == (
-            "verified",
-            True,
-            2,
-        )

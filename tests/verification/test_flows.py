@@ -1,5 +1,5 @@
-"""The edges of a verification session: exact boundaries, late reports, dropped reports, and what
-is forgotten. Run against each store with Verifier and AsyncVerifier."""
+"""What the flows decide whatever the store: arguments, answers, limits' messages, events, logs
+and store failures. Run once, on a MemoryStore with a Verifier."""
 
 from __future__ import annotations
 
@@ -7,93 +7,145 @@ import json
 import logging
 
 import pytest
+from bird_flashcalls import InvalidRequestError
 from bird_flashcalls.verification import (
+    CheckResult,
     MemoryStore,
     VerificationEvent,
     VerificationRateLimited,
     Verifier,
 )
-from verification_support import Clock, Env
+
+from .support import PHONE, Clock, Env, end_requests, memory_verifier, right_code, wrong
 
 pytestmark = pytest.mark.anyio
 
-PHONE = "+31612345678"
-WRONG_CLI = "+3197010269999"
+
+@pytest.fixture
+async def env(memory_env: Env) -> Env:
+    return memory_env
 
 
-def end_requests(env: Env, call_id: object) -> list[dict[str, object]]:
-    path_end = f"/flashcalls/{call_id}"
-    return [
-        request.json
-        for request in env.fake.requests
-        if request.path.endswith(path_end) and request.status == 202
-    ]
+async def test_challenge_ids_are_unique(env: Env) -> None:
+    verifier = env.verifier(resend_cooldown=0, per_number_limit=None)
+    ids = {(await verifier.start(PHONE)).id for _ in range(20)}
+    assert len(ids) == 20
 
 
-async def test_a_late_report_carries_the_number_the_phone_saw(env: Env) -> None:
+async def test_the_public_dict_has_everything_but_the_call_id(env: Env) -> None:
+    challenge = await env.verifier().start(PHONE)
+
+    public = challenge.to_public_dict()
+
+    assert public == {
+        "id": challenge.id,
+        "phone": PHONE,
+        "cli_prefix": challenge.cli_prefix,
+        "code_digits": 4,
+        "expires_at": challenge.expires_at.isoformat(),
+    }
+    assert str(challenge.call_id) not in str(public)
+    assert env.fake.handset_cli(challenge.call_id) not in str(public)
+
+
+async def test_the_number_the_phone_saw_verifies_in_any_format_the_client_accepts(
+    env: Env,
+) -> None:
+    verifier = env.verifier(resend_cooldown=0)
+    first = await verifier.start(PHONE)
+    second = await verifier.start(PHONE)
+    seen = env.fake.handset_cli(first.call_id)
+    spaced = f"{seen[:3]} {seen[3:6]} {seen[6:10]} {seen[10:]}"
+
+    assert (await verifier.check(first.id, received_cli=spaced)).verified
+    international = "00" + env.fake.handset_cli(second.call_id)[1:]
+    assert (await verifier.check(second.id, received_cli=international)).verified
+
+    assert env.fake.calls[first.call_id]["receivedCli"] == seen
+    assert env.reports(first.call_id) == ["verified"]
+
+
+async def test_a_check_needs_exactly_one_answer_and_a_string_id(env: Env) -> None:
     verifier = env.verifier()
     challenge = await verifier.start(PHONE)
-    seen = env.fake.handset_cli(challenge.call_id)
-    env.fake.fail_next(status=503)
 
-    assert (await verifier.check(challenge.id, received_cli=seen)).verified
-    assert await verifier.flush() == 1
+    with pytest.raises(InvalidRequestError, match="exactly one answer") as neither:
+        await verifier.check(challenge.id)
+    with pytest.raises(InvalidRequestError, match="exactly one answer") as both:
+        await verifier.check(challenge.id, code="1234", received_cli="+3197010260000")
+    with pytest.raises(InvalidRequestError, match="challenge_id") as not_an_id:
+        await verifier.check(None, code="1234")
+    with pytest.raises(InvalidRequestError, match="digits only"):
+        await verifier.check(challenge.id, code="12a4")
+    assert (neither.value.field, both.value.field) == ("code", "received_cli")
+    assert not_an_id.value.field == "challenge_id"
+    # None of those used an attempt.
+    state = await verifier.state(challenge.id)
+    assert state is not None and state.attempts_left == 3
 
-    assert end_requests(env, challenge.call_id) == [{"result": "verified", "receivedCli": seen}]
 
-
-async def test_a_late_wrong_cli_report_carries_the_wrong_number(env: Env) -> None:
-    verifier = env.verifier(max_attempts=1)
+async def test_a_code_of_another_length_is_a_wrong_answer(env: Env) -> None:
+    verifier = env.verifier()
     challenge = await verifier.start(PHONE)
-    env.fake.fail_next(status=503)
+    code = right_code(env.fake, challenge)
 
-    assert (await verifier.check(challenge.id, received_cli=WRONG_CLI)).status == "locked"
-    assert await verifier.expire_due() == 0
+    result = await verifier.check(challenge.id, code=env.fake.handset_cli(challenge.call_id)[-5:])
 
-    assert end_requests(env, challenge.call_id) == [
-        {"result": "wrong_cli", "receivedCli": WRONG_CLI}
+    assert result == CheckResult("wrong", False, 2)
+    assert (await verifier.check(challenge.id, code=code)).verified
+
+
+async def test_limits_are_on_by_default(env: Env) -> None:
+    verifier = env.verifier()
+    await verifier.start(PHONE)
+    with pytest.raises(VerificationRateLimited, match="resend_cooldown"):
+        await verifier.start(PHONE)
+    for _ in range(2):
+        env.clock.advance(30)
+        await verifier.start(PHONE)
+    env.clock.advance(30)
+    with pytest.raises(VerificationRateLimited, match="per_number_limit"):
+        await verifier.start(PHONE)
+    for number in range(20):
+        await verifier.start(f"+3161234{number:04d}", client_key="c")
+    with pytest.raises(VerificationRateLimited, match="per_client_limit"):
+        await verifier.start("+31699999999", client_key="c")
+
+
+async def test_events_follow_the_flow_without_secrets(env: Env) -> None:
+    events: list[VerificationEvent] = []
+    verifier = env.verifier(on_event=events.append, per_number_limit=(1, 60))
+    challenge = await verifier.start(PHONE)
+    with pytest.raises(VerificationRateLimited):
+        await verifier.start(PHONE)
+    await verifier.check(challenge.id, code=wrong(right_code(env.fake, challenge)))
+    await verifier.check(challenge.id, code=right_code(env.fake, challenge))
+
+    assert events == [
+        VerificationEvent("started", challenge.id, None),
+        VerificationEvent("rate_limited", None, "per_number_limit"),
+        VerificationEvent("checked", challenge.id, "wrong"),
+        VerificationEvent("checked", challenge.id, "verified"),
+        VerificationEvent("reported", challenge.id, "verified"),
     ]
 
 
-async def test_cancel_answers_false_for_a_challenge_that_has_ended(env: Env) -> None:
-    events: list[VerificationEvent] = []
-    verifier = env.verifier(on_event=events.append)
-    verified = await verifier.start(PHONE)
-    seen = env.fake.handset_cli(verified.call_id)
-    assert (await verifier.check(verified.id, received_cli=seen)).verified
-    canceled = await verifier.start("+31612345679")
+async def test_a_failing_hook_changes_nothing(env: Env, caplog: pytest.LogCaptureFixture) -> None:
+    def broken(event: VerificationEvent) -> None:
+        raise RuntimeError("metrics are down")
 
-    assert await verifier.cancel(canceled.id) is True
-    assert await verifier.cancel(canceled.id) is False
-    assert await verifier.cancel(verified.id) is False
-    assert await verifier.cancel("no-such-challenge") is False
-    assert VerificationEvent("canceled", canceled.id, None) in events
-    assert [event.kind for event in events].count("canceled") == 1
+    verifier = env.verifier(on_event=broken)
 
+    with caplog.at_level(logging.ERROR, logger="bird_flashcalls.verification"):
+        challenge = await verifier.start(PHONE)
+        assert (await verifier.check(challenge.id, code=right_code(env.fake, challenge))).verified
 
-async def test_cancel_at_the_moment_of_expiry_reports_the_timeout(env: Env) -> None:
-    verifier = env.verifier(ttl=60)
-    challenge = await verifier.start(PHONE)
-    env.clock.advance(60)
-
-    assert await verifier.cancel(challenge.id) is False
-
-    assert env.reports(challenge.call_id) == ["timeout"]
-    state = await verifier.state(challenge.id)
-    assert state is not None and state.status == "expired"
-
-
-async def test_a_start_exactly_one_window_after_the_last_is_allowed(env: Env) -> None:
-    verifier = env.verifier(per_number_limit=(1, 600), resend_cooldown=0)
-    await verifier.start(PHONE)
-    env.clock.advance(599.5)
-    with pytest.raises(VerificationRateLimited) as caught:
-        await verifier.start(PHONE)
-    assert caught.value.retry_after == pytest.approx(0.5)
-
-    env.clock.advance(0.5)
-
-    assert (await verifier.start(PHONE)).phone == PHONE
+    assert [r.getMessage() for r in caplog.records] == [
+        "on_event raised for a started event; ignored",
+        "on_event raised for a checked event; ignored",
+        "on_event raised for a reported event; ignored",
+    ]
+    assert env.reports(challenge.call_id) == ["verified"]
 
 
 @pytest.mark.parametrize(
@@ -131,65 +183,6 @@ async def test_a_refused_start_says_which_limit_and_when_to_try_again(
     assert explains in str(caught.value)
 
 
-async def test_expire_due_works_after_a_start_refused_by_one_limit(env: Env) -> None:
-    verifier = env.verifier(per_number_limit=(1, 600), resend_cooldown=0)
-    await verifier.start(PHONE, client_key="10.0.0.1")
-    with pytest.raises(VerificationRateLimited):
-        await verifier.start(PHONE, client_key="10.0.0.2")  # a new client's key counts nothing
-    env.clock.advance(3600)
-
-    assert await verifier.expire_due() == 1
-    assert (await verifier.start(PHONE, client_key="10.0.0.2")).phone == PHONE
-
-
-async def test_an_expired_challenge_still_says_expired_after_its_timeout_is_reported(
-    env: Env,
-) -> None:
-    verifier = env.verifier(ttl=60)
-    challenge = await verifier.start(PHONE)
-    env.clock.advance(60)
-
-    assert await verifier.expire_due() == 1
-
-    state = await verifier.state(challenge.id)
-    assert state is not None and (state.status, state.reported) == ("expired", True)
-    assert (await verifier.check(challenge.id, received_cli=PHONE)).status == "expired"
-
-
-async def test_a_locked_challenge_whose_report_is_dropped_still_says_locked(
-    env: Env, caplog: pytest.LogCaptureFixture
-) -> None:
-    events: list[VerificationEvent] = []
-    verifier = env.verifier(max_attempts=1, on_event=events.append)
-    challenge = await verifier.start(PHONE)
-    env.fake.fail_next(status=404)
-
-    with caplog.at_level(logging.WARNING, logger="bird_flashcalls.verification"):
-        assert (await verifier.check(challenge.id, received_cli=WRONG_CLI)).status == "locked"
-
-    assert not [r for r in caplog.records if "store operation" in r.getMessage()]
-
-    assert events[-1] == VerificationEvent("report_dropped", challenge.id, "wrong_cli")
-    state = await verifier.state(challenge.id)
-    assert state is not None and state.status == "locked"
-    assert (await verifier.check(challenge.id, received_cli=PHONE)).status == "locked"
-    env.clock.advance(121)  # past the report's lease: nothing is left to send
-    assert await verifier.flush() == 0
-    assert env.reports(challenge.call_id) == []
-
-
-async def test_a_verified_challenge_whose_report_is_dropped_is_forgotten(env: Env) -> None:
-    verifier = env.verifier()
-    challenge = await verifier.start(PHONE)
-    env.fake.fail_next(status=422)
-
-    code = env.fake.handset_cli(challenge.call_id)[-4:]
-    assert (await verifier.check(challenge.id, code=code)).verified
-
-    assert await verifier.state(challenge.id) is None
-    assert (await verifier.check(challenge.id, received_cli=PHONE)).status == "not_found"
-
-
 class FailingReportStore(MemoryStore):
     def report_failed(self, challenge_id: str, token: str, now: float, give_up: bool) -> None:
         raise ConnectionError("the store went away")
@@ -198,7 +191,7 @@ class FailingReportStore(MemoryStore):
 def test_a_store_failure_after_a_decision_is_logged_and_the_answer_stands(
     fake_bird, caplog: pytest.LogCaptureFixture
 ) -> None:
-    verifier = Verifier(fake_bird.client(max_retries=0), FailingReportStore(), clock=Clock())
+    verifier = memory_verifier(fake_bird, store=FailingReportStore())
     challenge = verifier.start(PHONE)
     fake_bird.fail_next(status=503)
 
@@ -210,27 +203,13 @@ def test_a_store_failure_after_a_decision_is_logged_and_the_answer_stands(
     assert warnings == ["store operation report_failed failed after a decision (ConnectionError)"]
 
 
-async def test_cancel_answers_false_for_a_locked_or_expired_challenge(env: Env) -> None:
-    verifier = env.verifier(max_attempts=1, ttl=60)
-    locked = await verifier.start(PHONE)
-    expired = await verifier.start("+31612345679")
-    assert (await verifier.check(locked.id, received_cli=WRONG_CLI)).status == "locked"
-    env.clock.advance(60)
-    assert await verifier.expire_due() == 1
-
-    assert await verifier.cancel(locked.id) is False
-    assert await verifier.cancel(expired.id) is False
-    assert env.reports(locked.call_id) == ["wrong_cli"]
-    assert env.reports(expired.call_id) == ["timeout"]
-
-
 async def test_an_answer_that_is_not_a_number_is_reported_without_it(env: Env) -> None:
     verifier = env.verifier(max_attempts=1)
     challenge = await verifier.start(PHONE)
 
     assert (await verifier.check(challenge.id, received_cli="Unknown caller")).status == "locked"
 
-    assert end_requests(env, challenge.call_id) == [{"result": "wrong_cli"}]
+    assert end_requests(env.fake, challenge.call_id) == [{"result": "wrong_cli"}]
 
 
 async def test_events_name_each_expiry_and_each_unknown_id(env: Env) -> None:
@@ -248,22 +227,6 @@ async def test_events_name_each_expiry_and_each_unknown_id(env: Env) -> None:
     assert sorted(event.challenge_id or "" for event in expiries) == sorted([first.id, second.id])
     assert all(event.detail is None for event in expiries)
     assert events[-1] == VerificationEvent("checked", None, "not_found")
-
-
-@pytest.mark.parametrize(
-    ("answers", "field"),
-    [({"received_cli": PHONE, "code": "1234"}, "received_cli"), ({}, "code")],
-)
-async def test_a_check_needs_exactly_one_answer_and_names_the_field(env: Env, answers, field):
-    from bird_flashcalls import InvalidRequestError
-
-    verifier = env.verifier()
-    challenge = await verifier.start(PHONE)
-
-    with pytest.raises(InvalidRequestError) as caught:
-        await verifier.check(challenge.id, **answers)
-
-    assert caught.value.field == field
 
 
 class CountingStore(MemoryStore):
@@ -310,7 +273,7 @@ class FailingReportDoneStore(MemoryStore):
 
 
 def test_a_call_nobody_can_check_is_canceled_at_bird(fake_bird) -> None:
-    verifier = Verifier(fake_bird.client(max_retries=0), FailingCreateStore(), clock=Clock())
+    verifier = memory_verifier(fake_bird, store=FailingCreateStore())
 
     with pytest.raises(ConnectionError, match="the store went away"):
         verifier.start(PHONE)
@@ -356,7 +319,7 @@ def test_a_call_from_a_number_that_is_not_one_is_canceled_and_refused() -> None:
 def test_a_start_with_a_bad_argument_names_it(fake_bird, phone, client_key, field) -> None:
     from bird_flashcalls import InvalidRequestError
 
-    verifier = Verifier(fake_bird.client(max_retries=0), MemoryStore(), clock=Clock())
+    verifier = memory_verifier(fake_bird)
 
     with pytest.raises(InvalidRequestError) as caught:
         verifier.start(phone, client_key=client_key)
@@ -367,9 +330,7 @@ def test_a_start_with_a_bad_argument_names_it(fake_bird, phone, client_key, fiel
 
 def test_reports_are_logged_with_what_happened(fake_bird, caplog) -> None:
     events: list[VerificationEvent] = []
-    verifier = Verifier(
-        fake_bird.client(max_retries=0), MemoryStore(), clock=Clock(), on_event=events.append
-    )
+    verifier = memory_verifier(fake_bird, on_event=events.append)
     taken, kept, dropped = (verifier.start(f"+3161234567{n}") for n in range(3))
     fake_bird.fail_next(status=503)
 
@@ -395,7 +356,7 @@ def test_reports_are_logged_with_what_happened(fake_bird, caplog) -> None:
 
 
 def test_a_report_lost_to_the_network_is_logged_without_a_status(fake_bird, caplog) -> None:
-    verifier = Verifier(fake_bird.client(max_retries=0), MemoryStore(), clock=Clock())
+    verifier = memory_verifier(fake_bird)
     challenge = verifier.start(PHONE)
     fake_bird.fail_next(drop_connection=True)
 
@@ -409,7 +370,7 @@ def test_a_report_lost_to_the_network_is_logged_without_a_status(fake_bird, capl
 
 
 def test_flush_counts_only_what_bird_took(fake_bird) -> None:
-    verifier = Verifier(fake_bird.client(max_retries=0), MemoryStore(), clock=Clock())
+    verifier = memory_verifier(fake_bird)
     challenge = verifier.start(PHONE)
     fake_bird.fail_next(status=503, times=2)
     verifier.check(challenge.id, received_cli=fake_bird.handset_cli(challenge.call_id))
@@ -421,7 +382,7 @@ def test_flush_counts_only_what_bird_took(fake_bird) -> None:
 def test_a_store_failure_after_a_report_is_logged_and_the_answer_stands(
     fake_bird, caplog: pytest.LogCaptureFixture
 ) -> None:
-    verifier = Verifier(fake_bird.client(max_retries=0), FailingReportDoneStore(), clock=Clock())
+    verifier = memory_verifier(fake_bird, store=FailingReportDoneStore())
     challenge = verifier.start(PHONE)
 
     with caplog.at_level(logging.WARNING, logger="bird_flashcalls.verification"):
@@ -433,18 +394,15 @@ def test_a_store_failure_after_a_report_is_logged_and_the_answer_stands(
     ]
 
 
-async def test_a_verified_challenge_is_not_verified_again_while_its_report_waits(
-    env: Env,
-) -> None:
-    verifier = env.verifier()
-    challenge = await verifier.start(PHONE)
-    seen = env.fake.handset_cli(challenge.call_id)
-    env.fake.fail_next(status=503)
-    assert (await verifier.check(challenge.id, received_cli=seen)).verified
+async def test_many_expired_challenges_are_all_reported(env: Env) -> None:
+    # More than one batch of the store's claim_due (each store's limit: the store contract).
+    from bird_flashcalls.verification._flows import DUE_BATCH
 
-    again = await verifier.check(challenge.id, received_cli=seen)
+    verifier = env.verifier(ttl=10, resend_cooldown=0, per_number_limit=None)
+    count = DUE_BATCH + 7
+    calls = [(await verifier.start(PHONE)).call_id for _ in range(count)]
+    env.clock.advance(10)
 
-    assert (again.status, again.verified, again.attempts_left) == ("not_found", False, 0)
-    env.clock.advance(121)  # RedisStore may hold the report until the check's lease ends
-    assert await verifier.flush() == 1
-    assert env.reports(challenge.call_id) == ["verified"]
+    assert await verifier.expire_due() == count
+
+    assert [env.reports(call_id) for call_id in calls] == [["timeout"]] * count

@@ -4,7 +4,8 @@ fail instead."""
 from __future__ import annotations
 
 import pytest
-import redis_server
+
+from . import redis_server
 
 
 def test_a_missing_redis_server_skips_with_how_to_install_it(

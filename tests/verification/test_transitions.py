@@ -1,0 +1,313 @@
+"""The pure parts of a verification session, tested directly: the state changes every store
+applies (and the Lua mirrors), the rate-limit arithmetic, report verdicts, claim tokens and the
+record codec."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+from bird_flashcalls.verification import _flows, _transitions
+from bird_flashcalls.verification._settings import Settings
+from bird_flashcalls.verification._store import (
+    Claim,
+    Quota,
+    Report,
+    record_from_row,
+    record_from_text,
+    record_to_row,
+    record_to_text,
+)
+
+from .support import NOW, record
+
+CLAIM = Claim("worker", NOW + 60)
+
+
+@pytest.mark.parametrize(
+    ("state", "matched", "at", "status", "left", "result"),
+    [
+        ("pending", True, NOW, "verified", 3, "verified"),
+        ("pending", False, NOW, "wrong", 2, None),
+        ("pending", True, NOW + 299.999, "verified", 3, "verified"),
+        ("pending", True, NOW + 300, "expired", 0, "timeout"),  # expires_at itself is too late
+        ("verified", True, NOW, "not_found", 0, None),  # a challenge grants once
+        ("canceled", True, NOW, "not_found", 0, None),
+        ("locked", True, NOW, "locked", 0, None),
+        ("expired", True, NOW, "expired", 0, None),
+    ],
+)
+def test_what_one_answer_decides(state, matched, at, status, left, result) -> None:
+    checked = record("a", state=state)
+
+    outcome = _transitions.on_check(checked, matched, "+3197010260002", at, CLAIM)
+
+    assert (outcome.status, outcome.attempts_left) == (status, left)
+    assert (outcome.report and outcome.report.result) == result
+    if result is not None:
+        assert checked.state == status and checked.report == result
+        assert (checked.claim, checked.lease_until, checked.due_at) == (
+            "worker",
+            NOW + 60,
+            NOW + 60,
+        )
+        assert checked.purge_at == max(NOW + 300, at) + _transitions.UNREPORTED_KEPT_FOR
+
+
+def test_the_last_wrong_answer_locks_and_reports_the_number_given() -> None:
+    checked = record("a", attempts=2)
+
+    outcome = _transitions.on_check(checked, False, "+3197010269999", NOW, CLAIM)
+
+    assert (outcome.status, outcome.attempts_left, checked.attempts) == ("locked", 0, 3)
+    assert outcome.report == Report(
+        "a", checked.call_id, "wrong_cli", "+3197010269999", "worker", False
+    )
+
+
+@pytest.mark.parametrize(
+    ("state", "at", "canceled", "result"),
+    [
+        ("pending", NOW, True, "canceled"),
+        ("pending", NOW + 300, False, "timeout"),
+        ("verified", NOW, False, None),
+        ("locked", NOW, False, None),
+    ],
+)
+def test_what_a_cancel_decides(state, at, canceled, result) -> None:
+    outcome = _transitions.on_cancel(record("a", state=state), at, CLAIM)
+
+    assert outcome.canceled is canceled
+    assert (outcome.report and outcome.report.result) == result
+    assert (outcome.report and outcome.report.newly_expired) == (result and result == "timeout")
+
+
+def test_a_pending_challenge_past_its_expiry_is_ended_by_the_due_sweep() -> None:
+    due = record("a", expires_at=NOW)
+
+    report = _transitions.on_due(due, NOW, CLAIM)
+
+    assert report == Report("a", due.call_id, "timeout", None, "worker", True)
+    assert due.state == "expired"
+
+
+def test_a_pending_challenge_looked_at_early_is_looked_at_again_at_its_expiry() -> None:
+    early = record("a", due_at=NOW - 5, expires_at=NOW + 100)
+
+    assert _transitions.on_due(early, NOW, Claim("worker", NOW + 60)) is None
+
+    assert (early.state, early.due_at, early.claim) == ("pending", NOW + 100, None)
+
+
+def test_an_ended_challenge_with_nothing_to_report_is_not_looked_at_again() -> None:
+    done = record("a", state="verified", due_at=NOW - 5)
+
+    assert _transitions.on_due(done, NOW, Claim("worker", NOW + 60)) is None
+
+    assert done.due_at is None
+
+
+def test_a_report_another_worker_is_sending_is_left_to_it_until_its_lease_ends() -> None:
+    held = record(
+        "a",
+        state="locked",
+        report="wrong_cli",
+        report_cli="+3197010269999",
+        claim="other",
+        lease_until=NOW + 30,
+        due_at=NOW - 1,
+    )
+
+    assert _transitions.on_due(held, NOW, Claim("worker", NOW + 60)) is None
+    assert (held.claim, held.due_at) == ("other", NOW + 30)
+
+    report = _transitions.on_due(held, NOW + 30, Claim("worker", NOW + 90))
+
+    assert report == Report("a", held.call_id, "wrong_cli", "+3197010269999", "worker", False)
+    assert (held.claim, held.lease_until, held.due_at) == ("worker", NOW + 90, NOW + 90)
+
+
+def test_a_failed_report_of_another_claim_changes_nothing() -> None:
+    held = record("a", state="verified", report="verified", claim="other", lease_until=NOW + 30)
+
+    assert _transitions.on_report_failed(held, "mine", NOW, give_up=False) is False
+    assert _transitions.on_report_failed(held, "mine", NOW, give_up=True) is False
+
+    assert (held.report, held.claim, held.lease_until) == ("verified", "other", NOW + 30)
+
+
+def test_a_released_report_is_due_at_once_for_anyone() -> None:
+    held = record("a", state="verified", report="verified", claim="mine", lease_until=NOW + 30)
+
+    assert _transitions.on_report_failed(held, "mine", NOW, give_up=False) is False
+
+    assert (held.report, held.claim, held.lease_until, held.due_at) == ("verified", None, NOW, NOW)
+
+
+@pytest.mark.parametrize(("state", "forget"), [("verified", True), ("canceled", True)])
+def test_a_reported_verified_or_canceled_challenge_is_forgotten_at_once(state, forget) -> None:
+    ended = record("a", state=state, report=state, claim="mine")
+
+    assert _transitions.on_report_done(ended, NOW) is forget
+
+
+@pytest.mark.parametrize("state", ["locked", "expired"])
+def test_a_reported_locked_or_expired_challenge_is_kept_for_an_hour_past_its_expiry(state) -> None:
+    ended = record("a", state=state, report="timeout", claim="mine", expires_at=NOW)
+
+    assert _transitions.on_report_done(ended, NOW) is False
+    assert (ended.report, ended.claim, ended.due_at) == (None, None, None)
+    assert ended.purge_at == NOW + _transitions.ENDED_KEPT_FOR
+    old = record("b", state=state, report="timeout", expires_at=NOW - _transitions.ENDED_KEPT_FOR)
+    assert _transitions.on_report_done(old, NOW) is True
+
+
+def test_a_start_is_counted_for_the_window_that_follows_it_only() -> None:
+    quota = Quota("per_number_limit", "number:x", 2, 60.0)
+
+    assert _transitions.quota_wait([NOW - 60, NOW - 10], quota, NOW) is None  # 60 s ago: out
+    assert _transitions.quota_wait([NOW - 59, NOW - 10], quota, NOW) == pytest.approx(1.0)
+
+
+def test_the_longest_wait_among_refusing_quotas_is_given() -> None:
+    quotas = [
+        Quota("resend_cooldown", "resend:x", 1, 30.0),
+        Quota("per_number_limit", "number:x", 1, 600.0),
+        Quota("per_client_limit", "client:y", 5, 3600.0),
+    ]
+    times = [[NOW - 20], [NOW - 20], [NOW - 20]]
+
+    refusal = _transitions.quota_refusal(quotas, times, NOW)
+
+    assert refusal is not None
+    assert (refusal.name, refusal.retry_after) == ("per_number_limit", pytest.approx(580.0))
+    assert _transitions.quota_refusal(quotas[2:], times[2:], NOW) is None
+
+
+def test_between_equal_waits_the_first_quota_is_named() -> None:
+    quotas = [
+        Quota("resend_cooldown", "resend:x", 1, 60.0),
+        Quota("per_number_limit", "number:x", 1, 60.0),
+    ]
+
+    refusal = _transitions.quota_refusal(quotas, [[NOW - 10], [NOW - 10]], NOW)
+
+    assert refusal is not None and refusal.name == "resend_cooldown"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_worker_makes_claim_tokens_of_its_own() -> None:
+    parent = _flows.new_token()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report its first token, then leave without cleanup
+        try:
+            os.write(write, _flows.new_token().encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        child = pipe.read()
+    os.waitpid(pid, 0)
+
+    # Same counter, another random prefix: two workers never hold the same claim.
+    assert child and child.rsplit("-", 1)[0] != parent.rsplit("-", 1)[0]
+
+
+def _validation_error(status: int | None) -> Any:
+    import httpx
+    from bird_flashcalls import APIResponseValidationError
+
+    response = None if status is None else httpx.Response(status)
+    return APIResponseValidationError("odd body", response=response, body=b"", request_id=None)
+
+
+def _status_error(status: int) -> Any:
+    import httpx
+    from bird_flashcalls import APIStatusError
+
+    response = httpx.Response(status, request=httpx.Request("POST", "https://api.bird.test"))
+    return APIStatusError(
+        "no", response=response, code=None, message=None, details={}, request_id=None
+    )
+
+
+@pytest.mark.parametrize(
+    ("error", "verdict"),
+    [
+        (None, "done"),
+        (_validation_error(200), "done"),  # Bird took it; only its answer was odd
+        (_validation_error(202), "done"),
+        (_validation_error(299), "done"),
+        (_validation_error(300), "retry"),
+        (_validation_error(199), "retry"),
+        (_validation_error(None), "retry"),
+        (_status_error(500), "retry"),
+        (_status_error(503), "retry"),
+        (_status_error(408), "retry"),
+        (_status_error(429), "retry"),
+        (_status_error(409), "drop"),  # already ended: it never will take it
+        (_status_error(404), "drop"),
+        (_status_error(430), "drop"),
+        (_status_error(407), "drop"),
+        (_status_error(499), "drop"),
+    ],
+)
+def test_what_becomes_of_a_report_after_each_answer(error, verdict) -> None:
+    assert _transitions.report_verdict(error) == verdict
+
+
+def test_what_becomes_of_a_report_that_got_no_answer() -> None:
+    import httpx
+    from bird_flashcalls import (
+        APIConnectionError,
+        ClientClosedError,
+        ConfigurationError,
+        InvalidRequestError,
+    )
+
+    request = httpx.Request("POST", "https://api.bird.test")
+    no_answer = APIConnectionError("down", request=request, may_have_been_delivered=False)
+    assert _transitions.report_verdict(no_answer) == "retry"
+    assert _transitions.report_verdict(ClientClosedError("closed")) == "retry"
+    assert _transitions.report_verdict(InvalidRequestError("bad", field="x")) == "drop"
+    assert _transitions.report_verdict(ConfigurationError("bad")) == "drop"
+
+
+def test_claim_tokens_are_unique_and_a_given_one_is_kept() -> None:
+    settings = Settings(report_lease=30)
+
+    tokens = {_flows._claim(settings, NOW).token for _ in range(100)}
+    given = _flows._claim(settings, NOW, "this-run")
+
+    assert len(tokens) == 100 and all(tokens)
+    assert (given.token, given.until) == ("this-run", NOW + 30)
+
+
+def test_the_hook_a_forked_child_runs_gives_claim_tokens_a_new_prefix() -> None:
+    before = _flows.new_token()
+
+    _flows._new_token_prefix()  # what os.register_at_fork runs in a child
+
+    after = _flows.new_token()
+    assert after != before
+    assert after.rsplit("-", 1)[0] != before.rsplit("-", 1)[0]
+
+
+def test_the_record_codec_reads_back_what_it_wrote() -> None:
+    full = record(
+        "a",
+        state="locked",
+        report="wrong_cli",
+        report_cli="+3197010269999",
+        claim="worker",
+        lease_until=NOW + 60.5,
+        attempts=3,
+    )
+    empty = record("b", due_at=None)
+
+    for written in (full, empty):
+        assert record_from_row(record_to_row(written)) == written
+        assert record_from_text(record_to_text(written)) == written
+    assert record_to_text(empty)["report"] == "" and record_to_text(empty)["due_at"] == ""

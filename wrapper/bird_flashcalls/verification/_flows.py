@@ -1,0 +1,378 @@
+"""The flows of a verification session, and the one sync and one async driver that run them.
+
+A flow (``start``, ``check``, ``cancel``, ``state``, ``process_due``) is a generator: it yields
+each piece of I/O it needs as a typed step (a store ``Operation``, a ``Ring``, a
+``SendReport``) and receives its answer. ``Verifier`` and ``AsyncVerifier`` only perform the
+steps, the way httpx drives an auth flow, so the sync and async verifiers cannot disagree.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+import os
+import secrets
+from collections.abc import Awaitable, Callable, Generator
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+import attrs
+
+from .._rules import is_e164
+from .._verify import check_received_cli, check_typed_code, normalise_number
+from ..errors import APIStatusError, BirdError, InvalidRequestError
+from ._models import (
+    Challenge,
+    ChallengeState,
+    CheckResult,
+    EventKind,
+    VerificationEvent,
+    VerificationRateLimited,
+)
+from ._operations import (
+    CancelOp,
+    CheckOp,
+    ClaimDueOp,
+    CreateOp,
+    Operation,
+    ReportDoneOp,
+    ReportFailedOp,
+    SaltOp,
+    SnapshotOp,
+    TakeQuotasOp,
+)
+from ._settings import Settings
+from ._store import Claim, Record, Refusal, Report
+from ._transitions import new_record, quotas_for, report_verdict
+
+logger = logging.getLogger("bird_flashcalls.verification")
+
+# Reports claimed per store operation in expire_due() and flush().
+DUE_BATCH = 200
+MAX_DUE_BATCHES = 1000
+MAX_ID_LENGTH = 128
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@attrs.frozen
+class Ring:
+    """Ring ``phone``: ``flash_calls.create(phone)``; send back the FlashCall."""
+
+    phone: str
+
+
+@attrs.frozen
+class SendReport:
+    """Tell Bird a result with End; send back None, or the BirdError it failed with."""
+
+    report: Report
+
+
+Step = Operation[Any] | Ring | SendReport
+Flow = Generator[Step, Any, T]
+
+
+def _store(operation: Operation[R]) -> Flow[R]:
+    result: R = yield operation
+    return result
+
+
+# Claim tokens need only be unique, not secret: a random prefix per process (made again in a
+# forked child, which would otherwise share it) and a counter.
+_token_numbers = itertools.count()
+_token_prefix = secrets.token_hex(8) + "-"
+
+
+def _new_token_prefix() -> None:
+    global _token_prefix
+    _token_prefix = secrets.token_hex(8) + "-"
+
+
+os.register_at_fork(after_in_child=_new_token_prefix)
+
+
+def new_token() -> str:
+    return _token_prefix + str(next(_token_numbers))
+
+
+def _claim(settings: Settings, now: float, token: str | None = None) -> Claim:
+    return Claim(token or new_token(), now + settings.report_lease)
+
+
+def new_challenge_id() -> str:
+    """192 random bits, URL-safe: unguessable, so a check cannot hit someone else's challenge."""
+    return secrets.token_urlsafe(24)
+
+
+def _emit(
+    settings: Settings, kind: EventKind, challenge_id: str | None, detail: str | None = None
+) -> None:
+    hook = settings.on_event
+    if hook is None:
+        return
+    try:
+        hook(VerificationEvent(kind, challenge_id, detail))
+    except Exception:
+        # A failing metrics hook must not change what the user is told.
+        logger.exception("on_event raised for a %s event; ignored", kind)
+
+
+# Views.
+
+
+def challenge_of(record: Record, call_id: UUID | None = None) -> Challenge:
+    return Challenge(
+        id=record.id,
+        phone=record.phone,
+        cli_prefix=record.expected_cli[: -record.code_digits],
+        code_digits=record.code_digits,
+        expires_at=datetime.fromtimestamp(record.expires_at, UTC),
+        call_id=call_id or UUID(record.call_id),
+    )
+
+
+def state_of(record: Record, now: float) -> ChallengeState:
+    status = record.state
+    if status == "pending" and now >= record.expires_at:
+        status = "expired"  # expire_due() has not run yet; the next check will say expired
+    left = record.max_attempts - record.attempts if status in ("pending", "verified") else 0
+    reported = record.state != "pending" and record.report is None
+    return ChallengeState(challenge_of(record), status, left, reported)
+
+
+_NOT_FOUND = CheckResult("not_found", False, 0)
+
+
+# The flows.
+
+
+def start(settings: Settings, phone: str, client_key: str | None) -> Flow[Challenge]:
+    phone = normalise_number(phone, field="phone")
+    if client_key is not None and (not isinstance(client_key, str) or not client_key):
+        raise InvalidRequestError(
+            "client_key must be a non-empty string naming who asks (e.g. the client's IP "
+            f"address), or None; got {type(client_key).__name__}",
+            field="client_key",
+        )
+    salt = yield from _store(SaltOp())
+    now = settings.clock()
+    quotas = quotas_for(settings, phone, client_key, salt)
+    challenge_id = new_challenge_id()
+    refusal = yield from _store(TakeQuotasOp(quotas, now, challenge_id))
+    if refusal is not None:
+        _emit(settings, "rate_limited", None, refusal.name)
+        raise _rate_limited(refusal)
+
+    call = yield Ring(phone)
+    record = None
+    try:
+        expected_cli = normalise_number(call.from_, field="the caller number Bird returned")
+        record = new_record(settings, challenge_id, call.id, phone, expected_cli, settings.clock())
+        yield from _store(CreateOp(record))
+    except Exception:
+        # The phone is ringing but nobody could check the answer: tell Bird (best effort).
+        record_id = record.id if record is not None else "-"
+        yield SendReport(Report(record_id, str(call.id), "canceled", None, "", False))
+        raise
+    _emit(settings, "started", record.id)
+    return challenge_of(record, call.id)
+
+
+def _rate_limited(refusal: Refusal) -> VerificationRateLimited:
+    wait = max(1, math.ceil(refusal.retry_after))
+    what = {
+        "resend_cooldown": "a verification call to this phone number was started moments ago",
+        "per_number_limit": "too many verification calls to this phone number",
+        "per_client_limit": "too many verifications started by this client",
+    }[refusal.name]
+    return VerificationRateLimited(
+        f"{what} ({refusal.name}): try again in {wait} s",
+        retry_after=refusal.retry_after,
+        limit=refusal.name,
+    )
+
+
+def _challenge_id(challenge_id: str) -> bool:
+    """Whether ``challenge_id`` could be one; a string that cannot is simply not found."""
+    if not isinstance(challenge_id, str):
+        raise InvalidRequestError(
+            f"challenge_id must be the id of a Challenge (a string), got "
+            f"{type(challenge_id).__name__}",
+            field="challenge_id",
+        )
+    return 0 < len(challenge_id) <= MAX_ID_LENGTH and challenge_id.isascii()
+
+
+_UNUSED_CALL_ID = UUID(int=0)
+
+
+@attrs.frozen
+class GivenAnswer:
+    """The user's answer, compared with a record by the client's own functions: in constant
+    time, and in every number format they accept."""
+
+    code: str | None
+    received_cli: str | None
+
+    def compare(self, expected_cli: str, code_digits: int) -> tuple[bool, str | None]:
+        # Only the comparison is used; the Verification these return (and its call id) is not.
+        if self.code is not None:
+            typed = check_typed_code(_UNUSED_CALL_ID, expected_cli, self.code, code_digits)
+            return typed.verified, None
+        assert self.received_cli is not None
+        seen = check_received_cli(_UNUSED_CALL_ID, expected_cli, self.received_cli)
+        return seen.verified, seen.received_cli if is_e164(seen.received_cli) else None
+
+
+def check(
+    settings: Settings, challenge_id: str, received_cli: str | None, code: str | None
+) -> Flow[CheckResult]:
+    if (received_cli is None) == (code is None):
+        raise InvalidRequestError(
+            "check needs exactly one answer: received_cli= (the number the phone saw) or "
+            "code= (the digits the user typed)",
+            field="received_cli" if received_cli is not None else "code",
+        )
+    if not _challenge_id(challenge_id):
+        return _NOT_FOUND
+    now = settings.clock()
+    answer = GivenAnswer(code, received_cli)
+    outcome = yield from _store(CheckOp(challenge_id, answer, now, _claim(settings, now)))
+    if outcome.status == "not_found":
+        _emit(settings, "checked", None, "not_found")
+        return _NOT_FOUND
+    _emit(settings, "checked", challenge_id, outcome.status)
+    if outcome.report is not None:
+        yield from deliver(settings, outcome.report)
+    return CheckResult(outcome.status, outcome.status == "verified", outcome.attempts_left)
+
+
+def cancel(settings: Settings, challenge_id: str) -> Flow[bool]:
+    if not _challenge_id(challenge_id):
+        return False
+    now = settings.clock()
+    outcome = yield from _store(CancelOp(challenge_id, now, _claim(settings, now)))
+    if outcome.canceled:
+        _emit(settings, "canceled", challenge_id)
+    if outcome.report is not None:
+        yield from deliver(settings, outcome.report)
+    return outcome.canceled
+
+
+def state(settings: Settings, challenge_id: str) -> Flow[ChallengeState | None]:
+    if not _challenge_id(challenge_id):
+        return None
+    record = yield from _store(SnapshotOp(challenge_id))
+    return None if record is None else state_of(record, settings.clock())
+
+
+def process_due(settings: Settings) -> Flow[tuple[int, int]]:
+    """End what is past its ttl and send every waiting report; (expired, delivered) counts.
+
+    Stops at the first report Bird does not take: the rest wait for the next call."""
+    expired = delivered = 0
+    token = new_token()
+    for _ in range(MAX_DUE_BATCHES):
+        now = settings.clock()
+        reports = yield from _store(ClaimDueOp(now, _claim(settings, now, token), DUE_BATCH))
+        for index, report in enumerate(reports):
+            if report.newly_expired:
+                expired += 1
+                _emit(settings, "expired", report.challenge_id)
+            if (yield from deliver(settings, report)):
+                delivered += 1
+                continue
+            for rest in reports[index + 1 :]:
+                if rest.newly_expired:
+                    expired += 1
+                    _emit(settings, "expired", rest.challenge_id)
+                yield from _store_quietly(
+                    ReportFailedOp(rest.challenge_id, rest.token, settings.clock(), False)
+                )
+            return expired, delivered
+        if len(reports) < DUE_BATCH:
+            break
+    return expired, delivered
+
+
+def deliver(settings: Settings, report: Report) -> Flow[bool]:
+    """Send one claimed report; mark it done, or release it for a later flush()."""
+    error: BirdError | None = yield SendReport(report)
+    now = settings.clock()
+    verdict = report_verdict(error)
+    if verdict == "done":
+        yield from _store_quietly(ReportDoneOp(report.challenge_id, report.token, now))
+        logger.debug("challenge %s: Bird took result %s", report.challenge_id, report.result)
+        _emit(settings, "reported", report.challenge_id, report.result)
+        return True
+    give_up = verdict == "drop"
+    yield from _store_quietly(ReportFailedOp(report.challenge_id, report.token, now, give_up))
+    assert error is not None
+    logger.warning(
+        "challenge %s: reporting %s to Bird failed (%s%s); %s",
+        report.challenge_id,
+        report.result,
+        type(error).__name__,
+        f" {error.status_code}" if isinstance(error, APIStatusError) else "",
+        "dropped: retrying cannot help" if give_up else "kept for the next flush()",
+    )
+    _emit(
+        settings,
+        "report_dropped" if give_up else "report_failed",
+        report.challenge_id,
+        report.result,
+    )
+    return False
+
+
+def _store_quietly(operation: Operation[None]) -> Flow[None]:
+    try:
+        yield operation
+    except Exception as error:
+        # After the decision the user's outcome stands: a store failure here only delays the
+        # report (its claim runs out and flush() sends it again).
+        logger.warning(
+            "store operation %s failed after a decision (%s)",
+            operation.name,
+            type(error).__name__,
+        )
+
+
+# The drivers: each step performed by ``perform`` (the verifier's I/O), its answer or its
+# error sent back into the flow.
+
+
+def run_flow(flow: Flow[T], perform: Callable[[Step], Any]) -> T:
+    answer: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            step = flow.send(answer) if error is None else flow.throw(error)
+        except StopIteration as stop:
+            result: T = stop.value
+            return result
+        error = None
+        try:
+            answer = perform(step)
+        except Exception as failure:
+            answer, error = None, failure
+
+
+async def run_flow_async(flow: Flow[T], perform: Callable[[Step], Awaitable[Any]]) -> T:
+    answer: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            step = flow.send(answer) if error is None else flow.throw(error)
+        except StopIteration as stop:
+            result: T = stop.value
+            return result
+        error = None
+        try:
+            answer = await perform(step)
+        except Exception as failure:
+            answer, error = None, failure

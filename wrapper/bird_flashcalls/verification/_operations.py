@@ -1,0 +1,158 @@
+"""The store operations as values, for a flow to yield.
+
+Each runs on either kind of store (``run``, ``run_async``), and its type parameter is what it
+gives back, so the flow that yields it is checked against it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar, Generic, TypeVar
+
+import attrs
+
+from ._store import (
+    AsyncStoreOperations,
+    CancelOutcome,
+    CheckOutcome,
+    Claim,
+    Quota,
+    Record,
+    Refusal,
+    Report,
+    StoreOperations,
+    UserAnswer,
+)
+
+R = TypeVar("R")
+
+
+class Operation(Generic[R]):
+    name: ClassVar[str]  # the StoreOperations method it calls
+
+    def run(self, store: StoreOperations) -> R:
+        raise NotImplementedError
+
+    async def run_async(self, store: AsyncStoreOperations) -> R:
+        raise NotImplementedError
+
+
+@attrs.frozen
+class SaltOp(Operation[bytes]):
+    name = "salt"
+
+    def run(self, store: StoreOperations) -> bytes:
+        return store.salt()
+
+    async def run_async(self, store: AsyncStoreOperations) -> bytes:
+        return await store.salt()
+
+
+@attrs.frozen
+class TakeQuotasOp(Operation["Refusal | None"]):
+    name = "take_quotas"
+    quotas: Sequence[Quota]
+    now: float
+    member: str
+
+    def run(self, store: StoreOperations) -> Refusal | None:
+        return store.take_quotas(self.quotas, self.now, self.member)
+
+    async def run_async(self, store: AsyncStoreOperations) -> Refusal | None:
+        return await store.take_quotas(self.quotas, self.now, self.member)
+
+
+@attrs.frozen
+class CreateOp(Operation[None]):
+    name = "create"
+    record: Record
+
+    def run(self, store: StoreOperations) -> None:
+        store.create(self.record)
+
+    async def run_async(self, store: AsyncStoreOperations) -> None:
+        await store.create(self.record)
+
+
+@attrs.frozen
+class SnapshotOp(Operation["Record | None"]):
+    name = "snapshot"
+    challenge_id: str
+
+    def run(self, store: StoreOperations) -> Record | None:
+        return store.snapshot(self.challenge_id)
+
+    async def run_async(self, store: AsyncStoreOperations) -> Record | None:
+        return await store.snapshot(self.challenge_id)
+
+
+@attrs.frozen
+class CheckOp(Operation[CheckOutcome]):
+    name = "check"
+    challenge_id: str
+    answer: UserAnswer
+    now: float
+    claim: Claim
+
+    def run(self, store: StoreOperations) -> CheckOutcome:
+        return store.check(self.challenge_id, self.answer, self.now, self.claim)
+
+    async def run_async(self, store: AsyncStoreOperations) -> CheckOutcome:
+        return await store.check(self.challenge_id, self.answer, self.now, self.claim)
+
+
+@attrs.frozen
+class CancelOp(Operation[CancelOutcome]):
+    name = "cancel"
+    challenge_id: str
+    now: float
+    claim: Claim
+
+    def run(self, store: StoreOperations) -> CancelOutcome:
+        return store.cancel(self.challenge_id, self.now, self.claim)
+
+    async def run_async(self, store: AsyncStoreOperations) -> CancelOutcome:
+        return await store.cancel(self.challenge_id, self.now, self.claim)
+
+
+@attrs.frozen
+class ClaimDueOp(Operation["list[Report]"]):
+    name = "claim_due"
+    now: float
+    claim: Claim
+    limit: int
+
+    def run(self, store: StoreOperations) -> list[Report]:
+        return store.claim_due(self.now, self.claim, self.limit)
+
+    async def run_async(self, store: AsyncStoreOperations) -> list[Report]:
+        return await store.claim_due(self.now, self.claim, self.limit)
+
+
+@attrs.frozen
+class ReportDoneOp(Operation[None]):
+    name = "report_done"
+    challenge_id: str
+    token: str
+    now: float
+
+    def run(self, store: StoreOperations) -> None:
+        store.report_done(self.challenge_id, self.token, self.now)
+
+    async def run_async(self, store: AsyncStoreOperations) -> None:
+        await store.report_done(self.challenge_id, self.token, self.now)
+
+
+@attrs.frozen
+class ReportFailedOp(Operation[None]):
+    name = "report_failed"
+    challenge_id: str
+    token: str
+    now: float
+    give_up: bool
+
+    def run(self, store: StoreOperations) -> None:
+        store.report_failed(self.challenge_id, self.token, self.now, self.give_up)
+
+    async def run_async(self, store: AsyncStoreOperations) -> None:
+        await store.report_failed(self.challenge_id, self.token, self.now, self.give_up)

@@ -1,0 +1,228 @@
+"""The state changes of a verification session: pure functions, no I/O.
+
+MemoryStore and SQLiteStore run them under their lock or transaction; RedisStore's Lua scripts
+(``stores/lua``) mirror them line by line. Each one changes only the record it is given.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Literal
+from uuid import UUID
+
+from ..errors import (
+    APIResponseValidationError,
+    APIStatusError,
+    BirdError,
+    ConfigurationError,
+    InvalidRequestError,
+)
+from ._models import ChallengeStatus
+from ._settings import Settings
+from ._store import (
+    CancelOutcome,
+    CheckOutcome,
+    Claim,
+    Quota,
+    Record,
+    Refusal,
+    Report,
+    ReportResult,
+)
+
+# A challenge whose report Bird has not accepted is kept this long past its expiry, waiting for
+# expire_due() or flush(); after that the store forgets it unreported.
+UNREPORTED_KEPT_FOR = 86400.0
+# Locked and expired challenges answer so for this long after their expiry, then not_found.
+ENDED_KEPT_FOR = 3600.0
+
+# What to do with a report after sending it: Bird has it, try again later, or never send it.
+Verdict = Literal["done", "retry", "drop"]
+
+
+def new_record(
+    settings: Settings,
+    challenge_id: str,
+    call_id: UUID,
+    phone: str,
+    expected_cli: str,
+    now: float,
+) -> Record:
+    expires_at = now + settings.ttl
+    return Record(
+        id=challenge_id,
+        call_id=str(call_id),
+        phone=phone,
+        expected_cli=expected_cli,
+        code_digits=settings.code_digits,
+        max_attempts=settings.max_attempts,
+        expires_at=expires_at,
+        due_at=expires_at,
+        purge_at=expires_at + UNREPORTED_KEPT_FOR,
+    )
+
+
+def end_challenge(
+    record: Record,
+    state: ChallengeStatus,
+    result: ReportResult,
+    received_cli: str | None,
+    now: float,
+    claim: Claim,
+    newly_expired: bool = False,
+) -> Report:
+    """End the challenge in ``state``, with its report to Bird claimed by ``claim``."""
+    record.state = state
+    record.report = result
+    record.report_cli = received_cli
+    record.claim = claim.token
+    record.lease_until = claim.until
+    record.due_at = claim.until
+    record.purge_at = max(record.expires_at, now) + UNREPORTED_KEPT_FOR
+    return Report(record.id, record.call_id, result, received_cli, claim.token, newly_expired)
+
+
+def on_check(
+    record: Record, matched: bool, received_cli: str | None, now: float, claim: Claim
+) -> CheckOutcome:
+    """One answer: grant once, count wrong answers up to max_attempts, expire at expires_at."""
+    state = record.state
+    if state in ("verified", "canceled"):
+        return CheckOutcome("not_found", 0)
+    if state == "locked":
+        return CheckOutcome("locked", 0)
+    if state == "expired":
+        return CheckOutcome("expired", 0)
+    if now >= record.expires_at:
+        report = end_challenge(record, "expired", "timeout", None, now, claim, newly_expired=True)
+        return CheckOutcome("expired", 0, report)
+    if matched:
+        report = end_challenge(record, "verified", "verified", received_cli, now, claim)
+        return CheckOutcome("verified", record.max_attempts - record.attempts, report)
+    record.attempts += 1
+    left = record.max_attempts - record.attempts
+    if left > 0:
+        return CheckOutcome("wrong", left)
+    report = end_challenge(record, "locked", "wrong_cli", received_cli, now, claim)
+    return CheckOutcome("locked", 0, report)
+
+
+def on_cancel(record: Record, now: float, claim: Claim) -> CancelOutcome:
+    """Cancel a pending challenge. One already past its expiry is reported as a timeout."""
+    if record.state != "pending":
+        return CancelOutcome(False)
+    if now >= record.expires_at:
+        report = end_challenge(record, "expired", "timeout", None, now, claim, True)
+        return CancelOutcome(False, report)
+    return CancelOutcome(True, end_challenge(record, "canceled", "canceled", None, now, claim))
+
+
+def on_due(record: Record, now: float, claim: Claim) -> Report | None:
+    """What expire_due() does with a record whose due_at has come: end it as a timeout, claim
+    its waiting report, or set when to look again (due_at None: never)."""
+    if record.state == "pending":
+        if now >= record.expires_at:
+            return end_challenge(record, "expired", "timeout", None, now, claim, True)
+        record.due_at = record.expires_at
+        return None
+    if record.report is None:
+        record.due_at = None
+        return None
+    if record.claim is not None and record.lease_until > now:
+        record.due_at = record.lease_until  # another worker is sending it
+        return None
+    record.claim = claim.token
+    record.lease_until = claim.until
+    record.due_at = claim.until
+    return Report(record.id, record.call_id, record.report, record.report_cli, claim.token, False)
+
+
+def on_report_done(record: Record, now: float) -> bool:
+    """Bird accepted the report. True: the store can forget the record now."""
+    if record.report is None:
+        return False
+    record.report = None
+    record.report_cli = None
+    record.claim = None
+    record.due_at = None
+    if record.state in ("verified", "canceled"):
+        return True  # any later check answers not_found, with or without the record
+    record.purge_at = record.expires_at + ENDED_KEPT_FOR
+    return record.purge_at <= now
+
+
+def on_report_failed(record: Record, token: str, now: float, give_up: bool) -> bool:
+    """Sending failed. Release the claim so that the next flush() sends it at once, or drop the
+    report when retrying cannot help. True: the store can forget the record now."""
+    if record.report is None or record.claim != token:
+        return False  # delivered meanwhile, or taken over by another worker
+    if give_up:
+        return on_report_done(record, now)
+    record.claim = None
+    record.lease_until = now
+    record.due_at = now
+    return False
+
+
+def report_verdict(error: BirdError | None) -> Verdict:
+    """What sending a report to Bird came to, given the error it failed with (or None)."""
+    if error is None:
+        return "done"
+    if isinstance(error, APIResponseValidationError):
+        # Bird answered 2xx with a body we did not expect: the result was recorded.
+        status_code = error.status_code
+        return "done" if status_code is not None and 200 <= status_code < 300 else "retry"
+    if isinstance(error, APIStatusError):
+        status = error.status_code
+        return "retry" if status >= 500 or status in (408, 429) else "drop"
+    if isinstance(error, InvalidRequestError | ConfigurationError):
+        return "drop"
+    return "retry"  # no answer (connection, timeout) or a closed client: another worker can
+
+
+# Rate limits.
+
+
+def limit_key(value: str, salt: bytes) -> str:
+    """A keyed hash of a phone number or client key: rate-limit keys never hold either."""
+    return hashlib.blake2b(value.encode(), key=salt, digest_size=16).hexdigest()
+
+
+def quotas_for(settings: Settings, phone: str, client_key: str | None, salt: bytes) -> list[Quota]:
+    """The quotas one start counts under, by the settings that are on."""
+    number = limit_key(phone, salt)
+    quotas = []
+    if settings.resend_cooldown:
+        quotas.append(Quota("resend_cooldown", "resend:" + number, 1, settings.resend_cooldown))
+    if settings.per_number_limit is not None:
+        count, window = settings.per_number_limit
+        quotas.append(Quota("per_number_limit", "number:" + number, count, window))
+    if settings.per_client_limit is not None and client_key is not None:
+        count, window = settings.per_client_limit
+        client = limit_key(client_key, salt)
+        quotas.append(Quota("per_client_limit", "client:" + client, count, window))
+    return quotas
+
+
+def quota_wait(times: Sequence[float], quota: Quota, now: float) -> float | None:
+    """Seconds until one more start fits under ``quota``, given the times of earlier starts
+    under its key; None when it fits now. A sliding window: exact, and no burst at a boundary."""
+    if len(times) < quota.limit:
+        return None
+    recent = sorted(at for at in times if at > now - quota.window)
+    if len(recent) < quota.limit:
+        return None
+    return recent[len(recent) - quota.limit] + quota.window - now
+
+
+def quota_refusal(
+    quotas: Sequence[Quota], times: Sequence[Sequence[float]], now: float
+) -> Refusal | None:
+    """The refusal with the longest wait among ``quotas``, or None when all of them allow."""
+    refusal = None
+    for quota, earlier in zip(quotas, times, strict=True):
+        wait = quota_wait(earlier, quota, now)
+        if wait is not None and (refusal is None or wait > refusal.retry_after):
+            refusal = Refusal(quota.name, wait)
+    return refusal

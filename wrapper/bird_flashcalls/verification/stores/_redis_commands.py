@@ -1,0 +1,253 @@
+"""The operations of a RedisStore, written once for both kinds of client.
+
+Each is a generator that yields what each Redis call returns: the value itself with a
+``redis.Redis`` client, an awaitable with ``redis.asyncio``, which ``run_async`` awaits. The
+scripts are ``lua/*.lua``, package files; they mirror ``_transitions`` line by line.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Generator, Sequence
+from importlib import resources
+from typing import Any, TypeVar, cast
+
+from .._models import CheckStatus
+from .._store import (
+    CancelOutcome,
+    CheckOutcome,
+    Claim,
+    Quota,
+    Record,
+    Refusal,
+    Report,
+    ReportResult,
+    UserAnswer,
+    record_from_text,
+    record_to_text,
+)
+from .._transitions import ENDED_KEPT_FOR, UNREPORTED_KEPT_FOR
+
+T = TypeVar("T")
+
+# Each script, and the shared Lua functions it calls (finish, done) put before it.
+_SCRIPT_PARTS = {
+    "check": ("finish", "check"),
+    "cancel": ("finish", "cancel"),
+    "due": ("finish", "due"),
+    "report_done": ("done", "report_done"),
+    "report_failed": ("done", "report_failed"),
+    "take": ("take",),
+    "create": ("create",),
+}
+
+
+def _lua(parts: Sequence[str]) -> str:
+    folder = resources.files(__package__).joinpath("lua")
+    return "\n".join(folder.joinpath(f"{part}.lua").read_text(encoding="utf-8") for part in parts)
+
+
+_SCRIPTS = {name: _lua(parts) for name, parts in _SCRIPT_PARTS.items()}
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _result(value: Any) -> ReportResult:
+    return cast("ReportResult", _text(value))
+
+
+def _float(value: float) -> str:
+    return repr(float(value))
+
+
+Commands = Generator[Any, Any, T]
+
+
+def run(commands: Commands[T]) -> T:
+    try:
+        value = next(commands)
+        while True:
+            value = commands.send(value)
+    except StopIteration as stop:
+        result: T = stop.value
+        return result
+
+
+async def run_async(commands: Commands[T]) -> T:
+    value: Any = None
+    try:
+        while True:
+            value = await commands.send(value)
+    except StopIteration as stop:
+        result: T = stop.value
+        return result
+
+
+class RedisCommands:
+    """The operations of a RedisStore, for either client."""
+
+    # What a check compares with, fixed at create (and the expiry, for the due index).
+    FIXED = ("expected_cli", "code_digits", "expires_at")
+
+    def __init__(self, client: Any, prefix: str) -> None:
+        self._client = client
+        self._scripts = {name: client.register_script(source) for name, source in _SCRIPTS.items()}
+        self._salt: bytes | None = None
+        self._due = f"{prefix}:due"
+        self._salt_key = f"{prefix}:salt"
+        self._challenge_prefix = f"{prefix}:challenge:"
+        self._limit_prefix = f"{prefix}:limit:"
+
+    def _challenge(self, challenge_id: str) -> str:
+        return self._challenge_prefix + "{" + challenge_id + "}"
+
+    def _limit(self, quota: Quota) -> str:
+        return self._limit_prefix + "{" + quota.key + "}"
+
+    def salt(self) -> Commands[bytes]:
+        if self._salt is None:
+            yield self._client.set(self._salt_key, secrets.token_hex(32), nx=True)
+            self._salt = bytes.fromhex(_text((yield self._client.get(self._salt_key))))
+        return self._salt
+
+    def take_quotas(
+        self, quotas: Sequence[Quota], now: float, member: str
+    ) -> Commands[Refusal | None]:
+        # Each quota has its own key (and Cluster slot), so they are taken together but not
+        # atomically, and given back when one refuses: at worst a start is refused that a single
+        # lock would have let through, never the other way round.
+        pipe = self._client.pipeline(transaction=False)
+        for quota in quotas:
+            args = [_float(now), _float(quota.window), quota.limit, member]
+            yield self._scripts["take"](keys=[self._limit(quota)], args=args, client=pipe)
+        waits = yield pipe.execute()
+        refusal = None
+        taken = []
+        for quota, wait in zip(quotas, waits, strict=True):
+            if wait is None:
+                taken.append(quota)
+                continue
+            seconds = float(_text(wait))
+            if refusal is None or seconds > refusal.retry_after:
+                refusal = Refusal(quota.name, seconds)
+        if refusal is not None and taken:
+            pipe = self._client.pipeline(transaction=False)
+            for quota in taken:
+                pipe.zrem(self._limit(quota), member)
+            yield pipe.execute()
+        return refusal
+
+    def create(self, record: Record) -> Commands[None]:
+        # The due entry first: a record is never without one (an entry without a record is
+        # dropped by expire_due()). One round trip, in order, not atomic: two slots.
+        pipe = self._client.pipeline(transaction=False)
+        pipe.zadd(self._due, {record.id: record.expires_at})
+        args = [f"{record.purge_at * 1000:.0f}"]
+        for name, value in record_to_text(record).items():
+            args += [name, value]
+        yield self._scripts["create"](keys=[self._challenge(record.id)], args=args, client=pipe)
+        yield pipe.execute()
+
+    def snapshot(self, challenge_id: str) -> Commands[Record | None]:
+        data = yield self._client.hgetall(self._challenge(challenge_id))
+        if not data:
+            return None
+        return record_from_text({_text(name): _text(value) for name, value in data.items()})
+
+    def check(
+        self, challenge_id: str, answer: UserAnswer, now: float, claim: Claim
+    ) -> Commands[CheckOutcome]:
+        # The comparison reads only fields fixed at create; the script decides atomically.
+        key = self._challenge(challenge_id)
+        fixed = yield self._client.hmget(key, *self.FIXED)
+        if fixed[0] is None:
+            return CheckOutcome("not_found", 0)
+        matched, received_cli = answer.compare(_text(fixed[0]), int(fixed[1]))
+        pipe = self._client.pipeline(transaction=False)
+        # Due no later than the claim would end, whatever the script decides: a worker that
+        # dies after it leaves a report that expire_due() finds.
+        pipe.zadd(self._due, {challenge_id: min(float(fixed[2]), claim.until)})
+        args = [int(matched), received_cli or "", *_end_args(now, claim)]
+        yield self._scripts["check"](keys=[key], args=args, client=pipe)
+        status, left, result, newly_expired, call_id = (yield pipe.execute())[1]
+        report = None
+        if result := _text(result):
+            cli = None if result == "timeout" else received_cli
+            report = Report(
+                challenge_id, _text(call_id), _result(result), cli, claim.token, bool(newly_expired)
+            )
+        return CheckOutcome(cast("CheckStatus", _text(status)), int(left), report)
+
+    def cancel(self, challenge_id: str, now: float, claim: Claim) -> Commands[CancelOutcome]:
+        key = self._challenge(challenge_id)
+        canceled, result, newly_expired, call_id = yield self._scripts["cancel"](
+            keys=[key], args=_end_args(now, claim)
+        )
+        if not _text(result):
+            return CancelOutcome(bool(canceled))
+        yield self._client.zadd(self._due, {challenge_id: claim.until})
+        report = Report(
+            challenge_id, _text(call_id), _result(result), None, claim.token, bool(newly_expired)
+        )
+        return CancelOutcome(bool(canceled), report)
+
+    def claim_due(self, now: float, claim: Claim, limit: int) -> Commands[list[Report]]:
+        reports: list[Report] = []
+        seen: set[str] = set()
+        args = _end_args(now, claim)
+        while len(reports) < limit:
+            page = yield self._client.zrangebyscore(self._due, "-inf", now, start=0, num=limit)
+            ids = [_text(item) for item in page if _text(item) not in seen]
+            if not ids:
+                break
+            for challenge_id in ids:
+                seen.add(challenge_id)
+                answer = yield self._scripts["due"](keys=[self._challenge(challenge_id)], args=args)
+                kind = _text(answer[0])
+                if kind == "claim":
+                    _, result, cli, newly_expired, call_id = answer
+                    reports.append(
+                        Report(
+                            challenge_id,
+                            _text(call_id),
+                            _result(result),
+                            _text(cli) or None,
+                            claim.token,
+                            bool(newly_expired),
+                        )
+                    )
+                    yield self._client.zadd(self._due, {challenge_id: claim.until})
+                elif kind == "later":
+                    yield self._client.zadd(self._due, {challenge_id: float(_text(answer[1]))})
+                else:
+                    yield self._client.zrem(self._due, challenge_id)
+                if len(reports) == limit:
+                    break
+        return reports
+
+    def report_done(self, challenge_id: str, token: str, now: float) -> Commands[None]:
+        pipe = self._client.pipeline(transaction=False)
+        args = [_float(now), _float(ENDED_KEPT_FOR)]
+        yield self._scripts["report_done"](
+            keys=[self._challenge(challenge_id)], args=args, client=pipe
+        )
+        pipe.zrem(self._due, challenge_id)
+        yield pipe.execute()
+
+    def report_failed(
+        self, challenge_id: str, token: str, now: float, give_up: bool
+    ) -> Commands[None]:
+        answer = yield self._scripts["report_failed"](
+            keys=[self._challenge(challenge_id)],
+            args=[token, _float(now), int(give_up), _float(ENDED_KEPT_FOR)],
+        )
+        if answer == 1:
+            yield self._client.zadd(self._due, {challenge_id: now})
+        elif answer == 2:
+            yield self._client.zrem(self._due, challenge_id)
+
+
+def _end_args(now: float, claim: Claim) -> list[str]:
+    return [_float(now), claim.token, _float(claim.until), _float(UNREPORTED_KEPT_FOR)]
