@@ -26,19 +26,21 @@ CLAIM = Claim("worker", NOW + 60)
 
 
 @pytest.mark.parametrize(
-    ("state", "matched", "at", "status", "left", "result"),
+    ("state", "matched", "after", "status", "left", "result"),
     [
-        ("pending", True, NOW, "verified", 3, "verified"),
-        ("pending", False, NOW, "wrong", 2, None),
-        ("pending", True, NOW + 299.999, "verified", 3, "verified"),
-        ("pending", True, NOW + 300, "expired", 0, "timeout"),  # expires_at itself is too late
-        ("verified", True, NOW, "not_found", 0, None),  # a challenge grants once
-        ("canceled", True, NOW, "not_found", 0, None),
-        ("locked", True, NOW, "locked", 0, None),
-        ("expired", True, NOW, "expired", 0, None),
+        ("pending", True, 0, "verified", 3, "verified"),
+        ("pending", False, 0, "wrong", 2, None),
+        ("pending", True, 299.999, "verified", 3, "verified"),
+        ("pending", True, 300, "expired", 0, "timeout"),  # expires_at itself is too late
+        ("verified", True, 0, "not_found", 0, None),  # a challenge grants once
+        ("canceled", True, 0, "not_found", 0, None),
+        ("locked", True, 0, "locked", 0, None),
+        ("expired", True, 0, "expired", 0, None),
     ],
 )
-def test_what_one_answer_decides(state, matched, at, status, left, result) -> None:
+def test_what_one_answer_decides(state, matched, after, status, left, result) -> None:
+    # Seconds after NOW in the parameters: their test ids are the same in every process.
+    at = NOW + after
     checked = record("a", state=state)
 
     outcome = _transitions.on_check(checked, matched, "+3197010260002", at, CLAIM)
@@ -67,15 +69,16 @@ def test_the_last_wrong_answer_locks_and_reports_the_number_given() -> None:
 
 
 @pytest.mark.parametrize(
-    ("state", "at", "canceled", "result"),
+    ("state", "after", "canceled", "result"),
     [
-        ("pending", NOW, True, "canceled"),
-        ("pending", NOW + 300, False, "timeout"),
-        ("verified", NOW, False, None),
-        ("locked", NOW, False, None),
+        ("pending", 0, True, "canceled"),
+        ("pending", 300, False, "timeout"),
+        ("verified", 0, False, None),
+        ("locked", 0, False, None),
     ],
 )
-def test_what_a_cancel_decides(state, at, canceled, result) -> None:
+def test_what_a_cancel_decides(state, after, canceled, result) -> None:
+    at = NOW + after
     outcome = _transitions.on_cancel(record("a", state=state), at, CLAIM)
 
     assert outcome.canceled is canceled
