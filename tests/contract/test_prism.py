@@ -8,18 +8,16 @@ spec-valid ones with ``-d``. ``Prefer: code=...`` picks the status it answers wi
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import attrs
 import httpx
-import prism_support
 import pytest
 from bird_flashcalls import (
     APIStatusError,
@@ -36,37 +34,35 @@ from bird_flashcalls import (
     Verification,
 )
 from jsonschema import Draft4Validator
-from prism_support import (
+from referencing import Registry
+from referencing.jsonschema import DRAFT4
+
+from . import prism as prism_module
+from .prism import PrismServer, running_prism
+from .support import (
     ACCESS_KEY,
     CALL_ID,
+    CALLED,
+    CALLER,
     CHANNEL_ID,
     FRAGMENTS,
     MERGED_SPEC,
+    SPEC_OPERATIONS,
     WORKSPACE_ID,
-    AsyncRecordingTransport,
     Exchange,
-    PrismServer,
-    RecordingTransport,
+    async_client,
     flash_call_body,
     load_json,
-    running_prism,
-    spec_conform_handler,
+    send,
     spec_operations,
+    sync_client,
 )
-from referencing import Registry
-from referencing.jsonschema import DRAFT4
 
 # One worker starts this module's Prism servers (make test runs the suite on xdist).
 pytestmark = pytest.mark.xdist_group("prism")
 
-CREATE = "createChannelFlashCall"
-END = "endChannelFlashCall"
-HANGUP = "endChannelFlashCallFromTo"
-CALLER = "+31201234567"
-CALLED = "+31612345678"
+CREATE, END, HANGUP = "createChannelFlashCall", "endChannelFlashCall", "endChannelFlashCallFromTo"
 A_FLASH_CALL = FlashCall.from_dict(flash_call_body({"from": CALLER, "to": CALLED}))
-SPEC = load_json(MERGED_SPEC)
-SPEC_OPERATIONS = spec_operations(SPEC)
 DYNAMIC_CALLS_PER_OPERATION = 200
 
 
@@ -79,18 +75,14 @@ class Scenario:
 
 
 def _end(result: HangupResult) -> Scenario:
-    return Scenario(
-        f"end-{result.value}", END, lambda c: c.end(CALL_ID, result=result), FlashCallHangup
-    )
+    return Scenario(f"end-{result}", END, lambda c: c.end(CALL_ID, result=result), FlashCallHangup)
 
 
 def _hangup(result: HangupResult) -> Scenario:
-    return Scenario(
-        f"hangup-{result.value}",
-        HANGUP,
-        lambda c: c.hangup(from_=CALLER, to=CALLED, result=result),
-        FlashCallHangupFromTo,
-    )
+    def call(c: Any) -> Any:
+        return c.hangup(from_=CALLER, to=CALLED, result=result)
+
+    return Scenario(f"hangup-{result}", HANGUP, call, FlashCallHangupFromTo)
 
 
 SCENARIOS = [
@@ -162,49 +154,11 @@ FORCED_ERRORS: dict[int, type[APIStatusError]] = {
     404: NotFoundError,
     422: UnprocessableEntityError,
 }
+KINDS = pytest.mark.parametrize("kind", ["sync", "async"])
 
 
 def by_name(scenarios: list[Scenario]) -> Any:
     return pytest.mark.parametrize("scenario", scenarios, ids=[s.name for s in scenarios])
-
-
-# Clients that record what goes over the wire
-
-
-@contextlib.contextmanager
-def sync_client(
-    base_url: str, headers: dict[str, str] | None = None, *, handler: Any = None
-) -> Iterator[tuple[FlashCalls, RecordingTransport]]:
-    inner = httpx.MockTransport(handler) if handler else httpx.HTTPTransport()
-    transport = RecordingTransport(inner, headers)
-    with (
-        httpx.Client(transport=transport) as http,
-        FlashCalls(
-            ACCESS_KEY, WORKSPACE_ID, CHANNEL_ID, base_url, max_retries=0, http_client=http
-        ) as client,
-    ):
-        yield client, transport
-
-
-def spec_conform_client() -> contextlib.AbstractContextManager[
-    tuple[FlashCalls, RecordingTransport]
-]:
-    # No server: a MockTransport answers as the spec says (for tests that need no Prism).
-    return sync_client("http://127.0.0.1:9", handler=spec_conform_handler(SPEC))
-
-
-@contextlib.asynccontextmanager
-async def async_client(
-    base_url: str, headers: dict[str, str] | None = None
-) -> AsyncIterator[tuple[AsyncFlashCalls, AsyncRecordingTransport]]:
-    transport = AsyncRecordingTransport(httpx.AsyncHTTPTransport(), headers)
-    async with (
-        httpx.AsyncClient(transport=transport) as http,
-        AsyncFlashCalls(
-            ACCESS_KEY, WORKSPACE_ID, CHANNEL_ID, base_url, max_retries=0, http_client=http
-        ) as client,
-    ):
-        yield client, transport
 
 
 def only_exchange(exchanges: list[Exchange], prism: PrismServer) -> Exchange:
@@ -216,34 +170,6 @@ def only_exchange(exchanges: list[Exchange], prism: PrismServer) -> Exchange:
         f"{json.dumps(errors)} (Prism's log: {prism.log_path})"
     )
     return exchange
-
-
-def check_success(scenario: Scenario, result: Any, exchange: Exchange) -> None:
-    operation = SPEC_OPERATIONS[scenario.operation_id]
-    assert operation.matches(exchange.method, exchange.path), (
-        f"{scenario.name} sent {exchange.method} {exchange.path}, not {scenario.operation_id}"
-    )
-    assert exchange.status_code == 202, exchange.response_body
-    assert isinstance(result, scenario.result_type), (
-        f"{scenario.name} returned {type(result).__name__}, not {scenario.result_type.__name__}"
-    )
-
-
-def check_forced_error(error: APIStatusError, status: int, exchange: Exchange) -> None:
-    assert exchange.status_code == status, "Prism did not answer with the status asked for"
-    assert type(error) is FORCED_ERRORS[status]
-    assert error.status_code == status
-    body = exchange.response_json()
-    assert error.code == body["code"]
-    assert body["message"] in error.message
-    if status == 422:
-        assert body["details"], "Prism's 422 should carry details for this test to mean anything"
-        assert error.details == body["details"]
-    else:
-        assert error.details == {}
-
-
-# Prism servers
 
 
 @pytest.fixture(scope="module")
@@ -267,13 +193,13 @@ def dynamic_prism(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrismSer
 def test_missing_prism_skips_with_install_hint_and_fails_under_ci(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(prism_support, "PRISM_BIN", tmp_path / "prism")
+    monkeypatch.setattr(prism_module, "PRISM_BIN", tmp_path / "prism")
     monkeypatch.delenv("CI", raising=False)
     with pytest.raises(pytest.skip.Exception, match=r"make install"):
-        prism_support.prism_or_skip()
+        prism_module.prism_or_skip()
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match=r"CI=true"):
-        prism_support.prism_or_skip()
+        prism_module.prism_or_skip()
 
 
 @pytest.mark.prism
@@ -283,50 +209,37 @@ def test_prism_is_stopped_even_when_the_block_fails(tmp_path: Path) -> None:
         running_prism(MERGED_SPEC, [], tmp_path / "prism.log") as server,
     ):
         process, base_url = server.process, server.base_url
-        assert httpx.get(base_url).status_code == 404  # no such path: but it answers
+        assert httpx.get(base_url, timeout=30).status_code == 404  # no such path: but it answers
         raise RuntimeError("boom")
     assert process.poll() is not None, "Prism still runs"
     with pytest.raises(ProcessLookupError):
         os.killpg(process.pid, 0)  # nothing left in its process group either
     with pytest.raises(httpx.ConnectError):
-        httpx.get(base_url)
+        httpx.get(base_url, timeout=30)
 
 
 # Every call the wrapper makes is one the spec allows, and its answer parses
 
 
 @pytest.mark.prism
+@KINDS
 @by_name(SCENARIOS)
 def test_prism_accepts_each_call_and_its_answer_parses(
-    prism: PrismServer, scenario: Scenario
+    prism: PrismServer, scenario: Scenario, kind: str
 ) -> None:
-    with sync_client(prism.base_url) as (client, transport):
-        try:
-            result = scenario.call(client)
-        except APIStatusError:
-            only_exchange(transport.exchanges, prism)  # Prism's findings say why it refused
-            raise
-    check_success(scenario, result, only_exchange(transport.exchanges, prism))
-
-
-@pytest.mark.prism
-@pytest.mark.anyio
-@by_name(SCENARIOS)
-async def test_prism_accepts_each_async_call_and_its_answer_parses(
-    prism: PrismServer, scenario: Scenario
-) -> None:
-    async with async_client(prism.base_url) as (client, transport):
-        try:
-            result = await scenario.call(client)
-        except APIStatusError:
-            only_exchange(transport.exchanges, prism)
-            raise
-    check_success(scenario, result, only_exchange(transport.exchanges, prism))
+    result, exchanges = send(kind, scenario.call, prism.base_url)
+    exchange = only_exchange(exchanges, prism)  # Prism's findings say why, if it refused
+    operation = SPEC_OPERATIONS[scenario.operation_id]
+    assert operation.matches(exchange.method, exchange.path), (
+        f"{scenario.name} sent {exchange.method} {exchange.path}, not {scenario.operation_id}"
+    )
+    assert exchange.status_code == 202, exchange.response_body
+    assert isinstance(result, scenario.result_type), f"{scenario.name} returned {result!r}"
 
 
 def test_verify_reports_what_it_decided() -> None:
     # The scenarios above only check types; the reported result must match the decision.
-    with spec_conform_client() as (client, transport):
+    with sync_client() as (client, transport):
         matched = client.verify(A_FLASH_CALL, CALLER)
         mismatched = client.verify_code(A_FLASH_CALL, "1111", digits=4)
     assert (matched.verified, matched.result) == (True, HangupResult.VERIFIED)
@@ -338,30 +251,23 @@ def test_verify_reports_what_it_decided() -> None:
 
 
 @pytest.mark.prism
+@KINDS
 @pytest.mark.parametrize("status", sorted(FORCED_ERRORS))
 @by_name(ERROR_SCENARIOS)
 def test_forced_error_status_raises_its_exception(
-    prism: PrismServer, scenario: Scenario, status: int
+    prism: PrismServer, scenario: Scenario, status: int, kind: str
 ) -> None:
-    with (
-        sync_client(prism.base_url, {"Prefer": f"code={status}"}) as (client, transport),
-        pytest.raises(APIStatusError) as raised,
-    ):
-        scenario.call(client)
-    check_forced_error(raised.value, status, only_exchange(transport.exchanges, prism))
-
-
-@pytest.mark.prism
-@pytest.mark.anyio
-@pytest.mark.parametrize("status", sorted(FORCED_ERRORS))
-@by_name(ERROR_SCENARIOS)
-async def test_forced_error_status_raises_its_exception_async(
-    prism: PrismServer, scenario: Scenario, status: int
-) -> None:
-    async with async_client(prism.base_url, {"Prefer": f"code={status}"}) as (client, transport):
-        with pytest.raises(APIStatusError) as raised:
-            await scenario.call(client)
-    check_forced_error(raised.value, status, only_exchange(transport.exchanges, prism))
+    error, exchanges = send(kind, scenario.call, prism.base_url, {"Prefer": f"code={status}"})
+    exchange = only_exchange(exchanges, prism)
+    assert exchange.status_code == status, "Prism did not answer with the status asked for"
+    assert type(error) is FORCED_ERRORS[status]
+    assert error.status_code == status
+    body = exchange.response_json()
+    assert error.code == body["code"]
+    assert body["message"] in error.message
+    if status == 422:
+        assert body["details"], "Prism's 422 should carry details for this test to mean anything"
+    assert error.details == body.get("details", {})
 
 
 # Security: the overlay's apiKey scheme is one Prism checks
@@ -370,7 +276,7 @@ async def test_forced_error_status_raises_its_exception_async(
 @pytest.mark.prism
 def test_prism_refuses_a_request_without_authorization(prism: PrismServer) -> None:
     path = SPEC_OPERATIONS[CREATE].path.format(workspaceId=WORKSPACE_ID, channelId=CHANNEL_ID)
-    with httpx.Client(base_url=prism.base_url) as http:
+    with httpx.Client(base_url=prism.base_url, timeout=30) as http:
         refused = http.post(path, json={"to": CALLED})
         accepted = http.post(path, json={"to": CALLED}, headers={"Authorization": "AccessKey k"})
     assert refused.status_code == 401, refused.text
@@ -379,9 +285,6 @@ def test_prism_refuses_a_request_without_authorization(prism: PrismServer) -> No
     assert accepted.status_code == 202, accepted.text
     assert "sl-violations" not in accepted.headers, accepted.headers["sl-violations"]
 
-
-@pytest.mark.prism
-def test_prism_401_is_an_authentication_error(prism: PrismServer) -> None:
     def drop_authorization(request: httpx.Request) -> None:
         del request.headers["Authorization"]
 
@@ -402,6 +305,7 @@ def test_prism_401_is_an_authentication_error(prism: PrismServer) -> None:
 
 def _dynamic_calls(client: AsyncFlashCalls, index: int) -> list[tuple[str, Any, type]]:
     result = list(HangupResult)[index % len(HangupResult)]
+    received_cli = CALLER if index % 2 else None
     create = (
         client.create(CALLED, from_=CALLER, ring_timeout=3 + index % 118)
         if index % 2
@@ -409,11 +313,7 @@ def _dynamic_calls(client: AsyncFlashCalls, index: int) -> list[tuple[str, Any, 
     )
     return [
         (CREATE, create, FlashCall),
-        (
-            END,
-            client.end(CALL_ID, result=result, received_cli=CALLER if index % 2 else None),
-            FlashCallHangup,
-        ),
+        (END, client.end(CALL_ID, result=result, received_cli=received_cli), FlashCallHangup),
         (HANGUP, client.hangup(from_=CALLER, to=CALLED, result=result), FlashCallHangupFromTo),
     ]
 
@@ -433,14 +333,11 @@ async def test_every_dynamic_prism_answer_parses(dynamic_prism: PrismServer) -> 
         if isinstance(result, FlashCall):
             created.append(result)
 
-    async with async_client(dynamic_prism.base_url) as (client, transport):
-        await asyncio.gather(
-            *(
-                run(*call)
-                for index in range(DYNAMIC_CALLS_PER_OPERATION)
-                for call in _dynamic_calls(client, index)
-            )
-        )
+    async with async_client(dynamic_prism.base_url, max_retries=0) as (client, transport):
+        calls = [
+            c for index in range(DYNAMIC_CALLS_PER_OPERATION) for c in _dynamic_calls(client, index)
+        ]
+        await asyncio.gather(*(run(*call) for call in calls))
 
     assert parsed == dict.fromkeys((CREATE, END, HANGUP), DYNAMIC_CALLS_PER_OPERATION)
     errors = [(e.path, e.error_violations()) for e in transport.exchanges if e.error_violations()]
@@ -452,7 +349,8 @@ async def test_every_dynamic_prism_answer_parses(dynamic_prism: PrismServer) -> 
 @pytest.mark.prism
 @pytest.mark.anyio
 async def test_dynamic_422_details_reach_the_exception(dynamic_prism: PrismServer) -> None:
-    async with async_client(dynamic_prism.base_url, {"Prefer": "code=422"}) as (client, transport):
+    prefer = {"Prefer": "code=422"}
+    async with async_client(dynamic_prism.base_url, prefer, max_retries=0) as (client, transport):
         errors = []
         for _ in range(30):
             with pytest.raises(UnprocessableEntityError) as raised:
@@ -492,19 +390,18 @@ def _fragment_validators() -> dict[str, Draft4Validator]:
 FRAGMENT_VALIDATORS = _fragment_validators()
 
 
-def _sent_body(scenario: Scenario) -> Any:
-    with spec_conform_client() as (client, transport):
-        scenario.call(client)
-    (exchange,) = transport.exchanges
-    return exchange.body
+def test_every_spec_operation_has_a_published_fragment() -> None:
+    assert sorted(FRAGMENT_VALIDATORS) == sorted(SPEC_OPERATIONS)
 
 
 @by_name(SCENARIOS)
 def test_request_body_fits_bird_published_fragment(scenario: Scenario) -> None:
-    body = _sent_body(scenario)
-    problems = [e.message for e in FRAGMENT_VALIDATORS[scenario.operation_id].iter_errors(body)]
+    _, (exchange,) = send("sync", scenario.call)
+    problems = [
+        e.message for e in FRAGMENT_VALIDATORS[scenario.operation_id].iter_errors(exchange.body)
+    ]
     assert not problems, (
-        f"{scenario.name} sends {json.dumps(body)}, which Bird's published "
+        f"{scenario.name} sends {json.dumps(exchange.body)}, which Bird's published "
         f"{scenario.operation_id} refuses: {problems}"
     )
 
@@ -523,7 +420,3 @@ def test_request_body_fits_bird_published_fragment(scenario: Scenario) -> None:
 def test_fragment_schemas_refuse_what_bird_refuses(operation_id: str, body: Any) -> None:
     # The check above is only worth something if the $refs inside the fragments resolve.
     assert not FRAGMENT_VALIDATORS[operation_id].is_valid(body)
-
-
-def test_every_spec_operation_has_a_published_fragment() -> None:
-    assert sorted(FRAGMENT_VALIDATORS) == sorted(SPEC_OPERATIONS)

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import ExitStack, asynccontextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from typing import Any
 
-import httpx
 import pytest
 from bird_flashcalls import (
     AsyncFlashCalls,
@@ -22,24 +21,15 @@ from bird_flashcalls import (
     FlashCallHangupFromTo,
     Verification,
 )
-from prism_support import (
-    ACCESS_KEY,
-    CALL_ID,
-    CHANNEL_ID,
-    FRAGMENTS,
-    WORKSPACE_ID,
-    AsyncRecordingTransport,
-    PrismServer,
-    flash_call_body,
-    running_prism,
-)
+
+from .prism import PrismServer, running_prism
+from .support import CALL_ID, CALLED, FRAGMENTS, async_client, flash_call_body
 
 # One worker starts this module's Prism servers (make test runs the suite on xdist).
 pytestmark = [pytest.mark.prism, pytest.mark.anyio, pytest.mark.xdist_group("prism-fragments")]
 
 CALLS_PER_MODE = 100
 CALLER = "+3197010260002"
-CALLED = "+31612345678"
 A_FLASH_CALL = FlashCall.from_dict(flash_call_body({"from": CALLER, "to": CALLED}))
 MODES = {"static": {"Prefer": "dynamic=false"}, "dynamic": {"Prefer": "dynamic=true"}}
 
@@ -93,20 +83,6 @@ def fragment_prisms(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[s
         }
 
 
-@asynccontextmanager
-async def client_for(
-    prism: PrismServer, headers: dict[str, str]
-) -> AsyncIterator[tuple[AsyncFlashCalls, AsyncRecordingTransport]]:
-    transport = AsyncRecordingTransport(httpx.AsyncHTTPTransport(), headers)
-    async with (
-        httpx.AsyncClient(transport=transport) as http,
-        AsyncFlashCalls(
-            ACCESS_KEY, WORKSPACE_ID, CHANNEL_ID, prism.base_url, max_retries=0, http_client=http
-        ) as client,
-    ):
-        yield client, transport
-
-
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("operation", OPERATIONS)
 async def test_every_published_answer_parses(
@@ -123,7 +99,7 @@ async def test_every_published_answer_parses(
             result = await call(client, number)
         returned[type(result).__name__] += 1
 
-    async with client_for(prism, MODES[mode]) as (client, transport):
+    async with async_client(prism.base_url, MODES[mode], max_retries=0) as (client, transport):
         await asyncio.gather(*(one(client, number) for number in range(CALLS_PER_MODE)))
 
     assert returned == {result_type.__name__: CALLS_PER_MODE}

@@ -19,47 +19,24 @@ import merge
 import pytest
 from openapi_spec_validator import validate
 
-ROOT = Path(__file__).resolve().parents[2]
-HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
+from .support import spec_operations
 
 
 def merged_spec() -> dict[str, Any]:
     return json.loads(merge.MERGED.read_text(encoding="utf-8"))
 
 
-def operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
-    return [
-        (path, method, operation)
-        for path, item in spec["paths"].items()
-        for method, operation in item.items()
-        if method in HTTP_METHODS
-    ]
-
-
-def snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
-
-def test_committed_merged_spec_is_merge_of_fragments_and_overlay() -> None:
-    assert merge.MERGED.read_text(encoding="utf-8") == merge.build(), (
+def test_committed_merged_spec_is_the_deterministic_merge_of_fragments_and_overlay() -> None:
+    built = merge.build()
+    assert built == merge.build()
+    assert merge.MERGED.read_text(encoding="utf-8") == built, (
         "openapi/bird-flashcalls.openapi.json is stale: run `make generate`"
     )
-
-
-def test_merge_is_deterministic() -> None:
-    assert merge.build() == merge.build()
-
-
-def test_merged_spec_is_valid_openapi() -> None:
     validate(merged_spec())
 
 
 def test_fragments_are_the_three_published_operations() -> None:
-    ids = sorted(
-        op["operationId"]
-        for _, fragment in merge.load_fragments()
-        for _, _, op in operations(fragment)
-    )
+    ids = sorted(op for _, fragment in merge.load_fragments() for op in spec_operations(fragment))
     assert ids == ["createChannelFlashCall", "endChannelFlashCall", "endChannelFlashCallFromTo"]
 
 
@@ -96,39 +73,42 @@ def test_new_fragment_adds_its_operation(tmp_path: Path) -> None:
     assert "/workspaces/{workspaceId}/channels/{channelId}/other" in merged["paths"]
 
 
-def test_overlay_action_without_reason_is_refused() -> None:
-    overlay = {"actions": [{"target": "$.info", "update": {"title": "x"}}]}
-    with pytest.raises(merge.MergeError, match="no description"):
-        merge.apply_overlay({"info": {}}, overlay)
-
-
-def test_overlay_target_that_does_not_exist_is_refused() -> None:
-    overlay = {"actions": [{"target": "$.paths['/nope']", "description": "d", "update": {"a": 1}}]}
-    with pytest.raises(merge.MergeError, match="does not exist"):
-        merge.apply_overlay({"paths": {}}, overlay)
+@pytest.mark.parametrize(
+    ("action", "problem"),
+    [
+        ({"target": "$.info", "update": {"title": "x"}}, "no description"),
+        ({"target": "$.paths['/nope']", "description": "d", "update": {"a": 1}}, "does not exist"),
+    ],
+)
+def test_overlay_actions_without_a_reason_or_a_target_are_refused(
+    action: dict[str, Any], problem: str
+) -> None:
+    with pytest.raises(merge.MergeError, match=problem):
+        merge.apply_overlay({"info": {}, "paths": {}}, {"actions": [action]})
 
 
 def test_every_path_template_variable_is_declared() -> None:
     spec = merged_spec()
-    for path, method, operation in operations(spec):
-        declared = set()
-        for parameter in spec["paths"][path].get("parameters", []) + operation.get(
-            "parameters", []
-        ):
+    for operation in spec_operations(spec).values():
+        path, declared = operation.path, set()
+        for parameter in [
+            *spec["paths"][path].get("parameters", []),
+            *operation.operation.get("parameters", []),
+        ]:
             if "$ref" in parameter:
                 parameter = spec["components"]["parameters"][parameter["$ref"].rsplit("/", 1)[-1]]
             if parameter["in"] == "path":
                 declared.add(parameter["name"])
         templated = set(re.findall(r"{([^}]+)}", path))
         assert templated == declared, (
-            f"{method.upper()} {path}: declared {declared}, templated {templated}"
+            f"{operation.method} {path}: declared {declared}, templated {templated}"
         )
 
 
 def test_every_operation_has_a_generated_module_with_four_calls() -> None:
-    for _, _, operation in operations(merged_spec()):
-        tag = operation["tags"][0]
-        module_name = f"bird_flashcalls._generated.api.{tag}.{snake(operation['operationId'])}"
+    for operation_id, operation in spec_operations(merged_spec()).items():
+        snake = re.sub(r"(?<!^)(?=[A-Z])", "_", operation_id).lower()
+        module_name = f"bird_flashcalls._generated.api.{operation.operation['tags'][0]}.{snake}"
         module = importlib.import_module(module_name)
         for function in ("sync", "sync_detailed", "asyncio", "asyncio_detailed"):
             assert callable(getattr(module, function, None)), f"{module_name}.{function} missing"

@@ -5,12 +5,13 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from bird_flashcalls.testing import FakeBird
-from fakebird_helpers import Spec, load_spec
+
+from .support import Spec, spec_document
 
 
 @pytest.fixture(scope="session")
 def spec() -> Spec:
-    return load_spec()
+    return Spec(spec_document())
 
 
 @pytest.fixture

@@ -21,7 +21,8 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
-from fakebird_helpers import SPEC_PATH, with_e164_patterns
+
+from .support import WAIT, spec_document
 
 SEED = 1
 MAX_EXAMPLES = 120
@@ -33,7 +34,7 @@ HANGUP = CREATE + "/hangup"
 def spec_for_schemathesis() -> dict[str, Any]:
     """The merged spec, plus what the overlay is about to carry, plus links for the stateful
     phase. Each addition is a no-op once the merged spec has it."""
-    document = with_e164_patterns(json.loads(SPEC_PATH.read_text(encoding="utf-8")))
+    document = spec_document()
     for item in document["paths"].values():
         # Bird answers 401 to a missing or wrong access key, in its RequestError shape; the
         # fragments do not list it yet. Schemathesis sends requests without the key on purpose
@@ -44,8 +45,8 @@ def spec_for_schemathesis() -> dict[str, Any]:
     # a stateful test needs to chain a create to the two end operations (the overlay could carry
     # them, as they describe Bird's API truly).
     accepted = document["paths"][CREATE]["post"]["responses"]["202"]
-    accepted.setdefault("links", {})
-    accepted["links"].setdefault(
+    links = accepted.setdefault("links", {})
+    links.setdefault(
         "EndById",
         {
             "operationId": "endChannelFlashCall",
@@ -56,7 +57,7 @@ def spec_for_schemathesis() -> dict[str, Any]:
             },
         },
     )
-    accepted["links"].setdefault(
+    links.setdefault(
         "EndByNumbers",
         {
             "operationId": "endChannelFlashCallFromTo",
@@ -102,13 +103,12 @@ checks.ensure_resource_availability.enabled = false
 """
 
 
-def _environment() -> dict[str, str]:
-    return {name: value for name, value in os.environ.items() if not name.startswith("BIRD_")}
-
-
 @pytest.mark.slow
 @pytest.mark.timeout(240)
 def test_schemathesis_finds_nothing_wrong_with_fakebird(tmp_path: Path) -> None:
+    environment = {
+        name: value for name, value in os.environ.items() if not name.startswith("BIRD_")
+    }
     access_key = "schemathesis-" + secrets.token_hex(12)
     workspace_id, channel_id = str(uuid4()), str(uuid4())
     key_file = tmp_path / "access-key"
@@ -131,7 +131,7 @@ def test_schemathesis_finds_nothing_wrong_with_fakebird(tmp_path: Path) -> None:
             stdout=subprocess.PIPE,
             stderr=log,
             text=True,
-            env=_environment(),
+            env=environment,
         )
     try:
         assert serve.stdout is not None
@@ -143,14 +143,14 @@ def test_schemathesis_finds_nothing_wrong_with_fakebird(tmp_path: Path) -> None:
                 *("--report", "json", "--report-json-path", str(report_file)),
             ],
             cwd=tmp_path,  # its working files stay out of the repository
-            env=_environment(),
+            env=environment,
             capture_output=True,
             text=True,
             timeout=200,
         )
     finally:
         serve.send_signal(signal.SIGTERM)
-        serve.communicate(timeout=30)
+        serve.communicate(timeout=WAIT)
     served_log = log_file.read_text()
 
     output = run.stdout + run.stderr

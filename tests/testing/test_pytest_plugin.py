@@ -1,12 +1,13 @@
-"""The installed package gives every pytest run a ``fake_bird`` fixture: a fresh FakeBird per test."""
+"""The installed package gives every pytest run a ``fake_bird`` fixture: a fresh FakeBird per test;
+the README's examples for testing with it run, as written, in a user's pytest."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+import re
 import textwrap
 from pathlib import Path
+
+from .support import ROOT, run_pytest
 
 USER_TESTS = """
 import sys
@@ -38,19 +39,6 @@ def test_each_test_gets_a_fresh_fake(fake_bird):
 """
 
 
-def run_pytest(directory: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("BIRD_")}
-    env.pop("PYTEST_ADDOPTS", None)
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *arguments],
-        cwd=directory,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
 def test_the_fixture_is_registered_and_fresh_for_each_test(tmp_path: Path) -> None:
     (tmp_path / "test_user_code.py").write_text(textwrap.dedent(USER_TESTS))
 
@@ -74,3 +62,16 @@ def test_the_plugin_can_be_turned_off(tmp_path: Path) -> None:
 
     assert result.returncode == 1
     assert "fixture 'fake_bird' not found" in result.stdout
+
+
+def test_the_readme_testing_examples_pass(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Testing code that uses the client", 1)[1].split("\n### ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
+    assert len(blocks) == 2, "the Testing section's examples moved: update this test"
+    (tmp_path / "test_from_readme.py").write_text("\n\n".join(blocks))
+
+    result = run_pytest(tmp_path, "-p", "no:randomly")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "3 passed" in result.stdout

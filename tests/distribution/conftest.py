@@ -1,11 +1,12 @@
-"""The built artifacts, shared by the packaging tests: built once per run, from this checkout."""
+"""The built artifacts, shared by the distribution tests: built once per run, from this checkout."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from artifacts import build
+
+from .support import build
 
 
 @pytest.fixture(scope="session")

@@ -12,13 +12,15 @@ import shlex
 import shutil
 import signal
 import site
-import subprocess
 import sys
 import textwrap
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from .support import run
 
 # One worker builds the packages these tests share (make test runs the suite on xdist).
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("packaging")]
@@ -76,45 +78,33 @@ def test_the_verifier_fixture_comes_from_the_copy(verifier):
 """
 
 
-def site_packages() -> str:
-    """This venv's site-packages: httpx and attrs, and (through a .pth) the editable install."""
-    return next(path for path in site.getsitepackages() if path.endswith("site-packages"))
-
-
-def run(
-    service: Path,
-    arguments: list[str],
-    *,
-    isolated: bool,
-    extra_env: dict[str, str] | None = None,
-) -> subprocess.CompletedProcess[str]:
-    """Python in ``service``; ``isolated``: without the venv's .pth files, so that no installed
-    bird_flashcalls is importable, only httpx, attrs and the other dependencies."""
+def python(
+    service: Path, *arguments: str, isolated: bool = True, extra_env: dict[str, str] | None = None
+) -> Any:
+    """Python in ``service``; ``isolated``: without the venv's .pth files (-S), so that no
+    installed bird_flashcalls is importable, only httpx, attrs and the other dependencies."""
     environment = {
         key: value for key, value in os.environ.items() if not key.startswith(("BIRD_", "PYTEST"))
     }
     environment["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     environment.update(extra_env or {})
-    environment["PYTHONPATH"] = os.pathsep.join(
-        [str(service), site_packages()] if isolated else [str(service)]
-    )
-    return subprocess.run(
-        [sys.executable, *(["-S"] if isolated else []), *arguments],
-        cwd=service,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    site_packages = next(path for path in site.getsitepackages() if path.endswith("site-packages"))
+    environment["PYTHONPATH"] = os.pathsep.join([str(service), *([site_packages] * isolated)])
+    return run(sys.executable, *(["-S"] * isolated), *arguments, cwd=service, env=environment)
 
 
-def copy_from_wheel(wheel: Path, service: Path) -> Path:
-    """What a vendoring service does by hand: unpack bird_flashcalls/ under its _vendor/."""
+def vendor_folder(service: Path) -> Path:
+    """The service's package and its empty _vendor package."""
     vendor = service / "acme_signup" / "_vendor"
     vendor.mkdir(parents=True)
     (service / "acme_signup" / "__init__.py").write_text("")
     (vendor / "__init__.py").write_text("")
+    return vendor
+
+
+def copy_from_wheel(wheel: Path, service: Path) -> Path:
+    """What a vendoring service does by hand: unpack bird_flashcalls/ under its _vendor/."""
+    vendor = vendor_folder(service)
     with zipfile.ZipFile(wheel) as archive:
         for member in archive.namelist():
             if member.startswith("bird_flashcalls/"):
@@ -135,14 +125,14 @@ def test_a_plain_copy_uses_only_its_own_code(service: Path, isolated: bool) -> N
     script.write_text(USE_THE_COPY)
     flags = ["--isolated"] if isolated else []
 
-    result = run(service, [str(script), *flags], isolated=isolated)
+    result = python(service, str(script), *flags, isolated=isolated)
 
     assert result.returncode == 0, result.stderr
     assert "vendored copy works" in result.stdout
 
 
 def test_the_vendored_demo_runs(service: Path) -> None:
-    result = run(service, ["-m", VENDORED, "demo"], isolated=True)
+    result = python(service, "-m", VENDORED, "demo")
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "demo passed" in result.stdout
@@ -150,7 +140,7 @@ def test_the_vendored_demo_runs(service: Path) -> None:
 
 
 def test_the_vendored_serve_in_the_background_runs_the_copy(service: Path) -> None:
-    started = run(service, ["-m", VENDORED, "serve", "--background", "--port", "0"], isolated=True)
+    started = python(service, "-m", VENDORED, "serve", "--background", "--port", "0")
 
     assert started.returncode == 0, started.stdout + started.stderr
     exports = dict(
@@ -163,10 +153,9 @@ def test_the_vendored_serve_in_the_background_runs_the_copy(service: Path) -> No
         # The server is the copy's own module, not an installed bird_flashcalls.
         command_line = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         assert VENDORED.encode() in command_line
-        created = run(
+        created = python(
             service,
-            ["-m", VENDORED, "create", "--to", "+31612345678", "--json"],
-            isolated=True,
+            *("-m", VENDORED, "create", "--to", "+31612345678", "--json"),
             extra_env={key: shlex.split(value)[0] for key, value in exports.items()},
         )
         assert created.returncode == 0, created.stderr
@@ -179,7 +168,7 @@ def test_the_vendored_pytest_plugin_gives_the_fixtures(service: Path) -> None:
     (service / "conftest.py").write_text(f'pytest_plugins = ["{VENDORED}.testing.pytest_plugin"]\n')
     (service / "test_signup.py").write_text(textwrap.dedent(SERVICE_TEST))
 
-    result = run(service, ["-m", "pytest", "-q", "-p", "no:cacheprovider"], isolated=True)
+    result = python(service, "-m", "pytest", "-q", "-p", "no:cacheprovider")
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 passed" in result.stdout
@@ -190,28 +179,18 @@ def test_pips_vendoring_tool_vendors_it(wheel: Path, tmp_path: Path) -> None:
     vendoring = shutil.which("vendoring", path=str(Path(sys.executable).parent))
     assert vendoring, "the vendoring tool is in the dev extra"
     service = tmp_path / "acme-signup"
-    vendor = service / "acme_signup" / "_vendor"
-    vendor.mkdir(parents=True)
-    (service / "acme_signup" / "__init__.py").write_text("")
-    (vendor / "__init__.py").write_text("")
+    vendor = vendor_folder(service)
     (vendor / "vendor.txt").write_text(f"bird-flashcalls @ {wheel.as_uri()}\n")
     (service / "patches").mkdir()
     (service / "pyproject.toml").write_text(VENDORING_RECIPE)
 
-    synced = subprocess.run(
-        [vendoring, "sync", "-v"],
-        cwd=service,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    synced = run(vendoring, "sync", "-v", cwd=service)
 
     assert synced.returncode == 0, synced.stdout + synced.stderr
     assert (vendor / "bird_flashcalls" / "LICENSE").is_file()
     script = service / "use_the_copy.py"
     script.write_text(USE_THE_COPY)
-    result = run(service, [str(script), "--isolated"], isolated=True)
+    result = python(service, str(script), "--isolated")
     assert result.returncode == 0, result.stderr
 
 

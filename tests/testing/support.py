@@ -1,12 +1,16 @@
-"""Helpers shared by the FakeBird tests: the merged spec as validators, paths, headers."""
+"""The FakeBird tests' shared parts: the merged spec as validators, FakeBird's paths and headers,
+raw requests, and running pytest the way a user's project does."""
 
 from __future__ import annotations
 
-import copy
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import jsonschema
 from bird_flashcalls import Backoff
 from bird_flashcalls._rules import E164_PATTERN
@@ -14,10 +18,14 @@ from bird_flashcalls.testing import FakeBird
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi" / "bird-flashcalls.openapi.json"
+ROOT = Path(__file__).resolve().parents[2]
+SPEC_PATH = ROOT / "openapi" / "bird-flashcalls.openapi.json"
 SPEC_URI = "urn:bird-flashcalls:openapi"
+TO = "+31612345678"
 # Retries in tests wait a millisecond, not half a second.
 FAST = Backoff(initial_delay=0.001, max_delay=0.005, max_retry_after=5.0)
+# Anything that waits on a subprocess or a thread: generous, the machine may be busy.
+WAIT = 60
 
 
 class Spec:
@@ -45,21 +53,16 @@ class Spec:
         if response is None:
             return None
         if "$ref" in response:
-            response = self._resolve(response["$ref"])
+            node: Any = self.document
+            for part in response["$ref"].removeprefix("#/").split("/"):
+                node = node[part]
+            response = node
         ref: str = response["content"]["application/json"]["schema"]["$ref"]
         return ref.removeprefix("#")
 
-    def request_pointer(self, template: str) -> str:
+    def request_validator(self, template: str) -> jsonschema.Draft202012Validator:
         body = self.operation(template)["requestBody"]["content"]["application/json"]
-        ref: str = body["schema"]["$ref"]
-        return ref.removeprefix("#")
-
-    def _resolve(self, ref: str) -> dict[str, Any]:
-        node: Any = self.document
-        for part in ref.removeprefix("#/").split("/"):
-            node = node[part]
-        result: dict[str, Any] = node
-        return result
+        return self.validator(body["schema"]["$ref"].removeprefix("#"))
 
     def check_response(self, template: str, status: int, body: Any) -> None:
         """Validate a response body against what the spec documents for that status.
@@ -69,6 +72,26 @@ class Spec:
         pointer = self.response_pointer(template, status) or "/components/schemas/RequestError"
         errors = sorted(self.validator(pointer).iter_errors(body), key=str)
         assert not errors, f"{status} body {body!r} does not fit {pointer}: {errors[0].message}"
+
+
+# Request fields that hold phone numbers. Bird documents them as E.164; the merged spec gains the
+# pattern through the overlay, and until it does, the tests add it themselves.
+NUMBER_FIELDS = {
+    "CreateFlashCall": ("to", "from"),
+    "HangupFlashCall": ("receivedCli",),
+    "HangupFlashCallFromTo": ("from", "to", "receivedCli"),
+}
+
+
+def spec_document() -> dict[str, Any]:
+    """The merged spec with ``pattern: E164_PATTERN`` on every number field (no change where
+    it is)."""
+    document: dict[str, Any] = json.loads(SPEC_PATH.read_text(encoding="utf-8"))
+    schemas = document["components"]["schemas"]
+    for schema, fields in NUMBER_FIELDS.items():
+        for name in fields:
+            schemas[schema]["properties"][name].setdefault("pattern", E164_PATTERN)
+    return document
 
 
 def paths(fake: FakeBird) -> dict[str, str]:
@@ -81,25 +104,36 @@ def json_headers(fake: FakeBird) -> dict[str, str]:
     return {"Authorization": f"AccessKey {fake.access_key}", "Content-Type": "application/json"}
 
 
-# Request fields that hold phone numbers. Bird documents them as E.164; the merged spec gains the
-# pattern through the overlay, and until it does, the tests add it themselves.
-NUMBER_FIELDS = {
-    "CreateFlashCall": ("to", "from"),
-    "HangupFlashCall": ("receivedCli",),
-    "HangupFlashCallFromTo": ("from", "to", "receivedCli"),
-}
+def content(body: Any) -> bytes:
+    return body if isinstance(body, bytes) else json.dumps(body).encode()
 
 
-def with_e164_patterns(document: dict[str, Any]) -> dict[str, Any]:
-    """The spec with ``pattern: E164_PATTERN`` on every number field (no change where it is)."""
-    document = copy.deepcopy(document)
-    schemas = document["components"]["schemas"]
-    for schema, fields in NUMBER_FIELDS.items():
-        for name in fields:
-            schemas[schema]["properties"][name].setdefault("pattern", E164_PATTERN)
-    return document
+def post(
+    http: httpx.Client, path: str, body: Any, headers: dict[str, str] | None
+) -> httpx.Response:
+    """POST ``body`` (bytes as they are, anything else as JSON) with exactly ``headers``."""
+    return http.post(path, content=content(body), headers=headers)
 
 
-def load_spec() -> Spec:
-    """The merged spec, numbers in E.164 (see with_e164_patterns)."""
-    return Spec(with_e164_patterns(json.loads(SPEC_PATH.read_text(encoding="utf-8"))))
+def create(fake: FakeBird, http: httpx.Client, body: Any) -> httpx.Response:
+    return post(http, paths(fake)["create"], body, json_headers(fake))
+
+
+def respond(fake: FakeBird, operation: str, body: Any, call_id: str = "") -> Any:
+    """FakeBird's in-process answer to a POST to one of its operations, with the right key."""
+    path = paths(fake)[operation].format(call_id=call_id)
+    return fake.respond("POST", path, json_headers(fake), content(body))
+
+
+def run_pytest(directory: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """pytest in ``directory``, as in a user's project: no BIRD_* settings, no addopts."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("BIRD_")}
+    env.pop("PYTEST_ADDOPTS", None)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *arguments],
+        cwd=directory,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+    )

@@ -7,13 +7,15 @@ packages, which must carry py.typed for mypy to use their annotations at all.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import venv
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from .support import run
 
 # One worker builds the packages these tests share (make test runs the suite on xdist).
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("packaging")]
@@ -62,54 +64,28 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     environment = tmp_path_factory.mktemp("typed-wheel") / "venv"
     venv.create(environment, with_pip=True)
     python = environment / "bin" / "python"
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", str(wheel)],
-        check=True,
-        capture_output=True,
-    )
+    installed = run(python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", wheel)
+    assert installed.returncode == 0, installed.stderr
     yield python
 
 
-def mypy_strict(python: Path, code: str, folder: Path) -> subprocess.CompletedProcess[str]:
+def mypy_strict(python: Path, code: str, folder: Path) -> Any:
     """The project's mypy, type-checking ``code`` against what ``python`` has installed."""
     script = folder / "user_code.py"
     script.write_text(code, encoding="utf-8")
     config = folder / "mypy.ini"
     config.write_text("[mypy]\n", encoding="utf-8")  # not the project's (mypy_path = wrapper)
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mypy",
-            "--strict",
-            "--no-incremental",
-            "--config-file",
-            str(config),
-            "--python-executable",
-            str(python),
-            str(script),
-        ],
+    return run(
+        *(sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--config-file", config),
+        *("--python-executable", python, script),
         cwd=folder,
         env={**os.environ, "MYPYPATH": ""},
-        capture_output=True,
-        text=True,
-        check=False,
     )
 
 
 def test_the_installed_wheel_ships_both_packages_typed(installed: Path) -> None:
-    found = subprocess.run(
-        [
-            str(installed),
-            "-c",
-            "import importlib.resources as r; print(r.files('bird_flashcalls')"
-            ".joinpath('py.typed').is_file(), r.files('bird_flashcalls._generated')"
-            ".joinpath('py.typed').is_file())",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    code = "import importlib.resources as r\nfor p in ('bird_flashcalls', 'bird_flashcalls._generated'):"
+    found = run(installed, "-c", code + " print(r.files(p).joinpath('py.typed').is_file())")
     assert found.stdout.split() == ["True", "True"]
 
 
