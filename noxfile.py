@@ -20,7 +20,17 @@ PYTHONS = ["3.11", "3.12", "3.13"]
 # What the unit and reliability tests import beyond the package itself: pyproject's group.
 TEST_TOOLS = ["--group", "test-core"]
 # The slow ones (load, fuzzing) run in `make test`; here they would only repeat it.
-TESTS = ["tests/unit", "tests/reliability", "-m", "not slow", "-p", "no:cacheprovider", "-q"]
+TESTS = [
+    "tests/unit",
+    "tests/reliability",
+    "-m",
+    "not slow",
+    "-p",
+    "no:cacheprovider",
+    "-q",
+    "-n",
+    "auto",
+]
 # The lowest versions pyproject.toml allows, and what they pull in at their own lowest.
 LOWEST = [
     "httpx==0.27.0",
@@ -32,6 +42,14 @@ LOWEST = [
 NEWEST = ["httpx", "httpcore", "h11", "anyio", "attrs"]
 
 
+def _install(session: nox.Session, *extra: str) -> None:
+    # pip 25.1 reads dependency groups; a new venv may come with an older one.
+    session.install("--upgrade", "pip>=25.1")
+    session.install("-e", ".[phonenumbers]", *TEST_TOOLS)
+    if extra:
+        session.install(*extra)
+
+
 def _run_tests(session: nox.Session) -> None:
     session.run("python", "-c", "import sys, httpx, attrs; print(sys.version, httpx.__version__)")
     session.run("pytest", *TESTS, *session.posargs)
@@ -40,21 +58,19 @@ def _run_tests(session: nox.Session) -> None:
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
     """The unit and reliability tests on one Python."""
-    session.install("-e", ".[phonenumbers]", *TEST_TOOLS)
+    _install(session)
     _run_tests(session)
 
 
 @nox.session(python="3.11")
 def lowest(session: nox.Session) -> None:
     """The lowest declared versions of the runtime dependencies."""
-    session.install("-e", ".[phonenumbers]", *TEST_TOOLS)
-    session.install(*LOWEST)
+    _install(session, *LOWEST)
     _run_tests(session)
 
 
 @nox.session(python="3.13")
 def newest(session: nox.Session) -> None:
     """The newest releases of the runtime dependencies, whatever pyproject.toml pins."""
-    session.install("-e", ".[phonenumbers]", *TEST_TOOLS)
-    session.install("--upgrade", *NEWEST)
+    _install(session, "--upgrade", *NEWEST)
     _run_tests(session)
