@@ -44,9 +44,8 @@ from bird_flashcalls import (
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from . import spec_data as data
-from .fuzz_settings import FUZZ
-from .strategies import TRANSPORT_ERRORS, bodies, damaged, headers, statuses
+from . import support as data
+from .support import FUZZ, TRANSPORT_ERRORS, bodies, damaged, headers, statuses
 
 # The "fuzz" profile runs each test for minutes; the default one for seconds.
 pytestmark = [pytest.mark.timeout(900), pytest.mark.slow]

@@ -48,7 +48,7 @@ from bird_flashcalls import (
 from bird_flashcalls._secret import AccessKey
 from error_fields import error_fields
 
-from . import spec_data as data
+from . import support as data
 from .fault_server import (
     Behaviour,
     FaultServer,

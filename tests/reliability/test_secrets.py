@@ -29,7 +29,7 @@ from bird_flashcalls import (
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from . import spec_data as data
+from . import support as data
 from .fault_server import (
     Behaviour,
     FaultServer,
@@ -42,7 +42,7 @@ from .fault_server import (
     respond,
     respond_with,
 )
-from .fuzz_settings import FUZZ
+from .support import FUZZ
 
 KEY = data.ACCESS_KEY
 # Generous for every scenario but "timeout" (a server that never answers): these tests are about
