@@ -20,7 +20,16 @@ PYTHONS = ["3.11", "3.12", "3.13"]
 # What the unit and reliability tests import beyond the package itself: pyproject's group.
 TEST_TOOLS = ["--group", "test-core"]
 # The slow ones (load, fuzzing) run in `make test`; here they would only repeat it.
-TESTS = ["tests/unit", "tests/reliability", "-m", "not slow", "-p", "no:cacheprovider", "-q"]
+TESTS = [
+    "tests/unit",
+    "tests/reliability",
+    "tests/security",
+    "-m",
+    "not slow",
+    "-p",
+    "no:cacheprovider",
+    "-q",
+]
 # The lowest versions pyproject.toml allows, and what they pull in at their own lowest.
 LOWEST = [
     "httpx==0.27.0",
