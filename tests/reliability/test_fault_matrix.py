@@ -21,28 +21,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
+import bird_flashcalls as bird
 import pytest
-from bird_flashcalls import (
-    APIConnectionError,
-    APIResponseValidationError,
-    APIStatusError,
-    APITimeoutError,
-    AuthenticationError,
-    Backoff,
-    BadRequestError,
-    BirdError,
-    ConflictError,
-    FlashCall,
-    FlashCallHangup,
-    FlashCallHangupFromTo,
-    FlashCallStatus,
-    HangupResult,
-    InternalServerError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    UnprocessableEntityError,
-)
 
 from . import support as data
 from .fault_server import (
@@ -74,7 +54,7 @@ TIMEOUT = 0.3
 # One retry shows what is and is not re-sent.
 MAX_RETRIES = 1
 ATTEMPTS = MAX_RETRIES + 1
-BACKOFF = Backoff(initial_delay=0.01, max_delay=0.05, max_retry_after=2)
+BACKOFF = bird.Backoff(initial_delay=0.01, max_delay=0.05, max_retry_after=2)
 # What one attempt may take beyond the time the server makes it wait, on a busy 2-core machine
 # (a full garbage collection of a large test process alone can take 0.3 s).
 ATTEMPT_SLACK = 2.0
@@ -116,22 +96,26 @@ def _json_bytes(value: object) -> bytes:
 
 
 def _check_flash_call(result: Any) -> None:
-    assert isinstance(result, FlashCall)
+    assert isinstance(result, bird.FlashCall)
     assert (result.to, result.from_, result.status) == (
         data.TO,
         data.FROM,
-        FlashCallStatus.ACCEPTED,
+        bird.FlashCallStatus.ACCEPTED,
     )
 
 
 def _check_hangup(result: Any) -> None:
-    assert isinstance(result, FlashCallHangup)
-    assert result.result is HangupResult.VERIFIED
+    assert isinstance(result, bird.FlashCallHangup)
+    assert result.result is bird.HangupResult.VERIFIED
 
 
 def _check_hangup_from_to(result: Any) -> None:
-    assert isinstance(result, FlashCallHangupFromTo)
-    assert (result.from_, result.to, result.result) == (data.FROM, data.TO, HangupResult.CANCELED)
+    assert isinstance(result, bird.FlashCallHangupFromTo)
+    assert (result.from_, result.to, result.result) == (
+        data.FROM,
+        data.TO,
+        bird.HangupResult.CANCELED,
+    )
 
 
 CREATE = Op(
@@ -173,7 +157,7 @@ def success(op: Op, **extra: Any) -> Behaviour:
 
 # The rows.
 
-Expected = type[BirdError] | None  # None: the operation's result
+Expected = type[bird.BirdError] | None  # None: the operation's result
 Script = Callable[[Op, FaultServer], Sequence[Behaviour]]
 Check = Callable[[Any, FaultServer, FaultServer], None]
 # Seconds one attempt lasts against a slow server, for "sync" or "async".
@@ -203,7 +187,7 @@ def twice_unless_create(op: Op) -> int:
     return 2 if op.resent_after_delivery else 1
 
 
-def result_unless_create(error: type[BirdError]) -> Callable[[Op], Expected]:
+def result_unless_create(error: type[bird.BirdError]) -> Callable[[Op], Expected]:
     return lambda op: None if op.resent_after_delivery else error
 
 
@@ -273,7 +257,7 @@ def check_not_delivered(error: Any, server: FaultServer, target: FaultServer) ->
 
 
 def check_delivered(error: Any, server: FaultServer, target: FaultServer) -> None:
-    if isinstance(error, APIConnectionError | InternalServerError):
+    if isinstance(error, bird.APIConnectionError | bird.InternalServerError):
         assert error.may_have_been_delivered is True
 
 
@@ -317,10 +301,10 @@ def spec_error(status: int, code: str, message: str, **extra: Any) -> Behaviour:
 REQUEST_ID = {"Messagebird-Request-Id": "req-7f3a"}
 DETAILS = {".to": ['"+3161" is not a valid phone number']}
 # status, error class, Bird's error body: code, message, details
-SPEC_ERRORS: list[tuple[int, type[BirdError], str, str, dict[str, Any]]] = [
-    (400, BadRequestError, "BadRequest", "to is required", {}),
-    (404, NotFoundError, "NotFound", "channel not found", {}),
-    (422, UnprocessableEntityError, "InvalidPayload", "fields are malformed", DETAILS),
+SPEC_ERRORS: list[tuple[int, type[bird.BirdError], str, str, dict[str, Any]]] = [
+    (400, bird.BadRequestError, "BadRequest", "to is required", {}),
+    (404, bird.NotFoundError, "NotFound", "channel not found", {}),
+    (422, bird.UnprocessableEntityError, "InvalidPayload", "fields are malformed", DETAILS),
 ]
 HTML = b"<!doctype html><html><body><h1>Welcome to nginx!</h1></body></html>"
 
@@ -329,7 +313,7 @@ ROWS: list[Row] = [
     Row(
         "refused",
         always(respond(204)),
-        APIConnectionError,
+        bird.APIConnectionError,
         0,
         refused=True,
         check=check_not_delivered,
@@ -337,19 +321,19 @@ ROWS: list[Row] = [
     Row(
         "reset_before_response",
         always(reset_before_response()),
-        APIConnectionError,
+        bird.APIConnectionError,
         once_if_delivered,
         check=check_delivered,
     ),
     Row(
         "reset_before_response_once",
         then_success(reset_before_response()),
-        result_unless_create(APIConnectionError),
+        result_unless_create(bird.APIConnectionError),
         twice_unless_create,
         check=check_delivered,
     ),
     *(
-        Row(name, always(behaviour), APIConnectionError, once_if_delivered)
+        Row(name, always(behaviour), bird.APIConnectionError, once_if_delivered)
         for name, behaviour in (
             ("closed_before_response", close_before_response()),
             ("reset_mid_body", reset_mid_body()),
@@ -360,11 +344,11 @@ ROWS: list[Row] = [
     Row(
         "content_length_shorter_than_body",
         per_op(lambda op: content_length_shorter_than_body(202, _json_bytes(op.body()))),
-        APIResponseValidationError,
+        bird.APIResponseValidationError,
     ),
     # The server is slow: `timeout` bounds each attempt as documented for each client kind.
     *(
-        Row(name, always(behaviour), APITimeoutError, once_if_delivered, attempt_time=time)
+        Row(name, always(behaviour), bird.APITimeoutError, once_if_delivered, attempt_time=time)
         for name, behaviour, time in (
             ("never_answers", never_answer(), whole_timeout),
             ("headers_then_stalled_body", stall_body(), whole_timeout),
@@ -387,7 +371,7 @@ ROWS: list[Row] = [
     ),
     # A success status with a body that is not the operation's response.
     *(
-        Row(name, script, APIResponseValidationError)
+        Row(name, script, bird.APIResponseValidationError)
         for name, script in (
             ("html_page", always(respond(200, HTML, content_type="text/html"))),
             ("empty_body", always(respond(202))),
@@ -401,7 +385,7 @@ ROWS: list[Row] = [
         Row(
             f"missing_{field}",
             always(respond(202, {k: v for k, v in op.body().items() if k != field})),
-            APIResponseValidationError,
+            bird.APIResponseValidationError,
             ops=(op,),
         )
         for op in OPS
@@ -411,7 +395,7 @@ ROWS: list[Row] = [
         Row(
             "wrong_type_" + "_".join(f"{key}_{value!r}" for key, value in change.items()),
             always(respond(202, op.body(**change))),
-            APIResponseValidationError,
+            bird.APIResponseValidationError,
             ops=(op,),
         )
         for op in OPS
@@ -443,12 +427,16 @@ ROWS: list[Row] = [
             check=check_fields(code, message),
         )
         for status, error, code, message in (
-            (401, AuthenticationError, "Unauthorized", "bad key"),
-            (403, PermissionDeniedError, "Forbidden", "no role"),
-            (409, ConflictError, "Conflict", "already ended"),
+            (401, bird.AuthenticationError, "Unauthorized", "bad key"),
+            (403, bird.PermissionDeniedError, "Forbidden", "no role"),
+            (409, bird.ConflictError, "Conflict", "already ended"),
         )
     ),
-    Row("418_unmapped_client_error", always(respond(418, b"", headers=REQUEST_ID)), APIStatusError),
+    Row(
+        "418_unmapped_client_error",
+        always(respond(418, b"", headers=REQUEST_ID)),
+        bird.APIStatusError,
+    ),
     # 429 and its Retry-After.
     Row(
         "429_retry_after_seconds_then_success",
@@ -475,13 +463,13 @@ ROWS: list[Row] = [
     Row(
         "429_retry_after_above_cap",
         always(respond(429, headers={"Retry-After": "30"})),
-        RateLimitError,
+        bird.RateLimitError,
         check=check_retry_after(30.0),
     ),
     Row(
         "429_always",
         always(respond(429, headers={"Retry-After": "0"})),
-        RateLimitError,
+        bird.RateLimitError,
         ATTEMPTS,
         check=check_retry_after(0.0),
     ),
@@ -495,15 +483,15 @@ ROWS: list[Row] = [
         Row(
             f"{status}_then_success",
             then_success(respond(status, b"oops", content_type="text/plain")),
-            result_unless_create(InternalServerError),
+            result_unless_create(bird.InternalServerError),
             twice_unless_create,
             check=check_delivered,
         )
         for status in (500, 502, 504)
     ),
-    Row("503_always", always(respond(503, b"")), InternalServerError, ATTEMPTS),
+    Row("503_always", always(respond(503, b"")), bird.InternalServerError, ATTEMPTS),
     *(
-        Row(f"{status}_unknown_status", always(respond(status, b"")), InternalServerError)
+        Row(f"{status}_unknown_status", always(respond(status, b"")), bird.InternalServerError)
         for status in (520, 599)
     ),
     # Redirects are never followed: the access key stays with base_url.
@@ -511,7 +499,7 @@ ROWS: list[Row] = [
         Row(
             f"redirect_{status}",
             lambda op, target, status=status: (redirect(status, target.url + op.path),),
-            APIStatusError,
+            bird.APIStatusError,
             check=check_redirect_not_followed,
         )
         for status in (301, 302, 303, 307, 308)
@@ -521,7 +509,7 @@ ROWS: list[Row] = [
         Row(
             f"huge_body_{name}",
             always(huge_body(HUGE, declare_length=declared)),
-            APIResponseValidationError,
+            bird.APIResponseValidationError,
             check=check_huge_not_read,
         )
         for name, declared in (("declared", True), ("chunked", False))
@@ -603,7 +591,7 @@ def test_next_call_is_not_poisoned_by_bytes_past_a_short_content_length(
 
     async def twice(client: Any) -> object:
         first = await outcome(lambda: client.create(data.TO))
-        assert isinstance(first, APIResponseValidationError)
+        assert isinstance(first, bird.APIResponseValidationError)
         return await outcome(lambda: client.create(data.TO))
 
     _check_flash_call(drive("sync", twice, client_options(fault_server.url)))
@@ -626,7 +614,7 @@ def test_huge_body_memory_stays_bounded(
             _, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
-        assert isinstance(error, APIResponseValidationError)
+        assert isinstance(error, bird.APIResponseValidationError)
         assert "larger than 10 MB" in str(error)
         return peak
 
