@@ -85,7 +85,7 @@ bench: $(VENV)/.installed
 	$(PY) tests/bench/run_all.py
 
 fuzz: $(VENV)/.installed
-	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest tests/reliability -k fuzz $(PYTEST_ARGS)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest tests/reliability tests/security -k fuzz $(PYTEST_ARGS)
 
 # Writes tests/mutation/results.md; fails when a module scores under its target.
 mutation: $(VENV)/.installed

@@ -23,6 +23,7 @@ TEST_TOOLS = ["--group", "test-core"]
 TESTS = [
     "tests/unit",
     "tests/reliability",
+    "tests/security",
     "-m",
     "not slow",
     "-p",

@@ -4,13 +4,14 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+from bird_flashcalls.testing import FakeBird
 
 from .fault_server import FaultServer, open_socket_count
 
 
 @pytest.fixture
 def no_leaks() -> Iterator[None]:
-    """Fails the test if it leaves a thread running or a socket open."""
+    """Fails the test if it leaves a thread running or a socket open (a connection included)."""
     threads_before = set(threading.enumerate())
     sockets_before = open_socket_count()
     yield
@@ -34,3 +35,20 @@ def redirect_target(no_leaks: None) -> Iterator[FaultServer]:
     """A second listener: a redirect to it must never be followed."""
     with FaultServer() as server:
         yield server
+
+
+@pytest.fixture
+def fake() -> FakeBird:
+    return FakeBird()
+
+
+@pytest.fixture
+def fake_url(fake: FakeBird) -> Iterator[str]:
+    """FakeBird served over HTTP on 127.0.0.1."""
+    with fake.serve() as base_url:
+        yield base_url
+
+
+@pytest.fixture(params=["sync", "async"])
+def kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)

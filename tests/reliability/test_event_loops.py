@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -16,34 +15,19 @@ import pytest
 from bird_flashcalls import AsyncFlashCalls, ClientClosedError, EventLoopError
 from bird_flashcalls.testing import FakeBird
 
+from .support import fake_options
+
 TO = "+31612345678"
 
 
-@pytest.fixture
-def fake() -> FakeBird:
-    return FakeBird()
-
-
-@pytest.fixture
-def base_url(fake: FakeBird) -> Iterator[str]:
-    with fake.serve() as url:
-        yield url
-
-
 def settings(fake: FakeBird, base_url: str) -> dict[str, Any]:
-    return {
-        "access_key": fake.access_key,
-        "workspace_id": fake.workspace_id,
-        "channel_id": fake.channel_id,
-        "base_url": base_url,
-        "max_retries": 0,
-    }
+    return fake_options(fake, base_url, max_retries=0)
 
 
 def test_a_client_that_made_its_own_connections_works_on_each_new_loop(
-    fake: FakeBird, base_url: str
+    fake: FakeBird, fake_url: str
 ) -> None:
-    client = AsyncFlashCalls(**settings(fake, base_url))
+    client = AsyncFlashCalls(**settings(fake, fake_url))
 
     first = asyncio.run(client.create(TO))
     second = asyncio.run(client.create(TO))
@@ -57,8 +41,8 @@ def test_a_client_that_made_its_own_connections_works_on_each_new_loop(
     assert len(fake.requests) == 3
 
 
-def test_closing_on_a_later_loop_closes_the_client(fake: FakeBird, base_url: str) -> None:
-    client = AsyncFlashCalls(**settings(fake, base_url))
+def test_closing_on_a_later_loop_closes_the_client(fake: FakeBird, fake_url: str) -> None:
+    client = AsyncFlashCalls(**settings(fake, fake_url))
     asyncio.run(client.create(TO))
 
     asyncio.run(client.aclose())
@@ -69,11 +53,11 @@ def test_closing_on_a_later_loop_closes_the_client(fake: FakeBird, base_url: str
 
 
 def test_a_users_http_client_is_refused_on_another_loop_before_sending(
-    fake: FakeBird, base_url: str
+    fake: FakeBird, fake_url: str
 ) -> None:
     # No connection kept: the application's client would otherwise die open with the first loop.
     http = httpx.AsyncClient(limits=httpx.Limits(max_keepalive_connections=0))
-    client = AsyncFlashCalls(**settings(fake, base_url), http_client=http)
+    client = AsyncFlashCalls(**settings(fake, fake_url), http_client=http)
     asyncio.run(client.create(TO))
 
     with pytest.raises(EventLoopError, match="one client per event loop"):
@@ -83,13 +67,13 @@ def test_a_users_http_client_is_refused_on_another_loop_before_sending(
 
 
 def test_a_loop_still_running_elsewhere_keeps_its_connections(
-    fake: FakeBird, base_url: str
+    fake: FakeBird, fake_url: str
 ) -> None:
     other = asyncio.new_event_loop()
     runner = threading.Thread(target=other.run_forever)
     runner.start()
     try:
-        client = AsyncFlashCalls(**settings(fake, base_url))
+        client = AsyncFlashCalls(**settings(fake, fake_url))
         asyncio.run_coroutine_threadsafe(client.create(TO), other).result(timeout=30)
 
         with pytest.raises(EventLoopError, match="another event loop"):
@@ -103,9 +87,9 @@ def test_a_loop_still_running_elsewhere_keeps_its_connections(
         other.close()
 
 
-def test_concurrent_calls_on_one_loop_share_the_client(fake: FakeBird, base_url: str) -> None:
+def test_concurrent_calls_on_one_loop_share_the_client(fake: FakeBird, fake_url: str) -> None:
     async def many() -> list[Any]:
-        async with AsyncFlashCalls(**settings(fake, base_url)) as client:
+        async with AsyncFlashCalls(**settings(fake, fake_url)) as client:
             return await asyncio.gather(*(client.create(TO) for _ in range(20)))
 
     first, second = asyncio.run(many()), asyncio.run(many())

@@ -21,37 +21,14 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
+import bird_flashcalls as bird
 import pytest
-from bird_flashcalls import (
-    APIConnectionError,
-    APIResponseValidationError,
-    APIStatusError,
-    APITimeoutError,
-    AsyncFlashCalls,
-    AuthenticationError,
-    Backoff,
-    BadRequestError,
-    BirdError,
-    ConflictError,
-    FlashCall,
-    FlashCallHangup,
-    FlashCallHangupFromTo,
-    FlashCalls,
-    FlashCallStatus,
-    HangupResult,
-    InternalServerError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    UnprocessableEntityError,
-)
 
-from . import spec_data as data
+from . import support as data
 from .fault_server import (
     Behaviour,
     Exchange,
     FaultServer,
-    ReceivedRequest,
     chunked_cut,
     close_before_response,
     close_short_body,
@@ -68,20 +45,19 @@ from .fault_server import (
     respond_with,
     stall_body,
 )
+from .support import KINDS, drive, outcome
 
 # The rows about a slow server use a short timeout against a server slower by a wide margin
 # (one that never answers, or dribbles for 10 s). Every other row's server answers at once, and
 # gets a timeout no busy machine reaches: those rows are not about time.
 TIMEOUT = 0.3
-ANSWERED_TIMEOUT = 10.0
 # One retry shows what is and is not re-sent.
 MAX_RETRIES = 1
 ATTEMPTS = MAX_RETRIES + 1
-BACKOFF = Backoff(initial_delay=0.01, max_delay=0.05, max_retry_after=2)
+BACKOFF = bird.Backoff(initial_delay=0.01, max_delay=0.05, max_retry_after=2)
 # What one attempt may take beyond the time the server makes it wait, on a busy 2-core machine
 # (a full garbage collection of a large test process alone can take 0.3 s).
 ATTEMPT_SLACK = 2.0
-ACCESS_KEY = data.ACCESS_KEY
 HUGE = 64 * 1024 * 1024
 DRIBBLE_INTERVAL = 0.01
 DRIBBLED_BODY = b" " * 1000
@@ -91,16 +67,8 @@ DRIBBLED_HEAD = len(
 )
 
 
-def client_options(base_url: str, timeout: float = ANSWERED_TIMEOUT) -> dict[str, Any]:
-    return {
-        "access_key": ACCESS_KEY,
-        "workspace_id": data.WORKSPACE_ID,
-        "channel_id": data.CHANNEL_ID,
-        "base_url": base_url,
-        "timeout": timeout,
-        "max_retries": MAX_RETRIES,
-        "backoff": BACKOFF,
-    }
+def client_options(base_url: str, **overrides: Any) -> dict[str, Any]:
+    return data.options(base_url, max_retries=MAX_RETRIES, backoff=BACKOFF, **overrides)
 
 
 # The three operations.
@@ -111,19 +79,16 @@ class Op:
     name: str
     path: str
     call: Callable[[Any], Any]  # a client -> the result, or a coroutine of it
-    success_body: Callable[[ReceivedRequest], dict[str, Any]]
+    success_body: Callable[[dict[str, Any]], dict[str, Any]]  # from the request's JSON
     check_result: Callable[[Any], None]
     # Wrong-typed fields of this operation's 202 body, one body per entry.
     wrong_types: tuple[dict[str, Any], ...]
     resent_after_delivery: bool
+    schema: str  # of its 202 body
 
     def body(self, **changes: Any) -> dict[str, Any]:
-        return {**self.success_body(_placeholder_request(self)), **changes}
-
-
-def _placeholder_request(op: Op) -> ReceivedRequest:
-    sent = {"to": data.TO, "from": data.FROM, "result": "verified"}
-    return ReceivedRequest("POST", op.path, {}, _json_bytes(sent))
+        sent = {"to": data.TO, "from": data.FROM, "result": "verified"}
+        return {**self.success_body(sent), **changes}
 
 
 def _json_bytes(value: object) -> bytes:
@@ -131,67 +96,69 @@ def _json_bytes(value: object) -> bytes:
 
 
 def _check_flash_call(result: Any) -> None:
-    assert isinstance(result, FlashCall)
+    assert isinstance(result, bird.FlashCall)
     assert (result.to, result.from_, result.status) == (
         data.TO,
         data.FROM,
-        FlashCallStatus.ACCEPTED,
+        bird.FlashCallStatus.ACCEPTED,
     )
 
 
 def _check_hangup(result: Any) -> None:
-    assert isinstance(result, FlashCallHangup)
-    assert result.result is HangupResult.VERIFIED
+    assert isinstance(result, bird.FlashCallHangup)
+    assert result.result is bird.HangupResult.VERIFIED
 
 
 def _check_hangup_from_to(result: Any) -> None:
-    assert isinstance(result, FlashCallHangupFromTo)
-    assert (result.from_, result.to, result.result) == (data.FROM, data.TO, HangupResult.CANCELED)
+    assert isinstance(result, bird.FlashCallHangupFromTo)
+    assert (result.from_, result.to, result.result) == (
+        data.FROM,
+        data.TO,
+        bird.HangupResult.CANCELED,
+    )
 
 
 CREATE = Op(
     "create",
     data.BASE_PATH,
     lambda client: client.create(data.TO),
-    lambda request: data.flash_call(to=request.json()["to"]),
+    lambda sent: data.flash_call(to=sent["to"]),
     _check_flash_call,
     ({"status": 5}, {"id": "not-a-uuid"}, {"createdAt": "yesterday"}, {"from": 5}, {"to": None}),
     resent_after_delivery=False,
+    schema="FlashCall",
 )
 END = Op(
     "end",
     f"{data.BASE_PATH}/{data.CALL_ID}",
     lambda client: client.end(data.CALL_ID, result="verified"),
-    lambda request: data.hangup(result=request.json()["result"]),
+    lambda sent: {"result": sent["result"]},
     _check_hangup,
     ({"result": 5}, {"result": None}, {"receivedCli": 5}),
     resent_after_delivery=True,
+    schema="HangupFlashCall",
 )
 HANGUP = Op(
     "hangup",
     f"{data.BASE_PATH}/hangup",
     lambda client: client.hangup(from_=data.FROM, to=data.TO, result="canceled"),
-    lambda request: data.hangup_from_to(
-        result=request.json()["result"], from_=request.json()["from"], to=request.json()["to"]
-    ),
+    lambda sent: {"from": sent["from"], "to": sent["to"], "result": sent["result"]},
     _check_hangup_from_to,
     ({"result": 5}, {"from": 5}, {"to": ["+31612345678"]}),
     resent_after_delivery=True,
+    schema="HangupFlashCallFromTo",
 )
 OPS = (CREATE, END, HANGUP)
 
 
-def success(op: Op) -> Behaviour:
-    return respond_with(lambda request: respond(202, op.success_body(request)))
-
-
-def success_with(op: Op, **extra: Any) -> Behaviour:
-    return respond_with(lambda request: respond(202, {**op.success_body(request), **extra}))
+def success(op: Op, **extra: Any) -> Behaviour:
+    return respond_with(lambda request: respond(202, {**op.success_body(request.json()), **extra}))
 
 
 # The rows.
 
-Expected = type[BirdError] | None  # None: the operation's result
+Expected = type[bird.BirdError] | None  # None: the operation's result
+Script = Callable[[Op, FaultServer], Sequence[Behaviour]]
 Check = Callable[[Any, FaultServer, FaultServer], None]
 # Seconds one attempt lasts against a slow server, for "sync" or "async".
 AttemptTime = Callable[[str], float]
@@ -211,12 +178,25 @@ def dribbled_headers_time(kind: str) -> float:
     return TIMEOUT if kind == "async" else max(TIMEOUT, DRIBBLED_HEAD * DRIBBLE_INTERVAL)
 
 
+def once_if_delivered(op: Op) -> int:
+    """Requests seen when every attempt fails after the request left: create is not re-sent."""
+    return ATTEMPTS if op.resent_after_delivery else 1
+
+
+def twice_unless_create(op: Op) -> int:
+    return 2 if op.resent_after_delivery else 1
+
+
+def result_unless_create(error: type[bird.BirdError]) -> Callable[[Op], Expected]:
+    return lambda op: None if op.resent_after_delivery else error
+
+
 @attrs.frozen
 class Row:
     id: str
-    script: Callable[[Op, FaultServer], Sequence[Behaviour]]
+    script: Script
     expected: Expected | Callable[[Op], Expected]
-    requests: int | Callable[[Op], int]
+    requests: int | Callable[[Op], int] = 1
     # How long each attempt waits for a slow server (None: it answers at once).
     attempt_time: AttemptTime | None = None
     # Time the client is asked to wait between attempts (Retry-After), as (at least, at most).
@@ -234,23 +214,16 @@ class Row:
         return self.requests if isinstance(self.requests, int) else self.requests(op)
 
 
-def once_if_delivered(op: Op) -> int:
-    """Requests seen when every attempt fails after the request left: create is not re-sent."""
-    return ATTEMPTS if op.resent_after_delivery else 1
+def always(behaviour: Behaviour) -> Script:
+    return lambda op, target: (behaviour,)
 
 
-def result_unless_create(error: type[BirdError]) -> Callable[[Op], Expected]:
-    return lambda op: None if op.resent_after_delivery else error
-
-
-def then_success(first: Behaviour) -> Callable[[Op, FaultServer], Sequence[Behaviour]]:
-    return lambda op, target: (first, success(op))
-
-
-def always(
-    behaviour: Callable[[Op], Behaviour],
-) -> Callable[[Op, FaultServer], Sequence[Behaviour]]:
+def per_op(behaviour: Callable[[Op], Behaviour]) -> Script:
     return lambda op, target: (behaviour(op),)
+
+
+def then_success(first: Behaviour) -> Script:
+    return lambda op, target: (first, success(op))
 
 
 def retry_after_date(seconds_ahead: int) -> Behaviour:
@@ -279,16 +252,12 @@ def check_retried_after(seconds: float) -> Check:
     return check
 
 
-def spec_error(code: str, message: str, **extra: Any) -> dict[str, Any]:
-    return {"code": code, "message": message, **extra}
-
-
 def check_not_delivered(error: Any, server: FaultServer, target: FaultServer) -> None:
     assert error.may_have_been_delivered is False
 
 
 def check_delivered(error: Any, server: FaultServer, target: FaultServer) -> None:
-    if isinstance(error, APIConnectionError | InternalServerError):
+    if isinstance(error, bird.APIConnectionError | bird.InternalServerError):
         assert error.may_have_been_delivered is True
 
 
@@ -324,151 +293,109 @@ def check_huge_not_read(error: Any, server: FaultServer, target: FaultServer) ->
     assert server.bytes_sent < HUGE // 2
 
 
+def spec_error(status: int, code: str, message: str, **extra: Any) -> Behaviour:
+    body = {"code": code, "message": message, **extra}
+    return respond(status, body, headers=REQUEST_ID)
+
+
 REQUEST_ID = {"Messagebird-Request-Id": "req-7f3a"}
 DETAILS = {".to": ['"+3161" is not a valid phone number']}
-# status, error class, Bird's body, and the (code, message, details) read from it
-SPEC_ERRORS = [
-    (
-        400,
-        BadRequestError,
-        spec_error("BadRequest", "to is required"),
-        ("BadRequest", "to is required"),
-    ),
-    (
-        404,
-        NotFoundError,
-        spec_error("NotFound", "channel not found"),
-        ("NotFound", "channel not found"),
-    ),
-    (
-        422,
-        UnprocessableEntityError,
-        spec_error("InvalidPayload", "fields are malformed", details=DETAILS),
-        ("InvalidPayload", "fields are malformed", DETAILS),
-    ),
+# status, error class, Bird's error body: code, message, details
+SPEC_ERRORS: list[tuple[int, type[bird.BirdError], str, str, dict[str, Any]]] = [
+    (400, bird.BadRequestError, "BadRequest", "to is required", {}),
+    (404, bird.NotFoundError, "NotFound", "channel not found", {}),
+    (422, bird.UnprocessableEntityError, "InvalidPayload", "fields are malformed", DETAILS),
 ]
 HTML = b"<!doctype html><html><body><h1>Welcome to nginx!</h1></body></html>"
 
 ROWS: list[Row] = [
     # The connection fails.
-    Row("refused", always(success), APIConnectionError, 0, refused=True, check=check_not_delivered),
+    Row(
+        "refused",
+        always(respond(204)),
+        bird.APIConnectionError,
+        0,
+        refused=True,
+        check=check_not_delivered,
+    ),
     Row(
         "reset_before_response",
-        always(lambda op: reset_before_response()),
-        APIConnectionError,
+        always(reset_before_response()),
+        bird.APIConnectionError,
         once_if_delivered,
         check=check_delivered,
     ),
     Row(
         "reset_before_response_once",
         then_success(reset_before_response()),
-        result_unless_create(APIConnectionError),
-        lambda op: 2 if op.resent_after_delivery else 1,
+        result_unless_create(bird.APIConnectionError),
+        twice_unless_create,
         check=check_delivered,
     ),
-    Row(
-        "closed_before_response",
-        always(lambda op: close_before_response()),
-        APIConnectionError,
-        once_if_delivered,
-    ),
-    Row(
-        "reset_mid_body", always(lambda op: reset_mid_body()), APIConnectionError, once_if_delivered
-    ),
-    Row(
-        "body_shorter_than_content_length",
-        always(lambda op: close_short_body()),
-        APIConnectionError,
-        once_if_delivered,
-    ),
-    Row(
-        "chunked_body_cut", always(lambda op: chunked_cut()), APIConnectionError, once_if_delivered
+    *(
+        Row(name, always(behaviour), bird.APIConnectionError, once_if_delivered)
+        for name, behaviour in (
+            ("closed_before_response", close_before_response()),
+            ("reset_mid_body", reset_mid_body()),
+            ("body_shorter_than_content_length", close_short_body()),
+            ("chunked_body_cut", chunked_cut()),
+        )
     ),
     Row(
         "content_length_shorter_than_body",
-        always(lambda op: content_length_shorter_than_body(202, _json_bytes(op.body()))),
-        APIResponseValidationError,
-        1,
+        per_op(lambda op: content_length_shorter_than_body(202, _json_bytes(op.body()))),
+        bird.APIResponseValidationError,
     ),
     # The server is slow: `timeout` bounds each attempt as documented for each client kind.
-    Row(
-        "never_answers",
-        always(lambda op: never_answer()),
-        APITimeoutError,
-        once_if_delivered,
-        attempt_time=whole_timeout,
-    ),
-    Row(
-        "headers_then_stalled_body",
-        always(lambda op: stall_body()),
-        APITimeoutError,
-        once_if_delivered,
-        attempt_time=whole_timeout,
-    ),
-    Row(
-        "late_headers_then_stalled_body",
-        always(lambda op: stall_body(headers_after=0.8 * TIMEOUT)),
-        APITimeoutError,
-        once_if_delivered,
-        attempt_time=late_headers_time,
-    ),
-    Row(
-        "body_dribbled",
-        always(lambda op: dribble(202, DRIBBLED_BODY, DRIBBLE_INTERVAL, headers_too=False)),
-        APITimeoutError,
-        once_if_delivered,
-        attempt_time=whole_timeout,
-    ),
-    Row(
-        "whole_response_dribbled",
-        always(lambda op: dribble(202, DRIBBLED_BODY, DRIBBLE_INTERVAL, headers_too=True)),
-        APITimeoutError,
-        once_if_delivered,
-        attempt_time=dribbled_headers_time,
+    *(
+        Row(name, always(behaviour), bird.APITimeoutError, once_if_delivered, attempt_time=time)
+        for name, behaviour, time in (
+            ("never_answers", never_answer(), whole_timeout),
+            ("headers_then_stalled_body", stall_body(), whole_timeout),
+            (
+                "late_headers_then_stalled_body",
+                stall_body(headers_after=0.8 * TIMEOUT),
+                late_headers_time,
+            ),
+            (
+                "body_dribbled",
+                dribble(202, DRIBBLED_BODY, DRIBBLE_INTERVAL, headers_too=False),
+                whole_timeout,
+            ),
+            (
+                "whole_response_dribbled",
+                dribble(202, DRIBBLED_BODY, DRIBBLE_INTERVAL, headers_too=True),
+                dribbled_headers_time,
+            ),
+        )
     ),
     # A success status with a body that is not the operation's response.
-    Row(
-        "html_page",
-        always(lambda op: respond(200, HTML, content_type="text/html")),
-        APIResponseValidationError,
-        1,
+    *(
+        Row(name, script, bird.APIResponseValidationError)
+        for name, script in (
+            ("html_page", always(respond(200, HTML, content_type="text/html"))),
+            ("empty_body", always(respond(202))),
+            ("invalid_json", always(respond(202, b'{"id": "3fa85f64-'))),
+            ("json_array", per_op(lambda op: respond(202, [op.body()]))),
+        )
     ),
-    Row("empty_body", always(lambda op: respond(202)), APIResponseValidationError, 1),
     # Bird may add fields: an unknown one does not fail the call.
-    Row("unknown_field", always(lambda op: success_with(op, surprise=1)), None, 1),
-    Row(
-        "invalid_json",
-        always(lambda op: respond(202, b'{"id": "3fa85f64-')),
-        APIResponseValidationError,
-        1,
-    ),
-    Row(
-        "json_array",
-        always(lambda op: respond(202, [op.body()])),
-        APIResponseValidationError,
-        1,
-    ),
+    Row("unknown_field", per_op(lambda op: success(op, surprise=1)), None),
     *(
         Row(
             f"missing_{field}",
-            always(lambda op, field=field: respond(202, _without(op.body(), field))),
-            APIResponseValidationError,
-            1,
+            always(respond(202, {k: v for k, v in op.body().items() if k != field})),
+            bird.APIResponseValidationError,
             ops=(op,),
         )
-        for op, schema in (
-            (CREATE, "FlashCall"),
-            (END, "HangupFlashCall"),
-            (HANGUP, "HangupFlashCallFromTo"),
-        )
-        for field in data.required(schema)
+        for op in OPS
+        for field in data.required(op.schema)
     ),
     *(
         Row(
             "wrong_type_" + "_".join(f"{key}_{value!r}" for key, value in change.items()),
-            always(lambda op, change=change: respond(202, op.body(**change))),
-            APIResponseValidationError,
-            1,
+            always(respond(202, op.body(**change))),
+            bird.APIResponseValidationError,
             ops=(op,),
         )
         for op in OPS
@@ -476,48 +403,39 @@ ROWS: list[Row] = [
     ),
     # Error statuses, with Bird's error body, with none, and with one that is not JSON.
     *(
+        Row(f"{status}_{shape}", always(behaviour), error, check=check_fields(*fields))
+        for status, error, code, message, details in SPEC_ERRORS
+        for shape, behaviour, fields in (
+            (
+                "spec_body",
+                spec_error(status, code, message, details=details),
+                (code, message, details),
+            ),
+            ("no_body", respond(status, b"", headers=REQUEST_ID), (None, None)),
+            (
+                "text_body",
+                respond(status, b"upstream said no", headers=REQUEST_ID),
+                (None, "upstream said no"),
+            ),
+        )
+    ),
+    *(
         Row(
-            f"{status}_{shape}",
-            always(lambda op, status=status, body=body: respond(status, body, headers=REQUEST_ID)),
+            str(status),
+            always(spec_error(status, code, message)),
             error,
-            1,
-            check=check_fields(*fields),
+            check=check_fields(code, message),
         )
-        for status, error, spec_body, spec_fields in SPEC_ERRORS
-        for shape, body, fields in (
-            ("spec_body", spec_body, spec_fields),
-            ("no_body", b"", (None, None)),
-            ("text_body", b"upstream said no", (None, "upstream said no")),
+        for status, error, code, message in (
+            (401, bird.AuthenticationError, "Unauthorized", "bad key"),
+            (403, bird.PermissionDeniedError, "Forbidden", "no role"),
+            (409, bird.ConflictError, "Conflict", "already ended"),
         )
-    ),
-    Row(
-        "401",
-        always(lambda op: respond(401, spec_error("Unauthorized", "bad key"), headers=REQUEST_ID)),
-        AuthenticationError,
-        1,
-        check=check_fields("Unauthorized", "bad key"),
-    ),
-    Row(
-        "403",
-        always(lambda op: respond(403, spec_error("Forbidden", "no role"), headers=REQUEST_ID)),
-        PermissionDeniedError,
-        1,
-        check=check_fields("Forbidden", "no role"),
-    ),
-    Row(
-        "409",
-        always(
-            lambda op: respond(409, spec_error("Conflict", "already ended"), headers=REQUEST_ID)
-        ),
-        ConflictError,
-        1,
-        check=check_fields("Conflict", "already ended"),
     ),
     Row(
         "418_unmapped_client_error",
-        always(lambda op: respond(418, b"", headers=REQUEST_ID)),
-        APIStatusError,
-        1,
+        always(respond(418, b"", headers=REQUEST_ID)),
+        bird.APIStatusError,
     ),
     # 429 and its Retry-After.
     Row(
@@ -544,50 +462,36 @@ ROWS: list[Row] = [
     ),
     Row(
         "429_retry_after_above_cap",
-        always(lambda op: respond(429, headers={"Retry-After": "30"})),
-        RateLimitError,
-        1,
+        always(respond(429, headers={"Retry-After": "30"})),
+        bird.RateLimitError,
         check=check_retry_after(30.0),
     ),
     Row(
         "429_always",
-        always(lambda op: respond(429, headers={"Retry-After": "0"})),
-        RateLimitError,
+        always(respond(429, headers={"Retry-After": "0"})),
+        bird.RateLimitError,
         ATTEMPTS,
         check=check_retry_after(0.0),
     ),
     # Server errors.
     Row("408_then_success", then_success(respond(408)), None, 2),
     Row(
-        "503_then_success",
-        then_success(respond(503, b"oops", content_type="text/plain")),
-        None,
-        2,
+        "503_then_success", then_success(respond(503, b"oops", content_type="text/plain")), None, 2
     ),
     # These may come after Bird placed the call: create is not sent again.
     *(
         Row(
             f"{status}_then_success",
             then_success(respond(status, b"oops", content_type="text/plain")),
-            result_unless_create(InternalServerError),
-            lambda op: 2 if op.resent_after_delivery else 1,
+            result_unless_create(bird.InternalServerError),
+            twice_unless_create,
             check=check_delivered,
         )
         for status in (500, 502, 504)
     ),
-    Row(
-        "503_always",
-        always(lambda op: respond(503, b"")),
-        InternalServerError,
-        ATTEMPTS,
-    ),
+    Row("503_always", always(respond(503, b"")), bird.InternalServerError, ATTEMPTS),
     *(
-        Row(
-            f"{status}_unknown_status",
-            always(lambda op, s=status: respond(s, b"")),
-            InternalServerError,
-            1,
-        )
+        Row(f"{status}_unknown_status", always(respond(status, b"")), bird.InternalServerError)
         for status in (520, 599)
     ),
     # Redirects are never followed: the access key stays with base_url.
@@ -595,45 +499,24 @@ ROWS: list[Row] = [
         Row(
             f"redirect_{status}",
             lambda op, target, status=status: (redirect(status, target.url + op.path),),
-            APIStatusError,
-            1,
+            bird.APIStatusError,
             check=check_redirect_not_followed,
         )
         for status in (301, 302, 303, 307, 308)
     ),
     # Responses far larger than any flash-call response.
-    Row(
-        "huge_body_declared",
-        always(lambda op: huge_body(HUGE, declare_length=True)),
-        APIResponseValidationError,
-        1,
-        check=check_huge_not_read,
-    ),
-    Row(
-        "huge_body_chunked",
-        always(lambda op: huge_body(HUGE, declare_length=False)),
-        APIResponseValidationError,
-        1,
-        check=check_huge_not_read,
+    *(
+        Row(
+            f"huge_body_{name}",
+            always(huge_body(HUGE, declare_length=declared)),
+            bird.APIResponseValidationError,
+            check=check_huge_not_read,
+        )
+        for name, declared in (("declared", True), ("chunked", False))
     ),
 ]
 
-
-def _without(body: dict[str, Any], field: str) -> dict[str, Any]:
-    return {key: value for key, value in body.items() if key != field}
-
-
 CASES = [pytest.param(row, op, id=f"{row.id}-{op.name}") for row in ROWS for op in row.ops]
-
-
-def _base_url(row: Row, server: FaultServer) -> str:
-    return f"http://127.0.0.1:{closed_port()}" if row.refused else server.url
-
-
-def _options_for(row: Row, server: FaultServer) -> dict[str, Any]:
-    return client_options(
-        _base_url(row, server), ANSWERED_TIMEOUT if row.attempt_time is None else TIMEOUT
-    )
 
 
 def _check(
@@ -672,35 +555,24 @@ def _check(
         row.check(outcome, server, target)
 
 
+@pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize(("row", "op"), CASES)
-def test_sync(row: Row, op: Op, fault_server: FaultServer, redirect_target: FaultServer) -> None:
-    fault_server.script(*row.script(op, redirect_target))
-    outcome: object
-    with FlashCalls(**_options_for(row, fault_server)) as client:
-        started = time.monotonic()
-        try:
-            outcome = op.call(client)
-        except BirdError as error:
-            outcome = error
-        elapsed = time.monotonic() - started
-    _check(row, op, "sync", outcome, elapsed, fault_server, redirect_target)
-
-
-@pytest.mark.anyio
-@pytest.mark.parametrize(("row", "op"), CASES)
-async def test_async(
-    row: Row, op: Op, fault_server: FaultServer, redirect_target: FaultServer
+def test_exchange(
+    row: Row, op: Op, kind: str, fault_server: FaultServer, redirect_target: FaultServer
 ) -> None:
     fault_server.script(*row.script(op, redirect_target))
-    outcome: object
-    async with AsyncFlashCalls(**_options_for(row, fault_server)) as client:
+    base_url = f"http://127.0.0.1:{closed_port()}" if row.refused else fault_server.url
+    settings = client_options(base_url)
+    if row.attempt_time is not None:
+        settings["timeout"] = TIMEOUT
+
+    async def timed(client: Any) -> tuple[object, float]:
         started = time.monotonic()
-        try:
-            outcome = await op.call(client)
-        except BirdError as error:
-            outcome = error
-        elapsed = time.monotonic() - started
-    _check(row, op, "async", outcome, elapsed, fault_server, redirect_target)
+        result = await outcome(lambda: op.call(client))
+        return result, time.monotonic() - started
+
+    result, elapsed = drive(kind, timed, settings)
+    _check(row, op, kind, result, elapsed, fault_server, redirect_target)
 
 
 # Beyond single rows.
@@ -716,43 +588,38 @@ def test_next_call_is_not_poisoned_by_bytes_past_a_short_content_length(
 ) -> None:
     body = _json_bytes(CREATE.body())
     fault_server.script(content_length_shorter_than_body(202, body), success(CREATE))
-    with FlashCalls(**client_options(fault_server.url)) as client:
-        with pytest.raises(APIResponseValidationError):
-            client.create(data.TO)
-        second = client.create(data.TO)
-    _check_flash_call(second)
+
+    async def twice(client: Any) -> object:
+        first = await outcome(lambda: client.create(data.TO))
+        assert isinstance(first, bird.APIResponseValidationError)
+        return await outcome(lambda: client.create(data.TO))
+
+    _check_flash_call(drive("sync", twice, client_options(fault_server.url)))
     assert fault_server.request_count == 2
     assert fault_server.wait_until_idle()
 
 
-@pytest.mark.parametrize("declare_length", [True, False], ids=["declared", "chunked"])
-def test_huge_body_memory_stays_bounded(fault_server: FaultServer, declare_length: bool) -> None:
+@pytest.mark.parametrize(
+    ("kind", "declare_length"), [("sync", True), ("sync", False), ("async", False)]
+)
+def test_huge_body_memory_stays_bounded(
+    fault_server: FaultServer, kind: str, declare_length: bool
+) -> None:
     fault_server.script(huge_body(HUGE, declare_length=declare_length))
-    with FlashCalls(**client_options(fault_server.url)) as client:
+
+    async def peak_memory(client: Any) -> int:
         tracemalloc.start()
         try:
-            with pytest.raises(APIResponseValidationError, match="larger than 10 MB"):
-                client.create(data.TO)
+            error = await outcome(lambda: client.create(data.TO))
             _, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
+        assert isinstance(error, bird.APIResponseValidationError)
+        assert "larger than 10 MB" in str(error)
+        return peak
+
+    peak = drive(kind, peak_memory, client_options(fault_server.url))
     assert fault_server.wait_until_idle()
     # At most the 10 MB cap is held (and freed), not the 64 MB the server offered.
-    assert peak < 24 * 1024 * 1024
-    assert fault_server.bytes_sent < HUGE // 2
-
-
-@pytest.mark.anyio
-async def test_huge_body_memory_stays_bounded_async(fault_server: FaultServer) -> None:
-    fault_server.script(huge_body(HUGE, declare_length=False))
-    async with AsyncFlashCalls(**client_options(fault_server.url)) as client:
-        tracemalloc.start()
-        try:
-            with pytest.raises(APIResponseValidationError, match="larger than 10 MB"):
-                await client.create(data.TO)
-            _, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
-    assert fault_server.wait_until_idle()
     assert peak < 24 * 1024 * 1024
     assert fault_server.bytes_sent < HUGE // 2

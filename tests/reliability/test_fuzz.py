@@ -8,63 +8,48 @@ InvalidRequestError before anything is sent, or sent on exactly the spec's paths
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
 from uuid import UUID
 
 import attrs
+import bird_flashcalls as bird
 import httpx
 import pytest
-from bird_flashcalls import (
-    APIConnectionError,
-    APIResponseValidationError,
-    APIStatusError,
-    AsyncFlashCalls,
-    AuthenticationError,
-    Backoff,
-    BadRequestError,
-    BirdError,
-    ConfigurationError,
-    ConflictError,
-    FlashCall,
-    FlashCallHangup,
-    FlashCallHangupFromTo,
-    FlashCalls,
-    HangupResult,
-    InternalServerError,
-    InvalidRequestError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    UnprocessableEntityError,
-    Verification,
-)
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from . import spec_data as data
-from .fuzz_settings import FUZZ
-from .strategies import TRANSPORT_ERRORS, bodies, damaged, headers, statuses
+from . import support as data
+from .support import (
+    FUZZ,
+    KINDS,
+    TRANSPORT_ERRORS,
+    bodies,
+    damaged,
+    drive,
+    headers,
+    outcome,
+    statuses,
+)
 
 # The "fuzz" profile runs each test for minutes; the default one for seconds.
 pytestmark = [pytest.mark.timeout(900), pytest.mark.slow]
 
 ACCESS_KEY = data.ACCESS_KEY
 # Retries without waiting: the retry paths run, the examples stay fast.
-NO_WAIT = Backoff(initial_delay=0.0, max_delay=0.0, max_retry_after=0.0)
+NO_WAIT = bird.Backoff(initial_delay=0.0, max_delay=0.0, max_retry_after=0.0)
 MAX_RETRIES = 2
 BASE_URL = "https://api.bird.test"
 
-STATUS_ERRORS: dict[int, type[APIStatusError]] = {
-    400: BadRequestError,
-    401: AuthenticationError,
-    403: PermissionDeniedError,
-    404: NotFoundError,
-    409: ConflictError,
-    422: UnprocessableEntityError,
-    429: RateLimitError,
+STATUS_ERRORS: dict[int, type[bird.APIStatusError]] = {
+    400: bird.BadRequestError,
+    401: bird.AuthenticationError,
+    403: bird.PermissionDeniedError,
+    404: bird.NotFoundError,
+    409: bird.ConflictError,
+    422: bird.UnprocessableEntityError,
+    429: bird.RateLimitError,
 }
 
 
@@ -117,25 +102,25 @@ class Call:
 
 
 CALLS = [
-    Call("create", lambda client: client.create(data.TO), FlashCall, False, "FlashCall"),
+    Call("create", lambda client: client.create(data.TO), bird.FlashCall, False, "FlashCall"),
     Call(
         "end",
         lambda client: client.end(data.CALL_ID, result="verified"),
-        FlashCallHangup,
+        bird.FlashCallHangup,
         True,
         "HangupFlashCall",
     ),
     Call(
         "hangup",
         lambda client: client.hangup(from_=data.FROM, to=data.TO, result="canceled"),
-        FlashCallHangupFromTo,
+        bird.FlashCallHangupFromTo,
         True,
         "HangupFlashCallFromTo",
     ),
     Call(
         "verify",
         lambda client: client.verify(data.CALL_ID, data.FROM, expected_cli=data.FROM),
-        Verification,
+        bird.Verification,
         True,
         "HangupFlashCall",
     ),
@@ -164,15 +149,7 @@ cases = st.sampled_from(CALLS).flatmap(lambda call: st.tuples(st.just(call), rep
 
 
 def client_options(**overrides: Any) -> dict[str, Any]:
-    return {
-        "access_key": ACCESS_KEY,
-        "workspace_id": data.WORKSPACE_ID,
-        "channel_id": data.CHANNEL_ID,
-        "base_url": BASE_URL,
-        "max_retries": MAX_RETRIES,
-        "backoff": NO_WAIT,
-        **overrides,
-    }
+    return data.options(BASE_URL, max_retries=MAX_RETRIES, backoff=NO_WAIT, **overrides)
 
 
 def check_outcome(call: Call, reply: Reply, outcome: object, sent: int) -> None:
@@ -182,22 +159,22 @@ def check_outcome(call: Call, reply: Reply, outcome: object, sent: int) -> None:
         assert isinstance(outcome, call.returns)
         assert reply.error is None and 200 <= reply.status < 300
         return
-    assert isinstance(outcome, BirdError), repr(outcome)
+    assert isinstance(outcome, bird.BirdError), repr(outcome)
     assert isinstance(str(outcome), str) and isinstance(repr(outcome), str)
-    if isinstance(outcome, APIConnectionError):
+    if isinstance(outcome, bird.APIConnectionError):
         # A transport error, or a body httpx cannot decode (a bad gzip stream...).
         encoded = any(name.lower() == "content-encoding" for name, _ in reply.headers)
         assert reply.error is not None or encoded, repr(outcome)
         if outcome.may_have_been_delivered and not call.resent_after_delivery:
             assert sent == 1  # create is never sent twice
-    elif isinstance(outcome, APIStatusError):
+    elif isinstance(outcome, bird.APIStatusError):
         assert reply.error is None and outcome.status_code == reply.status
         expected = STATUS_ERRORS.get(reply.status) or (
-            InternalServerError if reply.status >= 500 else APIStatusError
+            bird.InternalServerError if reply.status >= 500 else bird.APIStatusError
         )
         assert type(outcome) is expected
     else:
-        assert type(outcome) is APIResponseValidationError, repr(outcome)
+        assert type(outcome) is bird.APIResponseValidationError, repr(outcome)
         # A body cut short may still be refused first, for its declared size.
         assert reply.error is None or reply.cut_body
 
@@ -212,58 +189,26 @@ KNOWN_CASES = [
 ]
 
 
-@FUZZ
-@given(case=cases)
-def test_fuzz_responses_sync(case: tuple[Call, Reply]) -> None:
-    call, reply = case
-    sent: list[httpx.Request] = []
+@pytest.mark.parametrize("kind", KINDS)
+def test_fuzz_responses(kind: str) -> None:
+    @FUZZ
+    @given(case=cases)
+    def run(case: tuple[Call, Reply]) -> None:
+        call, reply = case
+        sent: list[httpx.Request] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        sent.append(request)
-        return answer(reply, request)
+        def handler(request: httpx.Request) -> httpx.Response:
+            sent.append(request)
+            return answer(reply, request)
 
-    outcome: object
-    with (
-        httpx.Client(transport=httpx.MockTransport(handler)) as http_client,
-        FlashCalls(**client_options(http_client=http_client)) as client,
-    ):
-        try:
-            outcome = call.run(client)
-        except BirdError as error:
-            outcome = error
-    event(type(outcome).__name__)
-    check_outcome(call, reply, outcome, len(sent))
+        async def use(client: Any) -> object:
+            return await outcome(lambda: call.run(client))
 
+        result = drive(kind, use, client_options(), {"transport": httpx.MockTransport(handler)})
+        event(type(result).__name__)
+        check_outcome(call, reply, result, len(sent))
 
-def test_fuzz_responses_async() -> None:
-    # Hypothesis drives the examples from a plain function; one event loop serves them all.
-    with asyncio.Runner() as runner:
-
-        @FUZZ
-        @given(case=cases)
-        def run(case: tuple[Call, Reply]) -> None:
-            runner.run(_async_case(*case))
-
-        run()
-
-
-async def _async_case(call: Call, reply: Reply) -> None:
-    sent: list[httpx.Request] = []
-
-    async def handler(request: httpx.Request) -> httpx.Response:
-        sent.append(request)
-        return answer(reply, request)
-
-    outcome: object
-    async with (
-        httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http_client,
-        AsyncFlashCalls(**client_options(http_client=http_client)) as client,
-    ):
-        try:
-            outcome = await call.run(client)
-        except BirdError as error:
-            outcome = error
-    check_outcome(call, reply, outcome, len(sent))
+    run()
 
 
 # Arguments from the caller.
@@ -335,8 +280,8 @@ numbers = mostly(
 )
 results = mostly(
     st.one_of(
-        st.sampled_from([result.value for result in HangupResult]),
-        st.sampled_from(list(HangupResult)),
+        st.sampled_from([result.value for result in bird.HangupResult]),
+        st.sampled_from(list(bird.HangupResult)),
     ),
     st.one_of(st.text(max_size=12), garbage),
 )
@@ -354,89 +299,37 @@ digit_counts = mostly(
 )
 
 
-@attrs.frozen
-class Invocation:
-    name: str
-    kwargs: dict[str, Any]
-
-
-invocations = st.one_of(
-    st.builds(
-        lambda to, from_, ring: Invocation(
-            "create", {"to": to, "from_": from_, "ring_timeout": ring}
-        ),
-        numbers,
-        numbers,
-        ring_timeouts,
-    ),
-    st.builds(
-        lambda call, result, cli: Invocation(
-            "end", {"call": call, "result": result, "received_cli": cli}
-        ),
-        ids,
-        results,
-        numbers,
-    ),
-    st.builds(
-        lambda from_, to, result, cli: Invocation(
-            "hangup", {"from_": from_, "to": to, "result": result, "received_cli": cli}
-        ),
-        numbers,
-        numbers,
-        results,
-        numbers,
-    ),
-    st.builds(
-        lambda call, cli, expected: Invocation(
-            "verify", {"call": call, "received_cli": cli, "expected_cli": expected}
-        ),
-        ids,
-        numbers,
-        numbers,
-    ),
-    st.builds(
-        lambda call, code, digits, expected: Invocation(
-            "verify_code", {"call": call, "code": code, "digits": digits, "expected_cli": expected}
-        ),
-        ids,
-        codes,
-        digit_counts,
-        numbers,
-    ),
+# Each operation's arguments, by name ("call" is passed first, positionally).
+ARGUMENTS = {
+    "create": {"to": numbers, "from_": numbers, "ring_timeout": ring_timeouts},
+    "end": {"call": ids, "result": results, "received_cli": numbers},
+    "hangup": {"from_": numbers, "to": numbers, "result": results, "received_cli": numbers},
+    "verify": {"call": ids, "received_cli": numbers, "expected_cli": numbers},
+    "verify_code": {"call": ids, "code": codes, "digits": digit_counts, "expected_cli": numbers},
+}
+invocations = st.sampled_from(list(ARGUMENTS)).flatmap(
+    lambda name: st.tuples(st.just(name), st.fixed_dictionaries(ARGUMENTS[name]))
 )
 
 
 def _echo(request: httpx.Request) -> httpx.Response:
-    """A 202 that fits whichever operation was called."""
-    sent = json.loads(request.content)
     path = request.url.raw_path.decode("ascii")
-    if path.endswith("/flashcalls"):
-        return httpx.Response(202, json=data.flash_call(to=sent["to"]))
-    if path.endswith("/hangup"):
-        return httpx.Response(202, json=sent)
-    return httpx.Response(202, json={"result": sent["result"]})
+    return httpx.Response(202, json=data.answer_in_kind(path, json.loads(request.content)))
 
 
-def _expected_path(invocation: Invocation) -> str:
-    if invocation.name == "create":
-        return data.BASE_PATH
-    if invocation.name == "hangup":
-        return f"{data.BASE_PATH}/hangup"
-    call = invocation.kwargs["call"]
+def _expected_path(name: str, arguments: dict[str, Any]) -> str:
+    if name in ("create", "hangup"):
+        return data.BASE_PATH + ("/hangup" if name == "hangup" else "")
+    call = arguments["call"]
     return f"{data.BASE_PATH}/{call if isinstance(call, UUID) else UUID(call)}"
-
-
-def _call_with(client: FlashCalls, invocation: Invocation) -> object:
-    kwargs = dict(invocation.kwargs)
-    method = getattr(client, invocation.name)
-    if invocation.name in ("end", "verify", "verify_code"):
-        return method(kwargs.pop("call"), **kwargs)
-    return method(**kwargs)
 
 
 @FUZZ
 @given(invocation=invocations)
-def test_fuzz_caller_arguments(invocation: Invocation) -> None:
+def test_fuzz_caller_arguments(invocation: tuple[str, dict[str, Any]]) -> None:
+    name, arguments = invocation
+    positional = [arguments["call"]] if "call" in arguments else []
+    keywords = {key: value for key, value in arguments.items() if key != "call"}
     sent: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -445,19 +338,19 @@ def test_fuzz_caller_arguments(invocation: Invocation) -> None:
 
     with (
         httpx.Client(transport=httpx.MockTransport(handler)) as http_client,
-        FlashCalls(**client_options(http_client=http_client)) as client,
+        bird.FlashCalls(**client_options(http_client=http_client)) as client,
     ):
         try:
-            _call_with(client, invocation)
-        except InvalidRequestError as error:
-            event(f"{invocation.name}: refused ({error.field})")
+            getattr(client, name)(*positional, **keywords)
+        except bird.InvalidRequestError as error:
+            event(f"{name}: refused ({error.field})")
             assert sent == []  # refused before anything left
             return
-    event(f"{invocation.name}: sent")
+    event(f"{name}: sent")
     (request,) = sent
     raw_path = request.url.raw_path.decode("ascii")
     assert data.ALLOWED_PATH.fullmatch(raw_path), raw_path
-    assert raw_path == _expected_path(invocation)
+    assert raw_path == _expected_path(name, arguments)
     assert request.url.host == "api.bird.test"
     body = json.loads(request.content)
     for field in ("to", "from", "receivedCli"):
@@ -486,10 +379,10 @@ def test_fuzz_client_settings(access_key: Any, workspace_id: Any, channel_id: An
 
     with httpx.Client(transport=httpx.MockTransport(handler)) as http_client:
         try:
-            client = FlashCalls(
+            client = bird.FlashCalls(
                 access_key, workspace_id, channel_id, BASE_URL, http_client=http_client
             )
-        except ConfigurationError:
+        except bird.ConfigurationError:
             event("refused")
             assert sent == []
             return
@@ -510,10 +403,10 @@ def test_content_length_that_is_not_a_number_is_a_validation_error(reply: Reply)
     transport = httpx.MockTransport(lambda request: answer(reply, request))
     with (
         httpx.Client(transport=transport) as http_client,
-        FlashCalls(**client_options(http_client=http_client)) as client,
+        bird.FlashCalls(**client_options(http_client=http_client)) as client,
     ):
         try:
             outcome: object = client.create(data.TO)
-        except BirdError as error:
+        except bird.BirdError as error:
             outcome = error
     check_outcome(CALLS[0], reply, outcome, 1)

@@ -20,6 +20,8 @@ from bird_flashcalls import (
 from bird_flashcalls._constants import MAX_CONNECTIONS
 from bird_flashcalls.testing import FakeBird
 
+from .support import fake_options
+
 CREATES = 1000
 CONCURRENCY = 64
 THREADS = 8
@@ -80,15 +82,8 @@ needs_proc = pytest.mark.skipif(not _PROC_TCP.exists(), reason="counts sockets v
 
 
 def client_options(fake: FakeBird, base_url: str) -> dict[str, object]:
-    return {
-        "access_key": fake.access_key,
-        "workspace_id": fake.workspace_id,
-        "channel_id": fake.channel_id,
-        "base_url": base_url,
-        # Not a test of time: a busy machine must not turn a slow answer into an error.
-        "timeout": 30.0,
-        "backoff": FAST_BACKOFF,
-    }
+    # Not a test of time: a busy machine must not turn a slow answer into an error.
+    return fake_options(fake, base_url, timeout=30.0, backoff=FAST_BACKOFF)
 
 
 @needs_proc

@@ -19,8 +19,10 @@ from urllib.parse import urlsplit
 
 import pytest
 import trustme
-from bird_flashcalls import APIConnectionError, AsyncFlashCalls, FlashCalls
+from bird_flashcalls import APIConnectionError
 from bird_flashcalls.testing import FakeBird
+
+from .support import drive, fake_options, settle
 
 PROXY_VARIABLES = (
     *("http_proxy", "https_proxy", "all_proxy", "no_proxy"),
@@ -29,8 +31,6 @@ PROXY_VARIABLES = (
 )
 TLS_HOST = "fakebird.test"  # resolved by nobody: only the proxy is ever contacted
 TO = "+31612345678"
-
-pytestmark = pytest.mark.anyio
 
 
 class _ProxyHandler(BaseHTTPRequestHandler):
@@ -112,17 +112,6 @@ def ca_file(authority: trustme.CA, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def fake() -> FakeBird:
-    return FakeBird()
-
-
-@pytest.fixture
-def fake_url(fake: FakeBird) -> Iterator[str]:
-    with fake.serve() as base_url:
-        yield base_url
-
-
-@pytest.fixture
 def proxy(fake_url: str, authority: trustme.CA) -> Iterator[_ProxyServer]:
     server = _ProxyServer(int(fake_url.rsplit(":", 1)[1]), authority.issue_cert(TLS_HOST))
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01})
@@ -148,29 +137,15 @@ def proxy_url(proxy: _ProxyServer) -> str:
     return f"http://{host!s}:{port}"
 
 
-async def create(kind: str, fake: FakeBird, base_url: str) -> Any:
-    settings = {
-        "access_key": fake.access_key,
-        "workspace_id": fake.workspace_id,
-        "channel_id": fake.channel_id,
-        "base_url": base_url,
-        "max_retries": 0,
-        "timeout": 5.0,
-    }
-    if kind == "sync":
-        with FlashCalls(**settings) as client:
-            return client.create(TO)
-    async with AsyncFlashCalls(**settings) as async_client:
-        return await async_client.create(TO)
+def create(kind: str, fake: FakeBird, base_url: str) -> Any:
+    async def create(client: Any) -> Any:
+        return await settle(client.create(TO))
 
-
-@pytest.fixture(params=["sync", "async"])
-def kind(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+    return drive(kind, create, fake_options(fake, base_url, max_retries=0))
 
 
 @pytest.mark.parametrize("variable", ["HTTP_PROXY", "http_proxy", "ALL_PROXY"])
-async def test_a_proxy_from_the_environment_carries_every_request(
+def test_a_proxy_from_the_environment_carries_every_request(
     environment: pytest.MonkeyPatch,
     proxy: _ProxyServer,
     fake: FakeBird,
@@ -180,7 +155,7 @@ async def test_a_proxy_from_the_environment_carries_every_request(
 ) -> None:
     environment.setenv(variable, proxy_url(proxy))
 
-    call = await create(kind, fake, fake_url)
+    call = create(kind, fake, fake_url)
 
     path = f"/workspaces/{fake.workspace_id}/channels/{fake.channel_id}/flashcalls"
     assert proxy.seen == [("POST", fake_url + path)]
@@ -188,7 +163,7 @@ async def test_a_proxy_from_the_environment_carries_every_request(
     assert str(call.id) in fake.calls
 
 
-async def test_no_proxy_goes_direct(
+def test_no_proxy_goes_direct(
     environment: pytest.MonkeyPatch,
     proxy: _ProxyServer,
     fake: FakeBird,
@@ -198,13 +173,13 @@ async def test_no_proxy_goes_direct(
     environment.setenv("HTTP_PROXY", proxy_url(proxy))
     environment.setenv("NO_PROXY", "127.0.0.1")
 
-    await create(kind, fake, fake_url)
+    create(kind, fake, fake_url)
 
     assert proxy.seen == []
     assert len(fake.requests) == 1
 
 
-async def test_https_goes_through_connect_and_trusts_ssl_cert_file(
+def test_https_goes_through_connect_and_trusts_ssl_cert_file(
     environment: pytest.MonkeyPatch,
     proxy: _ProxyServer,
     fake: FakeBird,
@@ -214,7 +189,7 @@ async def test_https_goes_through_connect_and_trusts_ssl_cert_file(
     environment.setenv("HTTPS_PROXY", proxy_url(proxy))
     environment.setenv("SSL_CERT_FILE", ca_file)
 
-    call = await create(kind, fake, f"https://{TLS_HOST}")
+    call = create(kind, fake, f"https://{TLS_HOST}")
 
     path = f"/workspaces/{fake.workspace_id}/channels/{fake.channel_id}/flashcalls"
     assert proxy.seen == [
@@ -224,7 +199,7 @@ async def test_https_goes_through_connect_and_trusts_ssl_cert_file(
     assert str(call.id) in fake.calls
 
 
-async def test_without_ssl_cert_file_the_proxys_certificate_is_refused(
+def test_without_ssl_cert_file_the_proxys_certificate_is_refused(
     environment: pytest.MonkeyPatch,
     proxy: _ProxyServer,
     fake: FakeBird,
@@ -233,7 +208,7 @@ async def test_without_ssl_cert_file_the_proxys_certificate_is_refused(
     environment.setenv("HTTPS_PROXY", proxy_url(proxy))
 
     with pytest.raises(APIConnectionError, match="CERTIFICATE_VERIFY_FAILED"):
-        await create(kind, fake, f"https://{TLS_HOST}")
+        create(kind, fake, f"https://{TLS_HOST}")
 
     assert proxy.seen == [("CONNECT", f"{TLS_HOST}:443")]
     assert fake.requests == []

@@ -1,0 +1,293 @@
+"""What the reliability and security tests share: the spec's ids and bodies, client settings, one
+driver for both clients, and the hypothesis strategies and settings of the fuzz tests."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import email.utils
+import inspect
+import json
+import os
+import re
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack, ExitStack
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import httpx
+import ids
+from bird_flashcalls import AsyncFlashCalls, BirdError, FlashCalls
+from bird_flashcalls.testing import FakeBird
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+
+ROOT = Path(__file__).resolve().parents[2]
+SPEC: dict[str, Any] = json.loads(
+    (ROOT / "openapi" / "bird-flashcalls.openapi.json").read_text(encoding="utf-8")
+)
+SCHEMAS: dict[str, Any] = SPEC["components"]["schemas"]
+
+WORKSPACE_ID = UUID(ids.WORKSPACE_ID)
+CHANNEL_ID = UUID(ids.CHANNEL_ID)
+CALL_ID = UUID(ids.CALL_ID)
+ACCESS_KEY = ids.ACCESS_KEY
+TO = ids.CALLEE
+FROM = ids.CALLER
+BASE_PATH = f"/workspaces/{WORKSPACE_ID}/channels/{CHANNEL_ID}/flashcalls"
+KINDS = ("sync", "async")
+# For every test not about time: a server that answers at once never comes near it, even on a
+# busy machine.
+ANSWERED_TIMEOUT = 10.0
+
+_UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+# Every path the client may send: create, end by id, end by numbers. Nothing else, ever.
+ALLOWED_PATH = re.compile(rf"/workspaces/{_UUID}/channels/{_UUID}/flashcalls(/{_UUID}|/hangup)?")
+E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+
+
+def flash_call(to: str = TO, from_: str = FROM, call_id: UUID = CALL_ID) -> dict[str, Any]:
+    """A 202 body of createChannelFlashCall with every required field of the spec."""
+    return {
+        "id": str(call_id),
+        "channelId": str(CHANNEL_ID),
+        "from": from_,
+        "to": to,
+        "status": "accepted",
+        "ringTimeout": 30,
+        "createdAt": "2024-05-01T10:00:00Z",
+        "updatedAt": "2024-05-01T10:00:00Z",
+    }
+
+
+def answer_in_kind(path: str, sent: dict[str, Any]) -> dict[str, Any]:
+    """A 202 body that fits whichever operation sent ``sent`` to ``path``."""
+    if path.endswith("/flashcalls"):
+        return flash_call(to=sent["to"])
+    if path.endswith("/hangup"):
+        return sent
+    return {"result": sent["result"]}
+
+
+def required(schema_name: str) -> list[str]:
+    return list(SCHEMAS[schema_name].get("required", []))
+
+
+def options(base_url: str, **overrides: Any) -> dict[str, Any]:
+    """Settings of a client on the test ids."""
+    return {
+        "access_key": ACCESS_KEY,
+        "workspace_id": WORKSPACE_ID,
+        "channel_id": CHANNEL_ID,
+        "base_url": base_url,
+        "timeout": ANSWERED_TIMEOUT,
+        **overrides,
+    }
+
+
+def fake_options(fake: FakeBird, base_url: str, **overrides: Any) -> dict[str, Any]:
+    """Settings of a client of FakeBird served on ``base_url``."""
+    return options(
+        base_url,
+        access_key=fake.access_key,
+        workspace_id=fake.workspace_id,
+        channel_id=fake.channel_id,
+        **overrides,
+    )
+
+
+# One driver for both clients: the test is written once, as a coroutine function; the sync
+# client's calls block inside it, the async client's are awaited.
+
+
+async def settle(value: Any) -> Any:
+    """The value of a sync call, or the awaited value of an async one."""
+    return await value if inspect.isawaitable(value) else value
+
+
+async def outcome(call: Callable[[], Any]) -> Any:
+    """What ``call()`` returns, or the BirdError it raises."""
+    try:
+        return await settle(call())
+    except BirdError as error:
+        return error
+
+
+def drive(
+    kind: str,
+    use: Callable[[Any], Awaitable[Any]],
+    settings: dict[str, Any],
+    http: dict[str, Any] | None = None,
+) -> Any:
+    """``use(client)`` with a client of ``kind`` built from ``settings`` (and an httpx client
+    built from ``http``, when given), closed afterwards."""
+    settings = dict(settings)
+
+    async def run() -> Any:
+        if kind == "sync":
+            with ExitStack() as stack:
+                if http is not None:
+                    settings["http_client"] = stack.enter_context(httpx.Client(**http))
+                return await use(stack.enter_context(FlashCalls(**settings)))
+        async with AsyncExitStack() as stack:
+            if http is not None:
+                settings["http_client"] = await stack.enter_async_context(httpx.AsyncClient(**http))
+            return await use(await stack.enter_async_context(AsyncFlashCalls(**settings)))
+
+    return asyncio.run(run())
+
+
+# The fuzz tests: seconds in `make test`, minutes in `make fuzz`. Applied per test rather than as
+# a loaded profile, so other hypothesis tests keep their own.
+FUZZ = settings(
+    max_examples={"default": 500, "fuzz": 10_000}.get(
+        os.environ.get("HYPOTHESIS_PROFILE", ""), 500
+    ),
+    # No deadline: two slow CI cores make per-example timings meaningless.
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+json_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=40),
+)
+any_json = st.recursive(
+    json_scalars,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4),
+        st.dictionaries(st.text(max_size=12), children, max_size=4),
+    ),
+    max_leaves=12,
+)
+# Fixed offsets: st.timezones() reads the tz database from disk and slows every example.
+_zones = st.sampled_from(
+    [
+        datetime.UTC,
+        datetime.timezone(datetime.timedelta(hours=2)),
+        datetime.timezone(-datetime.timedelta(hours=5, minutes=30)),
+    ]
+)
+
+
+def from_schema(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
+    """Values that fit ``schema`` (the subset of JSON Schema the spec uses)."""
+    while "$ref" in schema:
+        schema = SCHEMAS[schema["$ref"].rsplit("/", 1)[1]]
+    if "enum" in schema:
+        return st.sampled_from(schema["enum"])
+    kind = schema.get("type")
+    if kind == "object":
+        properties = schema.get("properties", {})
+        if not properties and "additionalProperties" in schema:
+            extra = schema["additionalProperties"]
+            values = from_schema(extra) if isinstance(extra, dict) else any_json
+            return st.dictionaries(st.text(max_size=12), values, max_size=3)
+        required = set(schema.get("required", ()))
+        fields = {name: from_schema(properties[name]) for name in properties}
+        return st.fixed_dictionaries(
+            {name: value for name, value in fields.items() if name in required},
+            optional={name: value for name, value in fields.items() if name not in required},
+        )
+    if kind == "array":
+        return st.lists(from_schema(schema.get("items", {})), max_size=3)
+    if kind == "integer":
+        return st.integers(
+            min_value=schema.get("minimum", -(2**31)), max_value=schema.get("maximum", 2**31)
+        )
+    if kind == "string":
+        if schema.get("format") == "uuid":
+            return st.uuids().map(str)
+        if schema.get("format") == "date-time":
+            return st.datetimes(timezones=_zones).map(lambda moment: moment.isoformat())
+        return st.text(max_size=30)
+    return any_json
+
+
+@st.composite
+def damaged(draw: st.DrawFn, schema_name: str) -> Any:
+    """A body of ``schema_name``, often with a field removed, retyped or added."""
+    value = draw(from_schema(SCHEMAS[schema_name]))
+    if not isinstance(value, dict):
+        return value
+    for _ in range(draw(st.integers(min_value=0, max_value=3))):
+        action = draw(st.sampled_from(["remove", "retype", "add", "keep"]))
+        keys = sorted(value)
+        if action == "remove" and keys:
+            value.pop(draw(st.sampled_from(keys)))
+        elif action == "retype" and keys:
+            value[draw(st.sampled_from(keys))] = draw(any_json)
+        elif action == "add":
+            value[draw(st.text(max_size=12))] = draw(any_json)
+    return value
+
+
+def _encoded(value: Any) -> bytes:
+    return json.dumps(value).encode()
+
+
+RESPONSE_SCHEMAS = (
+    "FlashCall",
+    "HangupFlashCall",
+    "HangupFlashCallFromTo",
+    "RequestError",
+    "ValidationError",
+)
+bodies = st.one_of(
+    st.sampled_from(RESPONSE_SCHEMAS).flatmap(damaged).map(_encoded),
+    any_json.map(_encoded),
+    st.binary(max_size=200),
+    st.sampled_from(
+        [b"", b"<html><body>502 Bad Gateway</body></html>", b"null", b"[]", b"{", b"\xef\xbb\xbf{}"]
+    ),
+    st.integers(min_value=1, max_value=1500).map(lambda depth: b"[" * depth + b"]" * depth),
+)
+_KNOWN_STATUSES = (
+    "200 201 202 204 301 302 307 400 401 403 404 408 409 422 429 500 502 503 504 520 599"
+)
+statuses = st.one_of(
+    st.sampled_from([int(status) for status in _KNOWN_STATUSES.split()]),
+    st.integers(min_value=100, max_value=599),
+)
+http_dates = st.datetimes(timezones=st.just(datetime.UTC)).map(
+    lambda moment: email.utils.format_datetime(moment, usegmt=True)
+)
+header_text = st.text(
+    alphabet=st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f"),
+    max_size=40,
+)
+digit_like = st.text(alphabet="0123456789 \u00b2\u00b3\u00b9+-.e", min_size=1, max_size=6)
+header_values = st.one_of(
+    header_text,
+    digit_like,
+    http_dates,
+    st.integers(min_value=-(10**6), max_value=10**12).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(str),
+    st.just("1" * 5000),
+    st.sampled_from(["gzip", "deflate", "br", "identity", "gzip, deflate", "application/json"]),
+)
+header_names = st.sampled_from(
+    [
+        "Retry-After",
+        "Content-Type",
+        "Content-Length",
+        "Messagebird-Request-Id",
+        "X-Request-Id",
+        "Location",
+        "Content-Encoding",
+        "X-Anything",
+    ]
+)
+headers = st.lists(st.tuples(header_names, header_values), max_size=5).map(
+    lambda pairs: [(name, value.encode("latin-1", "replace")) for name, value in pairs]
+)
+TRANSPORT_ERRORS = (
+    *(httpx.ConnectError, httpx.ConnectTimeout, httpx.ReadTimeout, httpx.WriteTimeout),
+    *(httpx.PoolTimeout, httpx.ReadError, httpx.WriteError, httpx.CloseError),
+    *(httpx.RemoteProtocolError, httpx.LocalProtocolError, httpx.ProxyError),
+    *(httpx.UnsupportedProtocol, httpx.DecodingError, httpx.TooManyRedirects),
+)

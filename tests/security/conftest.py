@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+from reliability.fault_server import FaultServer
+
+from .support import DEBUG_LOGGERS, DebugLines, unique_key
+
+
+@pytest.fixture
+def key() -> str:
+    return unique_key()
+
+
+@pytest.fixture
+def fault_server() -> Iterator[FaultServer]:
+    with FaultServer() as server:
+        yield server
+    assert server.handler_errors == []
+
+
+@pytest.fixture
+def redirect_target() -> Iterator[FaultServer]:
+    """A second listener: a redirect to it must never be followed."""
+    with FaultServer() as server:
+        yield server
+
+
+@pytest.fixture
+def debug_lines(caplog: pytest.LogCaptureFixture) -> Iterator[list[str]]:
+    """Every logger at DEBUG, formatted into a list of lines and onto stderr."""
+    handler = DebugLines()
+    caplog.set_level(logging.DEBUG)
+    for name in DEBUG_LOGGERS:
+        caplog.set_level(logging.DEBUG, logger=name)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield handler.lines
+    finally:
+        root.removeHandler(handler)
