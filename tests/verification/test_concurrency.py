@@ -14,13 +14,12 @@ from bird_flashcalls.testing import FakeBird
 from bird_flashcalls.verification import (
     AsyncVerifier,
     Challenge,
-    MemoryStore,
     SQLiteStore,
     Verifier,
 )
 
 from . import verification_workers
-from .support import Clock, SyncStores, reports, store_params
+from .support import Clock, Stores, reports
 
 THREADS = 50
 PHONE = "+31612345678"
@@ -53,7 +52,7 @@ def in_threads(count: int, work: Callable[[int], Any]) -> list[Any]:
     return results
 
 
-def verifiers(stores: SyncStores, fake: FakeBird, count: int, **settings: Any) -> list[Verifier]:
+def verifiers(stores: Stores, fake: FakeBird, count: int, **settings: Any) -> list[Verifier]:
     """One verifier per worker thread, each on its own store handle and client."""
     return [Verifier(fake.client(max_retries=0), stores.new(), **settings) for _ in range(count)]
 
@@ -62,7 +61,7 @@ def verifiers(stores: SyncStores, fake: FakeBird, count: int, **settings: Any) -
 
 
 def test_fifty_threads_with_the_right_answer_verify_exactly_once(
-    stores: SyncStores, fake_bird: FakeBird
+    stores: Stores, fake_bird: FakeBird
 ) -> None:
     workers = verifiers(stores, fake_bird, THREADS)
     challenge = workers[0].start(PHONE)
@@ -77,7 +76,7 @@ def test_fifty_threads_with_the_right_answer_verify_exactly_once(
 
 
 def test_fifty_threads_with_wrong_answers_never_exceed_max_attempts(
-    stores: SyncStores, fake_bird: FakeBird
+    stores: Stores, fake_bird: FakeBird
 ) -> None:
     workers = verifiers(stores, fake_bird, THREADS, max_attempts=3)
     challenge = workers[0].start(PHONE)
@@ -94,7 +93,7 @@ def test_fifty_threads_with_wrong_answers_never_exceed_max_attempts(
 
 
 def test_workers_expiring_at_the_same_moment_report_each_timeout_once(
-    stores: SyncStores, fake_bird: FakeBird
+    stores: Stores, fake_bird: FakeBird
 ) -> None:
     clock = Clock()
     workers = verifiers(
@@ -114,10 +113,9 @@ def test_workers_expiring_at_the_same_moment_report_each_timeout_once(
 
 @pytest.mark.anyio
 async def test_fifty_tasks_with_the_right_answer_verify_exactly_once(
-    stores: SyncStores, fake_bird: FakeBird, redis_url_if_needed: str
+    stores: Stores, fake_bird: FakeBird
 ) -> None:
-    store, client = await async_store(stores, redis_url_if_needed)
-    verifier = AsyncVerifier(fake_bird.async_client(max_retries=0), store)
+    verifier = AsyncVerifier(fake_bird.async_client(max_retries=0), stores.new(for_async=True))
     try:
         challenge = await verifier.start(PHONE)
         right, _ = right_and_wrong(fake_bird, challenge)
@@ -129,8 +127,7 @@ async def test_fifty_tasks_with_the_right_answer_verify_exactly_once(
             *(verifier.check(other.id, received_cli=wrong) for _ in range(THREADS)),
         )
     finally:
-        if client is not None:
-            await client.aclose()
+        await stores.aclose()
 
     assert Counter(result.status for result in statuses[:THREADS]) == {
         "verified": 1,
@@ -141,23 +138,6 @@ async def test_fifty_tasks_with_the_right_answer_verify_exactly_once(
         "locked": THREADS - 2,
     }
     assert reports(fake_bird, challenge.call_id) == ["verified"]
-
-
-@pytest.fixture
-def redis_url_if_needed(stores: SyncStores, request: pytest.FixtureRequest) -> str:
-    return request.getfixturevalue("redis_url") if stores.kind == "redis" else ""
-
-
-async def async_store(stores: SyncStores, url: str) -> tuple[Any, Any]:
-    if stores.kind == "memory":
-        return MemoryStore(), None
-    if stores.kind == "sqlite":
-        return SQLiteStore(stores.path), None
-    import redis.asyncio
-    from bird_flashcalls.verification import RedisStore
-
-    client = redis.asyncio.Redis.from_url(url)
-    return RedisStore(client, prefix=stores.prefix), client
 
 
 @pytest.mark.anyio
@@ -190,15 +170,8 @@ PROCESSES = 3
 THREADS_PER_PROCESS = 8
 
 
-@pytest.fixture(params=store_params(("sqlite", "redis")))
-def shared_stores(request: pytest.FixtureRequest, tmp_path: Any) -> Any:
-    handles = SyncStores(request.param, tmp_path, request)
-    yield handles
-    handles.close()
-
-
 def test_worker_processes_verify_once_lock_at_max_attempts_and_expire_once(
-    shared_stores: SyncStores, fake_bird_served: tuple[FakeBird, dict[str, str]]
+    shared_stores: Stores, fake_bird_served: tuple[FakeBird, dict[str, str]]
 ) -> None:
     fake, bird = fake_bird_served
     ttl = 600

@@ -15,16 +15,9 @@ from bird_flashcalls.testing import FakeBird
 from bird_flashcalls.verification import CheckResult, Verifier
 
 from . import verification_workers
-from .support import Clock, SyncStores, reports, store_params
+from .support import Clock, Stores, reports
 
 LEASE = 120.0
-
-
-@pytest.fixture(params=store_params(("sqlite", "redis")))
-def shared_stores(request: pytest.FixtureRequest, tmp_path: Any) -> Any:
-    handles = SyncStores(request.param, tmp_path, request)
-    yield handles
-    handles.close()
 
 
 def kill_after_decision(
@@ -47,7 +40,7 @@ def kill_after_decision(
 
 @pytest.mark.parametrize("answer", ["right", "wrong"])
 def test_a_check_decided_by_a_killed_worker_is_reported_by_the_next_flush(
-    shared_stores: SyncStores,
+    shared_stores: Stores,
     fake_bird_served: tuple[FakeBird, dict[str, str]],
     answer: str,
 ) -> None:
@@ -90,7 +83,7 @@ def test_a_check_decided_by_a_killed_worker_is_reported_by_the_next_flush(
 
 
 def test_a_timeout_decided_by_a_killed_worker_is_reported_by_the_next_expire_due(
-    shared_stores: SyncStores, fake_bird_served: tuple[FakeBird, dict[str, str]]
+    shared_stores: Stores, fake_bird_served: tuple[FakeBird, dict[str, str]]
 ) -> None:
     fake, bird = fake_bird_served
     clock = Clock()
