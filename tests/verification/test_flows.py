@@ -150,7 +150,7 @@ async def test_a_refused_start_says_which_limit_and_when_to_try_again(
     assert explains in str(caught.value)
 
 
-async def test_events_follow_the_flow_without_secrets(env: Env) -> None:
+async def test_events_follow_the_flow_and_a_failed_report_holds_up_the_rest(env: Env) -> None:
     events: list[VerificationEvent] = []
     verifier = env.verifier(on_event=events.append, per_number_limit=(1, 60), ttl=10)
     challenge = await verifier.start(PHONE)
@@ -164,6 +164,7 @@ async def test_events_follow_the_flow_without_secrets(env: Env) -> None:
     env.fake.fail_next(status=500, times=10)  # the first report fails: the rest wait too
 
     assert await verifier.expire_due() == 2
+    assert [r.status for r in env.fake.requests].count(500) == 1  # the other one was not sent
 
     assert events[:6] == [
         VerificationEvent("started", challenge.id, None),
@@ -176,6 +177,9 @@ async def test_events_follow_the_flow_without_secrets(env: Env) -> None:
     expiries = [event for event in events if event.kind == "expired"]
     assert sorted(e.challenge_id or "" for e in expiries) == sorted([first.id, second.id])
     assert all(event.detail is None for event in expiries)
+    env.fake.clear_faults()
+    assert await verifier.flush() == 2
+    assert [env.reports(c.call_id) for c in (first, second)] == [["timeout"]] * 2
 
 
 async def test_a_failing_hook_changes_nothing(env: Env, caplog: pytest.LogCaptureFixture) -> None:

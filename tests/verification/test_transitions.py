@@ -204,21 +204,12 @@ def test_the_longest_wait_among_refusing_quotas_is_given() -> None:
     times = [[NOW - 20], [NOW - 20], [NOW - 20]]
 
     refusal = _transitions.quota_refusal(quotas, times, NOW)
+    tied = _transitions.quota_refusal(quotas[:2], [[NOW - 20], [NOW - 590]], NOW)
 
     assert refusal is not None
     assert (refusal.name, refusal.retry_after) == ("per_number_limit", pytest.approx(580.0))
     assert _transitions.quota_refusal(quotas[2:], times[2:], NOW) is None
-
-
-def test_between_equal_waits_the_first_quota_is_named() -> None:
-    quotas = [
-        Quota("resend_cooldown", "resend:x", 1, 60.0),
-        Quota("per_number_limit", "number:x", 1, 60.0),
-    ]
-
-    refusal = _transitions.quota_refusal(quotas, [[NOW - 10], [NOW - 10]], NOW)
-
-    assert refusal is not None and refusal.name == "resend_cooldown"
+    assert tied is not None and tied.name == "resend_cooldown"  # the first of equal waits
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
@@ -240,64 +231,53 @@ def test_a_forked_worker_makes_claim_tokens_of_its_own() -> None:
     assert child and child.rsplit("-", 1)[0] != parent.rsplit("-", 1)[0]
 
 
-def _validation_error(status: int | None) -> Any:
+def error_of(kind: str, status: int | None) -> Any:
     import httpx
-    from bird_flashcalls import APIResponseValidationError
+    from bird_flashcalls import errors
 
-    response = None if status is None else httpx.Response(status)
-    return APIResponseValidationError("odd body", response=response, body=b"", request_id=None)
-
-
-def _status_error(status: int) -> Any:
-    import httpx
-    from bird_flashcalls import APIStatusError
-
-    response = httpx.Response(status, request=httpx.Request("POST", "https://api.bird.test"))
-    return APIStatusError(
-        "no", response=response, code=None, message=None, details={}, request_id=None
-    )
+    request = httpx.Request("POST", "https://api.bird.test")
+    response = None if status is None else httpx.Response(status, request=request)
+    return {
+        "none": lambda: None,
+        "odd body": lambda: errors.APIResponseValidationError(
+            "odd", response=response, body=b"", request_id=None
+        ),
+        "status": lambda: errors.APIStatusError(
+            "no", response=response, code=None, message=None, details={}, request_id=None
+        ),
+        "no answer": lambda: errors.APIConnectionError(
+            "down", request=request, may_have_been_delivered=False
+        ),
+        "closed": lambda: errors.ClientClosedError("closed"),
+        "invalid": lambda: errors.InvalidRequestError("bad", field="x"),
+        "configuration": lambda: errors.ConfigurationError("bad"),
+    }[kind]()
 
 
 @pytest.mark.parametrize(
-    ("error", "verdict"),
+    ("kind", "status", "verdict"),
     [
-        (None, "done"),
-        (_validation_error(200), "done"),  # Bird took it; only its answer was odd
-        (_validation_error(202), "done"),
-        (_validation_error(299), "done"),
-        (_validation_error(300), "retry"),
-        (_validation_error(199), "retry"),
-        (_validation_error(None), "retry"),
-        (_status_error(500), "retry"),
-        (_status_error(503), "retry"),
-        (_status_error(408), "retry"),
-        (_status_error(429), "retry"),
-        (_status_error(409), "drop"),  # already ended: it never will take it
-        (_status_error(404), "drop"),
-        (_status_error(430), "drop"),
-        (_status_error(407), "drop"),
-        (_status_error(499), "drop"),
+        ("none", None, "done"),
+        ("odd body", 200, "done"),  # Bird took it; only its answer was odd
+        ("odd body", 299, "done"),
+        ("odd body", 300, "retry"),
+        ("odd body", 199, "retry"),
+        ("odd body", None, "retry"),
+        ("status", 500, "retry"),
+        ("status", 408, "retry"),
+        ("status", 429, "retry"),
+        ("status", 409, "drop"),  # already ended: it never will take it
+        ("status", 430, "drop"),
+        ("status", 407, "drop"),
+        ("status", 499, "drop"),
+        ("no answer", None, "retry"),  # another worker can
+        ("closed", None, "retry"),
+        ("invalid", None, "drop"),
+        ("configuration", None, "drop"),
     ],
 )
-def test_what_becomes_of_a_report_after_each_answer(error, verdict) -> None:
-    assert _transitions.report_verdict(error) == verdict
-
-
-def test_what_becomes_of_a_report_that_got_no_answer() -> None:
-    import httpx
-    from bird_flashcalls import (
-        APIConnectionError,
-        ClientClosedError,
-        ConfigurationError,
-        InvalidRequestError,
-    )
-
-    request = httpx.Request("POST", "https://api.bird.test")
-    no_answer = APIConnectionError("down", request=request, may_have_been_delivered=False)
-    assert _transitions.report_verdict(no_answer) == "retry"
-    assert _transitions.report_verdict(ClientClosedError("closed")) == "retry"
-    assert _transitions.report_verdict(InvalidRequestError("bad", field="x")) == "drop"
-    assert _transitions.report_verdict(ConfigurationError("bad")) == "drop"
+def test_what_becomes_of_a_report_after_each_answer(kind, status, verdict) -> None:
+    assert _transitions.report_verdict(error_of(kind, status)) == verdict
 
 
 def test_claim_tokens_and_challenge_ids_are_unique_and_a_given_token_is_kept() -> None:
