@@ -11,11 +11,7 @@ from typing import Any
 
 import pytest
 from bird_flashcalls.testing import FakeBird
-from bird_flashcalls.verification import (
-    AsyncVerifier,
-    SQLiteStore,
-    Verifier,
-)
+from bird_flashcalls.verification import AsyncVerifier, SQLiteStore, Verifier
 
 from . import verification_workers
 from .support import Clock, Stores, reports, wrong
@@ -182,14 +178,7 @@ def test_worker_processes_verify_once_lock_at_max_attempts_and_expire_once(
     processes = [
         spawn.Process(
             target=verification_workers.run_scenarios,
-            args=(
-                shared_stores.location(),
-                bird,
-                scenarios,
-                barrier,
-                results,
-                THREADS_PER_PROCESS,
-            ),
+            args=(shared_stores.location(), bird, scenarios, barrier, results, THREADS_PER_PROCESS),
         )
         for _ in range(PROCESSES)
     ]

@@ -93,25 +93,19 @@ def test_arguments_are_checked_before_the_store_or_bird_is_asked(fake_bird: Fake
     store = CountingStore()
     verifier = memory_verifier(fake_bird, store=store)
     challenge = verifier.start(PHONE)
-    refused: list[tuple[Any, ...]] = [
-        (verifier.check, (challenge.id,), {}, "code", "exactly one answer"),
-        (
-            verifier.check,
-            (challenge.id,),
-            {"code": "1", "received_cli": PHONE},
-            "received_cli",
-            None,
-        ),
-        (verifier.check, (None,), {"code": "1234"}, "challenge_id", "must be the id"),
-        (verifier.check, (12345,), {"code": "1234"}, "challenge_id", None),
-        (verifier.check, (challenge.id,), {"code": "12a4"}, "code", "digits only"),
-        (verifier.start, ("12345",), {}, "phone", None),
-        (verifier.start, (PHONE,), {"client_key": ""}, "client_key", "non-empty string"),
+    refused: list[tuple[Any, str, str | None]] = [
+        (lambda: verifier.check(challenge.id), "code", "exactly one answer"),
+        (lambda: verifier.check(challenge.id, code="1", received_cli=PHONE), "received_cli", None),
+        (lambda: verifier.check(None, code="1234"), "challenge_id", "must be the id"),
+        (lambda: verifier.check(12345, code="1234"), "challenge_id", None),
+        (lambda: verifier.check(challenge.id, code="12a4"), "code", "digits only"),
+        (lambda: verifier.start("12345"), "phone", None),
+        (lambda: verifier.start(PHONE, client_key=""), "client_key", "non-empty string"),
     ]
 
-    for method, args, kwargs, field, message in refused:
+    for call, field, message in refused:
         with pytest.raises(InvalidRequestError, match=message) as caught:
-            method(*args, **kwargs)
+            call()
         assert caught.value.field == field
     for impossible in ("", "x" * 129, "défi", "x" * 10_000):  # simply not found
         assert verifier.check(impossible, code="1234").status == "not_found"

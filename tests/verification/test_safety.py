@@ -22,15 +22,7 @@ from bird_flashcalls.verification import (
     Verifier,
 )
 
-from .support import (
-    OTHER_PHONE,
-    PHONE,
-    WRONG_CLI,
-    Clock,
-    Stores,
-    memory_verifier,
-    right_code,
-)
+from .support import OTHER_PHONE, PHONE, WRONG_CLI, Clock, Stores, memory_verifier, right_code
 
 CLIENT_KEY = "203.0.113.7"
 # What would give a phone number away in a key or a log line.

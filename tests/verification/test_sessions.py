@@ -151,9 +151,7 @@ async def test_cancel_ends_a_pending_challenge_only_and_reports_once(env: Env) -
     ]
 
 
-async def test_expire_due_reports_each_expired_challenge_once_and_leaves_the_rest(
-    env: Env,
-) -> None:
+async def test_expire_due_reports_each_expired_challenge_once_and_leaves_the_rest(env: Env) -> None:
     verifier = env.verifier(ttl=100, resend_cooldown=0, per_number_limit=None)
     old = [await verifier.start(PHONE) for _ in range(3)]
     verified, locked, canceled = [await verifier.start(PHONE) for _ in range(3)]
@@ -264,9 +262,7 @@ async def test_the_resend_cooldown_spaces_starts_and_the_longest_wait_is_given(e
     assert (refused.value.limit, refused.value.retry_after) == ("per_number_limit", approx(570))
 
 
-async def test_per_client_limit_counts_by_client_key_and_refusals_use_up_no_limit(
-    env: Env,
-) -> None:
+async def test_per_client_limit_counts_by_client_key_and_refusals_use_up_no_limit(env: Env) -> None:
     verifier = env.verifier(per_number_limit=(1, 600), per_client_limit=(2, 3600))
     await verifier.start(PHONE, client_key="203.0.113.7")
     for key in ("203.0.113.7", "203.0.113.7", "10.0.0.2"):

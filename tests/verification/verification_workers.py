@@ -96,10 +96,7 @@ def decide_then_hang(
             never.wait()
 
     verifier = Verifier(
-        bird_client(bird),
-        open_store(location),
-        clock=lambda: at,
-        on_event=hang_after_decision,
+        bird_client(bird), open_store(location), clock=lambda: at, on_event=hang_after_decision
     )
     if operation == "check":
         verifier.check(**arguments)
