@@ -10,6 +10,7 @@ import pytest
 from bird_flashcalls import InvalidRequestError
 from bird_flashcalls.testing import FakeBird
 from bird_flashcalls.verification import (
+    AsyncVerifier,
     CheckResult,
     MemoryStore,
     VerificationEvent,
@@ -273,6 +274,17 @@ def test_a_call_nobody_can_check_is_canceled_at_bird(
 
     with pytest.raises((ConnectionError, InvalidRequestError), match=error):
         verifier.start(PHONE)
+
+    [call_id] = list(fake_bird.calls)
+    assert end_requests(fake_bird, call_id) == [{"result": "canceled"}]
+
+
+async def test_the_coroutine_driver_hands_a_failed_step_to_its_flow(fake_bird: FakeBird) -> None:
+    # run_flow_async, as run_flow: the store's error goes back into the flow, which cancels.
+    async with fake_bird.async_client(max_retries=0) as client:
+        verifier = AsyncVerifier(client, FailingCreateStore(), clock=Clock())
+        with pytest.raises(ConnectionError, match="the store went away"):
+            await verifier.start(PHONE)
 
     [call_id] = list(fake_bird.calls)
     assert end_requests(fake_bird, call_id) == [{"result": "canceled"}]
