@@ -2,28 +2,18 @@
 
 ``env`` is parametrized over every store and both verifiers, so a test written once against it
 runs six times; ``memory_env`` is one MemoryStore and a Verifier, for what no store changes.
-Their verifiers are driven through ``Driven``, whose methods are coroutines for both kinds (a
-sync verifier is simply called), so one test body covers both.
 """
 
 from __future__ import annotations
 
-import contextlib
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from bird_flashcalls.testing import FakeBird
-from bird_flashcalls.verification import (
-    MemoryStore,
-    SQLiteStore,
-    VerificationStore,
-)
 
 from .redis_server import running_redis
-from .support import MODES, STORES, Clock, Env, SyncStores, store_params
+from .support import Clock, Env, Stores, store_params
 
 
 @pytest.fixture(scope="session")
@@ -37,80 +27,50 @@ def clock() -> Clock:
     return Clock()
 
 
+def open_stores(request: pytest.FixtureRequest, kind: str, tmp_path: Path) -> Stores:
+    url = request.getfixturevalue("redis_url") if kind == "redis" else ""
+    return Stores(kind, tmp_path, url)
+
+
 @pytest.fixture(
     params=[
         pytest.param(
             (kind, mode), id=f"{kind}-{mode}", marks=[pytest.mark.redis] * (kind == "redis")
         )
-        for kind in STORES
-        for mode in MODES
+        for kind in ("memory", "sqlite", "redis")
+        for mode in ("sync", "async")
     ]
 )
 async def env(
     request: pytest.FixtureRequest, tmp_path: Path, clock: Clock, anyio_backend: str
 ) -> AsyncIterator[Env]:
     """Every store with each verifier: for what the stores or the I/O could change."""
-    async with opened_env(request, *request.param, tmp_path, clock) as environment:
-        yield environment
+    kind, mode = request.param
+    environment = Env(open_stores(request, kind, tmp_path), mode, clock)
+    yield environment
+    await environment.aclose()
 
 
 @pytest.fixture
-async def memory_env(
-    request: pytest.FixtureRequest, tmp_path: Path, clock: Clock, anyio_backend: str
-) -> AsyncIterator[Env]:
+async def memory_env(tmp_path: Path, clock: Clock, anyio_backend: str) -> AsyncIterator[Env]:
     """A MemoryStore and a Verifier: for what the flows decide whatever the store."""
-    async with opened_env(request, "memory", "sync", tmp_path, clock) as environment:
-        yield environment
-
-
-@contextlib.asynccontextmanager
-async def opened_env(
-    request: pytest.FixtureRequest, kind: str, mode: str, tmp_path: Path, clock: Clock
-) -> AsyncIterator[Env]:
-    opened: list[Any] = []
-    prefix = None
-    if kind == "memory":
-        shared = MemoryStore()
-
-        def new_store() -> VerificationStore:
-            return shared  # one process: every verifier shares the object itself
-
-    elif kind == "sqlite":
-        path = tmp_path / "verification.db"
-
-        def new_store() -> VerificationStore:
-            store = SQLiteStore(path)
-            opened.append(store)
-            return store
-
-    else:
-        url = request.getfixturevalue("redis_url")
-        prefix = f"test-{uuid.uuid4().hex[:12]}"
-        import redis
-        import redis.asyncio
-        from bird_flashcalls.verification import RedisStore
-
-        def new_store() -> VerificationStore:
-            if mode == "sync":
-                client: Any = redis.Redis.from_url(url)
-            else:
-                client = redis.asyncio.Redis.from_url(url)
-            opened.append(client)
-            return RedisStore(client, prefix=prefix)
-
-    environment = Env(kind, mode, FakeBird(), clock, new_store, prefix)
+    environment = Env(Stores("memory", tmp_path), "sync", clock)
     yield environment
     await environment.aclose()
-    for resource in opened:
-        if hasattr(resource, "aclose"):
-            await resource.aclose()
-        else:
-            resource.close()
 
 
 @pytest.fixture(params=store_params())
-def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SyncStores]:
-    handles = SyncStores(request.param, tmp_path, request)
+def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stores]:
+    """Sync handles onto one store of each kind."""
+    handles = open_stores(request, request.param, tmp_path)
+    yield handles
+    handles.close()
+
+
+@pytest.fixture(params=store_params(("sqlite", "redis")))
+def shared_stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stores]:
+    """Sync handles onto a store that worker processes can open too."""
+    handles = open_stores(request, request.param, tmp_path)
     yield handles
     handles.close()
 

@@ -1,5 +1,5 @@
-"""What the verification tests share: a clock moved by hand, handles onto the three stores,
-one async interface over Verifier and AsyncVerifier (``Driven``), records and answers."""
+"""What the verification tests share: a clock moved by hand, handles onto the three stores, one
+async interface over Verifier and AsyncVerifier (``Env.verifier``), records and answers."""
 
 from __future__ import annotations
 
@@ -23,18 +23,14 @@ from bird_flashcalls.verification._store import Record
 from bird_flashcalls.verification._transitions import UNREPORTED_KEPT_FOR
 
 PHONE = "+31612345678"
+OTHER_PHONE = "+31612345679"
 WRONG_CLI = "+3197010269999"
 NOW = time.time()
-STORES = ("memory", "sqlite", "redis")
-MODES = ("sync", "async")
 
 
-def store_params(kinds: tuple[str, ...] = STORES) -> list[Any]:
+def store_params(kinds: tuple[str, ...] = ("memory", "sqlite", "redis")) -> list[Any]:
     """Fixture params for store kinds, the Redis one marked ``redis`` (``-m "not redis"``)."""
-    return [
-        pytest.param(kind, marks=pytest.mark.redis, id=kind) if kind == "redis" else kind
-        for kind in kinds
-    ]
+    return [pytest.param(kind, marks=[pytest.mark.redis] * (kind == "redis")) for kind in kinds]
 
 
 class Clock:
@@ -49,6 +45,83 @@ class Clock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+class Stores:
+    """Handles onto one store of a kind, as separate workers open it (MemoryStore: the object
+    itself, one process)."""
+
+    def __init__(self, kind: str, tmp_path: Path, redis_url: str = "") -> None:
+        self.kind = kind
+        self.path = tmp_path / "verification.db"
+        self.prefix = f"test-{uuid.uuid4().hex[:12]}"
+        self.url = redis_url
+        self._memory = MemoryStore()
+        self._opened: list[Any] = []
+
+    def location(self) -> tuple[str, Any]:
+        """Where a worker process finds the same store (SQLite and Redis only)."""
+        return (self.kind, self.path if self.kind == "sqlite" else (self.url, self.prefix))
+
+    def new(self, *, for_async: bool = False) -> VerificationStore:
+        if self.kind == "memory":
+            return self._memory
+        if self.kind == "sqlite":
+            store: Any = SQLiteStore(self.path)
+            self._opened.append(store)
+            return store
+        import redis
+        import redis.asyncio
+        from bird_flashcalls.verification import RedisStore
+
+        client = (redis.asyncio.Redis if for_async else redis.Redis).from_url(self.url)
+        self._opened.append(client)
+        return RedisStore(client, prefix=self.prefix)
+
+    async def aclose(self) -> None:
+        opened, self._opened = self._opened, []
+        for resource in opened:
+            await resource.aclose() if hasattr(resource, "aclose") else resource.close()
+
+    def close(self) -> None:
+        for resource in self._opened:
+            resource.close()
+
+
+class Env:
+    """One store kind and one verifier kind (sync or async), a FakeBird and a clock."""
+
+    def __init__(self, stores: Stores, mode: str, clock: Clock) -> None:
+        self.stores, self.kind, self.mode = stores, stores.kind, mode
+        self.fake = FakeBird()
+        self.clock = clock
+        self.store = self.new_store()
+        self._clients: list[Any] = []
+
+    def new_store(self) -> VerificationStore:
+        """Another worker's handle onto this env's store."""
+        return self.stores.new(for_async=self.mode == "async")
+
+    def verifier(self, store: VerificationStore | None = None, **settings: Any) -> Any:
+        """A verifier on this env's store (or ``store``), the clock, no HTTP retries; every
+        method a coroutine, for both kinds."""
+        settings.setdefault("clock", self.clock)
+        if self.mode == "sync":
+            client: Any = self.fake.client(max_retries=0)
+            verifier: Any = Verifier(client, store or self.store, **settings)
+        else:
+            client = self.fake.async_client(max_retries=0)
+            verifier = AsyncVerifier(client, store or self.store, **settings)
+        self._clients.append(client)
+        return Driven(verifier)
+
+    def reports(self, call_id: object) -> list[str]:
+        return reports(self.fake, call_id)
+
+    async def aclose(self) -> None:
+        for client in self._clients:
+            await client.aclose() if hasattr(client, "aclose") else client.close()
+        await self.stores.aclose()
 
 
 class Driven:
@@ -67,99 +140,10 @@ class Driven:
         return call
 
 
-class Env:
-    """One store kind and one verifier kind, a FakeBird and a clock."""
-
-    def __init__(
-        self,
-        kind: str,
-        mode: str,
-        fake: FakeBird,
-        clock: Clock,
-        new_store: Callable[[], VerificationStore],
-        redis_prefix: str | None,
-    ) -> None:
-        self.kind = kind
-        self.mode = mode
-        self.fake = fake
-        self.clock = clock
-        self.new_store = new_store
-        self.store = new_store()
-        self.redis_prefix = redis_prefix
-        self._clients: list[Any] = []
-
-    def verifier(self, store: VerificationStore | None = None, **settings: Any) -> Driven:
-        """A verifier on this env's store (or ``store``), with the clock and fast retries."""
-        settings.setdefault("clock", self.clock)
-        if self.mode == "sync":
-            flash_calls: Any = self.fake.client(max_retries=0)
-            verifier: Verifier | AsyncVerifier = Verifier(
-                flash_calls, store or self.store, **settings
-            )
-        else:
-            flash_calls = self.fake.async_client(max_retries=0)
-            verifier = AsyncVerifier(flash_calls, store or self.store, **settings)
-        self._clients.append(flash_calls)
-        return Driven(verifier)
-
-    def reports(self, call_id: object) -> list[str]:
-        """The results reported to Bird for a call, in order (each accepted End request)."""
-        return reports(self.fake, call_id)
-
-    async def aclose(self) -> None:
-        for client in self._clients:
-            if hasattr(client, "aclose"):
-                await client.aclose()
-            else:
-                client.close()
-
-
-class SyncStores:
-    """New handles onto one shared store of a kind, for verifiers in threads of this process."""
-
-    def __init__(self, kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
-        self.kind = kind
-        self._opened: list[Any] = []
-        self._memory = MemoryStore()
-        self.path = tmp_path / "verification.db"
-        self.prefix = f"test-{uuid.uuid4().hex[:12]}"
-        self.url = request.getfixturevalue("redis_url") if kind == "redis" else ""
-
-    def location(self) -> tuple[str, Any]:
-        """Where a worker process finds the same store (SQLite and Redis only)."""
-        return (
-            (self.kind, self.path)
-            if self.kind == "sqlite"
-            else (self.kind, (self.url, self.prefix))
-        )
-
-    def new(self) -> VerificationStore:
-        if self.kind == "memory":
-            return self._memory
-        if self.kind == "sqlite":
-            store: Any = SQLiteStore(self.path)
-            self._opened.append(store)
-            return store
-        import redis
-        from bird_flashcalls.verification import RedisStore
-
-        client = redis.Redis.from_url(self.url)
-        self._opened.append(client)
-        return RedisStore(client, prefix=self.prefix)
-
-    def close(self) -> None:
-        for resource in self._opened:
-            resource.close()
-
-
 def end_requests(fake: FakeBird, call_id: object) -> list[dict[str, Any]]:
     """The bodies of the End requests Bird accepted for a call, in order."""
     path_end = f"/flashcalls/{call_id}"
-    return [
-        request.json
-        for request in fake.requests
-        if request.path.endswith(path_end) and request.status == 202
-    ]
+    return [r.json for r in fake.requests if r.path.endswith(path_end) and r.status == 202]
 
 
 def reports(fake: FakeBird, call_id: object) -> list[str]:
@@ -167,9 +151,9 @@ def reports(fake: FakeBird, call_id: object) -> list[str]:
     return [body["result"] for body in end_requests(fake, call_id)]
 
 
-def wrong(code: str) -> str:
-    """A code of the same length that is not ``code``."""
-    return "".join(str((int(digit) + 1) % 10) for digit in code)
+def wrong(answer: str) -> str:
+    """The same answer (a code or a number) with its last digit changed."""
+    return answer[:-1] + str((int(answer[-1]) + 1) % 10)
 
 
 def right_code(fake: FakeBird, challenge: Challenge) -> str:
@@ -189,8 +173,7 @@ def record(challenge_id: str, **fields: Any) -> Record:
         "due_at": NOW + 300,
         "purge_at": NOW + 300 + UNREPORTED_KEPT_FOR,
     }
-    defaults.update(fields)
-    return Record(**defaults)
+    return Record(**(defaults | fields))
 
 
 def memory_verifier(fake: FakeBird, **settings: Any) -> Verifier:

@@ -11,24 +11,13 @@ from typing import Any
 
 import pytest
 from bird_flashcalls.testing import FakeBird
-from bird_flashcalls.verification import (
-    AsyncVerifier,
-    Challenge,
-    MemoryStore,
-    SQLiteStore,
-    Verifier,
-)
+from bird_flashcalls.verification import AsyncVerifier, SQLiteStore, Verifier
 
 from . import verification_workers
-from .support import Clock, SyncStores, reports, store_params
+from .support import Clock, Stores, reports, wrong
 
 THREADS = 50
 PHONE = "+31612345678"
-
-
-def right_and_wrong(fake: FakeBird, challenge: Challenge) -> tuple[str, str]:
-    cli = fake.handset_cli(challenge.call_id)
-    return cli, cli[:-1] + str((int(cli[-1]) + 1) % 10)
 
 
 def in_threads(count: int, work: Callable[[int], Any]) -> list[Any]:
@@ -53,7 +42,7 @@ def in_threads(count: int, work: Callable[[int], Any]) -> list[Any]:
     return results
 
 
-def verifiers(stores: SyncStores, fake: FakeBird, count: int, **settings: Any) -> list[Verifier]:
+def verifiers(stores: Stores, fake: FakeBird, count: int, **settings: Any) -> list[Verifier]:
     """One verifier per worker thread, each on its own store handle and client."""
     return [Verifier(fake.client(max_retries=0), stores.new(), **settings) for _ in range(count)]
 
@@ -61,40 +50,31 @@ def verifiers(stores: SyncStores, fake: FakeBird, count: int, **settings: Any) -
 # Threads of one process, every store.
 
 
-def test_fifty_threads_with_the_right_answer_verify_exactly_once(
-    stores: SyncStores, fake_bird: FakeBird
+def test_fifty_threads_verify_once_and_never_exceed_max_attempts(
+    stores: Stores, fake_bird: FakeBird
 ) -> None:
-    workers = verifiers(stores, fake_bird, THREADS)
-    challenge = workers[0].start(PHONE)
-    right, _ = right_and_wrong(fake_bird, challenge)
+    workers = verifiers(stores, fake_bird, THREADS, max_attempts=3, resend_cooldown=0)
+    right_one, wrong_one = workers[0].start(PHONE), workers[0].start(PHONE)
+    right = fake_bird.handset_cli(right_one.call_id)
+    given = wrong(fake_bird.handset_cli(wrong_one.call_id))
 
-    statuses = in_threads(
-        THREADS, lambda number: workers[number].check(challenge.id, received_cli=right).status
+    verified = in_threads(
+        THREADS, lambda number: workers[number].check(right_one.id, received_cli=right).status
+    )
+    locked = in_threads(
+        THREADS, lambda number: workers[number].check(wrong_one.id, received_cli=given).status
     )
 
-    assert Counter(statuses) == {"verified": 1, "not_found": THREADS - 1}
-    assert reports(fake_bird, challenge.call_id) == ["verified"]
-
-
-def test_fifty_threads_with_wrong_answers_never_exceed_max_attempts(
-    stores: SyncStores, fake_bird: FakeBird
-) -> None:
-    workers = verifiers(stores, fake_bird, THREADS, max_attempts=3)
-    challenge = workers[0].start(PHONE)
-    _, wrong = right_and_wrong(fake_bird, challenge)
-
-    statuses = in_threads(
-        THREADS, lambda number: workers[number].check(challenge.id, received_cli=wrong).status
-    )
-
-    assert Counter(statuses) == {"wrong": 2, "locked": THREADS - 2}
-    assert reports(fake_bird, challenge.call_id) == ["wrong_cli"]
-    record = stores.new().sync_operations().snapshot(challenge.id)
+    assert Counter(verified) == {"verified": 1, "not_found": THREADS - 1}
+    assert Counter(locked) == {"wrong": 2, "locked": THREADS - 2}
+    assert reports(fake_bird, right_one.call_id) == ["verified"]
+    assert reports(fake_bird, wrong_one.call_id) == ["wrong_cli"]
+    record = stores.new().sync_operations().snapshot(wrong_one.id)
     assert record is not None and record.attempts == 3
 
 
 def test_workers_expiring_at_the_same_moment_report_each_timeout_once(
-    stores: SyncStores, fake_bird: FakeBird
+    stores: Stores, fake_bird: FakeBird
 ) -> None:
     clock = Clock()
     workers = verifiers(
@@ -114,23 +94,21 @@ def test_workers_expiring_at_the_same_moment_report_each_timeout_once(
 
 @pytest.mark.anyio
 async def test_fifty_tasks_with_the_right_answer_verify_exactly_once(
-    stores: SyncStores, fake_bird: FakeBird, redis_url_if_needed: str
+    stores: Stores, fake_bird: FakeBird
 ) -> None:
-    store, client = await async_store(stores, redis_url_if_needed)
-    verifier = AsyncVerifier(fake_bird.async_client(max_retries=0), store)
+    verifier = AsyncVerifier(fake_bird.async_client(max_retries=0), stores.new(for_async=True))
     try:
         challenge = await verifier.start(PHONE)
-        right, _ = right_and_wrong(fake_bird, challenge)
+        right = fake_bird.handset_cli(challenge.call_id)
         other = await verifier.start("+31612345679")
-        _, wrong = right_and_wrong(fake_bird, other)
+        given = wrong(fake_bird.handset_cli(other.call_id))
 
         statuses = await asyncio.gather(
             *(verifier.check(challenge.id, received_cli=right) for _ in range(THREADS)),
-            *(verifier.check(other.id, received_cli=wrong) for _ in range(THREADS)),
+            *(verifier.check(other.id, received_cli=given) for _ in range(THREADS)),
         )
     finally:
-        if client is not None:
-            await client.aclose()
+        await stores.aclose()
 
     assert Counter(result.status for result in statuses[:THREADS]) == {
         "verified": 1,
@@ -141,23 +119,6 @@ async def test_fifty_tasks_with_the_right_answer_verify_exactly_once(
         "locked": THREADS - 2,
     }
     assert reports(fake_bird, challenge.call_id) == ["verified"]
-
-
-@pytest.fixture
-def redis_url_if_needed(stores: SyncStores, request: pytest.FixtureRequest) -> str:
-    return request.getfixturevalue("redis_url") if stores.kind == "redis" else ""
-
-
-async def async_store(stores: SyncStores, url: str) -> tuple[Any, Any]:
-    if stores.kind == "memory":
-        return MemoryStore(), None
-    if stores.kind == "sqlite":
-        return SQLiteStore(stores.path), None
-    import redis.asyncio
-    from bird_flashcalls.verification import RedisStore
-
-    client = redis.asyncio.Redis.from_url(url)
-    return RedisStore(client, prefix=stores.prefix), client
 
 
 @pytest.mark.anyio
@@ -190,15 +151,8 @@ PROCESSES = 3
 THREADS_PER_PROCESS = 8
 
 
-@pytest.fixture(params=store_params(("sqlite", "redis")))
-def shared_stores(request: pytest.FixtureRequest, tmp_path: Any) -> Any:
-    handles = SyncStores(request.param, tmp_path, request)
-    yield handles
-    handles.close()
-
-
 def test_worker_processes_verify_once_lock_at_max_attempts_and_expire_once(
-    shared_stores: SyncStores, fake_bird_served: tuple[FakeBird, dict[str, str]]
+    shared_stores: Stores, fake_bird_served: tuple[FakeBird, dict[str, str]]
 ) -> None:
     fake, bird = fake_bird_served
     ttl = 600
@@ -209,14 +163,13 @@ def test_worker_processes_verify_once_lock_at_max_attempts_and_expire_once(
         resend_cooldown=0,
         per_number_limit=None,
     )
-    right_one = here.start(PHONE)
-    right, _ = right_and_wrong(fake, right_one)
-    wrong_one = here.start(PHONE)
-    _, wrong = right_and_wrong(fake, wrong_one)
+    right_one, wrong_one = here.start(PHONE), here.start(PHONE)
+    right = fake.handset_cli(right_one.call_id)
+    given = wrong(fake.handset_cli(wrong_one.call_id))
     expiring = [here.start(PHONE) for _ in range(30)]
     scenarios = [
         ("check", {"challenge_id": right_one.id, "received_cli": right}, 0.0),
-        ("check", {"challenge_id": wrong_one.id, "received_cli": wrong}, 0.0),
+        ("check", {"challenge_id": wrong_one.id, "received_cli": given}, 0.0),
         ("expire_due", {}, ttl + 1.0),  # these workers' clocks are past every expiry
     ]
     spawn = multiprocessing.get_context("spawn")
@@ -225,14 +178,7 @@ def test_worker_processes_verify_once_lock_at_max_attempts_and_expire_once(
     processes = [
         spawn.Process(
             target=verification_workers.run_scenarios,
-            args=(
-                shared_stores.location(),
-                bird,
-                scenarios,
-                barrier,
-                results,
-                THREADS_PER_PROCESS,
-            ),
+            args=(shared_stores.location(), bird, scenarios, barrier, results, THREADS_PER_PROCESS),
         )
         for _ in range(PROCESSES)
     ]

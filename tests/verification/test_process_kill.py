@@ -15,16 +15,9 @@ from bird_flashcalls.testing import FakeBird
 from bird_flashcalls.verification import CheckResult, Verifier
 
 from . import verification_workers
-from .support import Clock, SyncStores, reports, store_params
+from .support import Clock, Stores, reports
 
 LEASE = 120.0
-
-
-@pytest.fixture(params=store_params(("sqlite", "redis")))
-def shared_stores(request: pytest.FixtureRequest, tmp_path: Any) -> Any:
-    handles = SyncStores(request.param, tmp_path, request)
-    yield handles
-    handles.close()
 
 
 def kill_after_decision(
@@ -47,9 +40,7 @@ def kill_after_decision(
 
 @pytest.mark.parametrize("answer", ["right", "wrong"])
 def test_a_check_decided_by_a_killed_worker_is_reported_by_the_next_flush(
-    shared_stores: SyncStores,
-    fake_bird_served: tuple[FakeBird, dict[str, str]],
-    answer: str,
+    shared_stores: Stores, fake_bird_served: tuple[FakeBird, dict[str, str]], answer: str
 ) -> None:
     fake, bird = fake_bird_served
     clock = Clock()
@@ -76,10 +67,7 @@ def test_a_check_decided_by_a_killed_worker_is_reported_by_the_next_flush(
     assert reports(fake, challenge.call_id) == []  # the worker died before telling Bird
     state = here.state(challenge.id)
     assert state is not None
-    assert (state.status, state.reported) == (
-        "verified" if answer == "right" else "locked",
-        False,
-    )
+    assert (state.status, state.reported) == ("verified" if answer == "right" else "locked", False)
     # The outcome stands: no second chance for the same challenge.
     assert here.check(challenge.id, received_cli=seen).status in ("not_found", "locked")
     assert here.flush() == 0  # the dead worker's claim still holds
@@ -90,7 +78,7 @@ def test_a_check_decided_by_a_killed_worker_is_reported_by_the_next_flush(
 
 
 def test_a_timeout_decided_by_a_killed_worker_is_reported_by_the_next_expire_due(
-    shared_stores: SyncStores, fake_bird_served: tuple[FakeBird, dict[str, str]]
+    shared_stores: Stores, fake_bird_served: tuple[FakeBird, dict[str, str]]
 ) -> None:
     fake, bird = fake_bird_served
     clock = Clock()
@@ -100,13 +88,7 @@ def test_a_timeout_decided_by_a_killed_worker_is_reported_by_the_next_expire_due
     challenge = here.start("+31612345678")
     clock.advance(60)
 
-    kill_after_decision(
-        shared_stores.location(),
-        bird,
-        "expire_due",
-        {},
-        clock.now,
-    )
+    kill_after_decision(shared_stores.location(), bird, "expire_due", {}, clock.now)
 
     assert reports(fake, challenge.call_id) == []
     assert here.check(challenge.id, code="0000") == CheckResult("expired", False, 0)

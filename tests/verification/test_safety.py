@@ -10,19 +10,19 @@ import pickle
 import sqlite3
 import types
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from bird_flashcalls.testing import FakeBird
 from bird_flashcalls.verification import (
-    MemoryStore,
     SQLiteStore,
     VerificationEvent,
     VerificationRateLimited,
     Verifier,
 )
 
-from .support import PHONE, Clock, SyncStores
+from .support import OTHER_PHONE, PHONE, WRONG_CLI, Clock, Stores, memory_verifier, right_code
 
 CLIENT_KEY = "203.0.113.7"
 # What would give a phone number away in a key or a log line.
@@ -78,13 +78,22 @@ def run_everything(verifier: Verifier, fake: FakeBird, clock: Clock) -> list[Any
     return handed_out
 
 
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def stored_keys(stores: Stores, store: Any) -> list[str]:
+    if stores.kind == "memory":
+        return list(store._starts) + list(store._records)
+    if stores.kind == "sqlite":
+        with sqlite3.connect(stores.path) as connection:
+            rows = connection.execute("SELECT key FROM bird_flashcalls_starts").fetchall()
+        return [row[0] for row in rows]
+    client = redis_client(stores)
+    try:
+        return list(client.scan_iter(match=f"{stores.prefix}:*"))
+    finally:
+        client.close()
 
 
 def test_nothing_secret_is_handed_out_stored_shown_or_logged(
-    stores: SyncStores, fake_bird: FakeBird, clock: Clock, caplog: pytest.LogCaptureFixture
+    stores: Stores, fake_bird: FakeBird, clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:
     events: list[VerificationEvent] = []
     store = stores.new()
@@ -104,7 +113,7 @@ def test_nothing_secret_is_handed_out_stored_shown_or_logged(
         assert key not in repr(item)
     for item in [*handed_out, *events]:
         assert key.encode() not in pickle.dumps(item)
-    # Reprs and logs (even at debug) show no phone number, caller number or key.
+    # Reprs, logs (even at debug) and store keys show no phone number, caller number or key.
     callers = tuple(fake_bird.calls[call_id]["from"] for call_id in fake_bird.calls)
     for item in [*handed_out, verifier]:
         for text in (repr(item), str(item)):
@@ -115,50 +124,24 @@ def test_nothing_secret_is_handed_out_stored_shown_or_logged(
         text = record.getMessage() + str(record.args) + (record.exc_text or "")
         for secret in (*PHONE_PARTS, *callers, CLIENT_KEY, key):
             assert secret not in text, (record.name, text)
-
-
-def stored_keys(stores: SyncStores, store: Any) -> list[str]:
-    if stores.kind == "memory":
-        return list(store._starts) + list(store._records)
-    if stores.kind == "sqlite":
-        with sqlite3.connect(stores.path) as connection:
-            rows = connection.execute("SELECT key FROM bird_flashcalls_starts").fetchall()
-        return [row[0] for row in rows]
-    import redis
-
-    client = redis.Redis.from_url(stores.url, decode_responses=True)
-    try:
-        return list(client.scan_iter(match=f"{stores.prefix}:*"))
-    finally:
-        client.close()
-
-
-def test_store_keys_hold_no_phone_number_or_client_key(
-    stores: SyncStores, fake_bird: FakeBird, clock: Clock
-) -> None:
-    store = stores.new()
-    verifier = Verifier(fake_bird.client(max_retries=0), store, clock=clock)
-    verifier.start(PHONE, client_key=CLIENT_KEY)
-
     keys = stored_keys(stores, store)
-
     assert any(key.startswith(("number:", f"{stores.prefix}:limit:{{number:")) for key in keys)
-    for key in keys:
+    for stored in keys:
         for secret in (*PHONE_PARTS, CLIENT_KEY, "612345678"):
-            assert secret not in key
+            assert secret not in stored
 
 
-def test_rate_limit_hashes_are_keyed_per_store(tmp_path: Any, fake_bird: FakeBird) -> None:
-    # A hash of a phone number alone can be reversed by trying every number; the key of the
-    # hash is a secret of each store.
-    keys = []
-    for name in ("a.db", "b.db"):
-        Verifier(fake_bird.client(), SQLiteStore(tmp_path / name)).start(PHONE)
-        with sqlite3.connect(tmp_path / name) as connection:
-            keys.append(
-                {row[0] for row in connection.execute("SELECT key FROM bird_flashcalls_starts")}
-            )
-    assert keys[0] and keys[1] and not keys[0] & keys[1]
+def test_rate_limit_hashes_are_keyed_by_a_secret_of_each_store(
+    stores: Stores, tmp_path: Path
+) -> None:
+    # A hash of a phone number alone can be reversed by trying every number.
+    salt = stores.new().sync_operations().salt()
+    (tmp_path / "other").mkdir()
+    other = Stores(stores.kind, tmp_path / "other", stores.url)
+
+    assert len(salt) >= 16 and stores.new().sync_operations().salt() == salt
+    assert other.new().sync_operations().salt() != salt
+    other.close()
 
 
 def test_answers_are_compared_in_constant_time(
@@ -172,76 +155,59 @@ def test_answers_are_compared_in_constant_time(
         return real(a, b)
 
     monkeypatch.setattr(hmac, "compare_digest", spy)
-    verifier = Verifier(fake_bird.client(), MemoryStore(), resend_cooldown=0)
-    challenge = verifier.start(PHONE)
-    seen = fake_bird.handset_cli(challenge.call_id)
+    verifier = memory_verifier(fake_bird, resend_cooldown=0)
+    typed, seen = verifier.start(PHONE), verifier.start(PHONE)
+    code, cli = right_code(fake_bird, typed), fake_bird.handset_cli(seen.call_id)
 
-    assert verifier.check(challenge.id, code=seen[-4:]).verified
-    other = verifier.start(PHONE)
-    seen_other = fake_bird.handset_cli(other.call_id)
-    assert verifier.check(other.id, received_cli=seen_other).verified
+    assert verifier.check(typed.id, code=code).verified
+    assert verifier.check(seen.id, received_cli=cli).verified
 
     # (FakeBird compares access keys with it too.) Full numbers are compared padded to one
     # length, so the time does not depend on how long either number is.
-    assert (seen[-4:].encode(),) * 2 in compared
-    assert any(a == b and a.strip() == seen_other.encode() for a, b in compared)
+    assert (code.encode(),) * 2 in compared
+    assert any(a == b and a.strip() == cli.encode() for a, b in compared)
 
 
-def redis_client(stores: SyncStores) -> Any:
+def redis_client(stores: Stores) -> Any:
     import redis
 
     return redis.Redis.from_url(stores.url, decode_responses=True)
 
 
-@pytest.fixture
-def redis_stores(tmp_path: Any, request: pytest.FixtureRequest) -> Iterator[SyncStores]:
-    handles = SyncStores("redis", tmp_path, request)
-    yield handles
-    handles.close()
-
-
 @pytest.mark.redis
 def test_redis_records_and_limits_expire_by_themselves(
-    redis_stores: SyncStores, fake_bird: FakeBird
+    tmp_path: Path, redis_url: str, fake_bird: FakeBird
 ) -> None:
-    client = redis_client(redis_stores)
-    verifier = Verifier(fake_bird.client(), redis_stores.new(), ttl=300, max_attempts=1)
+    stores = Stores("redis", tmp_path, redis_url)
+    client = redis_client(stores)
+    verifier = Verifier(fake_bird.client(), stores.new(), ttl=300, max_attempts=1)
     challenge = verifier.start(PHONE, client_key=CLIENT_KEY)
-    key = f"{redis_stores.prefix}:challenge:{{{challenge.id}}}"
+    key = f"{stores.prefix}:challenge:{{{challenge.id}}}"
 
+    # One key per challenge, with its id as hash tag (one cluster slot).
+    assert list(client.scan_iter(match=f"{stores.prefix}:challenge:*")) == [key]
     # Pending: kept until a day past its expiry at most, waiting for expire_due().
     assert 0 < client.pttl(key) <= (300 + 86400) * 1000
-    limits = list(client.scan_iter(match=f"{redis_stores.prefix}:limit:*"))
+    limits = list(client.scan_iter(match=f"{stores.prefix}:limit:*"))
     assert len(limits) == 3
     windows = {"resend": 30, "number": 600, "client": 3600}
     for limit in limits:
         kind = limit.split("{", 1)[1].split(":", 1)[0]
         assert 0 < client.pttl(limit) <= windows[kind] * 1000
     # Locked and reported: kept an hour past its expiry, to answer "locked".
-    verifier.check(challenge.id, received_cli="+3197010269999")
+    verifier.check(challenge.id, received_cli=WRONG_CLI)
     assert 0 < client.pttl(key) <= (300 + 3600) * 1000
     # Verified and reported: gone at once.
-    other = verifier.start("+31612345679")
+    other = verifier.start(OTHER_PHONE)
     verifier.check(other.id, received_cli=fake_bird.handset_cli(other.call_id))
-    assert not client.exists(f"{redis_stores.prefix}:challenge:{{{other.id}}}")
+    assert not client.exists(f"{stores.prefix}:challenge:{{{other.id}}}")
     client.close()
+    stores.close()
 
 
-@pytest.mark.redis
-def test_redis_keys_of_a_challenge_carry_its_hash_tag(
-    redis_stores: SyncStores, fake_bird: FakeBird
+def test_sqlite_rows_are_removed_by_expire_due(
+    tmp_path: Path, fake_bird: FakeBird, clock: Clock
 ) -> None:
-    client = redis_client(redis_stores)
-    challenge = Verifier(fake_bird.client(), redis_stores.new()).start(PHONE)
-
-    challenge_keys = list(client.scan_iter(match=f"{redis_stores.prefix}:challenge:*"))
-
-    assert challenge_keys == [f"{redis_stores.prefix}:challenge:{{{challenge.id}}}"]
-    client.close()
-
-
-def test_sqlite_rows_are_removed_by_expire_due(tmp_path: Any, fake_bird: FakeBird) -> None:
-    clock = Clock()
     path = tmp_path / "v.db"
     verifier = Verifier(fake_bird.client(), SQLiteStore(path), ttl=60, clock=clock)
     verifier.start(PHONE)
@@ -260,24 +226,8 @@ def test_sqlite_rows_are_removed_by_expire_due(tmp_path: Any, fake_bird: FakeBir
     assert rows() == (0, 0)
 
 
-def test_sqlite_runs_in_wal_mode(tmp_path: Any) -> None:
-    SQLiteStore(tmp_path / "v.db")
-    with sqlite3.connect(tmp_path / "v.db") as connection:
-        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-
-
-def test_sqlite_refuses_a_database_only_one_connection_could_see(tmp_path: Any) -> None:
-    from bird_flashcalls import ConfigurationError
-
-    for path in (":memory:", ""):
-        with pytest.raises(ConfigurationError, match="MemoryStore"):
-            SQLiteStore(path)
-
-
-def test_unreported_records_are_not_kept_forever(fake_bird: FakeBird) -> None:
-    clock = Clock()
-    store = MemoryStore()
-    verifier = Verifier(fake_bird.client(max_retries=0), store, ttl=60, clock=clock)
+def test_unreported_records_are_not_kept_forever(fake_bird: FakeBird, clock: Clock) -> None:
+    verifier = memory_verifier(fake_bird, ttl=60, clock=clock)
     challenge = verifier.start(PHONE)
     clock.advance(60)
     fake_bird.fail_next(status=503, times=10)
@@ -289,27 +239,3 @@ def test_unreported_records_are_not_kept_forever(fake_bird: FakeBird) -> None:
 
     assert verifier.state(challenge.id) is None
     assert "result" not in fake_bird.calls[challenge.call_id]  # given up after a day
-
-
-def test_sqlite_closes_the_connections_of_finished_threads(tmp_path: Any) -> None:
-    import threading
-
-    store = SQLiteStore(tmp_path / "v.db")
-    opened: list[sqlite3.Connection] = []
-
-    def use_in_a_thread() -> None:
-        opened.append(store._connection())
-
-    for _ in range(3):
-        thread = threading.Thread(target=use_in_a_thread)
-        thread.start()
-        thread.join()
-    store.snapshot("x")  # opens no new connection: this thread has its own already
-
-    # Each new thread's connection closed the one of the thread before it.
-    for connection in opened[:-1]:
-        with pytest.raises(sqlite3.ProgrammingError, match="closed"):
-            connection.execute("SELECT 1")
-    store.close()
-    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
-        opened[-1].execute("SELECT 1")

@@ -11,7 +11,7 @@ from bird_flashcalls.testing import FakeBird
 from bird_flashcalls.verification import AsyncVerifier, MemoryStore, RedisStore, Verifier
 from bird_flashcalls.verification._settings import Settings
 
-from .support import Clock
+from .support import WRONG_CLI, Clock, end_requests, reports
 
 
 def test_the_defaults_are_the_documented_ones() -> None:
@@ -91,14 +91,6 @@ def test_the_verifiers_check_their_settings_store_and_client(fake_bird: FakeBird
         AsyncVerifier(fake_bird.client())  # type: ignore[arg-type]
 
 
-def test_limits_can_be_turned_off_explicitly(fake_bird: FakeBird) -> None:
-    verifier = Verifier(
-        fake_bird.client(), per_number_limit=None, per_client_limit=None, resend_cooldown=0
-    )
-    for _ in range(10):
-        verifier.start("+31612345678", client_key="c")
-
-
 def test_the_default_store_is_a_memory_store_of_its_own(fake_bird: FakeBird) -> None:
     first, second = Verifier(fake_bird.client()), Verifier(fake_bird.client())
     assert isinstance(first.store, MemoryStore)
@@ -125,32 +117,25 @@ def test_a_redis_store_goes_with_the_verifier_of_its_client(
 
 @pytest.mark.redis
 def test_a_redis_client_that_decodes_responses_works_the_same(
-    fake_bird: FakeBird, redis_url: str
+    fake_bird: FakeBird, redis_url: str, clock: Clock
 ) -> None:
     import redis
 
     client = redis.Redis.from_url(redis_url, decode_responses=True)
-    clock = Clock()
-    verifier = Verifier(
-        fake_bird.client(),
-        RedisStore(client, prefix="decoded"),
-        ttl=60,
-        max_attempts=2,
-        clock=clock,
-    )
-    right = verifier.start("+31612345678")
-    locked = verifier.start("+31612345679")
-    expiring = verifier.start("+31612345670")
-    seen = fake_bird.handset_cli(right.call_id)
+    store = RedisStore(client, prefix="decoded")
+    verifier = Verifier(fake_bird.client(), store, ttl=60, max_attempts=2, clock=clock)
+    right, locked, expiring = (verifier.start(f"+3161234567{n}") for n in range(3))
 
-    assert verifier.check(right.id, received_cli=seen).verified
-    statuses = [verifier.check(locked.id, received_cli="+3197010269999").status for _ in range(2)]
-    state = verifier.state(expiring.id)
+    assert verifier.check(right.id, received_cli=fake_bird.handset_cli(right.call_id)).verified
+    assert [verifier.check(locked.id, received_cli=WRONG_CLI).status for _ in range(2)] == [
+        "wrong",
+        "locked",
+    ]
+    assert verifier.state(expiring.id).status == "pending"  # type: ignore[union-attr]
     clock.advance(60)
-
-    assert statuses == ["wrong", "locked"]
-    assert state is not None and state.status == "pending"
     assert verifier.expire_due() == 1
-    assert fake_bird.calls[expiring.call_id]["result"] == "timeout"
-    assert fake_bird.calls[locked.call_id]["receivedCli"] == "+3197010269999"
+    assert end_requests(fake_bird, locked.call_id) == [
+        {"result": "wrong_cli", "receivedCli": WRONG_CLI}
+    ]
+    assert reports(fake_bird, expiring.call_id) == ["timeout"]
     client.close()

@@ -4,17 +4,19 @@ only by timing (another worker's claim, a record forgotten between two steps, a 
 from __future__ import annotations
 
 import os
+import sqlite3
+import threading
+from pathlib import Path
 
 import pytest
-from bird_flashcalls.verification import MemoryStore
-from bird_flashcalls.verification._store import (
-    Claim,
-)
+from bird_flashcalls import ConfigurationError
+from bird_flashcalls.verification import MemoryStore, SQLiteStore
+from bird_flashcalls.verification._store import Claim
 
-from .support import NOW, SyncStores, record
+from .support import NOW, Stores, record
 
 
-def test_claim_due_claims_at_most_the_limit_earliest_first(stores: SyncStores) -> None:
+def test_claim_due_claims_at_most_the_limit_earliest_first(stores: Stores) -> None:
     store = stores.new().sync_operations()
     # Due, by due_at: an expired challenge, one with nothing left to report, then three more
     # expired ones. The first batch holds one report, so a second batch is needed for one more.
@@ -34,29 +36,25 @@ def test_claim_due_claims_at_most_the_limit_earliest_first(stores: SyncStores) -
     assert sorted(r.challenge_id for r in later) == ["d", "e"]
 
 
-def test_a_failed_report_is_released_only_by_its_own_claim(stores: SyncStores) -> None:
+def test_a_report_is_released_or_settled_only_by_its_own_claim(stores: Stores) -> None:
     store = stores.new().sync_operations()
     store.create(record("a", expires_at=NOW - 1, due_at=NOW - 1))
     [report] = store.claim_due(NOW, Claim("first", NOW + 60), 10)
 
-    store.report_failed("a", "someone-else", NOW, False)
+    for give_up in (False, True):
+        store.report_failed("a", "someone-else", NOW, give_up)
+    kept = store.snapshot("a")
+    assert kept is not None and (kept.report, kept.claim) == ("timeout", "first")
     assert store.claim_due(NOW + 1, Claim("second", NOW + 61), 10) == []  # still "first"'s
 
     store.report_failed("a", report.token, NOW + 1, False)
     [again] = store.claim_due(NOW + 1, Claim("second", NOW + 61), 10)
     assert (again.challenge_id, again.result, again.token) == ("a", "timeout", "second")
     assert again.newly_expired is False  # the timeout was decided by the first claim
-
-
-def test_a_dropped_report_by_another_claim_keeps_the_record(stores: SyncStores) -> None:
-    store = stores.new().sync_operations()
-    store.create(record("a", expires_at=NOW - 1, due_at=NOW - 1))
-    store.claim_due(NOW, Claim("first", NOW + 60), 10)
-
-    store.report_failed("a", "someone-else", NOW, True)
-
+    store.report_done("a", again.token, NOW + 1)
+    store.report_done("a", again.token, NOW + 2)  # a second time changes nothing
     kept = store.snapshot("a")
-    assert kept is not None and (kept.report, kept.claim) == ("timeout", "first")
+    assert kept is not None and (kept.state, kept.report, kept.due_at) == ("expired", None, None)
 
 
 def test_memory_store_answers_not_found_for_a_record_forgotten_during_the_comparison() -> None:
@@ -75,64 +73,52 @@ def test_memory_store_answers_not_found_for_a_record_forgotten_during_the_compar
     assert (outcome.status, outcome.report) == ("not_found", None)
 
 
-# SQLiteStore's own connections.
-
-
-def open_files() -> int:
-    return len(os.listdir("/proc/self/fd"))
+# SQLiteStore's own connections and files.
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts open files in /proc")
-def test_sqlite_store_keeps_one_connection_per_thread(tmp_path) -> None:
-    from bird_flashcalls.verification import SQLiteStore
-
+def test_sqlite_store_keeps_one_connection_per_live_thread_in_wal_mode(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "v.db")
     operations = store.sync_operations()
     operations.snapshot("warm-up")
-    before = open_files()
-
+    before = len(os.listdir("/proc/self/fd"))
     for number in range(50):
         operations.create(record(f"r{number}"))
         operations.snapshot(f"r{number}")
+    assert len(os.listdir("/proc/self/fd")) == before
+    opened: list[sqlite3.Connection] = []
+    for _ in range(3):
+        thread = threading.Thread(target=lambda: opened.append(store._connection()))
+        thread.start()
+        thread.join()
 
-    assert open_files() == before
+    # Each new thread's connection closed the one of the thread before it; close() the last.
+    assert opened[-1].execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    for connection in opened[:-1]:
+        with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+            connection.execute("SELECT 1")
     store.close()
-
-
-def test_sqlite_store_works_again_after_close(tmp_path) -> None:
-    from bird_flashcalls.verification import SQLiteStore
-
-    store = SQLiteStore(tmp_path / "v.db")
-    operations = store.sync_operations()
-    operations.create(record("a"))
-    store.close()
-
-    kept = operations.snapshot("a")
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        opened[-1].execute("SELECT 1")
+    # And it works again after close().
     operations.create(record("b"))
-
-    assert kept is not None and kept.id == "a"
-    assert operations.snapshot("b") is not None
+    assert operations.snapshot("r0") is not None and operations.snapshot("b") is not None
     store.close()
 
 
-@pytest.mark.parametrize("path", ["file:v.db", "file::memory:?cache=shared"])
-def test_sqlite_store_refuses_uri_file_names(tmp_path, monkeypatch, path) -> None:
-    from bird_flashcalls import ConfigurationError
-    from bird_flashcalls.verification import SQLiteStore
-
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        (":memory:", "MemoryStore"),
+        ("", "MemoryStore"),
+        ("file:v.db", "path of a database file"),
+        ("file::memory:?cache=shared", "path of a database file"),
+    ],
+)
+def test_sqlite_store_refuses_a_database_other_connections_could_not_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str, message: str
+) -> None:
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(ConfigurationError, match="path of a database file"):
+    with pytest.raises(ConfigurationError, match=message):
         SQLiteStore(path)
     assert list(tmp_path.iterdir()) == []
-
-
-def test_a_second_report_done_for_a_kept_record_changes_nothing(stores: SyncStores) -> None:
-    store = stores.new().sync_operations()
-    store.create(record("a", expires_at=NOW - 1, due_at=NOW - 1))
-    [report] = store.claim_due(NOW, Claim("first", NOW + 60), 10)
-    store.report_done("a", report.token, NOW)
-
-    store.report_done("a", report.token, NOW + 1)
-
-    kept = store.snapshot("a")
-    assert kept is not None and (kept.state, kept.report) == ("expired", None)

@@ -20,7 +20,7 @@ from bird_flashcalls.verification._store import (
     record_to_text,
 )
 
-from .support import NOW, record
+from .support import NOW, PHONE, record
 
 CLAIM = Claim("worker", NOW + 60)
 
@@ -95,20 +95,21 @@ def test_a_pending_challenge_past_its_expiry_is_ended_by_the_due_sweep() -> None
     assert due.state == "expired"
 
 
-def test_a_pending_challenge_looked_at_early_is_looked_at_again_at_its_expiry() -> None:
-    early = record("a", due_at=NOW - 5, expires_at=NOW + 100)
+@pytest.mark.parametrize(
+    ("fields", "due_after"),
+    [
+        ({"expires_at": NOW + 100}, 100),  # pending, looked at early: again at its expiry
+        ({"state": "verified"}, None),  # ended with nothing to report: never again
+    ],
+)
+def test_a_record_with_nothing_to_report_yet_is_looked_at_again_when_it_may_have(
+    fields, due_after
+) -> None:
+    due = record("a", due_at=NOW - 5, **fields)
 
-    assert _transitions.on_due(early, NOW, Claim("worker", NOW + 60)) is None
+    assert _transitions.on_due(due, NOW, CLAIM) is None
 
-    assert (early.state, early.due_at, early.claim) == ("pending", NOW + 100, None)
-
-
-def test_an_ended_challenge_with_nothing_to_report_is_not_looked_at_again() -> None:
-    done = record("a", state="verified", due_at=NOW - 5)
-
-    assert _transitions.on_due(done, NOW, Claim("worker", NOW + 60)) is None
-
-    assert done.due_at is None
+    assert (due.due_at, due.claim) == (due_after and NOW + due_after, None)
 
 
 def test_a_report_another_worker_is_sending_is_left_to_it_until_its_lease_ends() -> None:
@@ -131,28 +132,28 @@ def test_a_report_another_worker_is_sending_is_left_to_it_until_its_lease_ends()
     assert (held.claim, held.lease_until, held.due_at) == ("worker", NOW + 90, NOW + 90)
 
 
-def test_a_failed_report_of_another_claim_changes_nothing() -> None:
-    held = record("a", state="verified", report="verified", claim="other", lease_until=NOW + 30)
-
-    assert _transitions.on_report_failed(held, "mine", NOW, give_up=False) is False
-    assert _transitions.on_report_failed(held, "mine", NOW, give_up=True) is False
-
-    assert (held.report, held.claim, held.lease_until) == ("verified", "other", NOW + 30)
-
-
-def test_a_released_report_is_due_at_once_for_anyone() -> None:
+def test_a_failed_report_is_released_by_its_own_claim_only_and_is_due_at_once() -> None:
     held = record("a", state="verified", report="verified", claim="mine", lease_until=NOW + 30)
 
+    for give_up in (False, True):
+        assert _transitions.on_report_failed(held, "other", NOW, give_up) is False
+    assert (held.report, held.claim, held.lease_until) == ("verified", "mine", NOW + 30)
     assert _transitions.on_report_failed(held, "mine", NOW, give_up=False) is False
-
     assert (held.report, held.claim, held.lease_until, held.due_at) == ("verified", None, NOW, NOW)
+    assert _transitions.on_report_failed(held, "mine", NOW, give_up=False) is False  # released
+    assert _transitions.on_report_failed(record("b", claim="mine"), "mine", NOW, True) is False
 
 
-@pytest.mark.parametrize(("state", "forget"), [("verified", True), ("canceled", True)])
-def test_a_reported_verified_or_canceled_challenge_is_forgotten_at_once(state, forget) -> None:
-    ended = record("a", state=state, report=state, claim="mine")
+def test_a_report_bird_refuses_for_good_is_settled_as_if_done() -> None:
+    dropped = record("a", state="verified", report="verified", claim="mine")
 
-    assert _transitions.on_report_done(ended, NOW) is forget
+    assert _transitions.on_report_failed(dropped, "mine", NOW, give_up=True) is True
+
+
+@pytest.mark.parametrize("state", ["verified", "canceled"])
+def test_a_reported_verified_or_canceled_challenge_is_forgotten_at_once(state) -> None:
+    assert _transitions.on_report_done(record("a", state=state, report=state), NOW) is True
+    assert _transitions.on_report_done(record("a", state=state), NOW) is False  # nothing sent
 
 
 @pytest.mark.parametrize("state", ["locked", "expired"])
@@ -164,6 +165,27 @@ def test_a_reported_locked_or_expired_challenge_is_kept_for_an_hour_past_its_exp
     assert ended.purge_at == NOW + _transitions.ENDED_KEPT_FOR
     old = record("b", state=state, report="timeout", expires_at=NOW - _transitions.ENDED_KEPT_FOR)
     assert _transitions.on_report_done(old, NOW) is True
+
+
+def test_each_limit_that_is_on_is_a_quota_under_a_keyed_hash() -> None:
+    salt = b"s" * 32
+    number, client = (_transitions.limit_key(v, salt) for v in (PHONE, "10.0.0.1"))
+
+    assert _transitions.quotas_for(Settings(), PHONE, "10.0.0.1", salt) == [
+        Quota("resend_cooldown", "resend:" + number, 1, 30.0),
+        Quota("per_number_limit", "number:" + number, 3, 600.0),
+        Quota("per_client_limit", "client:" + client, 20, 3600.0),
+    ]
+    assert [q.name for q in _transitions.quotas_for(Settings(), PHONE, None, salt)] == [
+        "resend_cooldown",
+        "per_number_limit",
+    ]
+    off = Settings(resend_cooldown=0, per_number_limit=None, per_client_limit=None)
+    assert _transitions.quotas_for(off, PHONE, "10.0.0.1", salt) == []
+    # 128 bits, keyed: another store's salt gives another key; the number is not in it.
+    assert len(number) == 32 and PHONE[1:] not in number
+    assert number == _transitions.limit_key(PHONE, salt)
+    assert number != _transitions.limit_key(PHONE, b"t" * 32)
 
 
 def test_a_start_is_counted_for_the_window_that_follows_it_only() -> None:
@@ -182,21 +204,12 @@ def test_the_longest_wait_among_refusing_quotas_is_given() -> None:
     times = [[NOW - 20], [NOW - 20], [NOW - 20]]
 
     refusal = _transitions.quota_refusal(quotas, times, NOW)
+    tied = _transitions.quota_refusal(quotas[:2], [[NOW - 20], [NOW - 590]], NOW)
 
     assert refusal is not None
     assert (refusal.name, refusal.retry_after) == ("per_number_limit", pytest.approx(580.0))
     assert _transitions.quota_refusal(quotas[2:], times[2:], NOW) is None
-
-
-def test_between_equal_waits_the_first_quota_is_named() -> None:
-    quotas = [
-        Quota("resend_cooldown", "resend:x", 1, 60.0),
-        Quota("per_number_limit", "number:x", 1, 60.0),
-    ]
-
-    refusal = _transitions.quota_refusal(quotas, [[NOW - 10], [NOW - 10]], NOW)
-
-    assert refusal is not None and refusal.name == "resend_cooldown"
+    assert tied is not None and tied.name == "resend_cooldown"  # the first of equal waits
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
@@ -218,84 +231,67 @@ def test_a_forked_worker_makes_claim_tokens_of_its_own() -> None:
     assert child and child.rsplit("-", 1)[0] != parent.rsplit("-", 1)[0]
 
 
-def _validation_error(status: int | None) -> Any:
+def error_of(kind: str, status: int | None) -> Any:
     import httpx
-    from bird_flashcalls import APIResponseValidationError
+    from bird_flashcalls import errors
 
-    response = None if status is None else httpx.Response(status)
-    return APIResponseValidationError("odd body", response=response, body=b"", request_id=None)
-
-
-def _status_error(status: int) -> Any:
-    import httpx
-    from bird_flashcalls import APIStatusError
-
-    response = httpx.Response(status, request=httpx.Request("POST", "https://api.bird.test"))
-    return APIStatusError(
-        "no", response=response, code=None, message=None, details={}, request_id=None
-    )
+    request = httpx.Request("POST", "https://api.bird.test")
+    response = None if status is None else httpx.Response(status, request=request)
+    return {
+        "none": lambda: None,
+        "odd body": lambda: errors.APIResponseValidationError(
+            "odd", response=response, body=b"", request_id=None
+        ),
+        "status": lambda: errors.APIStatusError(
+            "no", response=response, code=None, message=None, details={}, request_id=None
+        ),
+        "no answer": lambda: errors.APIConnectionError(
+            "down", request=request, may_have_been_delivered=False
+        ),
+        "closed": lambda: errors.ClientClosedError("closed"),
+        "invalid": lambda: errors.InvalidRequestError("bad", field="x"),
+        "configuration": lambda: errors.ConfigurationError("bad"),
+    }[kind]()
 
 
 @pytest.mark.parametrize(
-    ("error", "verdict"),
+    ("kind", "status", "verdict"),
     [
-        (None, "done"),
-        (_validation_error(200), "done"),  # Bird took it; only its answer was odd
-        (_validation_error(202), "done"),
-        (_validation_error(299), "done"),
-        (_validation_error(300), "retry"),
-        (_validation_error(199), "retry"),
-        (_validation_error(None), "retry"),
-        (_status_error(500), "retry"),
-        (_status_error(503), "retry"),
-        (_status_error(408), "retry"),
-        (_status_error(429), "retry"),
-        (_status_error(409), "drop"),  # already ended: it never will take it
-        (_status_error(404), "drop"),
-        (_status_error(430), "drop"),
-        (_status_error(407), "drop"),
-        (_status_error(499), "drop"),
+        ("none", None, "done"),
+        ("odd body", 200, "done"),  # Bird took it; only its answer was odd
+        ("odd body", 299, "done"),
+        ("odd body", 300, "retry"),
+        ("odd body", 199, "retry"),
+        ("odd body", None, "retry"),
+        ("status", 500, "retry"),
+        ("status", 408, "retry"),
+        ("status", 429, "retry"),
+        ("status", 409, "drop"),  # already ended: it never will take it
+        ("status", 430, "drop"),
+        ("status", 407, "drop"),
+        ("status", 499, "drop"),
+        ("no answer", None, "retry"),  # another worker can
+        ("closed", None, "retry"),
+        ("invalid", None, "drop"),
+        ("configuration", None, "drop"),
     ],
 )
-def test_what_becomes_of_a_report_after_each_answer(error, verdict) -> None:
-    assert _transitions.report_verdict(error) == verdict
+def test_what_becomes_of_a_report_after_each_answer(kind, status, verdict) -> None:
+    assert _transitions.report_verdict(error_of(kind, status)) == verdict
 
 
-def test_what_becomes_of_a_report_that_got_no_answer() -> None:
-    import httpx
-    from bird_flashcalls import (
-        APIConnectionError,
-        ClientClosedError,
-        ConfigurationError,
-        InvalidRequestError,
-    )
-
-    request = httpx.Request("POST", "https://api.bird.test")
-    no_answer = APIConnectionError("down", request=request, may_have_been_delivered=False)
-    assert _transitions.report_verdict(no_answer) == "retry"
-    assert _transitions.report_verdict(ClientClosedError("closed")) == "retry"
-    assert _transitions.report_verdict(InvalidRequestError("bad", field="x")) == "drop"
-    assert _transitions.report_verdict(ConfigurationError("bad")) == "drop"
-
-
-def test_claim_tokens_are_unique_and_a_given_one_is_kept() -> None:
+def test_claim_tokens_and_challenge_ids_are_unique_and_a_given_token_is_kept() -> None:
     settings = Settings(report_lease=30)
 
     tokens = {_flows._claim(settings, NOW).token for _ in range(100)}
     given = _flows._claim(settings, NOW, "this-run")
+    before = _flows.new_token()
+    _flows._new_token_prefix()  # what os.register_at_fork runs in a child
 
     assert len(tokens) == 100 and all(tokens)
     assert (given.token, given.until) == ("this-run", NOW + 30)
-
-
-def test_the_hook_a_forked_child_runs_gives_claim_tokens_a_new_prefix() -> None:
-    before = _flows.new_token()
-
-    _flows._new_token_prefix()  # what os.register_at_fork runs in a child
-
-    after = _flows.new_token()
-    assert after != before
-    assert after.rsplit("-", 1)[0] != before.rsplit("-", 1)[0]
+    assert _flows.new_token().rsplit("-", 1)[0] != before.rsplit("-", 1)[0]
+    assert len({_flows.new_challenge_id() for _ in range(100)}) == 100
 
 
 def test_the_record_codec_reads_back_what_it_wrote() -> None:

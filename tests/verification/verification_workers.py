@@ -22,22 +22,6 @@ Bird = dict[str, str]
 Location = tuple[str, Any]
 
 
-class OffsetClock:
-    def __init__(self, offset: float) -> None:
-        self.offset = offset
-
-    def __call__(self) -> float:
-        return time.time() + self.offset
-
-
-class FixedClock:
-    def __init__(self, at: float) -> None:
-        self.at = at
-
-    def __call__(self) -> float:
-        return self.at
-
-
 def open_store(location: Location) -> VerificationStore:
     kind, where = location
     if kind == "sqlite":
@@ -81,7 +65,7 @@ def run_scenarios(
         results.put((number, result))
 
     for number, (operation, arguments, offset) in enumerate(scenarios):
-        verifier = Verifier(flash_calls, store, clock=OffsetClock(offset))
+        verifier = Verifier(flash_calls, store, clock=lambda ahead=offset: time.time() + ahead)
         workers = [
             threading.Thread(target=work, args=(number, operation, arguments, verifier))
             for _ in range(threads)
@@ -112,10 +96,7 @@ def decide_then_hang(
             never.wait()
 
     verifier = Verifier(
-        bird_client(bird),
-        open_store(location),
-        clock=FixedClock(at),
-        on_event=hang_after_decision,
+        bird_client(bird), open_store(location), clock=lambda: at, on_event=hang_after_decision
     )
     if operation == "check":
         verifier.check(**arguments)
