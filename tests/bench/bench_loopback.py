@@ -127,14 +127,12 @@ def run(quick: bool) -> Iterator[Result]:
         }
         for create, count in sides.values():
             runner.run(one_round(create, CONCURRENCY * (1 if total < 1_000 else 4), count))
+
+        def measured_round(create: Callable[[], Awaitable[Any]], count: Callable[[], int]) -> Round:
+            return runner.run(one_round(create, total, count))
+
         measured = interleave(
-            {
-                side: partial(
-                    lambda create, count: runner.run(one_round(create, total, count)), *pair
-                )
-                for side, pair in sides.items()
-            },
-            rounds,
+            {side: partial(measured_round, *pair) for side, pair in sides.items()}, rounds
         )
     ours, theirs = measured["client"], measured["raw"]
     yield Figure(

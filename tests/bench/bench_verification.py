@@ -111,17 +111,21 @@ def compare(
     name: str, make: Callable[[int], VerificationStore], challenges: int, rounds: int
 ) -> Figure:
     """Check throughput on the stores ``make`` gives against MemoryStore, taking turns."""
-    stores = {"ours": itertools.count(), "memory": itertools.count()}
+    store_numbers = itertools.count()
 
-    def measure(side: str) -> tuple[float, list[float]]:
-        number = next(stores[side])
-        store = make(number) if side == "ours" else MemoryStore()
+    def measure(store: VerificationStore) -> tuple[float, list[float]]:
         try:
             return asyncio.run(check_throughput(store, challenges))
         finally:
             store.close()
 
-    measured = interleave({side: (lambda side=side: measure(side)) for side in stores}, rounds)
+    measured = interleave(
+        {
+            "ours": lambda: measure(make(next(store_numbers))),
+            "memory": lambda: measure(MemoryStore()),
+        },
+        rounds,
+    )
 
     def latency(side: str, fraction: float) -> str:
         def percentile(latencies: list[float]) -> float:
@@ -146,8 +150,8 @@ def with_redis(folder: Path, challenges: int, rounds: int) -> Result:
     import redis_server
 
     if redis_server.shutil.which("redis-server") is None:
-        name, hint = "check throughput, RedisStore", "skipped: " + redis_server.INSTALL_HINT
-        return Check("verification", name, None, hint)
+        skipped = "skipped: " + redis_server.INSTALL_HINT
+        return Check("verification", "check throughput, RedisStore", None, skipped)
     import redis.asyncio
     from bird_flashcalls.verification import RedisStore
 

@@ -73,7 +73,6 @@ def bird_handler(request: Any) -> Any:
 
 
 def flash_calls(client_class: Callable[..., C], http_client: Any, base_url: str = BASE_URL) -> C:
-    """A FlashCalls or AsyncFlashCalls with the bench credentials."""
     return client_class(ACCESS_KEY, WORKSPACE_ID, CHANNEL_ID, base_url, http_client=http_client)
 
 
@@ -181,15 +180,12 @@ class Figure:
         return "-" if stat is None else stat.text(self.unit, self.digits)
 
     def line(self) -> str:
-        parts = [
-            f"[{self.benchmark}] {self.name}: bird-flashcalls {self._text(self.ours)}",
-            f"raw httpx {self._text(self.raw)}",
-        ]
-        if self.generated is not None:
-            parts.append(f"generated {self._text(self.generated)}")
-        line = " | ".join(parts)
-        line += f" -> ratio {self.ratio:.3f} (target {self.target}) {VERDICTS[self.passed]}"
-        return line + (f"; {self.note}" if self.note else "")
+        generated = "" if self.generated is None else f" | generated {self._text(self.generated)}"
+        return (
+            f"[{self.benchmark}] {self.name}: bird-flashcalls {self._text(self.ours)} | raw httpx "
+            f"{self._text(self.raw)}{generated} -> ratio {self.ratio:.3f} (target {self.target}) "
+            f"{VERDICTS[self.passed]}" + (f"; {self.note}" if self.note else "")
+        )
 
     def row(self) -> str:
         name = self.name + (f" ({self.note})" if self.note else "")
