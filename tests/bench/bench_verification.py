@@ -12,30 +12,29 @@
 from __future__ import annotations
 
 import asyncio
-import gc
+import itertools
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 from benchlib import (
-    ACCESS_KEY,
-    BASE_URL,
-    CHANNEL_ID,
     FROM,
     ROOT,
-    WORKSPACE_ID,
+    TO,
     Check,
     Figure,
     Result,
     Stat,
+    best_per_call,
     bird_handler,
-    emit,
+    cpu_us_per_call,
+    flash_calls,
     interleave,
-    parse_quick,
+    main,
 )
 from bird_flashcalls import AsyncFlashCalls, FlashCalls
 from bird_flashcalls.verification import (
@@ -55,100 +54,43 @@ def numbers(count: int, offset: int = 0) -> list[str]:
     return [f"+3161{offset + number:07d}" for number in range(count)]
 
 
-class FlowSides:
-    def __init__(self) -> None:
-        transport = httpx.MockTransport(bird_handler)
-        self.flash_calls = FlashCalls(
-            ACCESS_KEY,
-            WORKSPACE_ID,
-            CHANNEL_ID,
-            BASE_URL,
-            http_client=httpx.Client(transport=transport),
-        )
-        self.used = 0
-
-    def fresh_numbers(self, n: int) -> list[str]:
-        self.used += n
-        return numbers(n, self.used)
-
-    def sessions(self, n: int) -> float:
-        # A new store per round: the one in a long-running process holds no more than this.
-        verifier = Verifier(self.flash_calls, MemoryStore())
-        start, check = verifier.start, verifier.check
-        phones = self.fresh_numbers(n)
-        started = time.process_time()
-        for phone in phones:
-            challenge = start(phone)
-            check(challenge.id, received_cli=FROM)
-        return time.process_time() - started
-
-    def bare(self, n: int) -> float:
-        create, verify = self.flash_calls.create, self.flash_calls.verify
-        phones = self.fresh_numbers(n)
-        started = time.process_time()
-        for phone in phones:
-            call = create(phone)
-            verify(call, FROM)
-        return time.process_time() - started
-
-
-def run_flow(pairs: int, rounds: int) -> list[Result]:
-    sides = FlowSides()
+def run_flow(pairs: int, rounds: int) -> Figure:
+    client = flash_calls(FlashCalls, httpx.Client(transport=httpx.MockTransport(bird_handler)))
     # Both sides must give the right answer: the flow would lock after three wrong ones.
-    assert sides.flash_calls.create("+31612345678").from_ == FROM
-    sides.sessions(pairs // 5)
-    sides.bare(pairs // 5)
+    assert client.create(TO).from_ == FROM
+    offsets = itertools.count(step=pairs)
 
-    def timed(batch: Callable[[int], float]) -> Callable[[], float]:
-        def one_round() -> float:
-            gc.collect()
-            return batch(pairs) / pairs * 1e6
+    def sessions(n: int) -> float:
+        # A new store per round: the one in a long-running process holds no more than this.
+        verifier = Verifier(client, MemoryStore())
+        start, check, phones = verifier.start, verifier.check, numbers(n, next(offsets))
+        return cpu_us_per_call(lambda number: check(start(phones[number]).id, received_cli=FROM), n)
 
-        return one_round
+    def bare(n: int) -> float:
+        create, verify, phones = client.create, client.verify, numbers(n, next(offsets))
+        return cpu_us_per_call(lambda number: verify(create(phones[number]), FROM), n)
 
-    measured = interleave({"flow": timed(sides.sessions), "bare": timed(sides.bare)}, rounds)
-    sides.flash_calls.close()
-    return [
-        emit(
-            Figure(
-                "verification",
-                "start + check (Verifier, MemoryStore, limits on) vs create + verify",
-                "us",
-                Stat.best_of(measured["flow"]),
-                Stat.best_of(measured["bare"]),
-                target_max=MAX_RATIO,
-                note=f"{pairs} pairs per round, CPU time per pair",
-            )
-        )
-    ]
+    with client:
+        best = best_per_call({"flow": sessions, "bare": bare}, pairs, rounds, pairs // 5)
+    return Figure(
+        "verification",
+        "start + check (Verifier, MemoryStore, limits on) vs create + verify",
+        "us",
+        best["flow"],
+        best["bare"],
+        target_max=MAX_RATIO,
+        note=f"{pairs} pairs per round, CPU time per pair",
+    )
 
 
-class Throughput:
-    """One store's run: checks per second and the latency of each check."""
-
-    def __init__(self, rate: float, latencies: list[float]) -> None:
-        self.rate = rate
-        self.latencies = sorted(latencies)
-
-    def percentile(self, fraction: float) -> float:
-        index = min(len(self.latencies) - 1, round(fraction * (len(self.latencies) - 1)))
-        return self.latencies[index] * 1e3
-
-
-async def check_throughput(store: VerificationStore, challenges: int) -> Throughput:
-    transport = httpx.MockTransport(bird_handler)
-    async with AsyncFlashCalls(
-        ACCESS_KEY,
-        WORKSPACE_ID,
-        CHANNEL_ID,
-        BASE_URL,
-        http_client=httpx.AsyncClient(transport=transport),
-    ) as flash_calls:
-        verifier = AsyncVerifier(flash_calls, store)
-        ids = [(await verifier.start(phone)).id for phone in numbers(challenges)]
+async def check_throughput(store: VerificationStore, challenges: int) -> tuple[float, list[float]]:
+    """Checks per second at CONCURRENCY, and the sorted latencies of the checks."""
+    http = httpx.AsyncClient(transport=httpx.MockTransport(bird_handler))
+    async with flash_calls(AsyncFlashCalls, http) as client:
+        verifier = AsyncVerifier(client, store)
         queue: asyncio.Queue[str] = asyncio.Queue()
-        for challenge_id in ids:
-            queue.put_nowait(challenge_id)
+        for phone in numbers(challenges):
+            queue.put_nowait((await verifier.start(phone)).id)
         latencies: list[float] = []
 
         async def worker() -> None:
@@ -162,57 +104,45 @@ async def check_throughput(store: VerificationStore, challenges: int) -> Through
         began = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
         elapsed = time.perf_counter() - began
-    return Throughput(challenges / elapsed, latencies)
-
-
-def throughput_figure(name: str, ours: list[Throughput], memory: list[Throughput]) -> Figure:
-    def median(values: list[float]) -> float:
-        return statistics.median(values)
-
-    note = (
-        f"{CONCURRENCY} concurrent; p50 {median([t.percentile(0.5) for t in ours]):.2f} ms, "
-        f"p99 {median([t.percentile(0.99) for t in ours]):.2f} ms "
-        f"(MemoryStore p50 {median([t.percentile(0.5) for t in memory]):.2f} ms, "
-        f"p99 {median([t.percentile(0.99) for t in memory]):.2f} ms)"
-    )
-    return Figure(
-        "verification",
-        f"check throughput, {name} vs MemoryStore",
-        "checks/s",
-        Stat.median_of([t.rate for t in ours]),
-        Stat.median_of([t.rate for t in memory]),
-        digits=0,
-        note=note,
-    )
-
-
-def run_stores(challenges: int, rounds: int) -> list[Result]:
-    results: list[Result] = []
-    with tempfile.TemporaryDirectory() as directory:
-        folder = Path(directory)
-
-        def sqlite_store(number: int) -> VerificationStore:
-            return SQLiteStore(folder / f"bench-{number}.db")
-
-        results.append(emit(compare("SQLiteStore", sqlite_store, challenges, rounds)))
-        redis_result = with_redis(folder, challenges, rounds)
-        results.append(emit(redis_result))
-    return results
+    return challenges / elapsed, sorted(latencies)
 
 
 def compare(
     name: str, make: Callable[[int], VerificationStore], challenges: int, rounds: int
 ) -> Figure:
-    ours: list[Throughput] = []
-    memory: list[Throughput] = []
-    for number in range(rounds):
-        # Taking turns, as the other benchmarks do.
-        order = [("ours", make(number)), ("memory", MemoryStore())]
-        for side, store in order if number % 2 == 0 else reversed(order):
-            measured = asyncio.run(check_throughput(store, challenges))
+    """Check throughput on the stores ``make`` gives against MemoryStore, taking turns."""
+    store_numbers = itertools.count()
+
+    def measure(store: VerificationStore) -> tuple[float, list[float]]:
+        try:
+            return asyncio.run(check_throughput(store, challenges))
+        finally:
             store.close()
-            (ours if side == "ours" else memory).append(measured)
-    return throughput_figure(name, ours, memory)
+
+    measured = interleave(
+        {
+            "ours": lambda: measure(make(next(store_numbers))),
+            "memory": lambda: measure(MemoryStore()),
+        },
+        rounds,
+    )
+
+    def latency(side: str, fraction: float) -> str:
+        def percentile(latencies: list[float]) -> float:
+            return latencies[min(len(latencies) - 1, round(fraction * (len(latencies) - 1)))] * 1e3
+
+        return f"{statistics.median(percentile(run[1]) for run in measured[side]):.2f} ms"
+
+    return Figure(
+        "verification",
+        f"check throughput, {name} vs MemoryStore",
+        "checks/s",
+        Stat.median_of([rate for rate, _ in measured["ours"]]),
+        Stat.median_of([rate for rate, _ in measured["memory"]]),
+        digits=0,
+        note=f"{CONCURRENCY} concurrent; p50 {latency('ours', 0.5)}, p99 {latency('ours', 0.99)} "
+        f"(MemoryStore p50 {latency('memory', 0.5)}, p99 {latency('memory', 0.99)})",
+    )
 
 
 def with_redis(folder: Path, challenges: int, rounds: int) -> Result:
@@ -220,35 +150,33 @@ def with_redis(folder: Path, challenges: int, rounds: int) -> Result:
     import redis_server
 
     if redis_server.shutil.which("redis-server") is None:
-        return Check(
-            "verification",
-            "check throughput, RedisStore",
-            None,
-            "skipped: " + redis_server.INSTALL_HINT,
-        )
+        skipped = "skipped: " + redis_server.INSTALL_HINT
+        return Check("verification", "check throughput, RedisStore", None, skipped)
     import redis.asyncio
     from bird_flashcalls.verification import RedisStore
 
     with redis_server.running_redis(folder) as url:
+        return compare(
+            "RedisStore",
+            lambda number: RedisStore(redis.asyncio.Redis.from_url(url), prefix=f"bench-{number}"),
+            challenges,
+            rounds,
+        )
 
-        def redis_store(number: int) -> VerificationStore:
-            return RedisStore(redis.asyncio.Redis.from_url(url), prefix=f"bench-{number}")
 
-        figure = compare("RedisStore", redis_store, challenges, rounds)
-    return figure
-
-
-def run(quick: bool = False) -> list[Result]:
+def run(quick: bool) -> Iterator[Result]:
     pairs, rounds, challenges, store_rounds = (300, 3, 300, 1) if quick else (3_000, 5, 2_000, 3)
-    results = run_flow(pairs, rounds)
-    results += run_stores(challenges, store_rounds)
-    return results
-
-
-def main() -> None:
-    results = run(parse_quick())
-    sys.exit(1 if any(result.passed is False for result in results) else 0)
+    yield run_flow(pairs, rounds)
+    with tempfile.TemporaryDirectory() as directory:
+        folder = Path(directory)
+        yield compare(
+            "SQLiteStore",
+            lambda number: SQLiteStore(folder / f"bench-{number}.db"),
+            challenges,
+            store_rounds,
+        )
+        yield with_redis(folder, challenges, store_rounds)
 
 
 if __name__ == "__main__":
-    main()
+    main({"verification": run}, __doc__)

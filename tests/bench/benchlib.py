@@ -1,4 +1,5 @@
-"""What every benchmark shares: the fixed request and response, statistics, result rows.
+"""What every benchmark shares: the fixed request and response, the timing loops, statistics,
+result rows and the command line.
 
 Kept free of httpx and bird_flashcalls imports at module level: the memory probe and the
 loopback server import it too, and must load only what their side needs.
@@ -6,17 +7,19 @@ loopback server import it too, and must load only what their side needs.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import platform
 import shlex
 import statistics
 import sys
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent.parent
@@ -30,6 +33,7 @@ TO = "+31612345678"
 FROM = "+3197010260150"
 
 CREATE_PATH = f"/workspaces/{WORKSPACE_ID}/channels/{CHANNEL_ID}/flashcalls"
+CREATE_URL = BASE_URL + CREATE_PATH
 
 # A 202 to create as the spec describes it: the required fields plus the ring timeout.
 FLASH_CALL = {
@@ -49,6 +53,9 @@ RESPONSE_HEADERS = {
     "Messagebird-Request-Id": "5f0c2f4e-7a8b-4c1d-9e2f-3a4b5c6d7e8f",
 }
 
+C = TypeVar("C")
+T = TypeVar("T")
+
 # What the raw httpx side sends: the same headers the client sends (Content-Type comes from json=).
 RAW_HEADERS = {
     "Authorization": f"AccessKey {ACCESS_KEY}",
@@ -63,6 +70,51 @@ def bird_handler(request: Any) -> Any:
 
     body = CREATE_RESPONSE if request.url.path == CREATE_PATH else END_RESPONSE
     return httpx.Response(202, headers=RESPONSE_HEADERS, content=body)
+
+
+def flash_calls(client_class: Callable[..., C], http_client: Any, base_url: str = BASE_URL) -> C:
+    return client_class(ACCESS_KEY, WORKSPACE_ID, CHANNEL_ID, base_url, http_client=http_client)
+
+
+# Timing: n calls in this process's CPU time, microseconds per call.
+
+
+def cpu_us_per_call(call: Callable[[int], object], n: int) -> float:
+    gc.collect()
+    started = time.process_time()
+    for number in range(n):
+        call(number)
+    return (time.process_time() - started) / n * 1e6
+
+
+async def cpu_us_per_call_async(call: Callable[[int], Awaitable[object]], n: int) -> float:
+    gc.collect()
+    started = time.process_time()
+    for number in range(n):
+        await call(number)
+    return (time.process_time() - started) / n * 1e6
+
+
+def interleave(sides: dict[str, Callable[[], T]], rounds: int) -> dict[str, list[T]]:
+    """Run each side once per round, reversing the order every other round (A B C, C B A...)."""
+    names = list(sides)
+    measured: dict[str, list[T]] = {name: [] for name in names}
+    for round_number in range(rounds):
+        for name in names if round_number % 2 == 0 else reversed(names):
+            measured[name].append(sides[name]())
+    return measured
+
+
+def best_per_call(
+    batches: dict[str, Callable[[int], float]], calls: int, rounds: int, warmup: int
+) -> dict[str, Stat]:
+    """Warm every side up, then the best of ``rounds`` batches of ``calls``, sides taking turns."""
+    for batch in batches.values():
+        batch(warmup)
+    measured = interleave(
+        {side: (lambda batch=batch: batch(calls)) for side, batch in batches.items()}, rounds
+    )
+    return {side: Stat.best_of(values) for side, values in measured.items()}
 
 
 @dataclass(frozen=True)
@@ -80,15 +132,18 @@ class Stat:
         return cls(statistics.median(values), min(values), max(values), len(values), "median")
 
     @classmethod
-    def best_of(cls, values: Sequence[float], *, higher_is_better: bool = False) -> Stat:
-        best = max(values) if higher_is_better else min(values)
-        return cls(best, min(values), max(values), len(values), "best")
+    def best_of(cls, values: Sequence[float]) -> Stat:
+        return cls(min(values), min(values), max(values), len(values), "best")
 
     def text(self, unit: str, digits: int = 1) -> str:
         return (
             f"{self.value:.{digits}f} {unit} "
             f"({self.how} of {self.samples}; {self.low:.{digits}f}-{self.high:.{digits}f})"
         )
+
+
+VERDICTS = {True: "PASS", False: "FAIL", None: "info"}
+TABLE_VERDICTS = {True: "pass", False: "**FAIL**", None: "info"}
 
 
 @dataclass(frozen=True)
@@ -113,28 +168,32 @@ class Figure:
     def target(self) -> str:
         if self.target_max is not None:
             return f"<= {self.target_max:.2f}"
-        if self.target_min is not None:
-            return f">= {self.target_min:.2f}"
-        return "-"
+        return "-" if self.target_min is None else f">= {self.target_min:.2f}"
 
     @property
     def passed(self) -> bool | None:
         if self.target_max is not None:
             return self.ratio <= self.target_max
-        if self.target_min is not None:
-            return self.ratio >= self.target_min
-        return None
+        return None if self.target_min is None else self.ratio >= self.target_min
+
+    def _text(self, stat: Stat | None) -> str:
+        return "-" if stat is None else stat.text(self.unit, self.digits)
 
     def line(self) -> str:
-        parts = [
-            f"[{self.benchmark}] {self.name}: bird-flashcalls {self.ours.text(self.unit, self.digits)}",
-            f"raw httpx {self.raw.text(self.unit, self.digits)}",
-        ]
-        if self.generated is not None:
-            parts.append(f"generated {self.generated.text(self.unit, self.digits)}")
-        verdict = {True: "PASS", False: "FAIL", None: "info"}[self.passed]
-        line = " | ".join(parts) + f" -> ratio {self.ratio:.3f} (target {self.target}) {verdict}"
-        return line + (f"; {self.note}" if self.note else "")
+        generated = "" if self.generated is None else f" | generated {self._text(self.generated)}"
+        return (
+            f"[{self.benchmark}] {self.name}: bird-flashcalls {self._text(self.ours)} | raw httpx "
+            f"{self._text(self.raw)}{generated} -> ratio {self.ratio:.3f} (target {self.target}) "
+            f"{VERDICTS[self.passed]}" + (f"; {self.note}" if self.note else "")
+        )
+
+    def row(self) -> str:
+        name = self.name + (f" ({self.note})" if self.note else "")
+        return (
+            f"| {self.benchmark} | {name} | {self._text(self.ours)} | {self._text(self.raw)} "
+            f"| {self._text(self.generated)} | {self.ratio:.3f} | {self.target} "
+            f"| {TABLE_VERDICTS[self.passed]} |"
+        )
 
 
 @dataclass(frozen=True)
@@ -147,40 +206,90 @@ class Check:
     detail: str
 
     def line(self) -> str:
-        verdict = {True: "PASS", False: "FAIL", None: "info"}[self.passed]
-        return f"[{self.benchmark}] {self.name}: {self.detail} {verdict}"
+        return f"[{self.benchmark}] {self.name}: {self.detail} {VERDICTS[self.passed]}"
+
+    def row(self) -> str:
+        verdict = TABLE_VERDICTS[self.passed]
+        return f"| {self.benchmark} | {self.name} | {self.detail} | | | | | {verdict} |"
 
 
 Result = Figure | Check
+Benchmark = Callable[[bool], Iterable[Result]]
+TABLE_HEAD = (
+    "| benchmark | figure | bird-flashcalls | raw httpx | generated alone | ratio | target | result |",
+    "|---|---|---|---|---|---|---|---|",
+)
 
 
-def emit(result: Result) -> Result:
-    print(result.line(), flush=True)
-    return result
+def main(
+    benchmarks: dict[str, Benchmark],
+    description: str,
+    *,
+    profile: Callable[[bool], Iterable[str]] | None = None,
+    output: Path | None = None,
+) -> None:
+    """Run the benchmarks, each line printed as it is measured, then the table (also written to
+    --output when there is one); exit 1 when a target is missed."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a smoke test: few repetitions")
+    parser.add_argument("--only", default=",".join(benchmarks), help="comma-separated subset")
+    if profile is not None:
+        parser.add_argument(
+            "--profile", action="store_true", help="append a cProfile summary of FlashCalls.create"
+        )
+    parser.add_argument("--output", type=Path, default=output, help="where to write the table")
+    args = parser.parse_args()
+    selected = [name.strip() for name in args.only.split(",") if name.strip()]
+    unknown = sorted(set(selected) - set(benchmarks))
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(benchmarks)}")
+
+    header = machine_lines()
+    print("\n".join(header), flush=True)
+    started = time.monotonic()
+    results: list[Result] = []
+    for name in selected:
+        for result in benchmarks[name](args.quick):
+            print(result.line(), flush=True)
+            results.append(result)
+    lines = [
+        "# bird-flashcalls benchmarks" + (" (quick mode: smoke test only)" if args.quick else ""),
+        "",
+        *header,
+        f"- took {time.monotonic() - started:.0f} s",
+        "",
+        "Ratios are bird-flashcalls / raw httpx. Per-call figures are the best round; import, "
+        "loopback and memory figures the median; the spread (min-max over all rounds) is in "
+        "brackets.",
+        "",
+        *TABLE_HEAD,
+        *(result.row() for result in results),
+    ]
+    if getattr(args, "profile", False):
+        assert profile is not None
+        lines += ["", *profile(args.quick)]
+    text = "\n".join(lines) + "\n"
+    print()
+    print(text, end="")
+    if args.output is not None:
+        args.output.write_text(text, encoding="utf-8")
+        print(f"\nwritten to {args.output}")
+    sys.exit(1 if any(result.passed is False for result in results) else 0)
 
 
-def interleave(sides: dict[str, Callable[[], float]], rounds: int) -> dict[str, list[float]]:
-    """Run each side once per round, reversing the order every other round (A B C, C B A...)."""
-    names = list(sides)
-    measured: dict[str, list[float]] = {name: [] for name in names}
-    for round_number in range(rounds):
-        for name in names if round_number % 2 == 0 else reversed(names):
-            measured[name].append(sides[name]())
-    return measured
+# Measured subprocesses.
+
+
+QUIET_ENV = ("PYTHONPROFILEIMPORTTIME", "PYTHONTRACEMALLOC", "PYTHONDEVMODE", "PYTHONSTARTUP")
+QUIET_ENV += ("PYTHONMALLOC", "PYTHONASYNCIODEBUG", "BIRD_FLASHCALLS_LOG")
 
 
 def clean_env() -> dict[str, str]:
     """The environment for measured subprocesses: no tracing, profiling or logging switched on."""
     env = dict(os.environ)
-    for variable in (
-        "PYTHONPROFILEIMPORTTIME",
-        "PYTHONTRACEMALLOC",
-        "PYTHONDEVMODE",
-        "PYTHONSTARTUP",
-        "PYTHONMALLOC",
-        "PYTHONASYNCIODEBUG",
-        "BIRD_FLASHCALLS_LOG",
-    ):
+    for variable in QUIET_ENV:
         env.pop(variable, None)
     return env
 
@@ -200,13 +309,7 @@ def compile_packages() -> None:
         compileall.compile_dir(Path(package.__file__).parent, quiet=1)
 
 
-def command_line() -> str:
-    executable = Path(sys.executable)
-    try:
-        shown = str(executable.relative_to(Path.cwd()))
-    except ValueError:
-        shown = str(executable)
-    return shlex.join([shown, *sys.argv])
+# The header of results.md.
 
 
 def machine_lines() -> list[str]:
@@ -214,49 +317,59 @@ def machine_lines() -> list[str]:
     import bird_flashcalls
     import httpx
 
-    load = (
-        " ".join(f"{value:.2f}" for value in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
-    )
+    load = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    executable = Path(sys.executable)
+    if executable.is_relative_to(Path.cwd()):
+        executable = executable.relative_to(Path.cwd())
     return [
         f"- machine: {platform.platform()}, {os.cpu_count()} CPUs, load average {load} at start",
         f"- python: {platform.python_implementation()} {platform.python_version()} ({sys.executable})",
         f"- date: {datetime.now(UTC).isoformat(timespec='seconds')}",
-        f"- command: `{command_line()}`",
+        f"- command: `{shlex.join([str(executable), *sys.argv])}`",
         f"- bird-flashcalls {bird_flashcalls.__version__} from "
         f"{Path(bird_flashcalls.__file__).parent}, httpx {httpx.__version__}, attrs {attrs.__version__}",
     ]
 
 
-def markdown_table(results: Sequence[Result]) -> list[str]:
-    lines = [
-        "| benchmark | figure | bird-flashcalls | raw httpx | generated alone | ratio | target | result |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for result in results:
-        if isinstance(result, Check):
-            verdict = {True: "pass", False: "**FAIL**", None: "info"}[result.passed]
-            lines.append(
-                f"| {result.benchmark} | {result.name} | {result.detail} | | | | | {verdict} |"
-            )
-            continue
-        verdict = {True: "pass", False: "**FAIL**", None: "info"}[result.passed]
-        generated = result.generated.text(result.unit, result.digits) if result.generated else "-"
-        name = result.name + (f" ({result.note})" if result.note else "")
-        lines.append(
-            f"| {result.benchmark} | {name} | {result.ours.text(result.unit, result.digits)} "
-            f"| {result.raw.text(result.unit, result.digits)} | {generated} "
-            f"| {result.ratio:.3f} | {result.target} | {verdict} |"
+# --profile: where one side's time goes beyond the other's, by cProfile.
+
+
+def profile_excess(
+    title: str, ours: Callable[[int], object], raw: Callable[[int], object], calls: int, top: int
+) -> Iterator[str]:
+    """Markdown: the functions whose own time grows most from ``raw`` to ``ours``.
+
+    Profiling inflates every figure, so read the shares, not the microseconds.
+    """
+    import cProfile
+    import pstats
+
+    def own_times(batch: Callable[[int], object]) -> dict[Any, tuple[float, int]]:
+        batch(max(calls // 10, 100))
+        profiler = cProfile.Profile()
+        profiler.runcall(batch, calls)
+        stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+        return {key: (tottime, ncalls) for key, (_, ncalls, tottime, _, _) in stats.items()}
+
+    ours_times, raw_times = own_times(ours), own_times(raw)
+    ours_total, raw_total = (sum(t for t, _ in times.values()) for times in (ours_times, raw_times))
+    excess, per_call = ours_total - raw_total, 1e6 / calls
+    yield f"### cProfile of {title} vs raw httpx ({calls} calls each, profiled)\n"
+    yield (
+        f"- profiled time per call: client {ours_total * per_call:.1f} us, raw httpx "
+        f"{raw_total * per_call:.1f} us, excess {excess * per_call:.1f} us ({excess / raw_total:+.0%})\n"
+    )
+    yield f"Top {top} functions by excess own time (client minus raw):\n"
+    yield "| function | extra calls/call | extra us/call | share of excess |\n|---|---|---|---|"
+    differences = []
+    for key in ours_times.keys() | raw_times.keys():
+        (ours_time, ours_calls), (raw_time, raw_calls) = (
+            times.get(key, (0.0, 0)) for times in (ours_times, raw_times)
         )
-    return lines
-
-
-def parse_quick(argv: Sequence[str] | None = None) -> bool:
-    import argparse
-
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true", help="a smoke test in a few seconds")
-    return bool(parser.parse_args(argv).quick)
-
-
-def json_line(data: dict[str, Any]) -> None:
-    print(json.dumps(data), flush=True)
+        differences.append((ours_time - raw_time, ours_calls - raw_calls, key))
+    for seconds, extra_calls, (file, line, function) in sorted(differences, reverse=True)[:top]:
+        where = function if file == "~" else f"{'/'.join(Path(file).parts[-2:])}:{line}({function})"
+        yield (
+            f"| `{where}` | {extra_calls / calls:+g} | {seconds * per_call:+.2f} "
+            f"| {seconds / excess:.1%} |"
+        )

@@ -10,25 +10,16 @@ Only the side asked for is imported, so the raw process never loads bird_flashca
 from __future__ import annotations
 
 import gc
+import json
 import resource
 import sys
 from collections.abc import Callable
 from typing import Any
 
-from benchlib import (
-    ACCESS_KEY,
-    BASE_URL,
-    CHANNEL_ID,
-    CREATE_PATH,
-    RAW_HEADERS,
-    TO,
-    WORKSPACE_ID,
-    bird_handler,
-    json_line,
-)
+from benchlib import CREATE_URL, RAW_HEADERS, TO, bird_handler, flash_calls
 
 
-def _current_rss_kib() -> int | None:
+def current_rss_kib() -> int | None:
     try:
         with open("/proc/self/statm") as statm:
             pages = int(statm.read().split()[1])
@@ -37,7 +28,7 @@ def _current_rss_kib() -> int | None:
     return pages * resource.getpagesize() // 1024
 
 
-def _peak_rss_kib() -> tuple[int, str]:
+def peak_rss_kib() -> tuple[int, str]:
     # On Linux a spawned child's ru_maxrss starts at its parent's peak (vfork + exec keeps the
     # high-water mark), so under run_all it would report the parent. VmHWM is this process's own.
     try:
@@ -51,24 +42,16 @@ def _peak_rss_kib() -> tuple[int, str]:
     return (peak // 1024 if sys.platform == "darwin" else peak), "ru_maxrss"
 
 
-def _create_call(side: str) -> Callable[[], Any]:
+def create_call(side: str) -> Callable[[], Any]:
     import httpx
 
-    transport = httpx.MockTransport(bird_handler)
+    http = httpx.Client(transport=httpx.MockTransport(bird_handler))
     if side == "client":
         from bird_flashcalls import FlashCalls
 
-        client = FlashCalls(
-            ACCESS_KEY,
-            WORKSPACE_ID,
-            CHANNEL_ID,
-            BASE_URL,
-            http_client=httpx.Client(transport=transport),
-        )
+        client = flash_calls(FlashCalls, http)
         return lambda: client.create(TO)
-    raw = httpx.Client(transport=transport)
-    url = BASE_URL + CREATE_PATH
-    return lambda: raw.post(url, json={"to": TO}, headers=RAW_HEADERS).json()
+    return lambda: http.post(CREATE_URL, json={"to": TO}, headers=RAW_HEADERS).json()
 
 
 def main() -> None:
@@ -78,17 +61,17 @@ def main() -> None:
         import tracemalloc
 
         tracemalloc.start()
-    create = _create_call(side)
+    create = create_call(side)
     report: dict[str, Any] = {"side": side, "calls": calls}
     for half in ("first", "second"):
         for _ in range(calls // 2):
             create()
         gc.collect()
-        report[f"rss_after_{half}_kib"] = _current_rss_kib()
+        report[f"rss_after_{half}_kib"] = current_rss_kib()
         if traced:
             report[f"traced_after_{half}_bytes"] = tracemalloc.get_traced_memory()[0]
-    report["peak_rss_kib"], report["peak_rss_source"] = _peak_rss_kib()
-    json_line(report)
+    report["peak_rss_kib"], report["peak_rss_source"] = peak_rss_kib()
+    print(json.dumps(report), flush=True)
 
 
 if __name__ == "__main__":
