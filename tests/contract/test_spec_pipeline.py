@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import importlib
 import json
 import re
 import shutil
@@ -50,7 +49,7 @@ def test_merge_unions_paths_and_deduplicates_identical_components() -> None:
     assert "RequestError" in spec["components"]["schemas"]
 
 
-def test_conflicting_component_is_an_error_that_names_it(tmp_path: Path) -> None:
+def test_conflicting_component_is_an_error_that_names_it() -> None:
     fragments = merge.load_fragments()
     _, altered = copy.deepcopy(fragments[0])
     altered["components"]["schemas"]["RequestError"]["required"] = ["code"]
@@ -103,17 +102,6 @@ def test_every_path_template_variable_is_declared() -> None:
         assert templated == declared, (
             f"{operation.method} {path}: declared {declared}, templated {templated}"
         )
-
-
-def test_every_operation_has_a_generated_module_with_four_calls() -> None:
-    for operation_id, operation in spec_operations(merged_spec()).items():
-        snake = re.sub(r"(?<!^)(?=[A-Z])", "_", operation_id).lower()
-        module_name = f"bird_flashcalls._generated.api.{operation.operation['tags'][0]}.{snake}"
-        module = importlib.import_module(module_name)
-        for function in ("sync", "sync_detailed", "asyncio", "asyncio_detailed"):
-            assert callable(getattr(module, function, None)), f"{module_name}.{function} missing"
-        # The wrapper builds its requests with the generated request builder.
-        assert callable(getattr(module, "_get_kwargs", None)), f"{module_name}._get_kwargs missing"
 
 
 def type_hints(function: Any) -> dict[str, Any]:

@@ -27,8 +27,6 @@ from .support import WAIT, spec_document
 SEED = 1
 MAX_EXAMPLES = 120
 CREATE = "/workspaces/{workspaceId}/channels/{channelId}/flashcalls"
-END = CREATE + "/{callId}"
-HANGUP = CREATE + "/hangup"
 
 
 def spec_for_schemathesis() -> dict[str, Any]:

@@ -1,0 +1,470 @@
+"""The ways into FakeBird's core: the in-process clients and the HTTP server, under faults and
+load; the server answers exactly what the core answers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+from uuid import uuid4
+
+import httpx
+import pytest
+from bird_flashcalls import (
+    APIConnectionError,
+    APITimeoutError,
+    AsyncFlashCalls,
+    FlashCalls,
+    InternalServerError,
+    NotFoundError,
+    RateLimitError,
+)
+from bird_flashcalls._generated.types import UNSET
+from bird_flashcalls.testing import FakeBird
+
+from .support import FAST, OTHER, TO, WAIT, create, json_headers, paths, respond
+
+WAYS_IN = pytest.mark.parametrize("where", ["in process", "over http"])
+
+
+def client(fake: FakeBird, where: str, base_url: str, **options: Any) -> FlashCalls:
+    if where == "in process":
+        return fake.client(**options)
+    return FlashCalls(fake.access_key, fake.workspace_id, fake.channel_id, base_url, **options)
+
+
+# The clients in process.
+
+
+def test_the_client_runs_a_whole_verification_and_sees_bird_errors(fake: FakeBird) -> None:
+    with fake.client(max_retries=0) as flash_calls:
+        call = flash_calls.create(TO)
+        assert flash_calls.verify(call, received_cli=fake.handset_cli(call.id)).verified
+        assert fake.calls[call.id]["result"] == "verified"
+
+        other = flash_calls.create(TO, from_=OTHER, ring_timeout=20)
+        assert (other.from_, other.ring_timeout) == (OTHER, 20)
+        assert not flash_calls.verify(other, received_cli="+3197010260000").verified
+        assert fake.calls[other.id]["receivedCli"] == "+3197010260000"
+
+        ended = flash_calls.hangup(from_=OTHER, to=TO, result="timeout")
+        assert ended.result in ("timeout", UNSET)  # whichever published shape Bird gave
+        assert fake.calls[other.id]["result"] == "timeout"
+        assert flash_calls.verify_code(call, fake.handset_cli(call.id)[-4:]).verified
+
+        with pytest.raises(NotFoundError) as not_found:
+            flash_calls.end(uuid4(), result="verified")
+    assert not_found.value.code == "NotFound"
+    assert not_found.value.request_id == fake.requests[-1].request_id
+
+
+@pytest.mark.anyio
+async def test_the_async_client_runs_a_whole_verification(fake: FakeBird) -> None:
+    async with fake.async_client() as flash_calls:
+        call = await flash_calls.create(TO)
+        outcome = await flash_calls.verify(call, received_cli=fake.handset_cli(call.id))
+        ended = await flash_calls.hangup(from_=call.from_, to=TO, result="canceled")
+    assert outcome.verified
+    assert ended.result in ("canceled", UNSET)
+    assert fake.calls[call.id]["result"] == "canceled"
+
+
+# The server answers what the core answers.
+
+
+def exchange_script(fake: FakeBird) -> list[tuple[str, str, Any, dict[str, str], int]]:
+    p, key = paths(fake), json_headers(fake)
+    braced_channel = p["create"].replace(fake.channel_id, "{" + fake.channel_id + "}")
+    return [
+        ("POST", p["create"], {"to": TO}, key, 202),
+        ("POST", p["create"], {"to": TO, "from": OTHER, "ringTimeout": 9}, key, 202),
+        ("POST", p["end"], {"result": "verified", "receivedCli": TO}, key, 202),
+        ("POST", p["hangup"], {"from": OTHER, "to": TO, "result": "canceled"}, key, 202),
+        ("POST", p["hangup"], {"from": "+31600000000", "to": TO, "result": "canceled"}, key, 404),
+        ("POST", p["create"], {"ringTimeout": 0, "x": 1}, key, 422),
+        ("POST", p["create"], b"[]", key, 400),
+        ("POST", p["create"], b'{"to": "+31612345678", "ringTimeout": NaN}', key, 400),
+        ("POST", p["create"], {"to": TO}, {"Authorization": "AccessKey nope"}, 401),
+        ("GET", p["create"], b"", key, 405),
+        ("TRACE", p["create"], b"", key, 405),
+        ("POST", p["end"].format(call_id=uuid4()), {"result": "verified"}, key, 404),
+        ("POST", p["create"], {"to": TO}, {**key, "Content-Type": "text/plain"}, 400),
+        ("POST", braced_channel, b"{}", key, 404),
+    ]
+
+
+def answer_of(status: int, headers: Any, body: bytes) -> tuple[Any, ...]:
+    """What must not differ between the two: ids and timestamps reduced to their types."""
+    data = json.loads(body)
+    for volatile in ("id", "createdAt", "updatedAt"):
+        if isinstance(data, dict) and volatile in data:
+            data[volatile] = type(data[volatile]).__name__
+    headers = httpx.Headers(headers)
+    return status, headers["Content-Type"], "Messagebird-Request-Id" in headers, data
+
+
+def test_the_server_answers_exactly_what_the_core_answers() -> None:
+    # Two fakes with the same settings and seed answer alike.
+    settings: dict[str, Any] = {"workspace_id": uuid4(), "channel_id": uuid4(), "seed": 3}
+    settings.update(access_key="same-key", caller_numbers=["+3197010260003"])
+    in_process, over_http = FakeBird(**settings), FakeBird(**settings)
+    answers: dict[str, list[tuple[Any, ...]]] = {"core": [], "http": []}
+    with over_http.serve() as base_url, httpx.Client(base_url=base_url) as http:
+        for where, fake in (("core", in_process), ("http", over_http)):
+            last_id = str(uuid4())
+            for method, path, body, headers, status in exchange_script(fake):
+                path = path.replace("{call_id}", last_id)
+                data = body if isinstance(body, bytes) else json.dumps(body).encode()
+                if where == "core":
+                    reply = fake.respond(method, path, headers, data)
+                    raw = (reply.status, reply.headers, reply.body)
+                else:
+                    response = http.request(method, path, content=data, headers=headers)
+                    raw = (response.status_code, response.headers, response.content)
+                assert raw[0] == status, (where, method, path, body)
+                if status == 202 and "id" in json.loads(raw[2]):
+                    last_id = json.loads(raw[2])["id"]
+                answers[where].append(answer_of(*raw))
+    assert answers["core"] == answers["http"]
+
+
+# Faults.
+
+
+def test_fail_next_answers_statuses_with_bird_error_bodies_then_recovers(fake: FakeBird) -> None:
+    fake.fail_next(status=503, times=2)
+    with fake.client(backoff=FAST) as flash_calls:
+        call = flash_calls.create(TO)
+    assert [request.status for request in fake.requests] == [503, 503, 202]
+    assert list(fake.calls) == [str(call.id)]
+
+    fake.fail_next(status=500, times=3)
+    with fake.client(backoff=FAST) as flash_calls, pytest.raises(InternalServerError) as error:
+        flash_calls.create(TO)
+    assert error.value.code == "InternalServerError"
+    assert error.value.request_id == fake.requests[-1].request_id
+
+
+def test_fail_next_sends_retry_after(fake: FakeBird) -> None:
+    fake.fail_next(status=429, retry_after=7)
+    reply = respond(fake, "create", {"to": TO})
+    assert (reply.status, reply.headers["Retry-After"]) == (429, "7")
+    assert reply.json()["code"] == "TooManyRequests"
+
+    fake.fail_next(status=429, retry_after=30)
+    with fake.client(backoff=FAST) as flash_calls, pytest.raises(RateLimitError) as error:
+        flash_calls.create(TO)
+    assert error.value.retry_after == 30
+
+
+def test_faults_queue_up_in_order(fake: FakeBird) -> None:
+    fake.fail_next(status=502)
+    fake.fail_next(status=404, times=2)
+    statuses = [respond(fake, "create", {"to": TO}).status for _ in range(4)]
+    assert statuses == [502, 404, 404, 202]
+
+
+@WAYS_IN
+def test_a_dropped_connection_after_bird_received_the_request(fake: FakeBird, where: str) -> None:
+    with fake.serve() as base_url, client(fake, where, base_url, backoff=FAST) as flash_calls:
+        fake.fail_next(drop_connection=True)
+        with pytest.raises(APIConnectionError) as error:
+            flash_calls.create(TO)
+        # Bird created the call; the client did not ring the phone a second time.
+        assert error.value.may_have_been_delivered
+        (call_id,) = fake.calls
+        assert len(fake.requests) == 1
+
+        fake.fail_next(drop_connection=True)  # end is repeatable: it is retried
+        assert str(flash_calls.end(call_id, result="verified").result) == "verified"
+    assert [request.status for request in fake.requests] == [202, 202, 202]
+    assert fake.calls[call_id]["result"] == "verified"
+
+
+@WAYS_IN
+def test_a_delay_longer_than_the_timeout_times_out(fake: FakeBird, where: str) -> None:
+    # Slower than the timeout by a wide margin, so that a busy machine cannot blur the two.
+    fake.fail_next(delay=30.0)
+    with fake.serve() as base_url:
+        started = time.monotonic()
+        flash_calls = client(fake, where, base_url, timeout=0.2, max_retries=0)
+        with flash_calls, pytest.raises(APITimeoutError):
+            flash_calls.create(TO)
+        assert time.monotonic() - started < 10.0
+    assert len(fake.calls) == 1  # Bird got the request; its answer was late
+
+
+@pytest.mark.anyio
+async def test_a_short_delay_is_a_slow_but_correct_answer(fake: FakeBird) -> None:
+    fake.fail_next(delay=0.05, times=2)
+    async with fake.async_client() as flash_calls:
+        started = time.monotonic()
+        call = await flash_calls.create(TO)
+        await flash_calls.end(call, result="timeout")
+    assert time.monotonic() - started >= 0.1
+    assert fake.calls[call.id]["result"] == "timeout"
+
+
+def test_fail_randomly_is_repeatable_with_a_seed_and_can_be_stopped() -> None:
+    def statuses(seed: int) -> list[int]:
+        fake = FakeBird()
+        fake.fail_randomly(rate=0.3, status=503, seed=seed)
+        return [respond(fake, "create", {"to": TO}).status for _ in range(200)]
+
+    first = statuses(seed=7)
+    assert first == statuses(seed=7)
+    assert first != statuses(seed=8)
+    assert 30 <= first.count(503) <= 90
+    assert set(first) == {202, 503}
+
+    fake = FakeBird()
+    fake.fail_randomly(rate=1.0, status=500)
+    assert respond(fake, "create", {"to": TO}).status == 500
+    fake.fail_randomly(rate=0)
+    assert respond(fake, "create", {"to": TO}).status == 202
+
+
+def test_clear_faults_forgets_queued_and_random_faults(fake: FakeBird) -> None:
+    fake.fail_next(status=503, times=5)
+    fake.fail_randomly(rate=1.0)
+    fake.clear_faults()
+    assert respond(fake, "create", {"to": TO}).status == 202
+
+
+@pytest.mark.parametrize(
+    ("method", "arguments", "message"),
+    [
+        ("fail_next", {}, "nothing to inject"),
+        ("fail_next", {"status": 200}, "400 to 599"),
+        ("fail_next", {"status": True}, "400 to 599"),
+        ("fail_next", {"status": 503, "drop_connection": True}, "either"),
+        ("fail_next", {"retry_after": 1, "delay": 1}, "retry_after"),
+        ("fail_next", {"status": 503, "retry_after": -1}, "retry_after"),
+        ("fail_next", {"delay": -1}, "delay"),
+        ("fail_next", {"status": 503, "times": 0}, "times"),
+        ("fail_randomly", {"rate": -0.1}, "rate"),
+        ("fail_randomly", {"rate": 1.5}, "rate"),
+    ],
+)
+def test_faults_that_make_no_sense_are_refused(
+    fake: FakeBird, method: str, arguments: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        getattr(fake, method)(**arguments)
+
+
+# Load.
+
+
+@WAYS_IN
+def test_eight_threads(fake: FakeBird, where: str) -> None:
+    threads_count, calls_per_thread = 8, 25
+    errors: list[BaseException] = []
+    start = threading.Barrier(threads_count)
+
+    def work(make_client: Callable[[], FlashCalls]) -> None:
+        try:
+            with make_client() as flash_calls:
+                start.wait()
+                for _ in range(calls_per_thread):
+                    call = flash_calls.create(TO)
+                    flash_calls.verify(call, fake.handset_cli(call.id))
+        except BaseException as error:
+            errors.append(error)
+
+    with fake.serve() as base_url:
+        threads = [
+            threading.Thread(target=work, args=(lambda: client(fake, where, base_url),))
+            for _ in range(threads_count)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(WAIT)
+    assert not any(thread.is_alive() for thread in threads)
+    assert errors == []
+    assert len(fake.calls) == threads_count * calls_per_thread
+    assert all(call["result"] == "verified" for call in fake.calls.values())
+    assert len(fake.requests) == 2 * threads_count * calls_per_thread
+    assert len({request.request_id for request in fake.requests}) == len(fake.requests)
+
+
+@pytest.mark.anyio
+@WAYS_IN
+async def test_64_concurrent_async_requests_with_random_faults(fake: FakeBird, where: str) -> None:
+    fake.fail_randomly(rate=0.1, status=503, seed=3)
+    options: dict[str, Any] = {"backoff": FAST, "max_retries": 8}
+    with fake.serve() as base_url:
+        flash_calls = (
+            fake.async_client(**options)
+            if where == "in process"
+            else AsyncFlashCalls(
+                fake.access_key, fake.workspace_id, fake.channel_id, base_url, **options
+            )
+        )
+        async with flash_calls:
+            created = await asyncio.gather(*(flash_calls.create(TO) for _ in range(64)))
+    ids = {str(call.id) for call in created}
+    assert len(ids) == 64
+    assert set(fake.calls) == ids
+    statuses = [request.status for request in fake.requests]
+    assert statuses.count(202) == 64
+    assert set(statuses) <= {202, 503}
+
+
+# The server itself.
+
+
+@pytest.mark.parametrize(
+    "method", ["GET", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "QUERY", "PROPFIND", "BREW"]
+)
+def test_any_other_method_is_a_json_405_with_allow_post(
+    fake: FakeBird, http: httpx.Client, method: str
+) -> None:
+    response = http.request(method, paths(fake)["create"], headers=json_headers(fake))
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "POST"
+    assert response.headers["Messagebird-Request-Id"]
+    assert response.json()["code"] == "MethodNotAllowed"
+    assert method in response.json()["message"]
+
+
+def test_serve_stops_its_threads_and_frees_its_port_even_with_idle_connections(
+    fake: FakeBird,
+) -> None:
+    before = set(threading.enumerate())
+    with fake.serve() as base_url:
+        port = httpx.URL(base_url).port
+        # A pooled keep-alive connection stays open while the server stops.
+        http = httpx.Client(base_url=base_url)
+        assert create(fake, http).status_code == 202
+        assert set(threading.enumerate()) - before
+    assert set(threading.enumerate()) <= before
+    http.close()
+    with socket.socket() as probe, pytest.raises(ConnectionRefusedError):
+        probe.connect(("127.0.0.1", port or 0))
+
+
+def test_serve_cuts_a_pending_delay_short_on_exit(fake: FakeBird) -> None:
+    fake.fail_next(delay=60)
+    outcome: list[BaseException] = []
+
+    def slow_request(base_url: str) -> None:
+        try:
+            httpx.post(base_url + paths(fake)["create"], json={"to": TO}, timeout=30)
+        except httpx.HTTPError as error:
+            outcome.append(error)
+
+    started = time.monotonic()
+    with fake.serve() as base_url:
+        requester = threading.Thread(target=slow_request, args=(base_url,))
+        requester.start()
+        deadline = time.monotonic() + WAIT
+        while not fake.requests and time.monotonic() < deadline:
+            time.sleep(0.01)  # polling the condition "the request arrived"
+        assert fake.requests
+    requester.join(WAIT)
+    assert not requester.is_alive()
+    assert time.monotonic() - started < 30  # well under the 60 s delay
+    assert len(outcome) == 1  # the connection closed without an answer
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.10", "example.com", "::"])
+def test_serve_refuses_addresses_that_are_not_loopback(fake: FakeBird, host: str) -> None:
+    with pytest.raises(ValueError, match="loopback"), fake.serve(host=host):
+        pass
+
+
+def test_serve_on_localhost_and_ipv6_loopback(fake: FakeBird) -> None:
+    with fake.serve(host="localhost") as base_url:
+        assert base_url.startswith("http://127.0.0.1:")
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6 on this machine")
+    try:
+        with fake.serve(host="::1") as base_url, httpx.Client(base_url=base_url) as http:
+            assert base_url.startswith("http://[::1]:")
+            assert create(fake, http).status_code == 202
+    except OSError as error:
+        pytest.skip(f"no IPv6 loopback here: {error}")
+
+
+def test_the_server_reads_chunked_bodies(fake: FakeBird, http: httpx.Client) -> None:
+    body = json.dumps({"to": TO}).encode()
+    chunks = iter([body[:5], body[5:]])
+    response = http.post(paths(fake)["create"], content=chunks, headers=json_headers(fake))
+    assert response.status_code == 202
+    assert fake.requests[-1].json == {"to": TO}
+
+
+def test_a_body_over_one_mebibyte_is_a_json_413_even_when_chunked(
+    fake: FakeBird, http: httpx.Client
+) -> None:
+    chunks = iter([b"{" + b" " * 600_000, b" " * 600_000 + b"}"])
+    response = http.post(paths(fake)["create"], content=chunks, headers=json_headers(fake))
+    assert response.status_code == 413
+    assert response.json()["code"] == "RequestEntityTooLarge"
+    assert response.headers["Messagebird-Request-Id"]
+
+
+@pytest.mark.parametrize(
+    ("request_head", "status", "what"),
+    [
+        ("POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n", 413, "larger"),
+        ("POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", 400, "not a number"),
+        ("POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", 400, "not a number"),
+        ("POST {path} HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400, "chunk size"),
+        ("THIS IS NOT HTTP\r\n", 400, "not valid HTTP"),
+        ("GET {path}\r\n\r\n", 400, "not valid HTTP"),
+        ("POST {path} HTTP/2.0\r\nHost: x\r\n\r\n", 505, "HTTP"),
+    ],
+    ids=["too large", "garbage length", "negative length", "bad chunk", "bad line", "0.9", "h2"],
+)
+def test_requests_the_server_cannot_read_get_bird_shaped_json(
+    fake: FakeBird, served: str, request_head: str, status: int, what: str
+) -> None:
+    url = httpx.URL(served)
+    with socket.create_connection((url.host, url.port or 80), timeout=WAIT) as connection:
+        connection.sendall(request_head.format(path=paths(fake)["create"]).encode())
+        received = b""  # up to the close the server announces
+        while chunk := connection.recv(65536):
+            received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = {n.strip().lower(): v.strip() for n, _, v in (h.partition(":") for h in header_lines)}
+
+    assert int(status_line.split()[1]) == status
+    assert headers["content-type"] == "application/json"
+    assert headers["messagebird-request-id"]
+    assert headers["connection"] == "close"
+    error = json.loads(body)
+    assert set(error) == {"code", "message"}
+    assert what in error["message"]
+    assert fake.requests == []  # answered by the server; FakeBird never saw a request
+
+
+def test_a_client_that_resets_its_connection_is_one_log_line(
+    fake: FakeBird, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bird_flashcalls.testing")
+    with fake.serve() as base_url:
+        url = httpx.URL(base_url)
+        connection = socket.create_connection((url.host, url.port or 80), timeout=WAIT)
+        connection.sendall(f"POST {paths(fake)['create']} HTTP/1.1\r\nHost: x\r\n".encode())
+        # Linger 0: close sends a reset instead of a clean end.
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        connection.close()
+        # Connections are accepted in order: once a later one is answered, the reset one has
+        # its thread, and leaving serve() joins it.
+        with httpx.Client(base_url=base_url) as http:
+            assert create(fake, http).status_code == 202
+    records = [r for r in caplog.records if r.name == "bird_flashcalls.testing"]
+    assert len(records) == 1
+    assert records[0].levelno == logging.INFO
+    assert "ended early: ConnectionResetError" in records[0].getMessage()
+    assert records[0].exc_info is None
