@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from bird_flashcalls.testing import CALLER_NUMBERS, FakeBird, FakeResponse
+from bird_flashcalls.testing import CALLER_NUMBERS, FakeBird
 
 from .support import OTHER, TO, json_headers, paths, respond
 
@@ -389,7 +389,3 @@ def test_calls_is_a_snapshot_keyed_by_id_string_or_uuid(fake: FakeBird) -> None:
     assert "result" not in fake.calls[call_id]
     with pytest.raises(KeyError, match="no flash call"):
         fake.handset_cli(uuid4())
-
-
-def test_fake_response_json_reads_the_body() -> None:
-    assert FakeResponse(202, {}, b'{"a": 1}').json() == {"a": 1}
