@@ -61,10 +61,6 @@ class Spec:
         ref: str = response["content"]["application/json"]["schema"]["$ref"]
         return ref.removeprefix("#")
 
-    def request_validator(self, template: str) -> jsonschema.Draft202012Validator:
-        body = self.operation(template)["requestBody"]["content"]["application/json"]
-        return self.validator(body["schema"]["$ref"].removeprefix("#"))
-
     def check_response(self, template: str, status: int, body: Any) -> None:
         """Validate a response body against what the spec documents for that status.
 
