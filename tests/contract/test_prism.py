@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,6 @@ from bird_flashcalls import (
     FlashCall,
     FlashCallHangup,
     FlashCallHangupFromTo,
-    FlashCalls,
     HangupResult,
     NotFoundError,
     UnprocessableEntityError,
@@ -55,10 +53,10 @@ pytestmark = pytest.mark.xdist_group("prism")
 CREATE, END, HANGUP = "createChannelFlashCall", "endChannelFlashCall", "endChannelFlashCallFromTo"
 RESULT_TYPES = {CREATE: FlashCall, END: FlashCallHangup, HANGUP: FlashCallHangupFromTo}
 A_FLASH_CALL = FlashCall.from_dict(flash_call_body({"from": CALLER, "to": CALLED}))
-DYNAMIC_CALLS_PER_OPERATION = 200
 
-# name -> (the operation the call sends, the call); verify* calls return a Verification.
-SCENARIOS: dict[str, tuple[str, Callable[[FlashCalls], Any]]] = {
+# name -> (the operation the call sends, the call on a FlashCalls or an AsyncFlashCalls);
+# verify* calls return a Verification.
+SCENARIOS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "create": (CREATE, lambda c: c.create(CALLED)),
     "create-longest-ring": (CREATE, lambda c: c.create(CALLED, from_=CALLER, ring_timeout=120)),
     "create-shortest-ring": (CREATE, lambda c: c.create("+31 6 1234-5678", ring_timeout=3)),
@@ -114,14 +112,8 @@ def only_exchange(exchanges: list[Exchange], prism: PrismServer) -> Exchange:
 
 @pytest.fixture(scope="module")
 def prism(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrismServer]:
-    log = tmp_path_factory.mktemp("prism") / "prism-static.log"
-    with running_prism(MERGED_SPEC, [], log) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def dynamic_prism(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrismServer]:
-    log = tmp_path_factory.mktemp("prism") / "prism-dynamic.log"
+    """Random spec-valid answers unless a request prefers ``dynamic=false``."""
+    log = tmp_path_factory.mktemp("prism") / "prism.log"
     # warn: Prism logs every request and response at info, which slows a few hundred calls.
     with running_prism(MERGED_SPEC, ["--dynamic", "--verboseLevel", "warn"], log) as server:
         yield server
@@ -158,22 +150,38 @@ def test_prism_is_stopped_even_when_the_block_fails(tmp_path: Path) -> None:
         httpx.get(base_url, timeout=30)
 
 
-# Every call the wrapper makes is one the spec allows, and its answer parses; the async client's
-# calls meet Prism in the dynamic tests below.
+# Every call the wrapper makes is one the spec allows, and every answer parses: the static one,
+# and many random ones. The sync client sends the same requests (test_wrapper_coverage.py).
 
 
 @pytest.mark.prism
-@pytest.mark.parametrize("scenario", SCENARIOS)
-def test_prism_accepts_each_call_and_its_answer_parses(prism: PrismServer, scenario: str) -> None:
-    operation_id, call = SCENARIOS[scenario]
-    result, exchanges = send(call, prism.base_url)
-    exchange = only_exchange(exchanges, prism)  # Prism's findings say why, if it refused
-    assert SPEC_OPERATIONS[operation_id].match(exchange.method, exchange.path), (
-        f"{scenario} sent {exchange.method} {exchange.path}, not {operation_id}"
-    )
-    assert exchange.status_code == 202, exchange.response_body
-    result_type = Verification if scenario.startswith("verify") else RESULT_TYPES[operation_id]
-    assert isinstance(result, result_type), f"{scenario} returned {result!r}"
+@pytest.mark.anyio
+@pytest.mark.parametrize(("mode", "calls_per_scenario"), [("static", 1), ("dynamic", 10)])
+async def test_prism_accepts_each_call_and_every_answer_parses(
+    prism: PrismServer, mode: str, calls_per_scenario: int
+) -> None:
+    limit = asyncio.Semaphore(16)
+
+    async def run(scenario: str, client: AsyncFlashCalls) -> Any:
+        operation_id, call = SCENARIOS[scenario]
+        async with limit:
+            result = await call(client)
+        expected = Verification if scenario.startswith("verify") else RESULT_TYPES[operation_id]
+        assert isinstance(result, expected), f"{scenario} returned {result!r}"
+        return result
+
+    prefer = {"Prefer": f"dynamic={str(mode == 'dynamic').lower()}"}
+    async with async_client(prism.base_url, prefer) as (client, exchanges):
+        results = await asyncio.gather(
+            *(run(scenario, client) for scenario in SCENARIOS for _ in range(calls_per_scenario))
+        )
+
+    errors = [(e.path, e.body, e.error_violations()) for e in exchanges if e.error_violations()]
+    assert not errors, f"Prism found errors: {errors[:5]} (log: {prism.log_path})"
+    assert {exchange.status_code for exchange in exchanges} == {202}
+    # Static answers all carry the example's id; random ones really vary.
+    ids = {result.id for result in results if isinstance(result, FlashCall)}
+    assert (len(ids) == 1) if mode == "static" else (len(ids) > 2 * calls_per_scenario)
 
 
 # Error answers become the right exceptions, with Bird's fields
@@ -186,7 +194,7 @@ def test_forced_error_status_raises_its_exception(
     prism: PrismServer, scenario: str, status: int
 ) -> None:
     _, call = SCENARIOS[scenario]
-    error, exchanges = send(call, prism.base_url, {"Prefer": f"code={status}"})
+    error, exchanges = send(call, prism.base_url, {"Prefer": f"code={status}, dynamic=false"})
     exchange = only_exchange(exchanges, prism)
     assert exchange.status_code == status, "Prism did not answer with the status asked for"
     assert type(error) is FORCED_ERRORS[status]
@@ -215,56 +223,13 @@ def test_prism_refuses_a_request_without_authorization(prism: PrismServer) -> No
     assert "sl-violations" not in accepted.headers, accepted.headers["sl-violations"]
 
 
-# Dynamic answers: many random spec-valid responses, every one parses
-
-
-def _dynamic_calls(client: AsyncFlashCalls, index: int) -> list[tuple[str, Any]]:
-    result = list(HangupResult)[index % len(HangupResult)]
-    received_cli = CALLER if index % 2 else None
-    create = (
-        client.create(CALLED, from_=CALLER, ring_timeout=3 + index % 118)
-        if index % 2
-        else client.create(CALLED)
-    )
-    return [
-        (CREATE, create),
-        (END, client.end(CALL_ID, result=result, received_cli=received_cli)),
-        (HANGUP, client.hangup(from_=CALLER, to=CALLED, result=result)),
-    ]
+# Random error answers: their details reach the exception
 
 
 @pytest.mark.prism
 @pytest.mark.anyio
-async def test_every_dynamic_prism_answer_parses(dynamic_prism: PrismServer) -> None:
-    limit = asyncio.Semaphore(16)
-    parsed: Counter[str] = Counter()
-    created: list[FlashCall] = []
-
-    async def run(operation_id: str, call: Any) -> None:
-        async with limit:
-            result = await call
-        assert isinstance(result, RESULT_TYPES[operation_id]), f"{operation_id}: {result!r}"
-        parsed[operation_id] += 1
-        if isinstance(result, FlashCall):
-            created.append(result)
-
-    async with async_client(dynamic_prism.base_url) as (client, exchanges):
-        calls = [
-            c for index in range(DYNAMIC_CALLS_PER_OPERATION) for c in _dynamic_calls(client, index)
-        ]
-        await asyncio.gather(*(run(*call) for call in calls))
-
-    assert parsed == dict.fromkeys((CREATE, END, HANGUP), DYNAMIC_CALLS_PER_OPERATION)
-    errors = [(e.path, e.error_violations()) for e in exchanges if e.error_violations()]
-    assert not errors, f"Prism found errors: {errors[:5]} (log: {dynamic_prism.log_path})"
-    # Static answers would all carry the same id: make sure these really were generated.
-    assert len({call.id for call in created}) > DYNAMIC_CALLS_PER_OPERATION // 2
-
-
-@pytest.mark.prism
-@pytest.mark.anyio
-async def test_dynamic_422_details_reach_the_exception(dynamic_prism: PrismServer) -> None:
-    async with async_client(dynamic_prism.base_url, {"Prefer": "code=422"}) as (client, exchanges):
+async def test_dynamic_422_details_reach_the_exception(prism: PrismServer) -> None:
+    async with async_client(prism.base_url, {"Prefer": "code=422"}) as (client, exchanges):
         errors = []
         for _ in range(30):
             with pytest.raises(UnprocessableEntityError) as raised:
