@@ -213,7 +213,8 @@ def test_forced_error_status_raises_its_exception(
 @pytest.mark.prism
 def test_prism_refuses_a_request_without_authorization(prism: PrismServer) -> None:
     path = SPEC_OPERATIONS[CREATE].path.format(workspaceId=WORKSPACE_ID, channelId=CHANNEL_ID)
-    with httpx.Client(base_url=prism.base_url, timeout=30) as http:
+    static = {"Prefer": "dynamic=false"}
+    with httpx.Client(base_url=prism.base_url, headers=static, timeout=30) as http:
         refused = http.post(path, json={"to": CALLED})
         accepted = http.post(path, json={"to": CALLED}, headers={"Authorization": "AccessKey k"})
     assert refused.status_code == 401, refused.text

@@ -1,6 +1,6 @@
 """FakeBird's answer to each operation and to each kind of bad request, asked of the core that the
-in-process transport and the HTTP server both hand every request to (``FakeBird.respond``);
-test_fakebird_transports.py shows that each way in reaches it."""
+in-process transport and the HTTP server both hand every request to (``FakeBird.respond``); the
+clients reach it in test_fakebird_clients.py, the server in test_fakebird_server.py."""
 
 from __future__ import annotations
 
