@@ -3,7 +3,6 @@ the wire, and a transport that answers as the spec says."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import re
@@ -37,13 +36,15 @@ class SpecOperation:
     path: str  # the template, e.g. /workspaces/{workspaceId}/...
     operation: Mapping[str, Any]
 
-    def matches(self, method: str, path: str) -> bool:
-        return method == self.method and path_pattern(self.path).fullmatch(path) is not None
+    def match(self, method: str, path: str) -> re.Match[str] | None:
+        """The path parameters by name, if ``method path`` is this operation."""
+        # /a/{id}/b -> a pattern where each {param} is one path segment, a group of its name.
+        pattern = re.sub(r"\\\{([^}]+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.path))
+        return re.fullmatch(pattern, path) if method == self.method else None
 
-
-def load_json(path: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return data
+    def request_schema(self) -> Mapping[str, Any]:
+        body = resolve(SPEC, self.operation["requestBody"])
+        return resolve(SPEC, body["content"]["application/json"]["schema"])
 
 
 def spec_operations(spec: Mapping[str, Any]) -> dict[str, SpecOperation]:
@@ -57,11 +58,6 @@ def spec_operations(spec: Mapping[str, Any]) -> dict[str, SpecOperation]:
     }
 
 
-def path_pattern(template: str) -> re.Pattern[str]:
-    """/a/{id}/b -> a pattern where each {param} is one path segment, a group of its name."""
-    return re.compile(re.sub(r"\\\{([^}]+)\\\}", r"(?P<\1>[^/]+)", re.escape(template)))
-
-
 def resolve(spec: Mapping[str, Any], node: Mapping[str, Any]) -> Mapping[str, Any]:
     while "$ref" in node:
         ref: str = node["$ref"]
@@ -73,13 +69,7 @@ def resolve(spec: Mapping[str, Any], node: Mapping[str, Any]) -> Mapping[str, An
     return node
 
 
-def request_body_schema(spec: Mapping[str, Any], operation: SpecOperation) -> Mapping[str, Any]:
-    body = resolve(spec, operation.operation["requestBody"])
-    schema: Mapping[str, Any] = body["content"]["application/json"]["schema"]
-    return schema
-
-
-SPEC = load_json(MERGED_SPEC)
+SPEC: dict[str, Any] = json.loads(MERGED_SPEC.read_text(encoding="utf-8"))
 SPEC_OPERATIONS = spec_operations(SPEC)
 
 
@@ -95,6 +85,20 @@ class Exchange:
     status_code: int
     response_headers: httpx.Headers
     response_body: bytes
+
+    @classmethod
+    def of(cls, response: httpx.Response) -> Exchange:
+        request = response.request
+        body = json.loads(request.content) if request.content else None
+        return cls(
+            method=request.method,
+            path=request.url.path,
+            headers=request.headers,
+            body=body,
+            status_code=response.status_code,
+            response_headers=response.headers,
+            response_body=response.content,
+        )
 
     def response_json(self) -> Any:
         return json.loads(self.response_body)
@@ -114,56 +118,16 @@ class Exchange:
         return [v for v in self.violations() if v.get("severity") == "Error"]
 
 
-class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
-    """Sends through ``inner`` (sync or async), records each exchange, and can add request
-    headers on the way."""
+class Recorder(list[Exchange]):
+    """Response hooks for httpx clients: each exchange, read in full, in order."""
 
-    def __init__(self, inner: Any, extra_headers: Mapping[str, str] | None = None) -> None:
-        self.inner = inner
-        self.extra_headers = dict(extra_headers or {})
-        self.exchanges: list[Exchange] = []
+    def __call__(self, response: httpx.Response) -> None:
+        response.read()
+        self.append(Exchange.of(response))
 
-    def _record(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
-        content = request.content
-        exchange = Exchange(
-            method=request.method,
-            path=request.url.path,
-            headers=request.headers,
-            body=json.loads(content) if content else None,
-            status_code=response.status_code,
-            response_headers=response.headers,
-            response_body=response.content,
-        )
-        self.exchanges.append(exchange)
-        return httpx.Response(
-            response.status_code, headers=response.headers, content=exchange.response_body
-        )
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        request.headers.update(self.extra_headers)
-        request.read()
-        response = self.inner.handle_request(request)
-        try:
-            response.read()
-        finally:
-            response.close()
-        return self._record(request, response)
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        request.headers.update(self.extra_headers)
-        await request.aread()
-        response = await self.inner.handle_async_request(request)
-        try:
-            await response.aread()
-        finally:
-            await response.aclose()
-        return self._record(request, response)
-
-    def close(self) -> None:
-        self.inner.close()
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
+    async def after(self, response: httpx.Response) -> None:
+        await response.aread()
+        self.append(Exchange.of(response))
 
 
 def flash_call_body(request_body: Mapping[str, Any]) -> dict[str, Any]:
@@ -183,7 +147,7 @@ def spec_conform(request: httpx.Request) -> httpx.Response:
     """An httpx.MockTransport handler answering each operation with a 202 the spec allows."""
     body = json.loads(request.content) if request.content else {}
     for operation in SPEC_OPERATIONS.values():
-        if operation.matches(request.method, request.url.path):
+        if operation.match(request.method, request.url.path):
             # Both end operations answer with the object they were sent.
             created = operation.operation_id == "createChannelFlashCall"
             return httpx.Response(202, json=flash_call_body(body) if created else body)
@@ -193,55 +157,46 @@ def spec_conform(request: httpx.Request) -> httpx.Response:
 @contextlib.contextmanager
 def sync_client(
     base_url: str = NOWHERE, headers: Mapping[str, str] | None = None, **options: Any
-) -> Iterator[tuple[FlashCalls, RecordingTransport]]:
-    """A FlashCalls recording its exchanges; without a base URL the spec answers (spec_conform)."""
-    inner = httpx.MockTransport(spec_conform) if base_url == NOWHERE else httpx.HTTPTransport()
-    transport = RecordingTransport(inner, headers)
+) -> Iterator[tuple[FlashCalls, Recorder]]:
+    """A FlashCalls that does not retry, sending ``headers`` too and recording its exchanges;
+    without a base URL the spec answers (spec_conform)."""
+    exchanges = Recorder()
+    transport = httpx.MockTransport(spec_conform) if base_url == NOWHERE else None
+    hooks = {"response": [exchanges]}
     with (
-        httpx.Client(transport=transport) as http,
+        httpx.Client(transport=transport, headers=headers, event_hooks=hooks) as http,
         FlashCalls(
-            ACCESS_KEY, WORKSPACE_ID, CHANNEL_ID, base_url, http_client=http, **options
+            ACCESS_KEY, WORKSPACE_ID, CHANNEL_ID, base_url, http_client=http, max_retries=0
         ) as client,
     ):
-        yield client, transport
+        yield client, exchanges
 
 
 @contextlib.asynccontextmanager
 async def async_client(
-    base_url: str = NOWHERE, headers: Mapping[str, str] | None = None, **options: Any
-) -> AsyncIterator[tuple[AsyncFlashCalls, RecordingTransport]]:
-    """The async twin of sync_client."""
-    inner = httpx.MockTransport(spec_conform) if base_url == NOWHERE else httpx.AsyncHTTPTransport()
-    transport = RecordingTransport(inner, headers)
+    base_url: str, headers: Mapping[str, str] | None = None
+) -> AsyncIterator[tuple[AsyncFlashCalls, Recorder]]:
+    """The async twin of sync_client, for a server at ``base_url``."""
+    exchanges = Recorder()
+    hooks = {"response": [exchanges.after]}
     async with (
-        httpx.AsyncClient(transport=transport) as http,
+        httpx.AsyncClient(headers=headers, event_hooks=hooks) as http,
         AsyncFlashCalls(
-            ACCESS_KEY, WORKSPACE_ID, CHANNEL_ID, base_url, http_client=http, **options
+            ACCESS_KEY, WORKSPACE_ID, CHANNEL_ID, base_url, http_client=http, max_retries=0
         ) as client,
     ):
-        yield client, transport
+        yield client, exchanges
 
 
 def send(
-    kind: str,
-    call: Callable[[Any], Any],
+    call: Callable[[FlashCalls], Any],
     base_url: str = NOWHERE,
     headers: Mapping[str, str] | None = None,
 ) -> tuple[Any, list[Exchange]]:
-    """``call(client)`` on a FlashCalls (kind "sync") or an AsyncFlashCalls ("async") that does
-    not retry: what it returned or raised, and the exchanges it made."""
-    if kind == "sync":
-        with sync_client(base_url, headers, max_retries=0) as (client, transport):
-            try:
-                return call(client), transport.exchanges
-            except Exception as error:
-                return error, transport.exchanges
-
-    async def run() -> tuple[Any, list[Exchange]]:
-        async with async_client(base_url, headers, max_retries=0) as (client, transport):
-            try:
-                return await call(client), transport.exchanges
-            except Exception as error:
-                return error, transport.exchanges
-
-    return asyncio.run(run())
+    """``call(client)`` on a FlashCalls that does not retry: what it returned or raised, and the
+    exchanges it made."""
+    with sync_client(base_url, headers) as (client, exchanges):
+        try:
+            return call(client), exchanges
+        except Exception as error:
+            return error, exchanges

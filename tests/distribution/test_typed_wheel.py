@@ -1,7 +1,8 @@
 """The built wheel, installed into a fresh virtual environment, is typed for a user's mypy.
 
 The project's own mypy run reads the sources (mypy_path); a user's reads the installed
-packages, which must carry py.typed for mypy to use their annotations at all.
+packages, which must carry py.typed for mypy to use their annotations at all: without it, every
+revealed type below would be Any.
 """
 
 from __future__ import annotations
@@ -81,12 +82,6 @@ def mypy_strict(python: Path, code: str, folder: Path) -> Any:
         cwd=folder,
         env={**os.environ, "MYPYPATH": ""},
     )
-
-
-def test_the_installed_wheel_ships_both_packages_typed(installed: Path) -> None:
-    code = "import importlib.resources as r\nfor p in ('bird_flashcalls', 'bird_flashcalls._generated'):"
-    found = run(installed, "-c", code + " print(r.files(p).joinpath('py.typed').is_file())")
-    assert found.stdout.split() == ["True", "True"]
 
 
 def test_user_code_sees_real_types(installed: Path, tmp_path: Path) -> None:

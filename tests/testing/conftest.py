@@ -6,13 +6,6 @@ import httpx
 import pytest
 from bird_flashcalls.testing import FakeBird
 
-from .support import Spec, spec_document
-
-
-@pytest.fixture(scope="session")
-def spec() -> Spec:
-    return Spec(spec_document())
-
 
 @pytest.fixture
 def fake() -> FakeBird:

@@ -1,5 +1,5 @@
 """The FakeBird tests' shared parts: the merged spec as validators, FakeBird's paths and headers,
-raw requests, and running pytest the way a user's project does."""
+requests to its core, and running pytest the way a user's project does."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import httpx
 import jsonschema
 from bird_flashcalls import Backoff
 from bird_flashcalls._rules import E164_PATTERN
-from bird_flashcalls.testing import FakeBird
+from bird_flashcalls.testing import FakeBird, FakeResponse
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SPEC_PATH = ROOT / "openapi" / "bird-flashcalls.openapi.json"
 SPEC_URI = "urn:bird-flashcalls:openapi"
 TO = "+31612345678"
+OTHER = "+3197010269999"
 # Retries in tests wait a millisecond, not half a second.
 FAST = Backoff(initial_delay=0.001, max_delay=0.005, max_retry_after=5.0)
 # Anything that waits on a subprocess or a thread: generous, the machine may be busy.
@@ -59,10 +60,6 @@ class Spec:
             response = node
         ref: str = response["content"]["application/json"]["schema"]["$ref"]
         return ref.removeprefix("#")
-
-    def request_validator(self, template: str) -> jsonschema.Draft202012Validator:
-        body = self.operation(template)["requestBody"]["content"]["application/json"]
-        return self.validator(body["schema"]["$ref"].removeprefix("#"))
 
     def check_response(self, template: str, status: int, body: Any) -> None:
         """Validate a response body against what the spec documents for that status.
@@ -104,25 +101,23 @@ def json_headers(fake: FakeBird) -> dict[str, str]:
     return {"Authorization": f"AccessKey {fake.access_key}", "Content-Type": "application/json"}
 
 
-def content(body: Any) -> bytes:
-    return body if isinstance(body, bytes) else json.dumps(body).encode()
-
-
-def post(
-    http: httpx.Client, path: str, body: Any, headers: dict[str, str] | None
-) -> httpx.Response:
-    """POST ``body`` (bytes as they are, anything else as JSON) with exactly ``headers``."""
-    return http.post(path, content=content(body), headers=headers)
-
-
-def create(fake: FakeBird, http: httpx.Client, body: Any) -> httpx.Response:
-    return post(http, paths(fake)["create"], body, json_headers(fake))
-
-
-def respond(fake: FakeBird, operation: str, body: Any, call_id: str = "") -> Any:
-    """FakeBird's in-process answer to a POST to one of its operations, with the right key."""
+def respond(
+    fake: FakeBird,
+    operation: str,
+    body: Any,
+    call_id: object = "",
+    headers: dict[str, str] | None = None,
+) -> FakeResponse:
+    """FakeBird's answer, from the core, to a POST of ``body`` (bytes as they are, anything else
+    as JSON) to one of its operations; with the client's headers unless ``headers`` are given."""
     path = paths(fake)[operation].format(call_id=call_id)
-    return fake.respond("POST", path, json_headers(fake), content(body))
+    content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return fake.respond("POST", path, json_headers(fake) if headers is None else headers, content)
+
+
+def create(fake: FakeBird, http: httpx.Client) -> httpx.Response:
+    """A create over HTTP, through the server."""
+    return http.post(paths(fake)["create"], json={"to": TO}, headers=json_headers(fake))
 
 
 def run_pytest(directory: Path, *arguments: str) -> subprocess.CompletedProcess[str]:

@@ -1,9 +1,10 @@
 """FakeBird as schemathesis sees it against the merged spec: every check, every phase, zero failures.
 
 ``bird-flashcalls serve`` runs on 127.0.0.1 in a process of its own, as a user would start it, and
-schemathesis's command line tests it: the coverage phase (each schema rule, met and broken, every
-media type and method), fuzzing, and the stateful phase, which follows links from create to both
-end operations so that their 202 paths are reached. The seed is fixed and the example count
+schemathesis's command line tests it with every check (among them: what the request schemas accept
+is accepted, what they refuse is refused): the coverage phase (each schema rule, met and broken,
+every media type and method), fuzzing, and the stateful phase, which follows links from create to
+both end operations so that their 202 paths are reached. The seed is fixed and the example count
 bounds the run to about 20 s (some 1,300 requests).
 """
 
@@ -27,8 +28,6 @@ from .support import WAIT, spec_document
 SEED = 1
 MAX_EXAMPLES = 120
 CREATE = "/workspaces/{workspaceId}/channels/{channelId}/flashcalls"
-END = CREATE + "/{callId}"
-HANGUP = CREATE + "/hangup"
 
 
 def spec_for_schemathesis() -> dict[str, Any]:

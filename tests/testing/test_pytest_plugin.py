@@ -39,13 +39,18 @@ def test_each_test_gets_a_fresh_fake(fake_bird):
 """
 
 
-def test_the_fixture_is_registered_and_fresh_for_each_test(tmp_path: Path) -> None:
+def test_the_fixture_is_fresh_for_each_test_and_the_readme_examples_pass(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Testing code that uses the client", 1)[1].split("\n### ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
+    assert len(blocks) == 2, "the Testing section's examples moved: update this test"
+    (tmp_path / "test_from_readme.py").write_text("\n\n".join(blocks))
     (tmp_path / "test_user_code.py").write_text(textwrap.dedent(USER_TESTS))
 
     result = run_pytest(tmp_path, "-p", "no:randomly")
 
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "3 passed" in result.stdout
+    assert "6 passed" in result.stdout
 
 
 def test_the_fixture_is_listed_with_its_description(tmp_path: Path) -> None:
@@ -62,16 +67,3 @@ def test_the_plugin_can_be_turned_off(tmp_path: Path) -> None:
 
     assert result.returncode == 1
     assert "fixture 'fake_bird' not found" in result.stdout
-
-
-def test_the_readme_testing_examples_pass(tmp_path: Path) -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("### Testing code that uses the client", 1)[1].split("\n### ", 1)[0]
-    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
-    assert len(blocks) == 2, "the Testing section's examples moved: update this test"
-    (tmp_path / "test_from_readme.py").write_text("\n\n".join(blocks))
-
-    result = run_pytest(tmp_path, "-p", "no:randomly")
-
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "3 passed" in result.stdout
