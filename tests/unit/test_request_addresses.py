@@ -1,5 +1,5 @@
 """Each request's address is the one the generated operation builds, for any ids and base URL:
-the client builds the parts that never change once, and must not drift from the generated path."""
+the client writes the spec's paths itself, and must not drift from the generated ones."""
 
 from __future__ import annotations
 
@@ -29,8 +29,7 @@ ALL_ONES = str(UUID(int=2**128 - 1))
 
 SETTINGS = [
     pytest.param(WORKSPACE_ID, CHANNEL_ID, BASE_URL, id="usual"),
-    # The zero UUID is the placeholder End's address is built with: ids and a base path holding
-    # it must not be mistaken for the call id's place.
+    # Ids equal to each other and to the call id, and a base path holding one of them.
     pytest.param(ZERO, ZERO, f"{BASE_URL}/{ZERO}", id="zero-ids-everywhere"),
     pytest.param(ALL_ONES, ZERO, "http://127.0.0.1:8080/bird/v1", id="loopback-with-a-path"),
 ]
