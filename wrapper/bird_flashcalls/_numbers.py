@@ -17,7 +17,8 @@ from typing import Literal, NamedTuple
 from ._rules import MAX_E164_DIGITS, ascii_digits, is_e164
 from .errors import InvalidRequestError
 
-Interpretation = Literal["e164", "international_prefix", "national", "unparsed"]
+# How a received number was read (see ``read_received``).
+ReadAs = Literal["e164", "international_prefix", "national", "unparsed"]
 
 # What people put between digits: every character str.isspace() accepts, and - . ( ) /.
 # A table rather than a regex: compiling one costs import time and matching it costs per call.
@@ -104,7 +105,7 @@ class Reading(NamedTuple):
     """What a received number was read as: an E.164 number, or None, and how."""
 
     e164: str | None
-    interpreted_as: Interpretation
+    interpreted_as: ReadAs
 
 
 _UNPARSED = Reading(None, "unparsed")
@@ -202,7 +203,7 @@ def read_with_built_in_rules(digits: str, code: str) -> Reading:
     return _UNPARSED
 
 
-def _reading(candidate: str, interpreted_as: Interpretation) -> Reading:
+def _reading(candidate: str, interpreted_as: ReadAs) -> Reading:
     return Reading(candidate, interpreted_as) if is_e164(candidate) else _UNPARSED
 
 
