@@ -40,7 +40,7 @@ def test_the_sdist_carries_what_a_packager_needs(unpacked: Path) -> None:
         "templates/model.py.jinja",
         "generated/bird_channels_api/py.typed",
         "tests/conftest.py",
-        "tests/unit/test_methods.py",
+        "tests/unit/test_requests.py",
     ):
         assert (unpacked / needed).is_file(), needed
     assert not list(unpacked.rglob("__pycache__"))

@@ -10,12 +10,14 @@ import uuid
 import pytest
 from bird_flashcalls import (
     APIResponseValidationError,
+    APIStatusError,
     FlashCallStatus,
     HangupResult,
 )
 from bird_flashcalls._generated.types import UNSET
 
 from .support import (
+    BOTH_CLIENTS,
     CALL_ID,
     CALLEE,
     CALLER,
@@ -173,34 +175,83 @@ async def test_a_string_or_integer_field_of_the_wrong_type_is_refused(
         await OPERATIONS[operation](flash())
 
 
-async def test_a_declared_oversized_body_is_refused_unread(flash, bird: ScriptedBird):
-    body = ChunkedBody(b" " * MiB, 64)
-    bird.always(
-        streamed(
-            202,
-            body,
-            headers={"Content-Length": str(10 * MiB + 1), "Messagebird-Request-Id": REQUEST_ID},
-        )
-    )
+# Sizes: Bird's responses are a few hundred bytes; at most 10 MB is read, the limit itself allowed.
+
+LIMIT = 10 * MiB
+
+
+def padded_call(size: int) -> bytes:
+    body = json.dumps(flash_call_body()).encode()
+    return body + b" " * (size - len(body))
+
+
+@BOTH_CLIENTS
+@pytest.mark.parametrize(
+    ("content", "declared", "read"),
+    [
+        (padded_call(LIMIT), True, True),
+        (padded_call(LIMIT), False, True),
+        (padded_call(LIMIT + 1), False, False),
+        (b" " * MiB * 64, False, False),
+        (padded_call(400), False, True),
+    ],
+    ids=["limit-declared", "limit-chunked", "one-over-chunked", "64-MiB-chunked", "small"],
+)
+async def test_a_body_is_read_up_to_the_limit_and_cut_off_past_it(
+    flash, bird: ScriptedBird, content, declared, read
+):
+    stream = ChunkedBody(content)
+    if declared:
+        bird.always(reply(202, content=content))
+    else:
+        bird.always(streamed(202, stream, headers={"Transfer-Encoding": "chunked"}))
+
+    if read:
+        assert (await flash().create(CALLEE)).to == CALLEE
+        return
+    with pytest.raises(APIResponseValidationError) as caught:
+        await flash().create(CALLEE)
+    assert "larger than 10 MB" in str(caught.value)
+    assert caught.value.body == b""
+    assert stream.pulled <= 11  # stopped just past the limit
+    assert len(bird.requests) == 1
+
+
+@BOTH_CLIENTS
+@pytest.mark.parametrize(
+    ("declared", "shown"),
+    [
+        (str(LIMIT + 1), f"({LIMIT + 1} bytes so far)"),
+        (str(11 * MiB), f"({11 * MiB} bytes so far)"),
+        ("9" * 15, f"({'9' * 15} bytes so far)"),
+        # More than 15 digits: not even read (int() of thousands of digits is slow).
+        ("9" * 16, "bytes so far)"),
+        ("9" * 5000, "bytes so far)"),
+        ("0" * 15 + "2", "bytes so far)"),
+        ("0" * 40 + "2", "bytes so far)"),
+    ],
+)
+async def test_a_declared_size_over_the_limit_is_refused_unread(
+    flash, bird: ScriptedBird, declared, shown
+):
+    body = ChunkedBody(b" " * MiB * 64)
+    headers = {"Content-Length": declared, "Messagebird-Request-Id": REQUEST_ID}
+    bird.always(streamed(202, body, headers=headers))
 
     with pytest.raises(APIResponseValidationError) as caught:
         await flash().create(CALLEE)
 
     assert body.pulled == 0
-    assert "larger than 10 MB" in str(caught.value)
-    assert caught.value.request_id == REQUEST_ID
-    assert caught.value.status_code == 202
+    assert shown in str(caught.value)
+    assert int(str(caught.value).split("MB (")[1].split(" bytes")[0]) > LIMIT
+    assert (caught.value.request_id, caught.value.status_code) == (REQUEST_ID, 202)
 
 
-async def test_a_chunked_oversized_body_is_cut_off(flash, bird: ScriptedBird):
-    body = ChunkedBody(b" " * MiB, 64)
-    bird.always(streamed(202, body, headers={"Transfer-Encoding": "chunked"}))
+async def test_a_declared_size_of_15_digits_is_read_as_a_number(flash, bird: ScriptedBird):
+    bird.always(reply(202, content=b"{}", headers={"Content-Length": "0" * 14 + "2"}))
 
-    with pytest.raises(APIResponseValidationError, match="larger than 10 MB"):
-        await flash().end(CALL_ID, result="verified")
-
-    assert body.pulled <= 11  # stopped just past the limit, not at 64 MiB
-    assert len(bird.requests) == 1
+    with pytest.raises(APIResponseValidationError, match="lacks the required field"):
+        await flash().create(CALLEE)
 
 
 async def test_a_compressed_body_is_capped_after_decompression(flash, bird: ScriptedBird):
@@ -212,13 +263,17 @@ async def test_a_compressed_body_is_capped_after_decompression(flash, bird: Scri
         await flash().create(CALLEE)
 
 
-async def test_a_body_just_under_the_cap_is_read(flash, bird: ScriptedBird):
-    padded = json.dumps(flash_call_body()).encode() + b" " * (10 * MiB - 1000)
-    bird.always(reply(202, content=padded))
+@pytest.mark.parametrize(
+    ("status", "success"), [(199, False), (200, True), (202, True), (300, False)]
+)
+async def test_only_a_2xx_is_a_success(flash, bird: ScriptedBird, status, success):
+    bird.always(reply(status, content=padded_call(400)))
 
-    call = await flash().create(CALLEE)
-
-    assert call.to == CALLEE
+    if success:
+        assert (await flash().create(CALLEE)).to == CALLEE
+    else:
+        with pytest.raises(APIStatusError):
+            await flash().create(CALLEE)
 
 
 async def test_an_unknown_status_is_kept_as_its_string(flash, bird: ScriptedBird):

@@ -55,7 +55,7 @@ class RequestBuilder:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        # The spec's paths (test_request_addresses holds them to the generated operations').
+        # The spec's paths (tests/unit/test_requests.py holds them to the generated operations').
         # A UUID's text needs no quoting in a path.
         calls = (
             f"{settings.base_url}/workspaces/{settings.workspace_id}"
