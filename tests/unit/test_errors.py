@@ -39,6 +39,7 @@ from error_fields import error_fields
 from .support import (
     ACCESS_KEY,
     BASE_URL,
+    BOTH_CLIENTS,
     CALL_ID,
     CALLEE,
     CHANNEL_ID,
@@ -186,6 +187,7 @@ async def test_a_redirect_is_not_followed_and_says_where_it_led(flash, bird: Scr
     assert len(bird.requests) == 1
 
 
+@BOTH_CLIENTS
 async def test_a_redirect_is_not_followed_even_when_the_http_client_would(
     flash, bird: ScriptedBird
 ):
@@ -304,6 +306,7 @@ async def test_the_error_keeps_the_response_and_the_request_sent_without_the_key
     assert json.loads(request.content) == {"result": "verified"}
 
 
+@BOTH_CLIENTS
 async def test_a_compressed_error_body_is_kept_decoded_without_its_encoding(
     flash, bird: ScriptedBird
 ):

@@ -78,6 +78,7 @@ async def test_every_request_carries_the_documented_headers_only(
     )
 
 
+@BOTH_CLIENTS
 async def test_the_http_clients_own_auth_and_headers_do_not_replace_the_key(
     flash, bird: ScriptedBird
 ):

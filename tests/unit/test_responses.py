@@ -128,19 +128,13 @@ async def test_hangup_accepts_every_response_shape_bird_publishes(flash, bird: S
         ("end", hangup_body(result=7)),
         ("end", hangup_body(result=["verified"])),
         ("hangup", hangup_from_to_body(result={"value": "canceled"})),
-    ],
-    ids=[
-        "status-5",
-        "status-null",
-        "id-not-uuid",
-        "channelId-int",
-        "createdAt-yesterday",
-        "updatedAt-epoch",
-        "ringingAt-soon",
-        "attemptPrice-string",
-        "result-int",
-        "result-list",
-        "result-object",
+        # The generated from_dict checks UUIDs, dates and enums but takes any JSON value for a
+        # plain string or integer: those are checked here.
+        ("create", flash_call_body(**{"from": 31201234567})),
+        ("create", flash_call_body(to=None)),
+        ("create", flash_call_body(ringTimeout="30")),
+        ("end", hangup_body(receivedCli=31201234567)),
+        ("hangup", hangup_from_to_body(to=["+31612345678"])),
     ],
 )
 async def test_a_field_of_the_wrong_type_is_refused(flash, bird: ScriptedBird, operation, body):
@@ -151,28 +145,6 @@ async def test_a_field_of_the_wrong_type_is_refused(flash, bird: ScriptedBird, o
 
     assert "wrong type or format" in str(caught.value)
     assert caught.value.request_id == REQUEST_ID
-
-
-@pytest.mark.parametrize(
-    ("operation", "body"),
-    [
-        ("create", flash_call_body(**{"from": 31201234567})),
-        ("create", flash_call_body(to=None)),
-        ("create", flash_call_body(ringTimeout="30")),
-        ("end", hangup_body(receivedCli=31201234567)),
-        ("hangup", hangup_from_to_body(to=["+31612345678"])),
-    ],
-    ids=["from-int", "to-null", "ringTimeout-str", "receivedCli-int", "to-list"],
-)
-async def test_a_string_or_integer_field_of_the_wrong_type_is_refused(
-    flash, bird: ScriptedBird, operation, body
-):
-    # The generated from_dict checks UUIDs, dates and enums but takes any JSON value for a
-    # plain string or integer, so a FlashCall with from_=31201234567 reaches the caller.
-    bird.always(reply(202, body))
-
-    with pytest.raises(APIResponseValidationError):
-        await OPERATIONS[operation](flash())
 
 
 # Sizes: Bird's responses are a few hundred bytes; at most 10 MB is read, the limit itself allowed.
@@ -254,6 +226,7 @@ async def test_a_declared_size_of_15_digits_is_read_as_a_number(flash, bird: Scr
         await flash().create(CALLEE)
 
 
+@BOTH_CLIENTS
 async def test_a_compressed_body_is_capped_after_decompression(flash, bird: ScriptedBird):
     bomb = gzip.compress(b" " * (11 * MiB))
     assert len(bomb) < 100_000
