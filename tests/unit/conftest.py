@@ -103,11 +103,7 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
     monkeypatch.setattr(_client, "time", ModuleView(time, sleep=sleep))
     recording_asyncio = ModuleView(asyncio, sleep=async_sleep)
-    # The client imports asyncio either at the top or on first use through _asyncio().
-    if hasattr(_client, "asyncio"):
-        monkeypatch.setattr(_client, "asyncio", recording_asyncio)
-    if hasattr(_client, "_asyncio"):
-        monkeypatch.setattr(_client, "_asyncio", lambda: recording_asyncio)
+    monkeypatch.setattr(_client, "_asyncio", lambda: recording_asyncio)  # imported on first use
     return delays
 
 

@@ -233,26 +233,26 @@ EXPECTED_ATTEMPTS = [
 @pytest.mark.parametrize(
     "setup",
     [
-        "",
-        "logging.basicConfig(level=logging.DEBUG)",
-        "logging.basicConfig()",
-        "logging.basicConfig(stream=sys.stdout)",
-        "logging.getLogger('bird_flashcalls').addHandler(logging.StreamHandler())",
-        "logging.getLogger().addHandler(logging.StreamHandler()); "
-        "logging.getLogger().handlers[0].setLevel(logging.INFO)",
-        "import logging.config\n"
-        "logging.config.dictConfig({'version': 1, 'disable_existing_loggers': False,"
-        " 'handlers': {'err': {'class': 'logging.StreamHandler'}},"
-        " 'loggers': {'bird_flashcalls': {'handlers': ['err'], 'level': 'DEBUG'}}})",
-    ],
-    ids=[
-        "nothing",
-        "basic-config-debug",
-        "basic-config",
-        "basic-config-stdout",
-        "own-handler-on-bird-flashcalls",
-        "root-handler-above-debug",
-        "dict-config-of-bird-flashcalls",
+        pytest.param("", id="nothing"),
+        pytest.param("logging.basicConfig(level=logging.DEBUG)", id="basic-config-debug"),
+        pytest.param("logging.basicConfig()", id="basic-config"),
+        pytest.param("logging.basicConfig(stream=sys.stdout)", id="basic-config-stdout"),
+        pytest.param(
+            "logging.getLogger('bird_flashcalls').addHandler(logging.StreamHandler())",
+            id="own-handler-on-bird-flashcalls",
+        ),
+        pytest.param(
+            "logging.getLogger().addHandler(logging.StreamHandler()); "
+            "logging.getLogger().handlers[0].setLevel(logging.INFO)",
+            id="root-handler-above-debug",
+        ),
+        pytest.param(
+            "import logging.config\n"
+            "logging.config.dictConfig({'version': 1, 'disable_existing_loggers': False,"
+            " 'handlers': {'err': {'class': 'logging.StreamHandler'}},"
+            " 'loggers': {'bird_flashcalls': {'handlers': ['err'], 'level': 'DEBUG'}}})",
+            id="dict-config-of-bird-flashcalls",
+        ),
     ],
 )
 def test_bird_flashcalls_log_prints_each_line_once(setup: str) -> None:

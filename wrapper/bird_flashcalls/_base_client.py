@@ -134,8 +134,7 @@ class BaseFlashCalls(Generic[HttpClient]):
         )
         self._timeout = timeout
         per_operation, self._attempt_timeout = http_timeout(timeout)
-        # httpx's documented "timeout" request extension, what build_request(timeout=...)
-        # would compute from an httpx.Timeout on every request.
+        # httpx's documented "timeout" request extension.
         self._timeout_extension = per_operation.as_dict()
         self._max_retries = max_retries
         self._backoff = backoff or Backoff()
@@ -292,7 +291,7 @@ def _log(
     secret: AccessKey,
 ) -> None:
     if not logger.isEnabledFor(logging.DEBUG):
-        return  # the arguments cost more than the call: url.path decodes the path
+        return
     logger.debug(
         "%s %s -> %s (attempt %d, %.1f ms)%s",
         request.method,

@@ -21,7 +21,6 @@ from .errors import InvalidRequestError
 ReadAs = Literal["e164", "international_prefix", "national", "unparsed"]
 
 # What people put between digits: every character str.isspace() accepts, and - . ( ) /.
-# A table rather than a regex: compiling one costs import time and matching it costs per call.
 _WHITESPACE = (
     "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
     "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
