@@ -275,7 +275,9 @@ async def test_verify_code_reports_its_outcome_without_a_number(flash, bird: Scr
 
     assert (await fc.verify_code(a_flash_call(), "4567")).verified
     assert not (await fc.verify_code(a_flash_call(), "4568")).verified
-    assert bird.bodies() == [{"result": "verified"}, {"result": "wrong_cli"}]
+    assert (await fc.verify_code(a_flash_call(), "567", digits=3)).verified
+    assert not (await fc.verify_code(a_flash_call(), "567", digits=4)).verified
+    assert [body["result"] for body in bird.bodies()] == ["verified", "wrong_cli"] * 2
 
 
 async def test_verifying_a_call_by_id_needs_the_expected_cli(flash, bird: ScriptedBird):

@@ -88,13 +88,18 @@ async def test_arguments_then_the_environment_per_setting(
 
 
 def test_settings_read_from_a_given_mapping_instead_of_the_environment(environment):
-    given = {**ENVIRONMENT, "BIRD_ACCESS_KEY": ACCESS_KEY, "BIRD_WORKSPACE_ID": WORKSPACE_ID}
+    given = {
+        "BIRD_ACCESS_KEY": ACCESS_KEY,
+        "BIRD_WORKSPACE_ID": WORKSPACE_ID,
+        "BIRD_CHANNEL_ID": CHANNEL_ID,
+        "BIRD_BASE_URL": "https://given.example.test",
+    }
 
     resolved = resolve_settings(**MISSING, env=given)
 
     assert resolved.access_key.authorization() == f"AccessKey {ACCESS_KEY}"
-    assert (str(resolved.workspace_id), str(resolved.channel_id)) == (WORKSPACE_ID, OTHER_CHANNEL)
-    assert resolved.base_url == "https://environment.bird.test"
+    assert (str(resolved.workspace_id), str(resolved.channel_id)) == (WORKSPACE_ID, CHANNEL_ID)
+    assert resolved.base_url == "https://given.example.test"
     with pytest.raises(ConfigurationError, match="missing workspace_id="):
         resolve_settings(
             **MISSING, env={"BIRD_ACCESS_KEY": ACCESS_KEY, "BIRD_CHANNEL_ID": CHANNEL_ID}
