@@ -67,6 +67,11 @@ class Response(Generic[T]):
 PHONE_NUMBER_FIELDS = frozenset({"from_", "to", "received_cli"})
 
 
+# How phone numbers are shown in reprs: all but the first few digits hidden. Self-contained:
+# templates/types.py.jinja includes this file as it is (through the link templates/masking.py),
+# so the generated models mask numbers by this same rule.
+
+
 def masked_number(value: str) -> str:
     """'+31612345678' -> '+316********': no digit a verification code could be taken from."""
     keep = min(4, len(value) // 3)
@@ -99,6 +104,5 @@ __all__ = [
     "RequestFiles",
     "Response",
     "Unset",
-    "masked_number",
     "model_repr",
 ]

@@ -75,8 +75,10 @@ class Mutant:
 
 @dataclass
 class Allowed:
+    """An equivalent mutant, known by its file and the code it changes (not by its line, so an
+    entry holds while the code around it moves)."""
+
     path: str
-    line: int
     change: str
     reason: str
     used: bool = False
@@ -106,7 +108,7 @@ def main() -> int:
                 return 1
         mutants = read_results()
         locate(mutants)
-    allowed = read_allow_list()
+    allowed = read_allow_list(EQUIVALENT.read_text())
     classify(mutants, allowed)
     if report_only:
         minutes = float(timing.read_text())
@@ -281,29 +283,30 @@ def is_sql_case(mutant: Mutant) -> bool:
     )
 
 
-def read_allow_list() -> list[Allowed]:
-    allowed = []
-    for number, text in enumerate(EQUIVALENT.read_text().splitlines(), 1):
-        if not text.strip() or text.startswith("#"):
+def read_allow_list(text: str) -> list[Allowed]:
+    allowed: dict[tuple[str, str], Allowed] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
             continue
-        try:
-            where, change, reason = (part.strip() for part in text.split(" | "))
-            path, line = where.rsplit(":", 1)
-            allowed.append(Allowed(path, int(line), change, reason))
-        except ValueError:
+        parts = [part.strip() for part in line.split(" | ")]
+        if len(parts) != 3 or not all(parts) or " -> " not in parts[1]:
             raise SystemExit(
-                f"{EQUIVALENT.name}:{number}: expected 'path:line | change | reason', got {text!r}"
-            ) from None
-    return allowed
+                f"{EQUIVALENT.name}:{number}: expected 'path | change | reason', got {line!r}"
+            )
+        path, change, reason = parts
+        if (path, change) in allowed:
+            raise SystemExit(f"{EQUIVALENT.name}:{number}: {path} | {change} is listed twice")
+        allowed[path, change] = Allowed(path, change, reason)
+    return list(allowed.values())
 
 
 def classify(mutants: list[Mutant], allowed: list[Allowed]) -> None:
-    by_place: dict[tuple[str, int, str], Allowed] = {(a.path, a.line, a.change): a for a in allowed}
+    by_code = {(a.path, a.change): a for a in allowed}
     for mutant in mutants:
         if mutant.status in KILLED:
             mutant.kind = "killed"
             continue
-        entry = by_place.get((mutant.path, mutant.line, mutant.change))
+        entry = by_code.get((mutant.path, mutant.change))
         if entry is not None:
             entry.used = True
             mutant.kind = "equivalent"
@@ -377,9 +380,9 @@ def render(mutants: list[Mutant], allowed: list[Allowed], minutes: float) -> tup
             "",
             "## Allow-list entries that matched no survivor",
             "",
-            "A line moved, or a test now kills the mutant: update tests/mutation/equivalent.txt.",
+            "The code changed, or a test now kills the mutant: update tests/mutation/equivalent.txt.",
             "",
-            *[f"- `{a.path}:{a.line}` `{a.change}`" for a in stale],
+            *[f"- `{a.path}` `{a.change}`" for a in stale],
         ]
     lines += ["", ABOUT.strip(), ""]
     return "\n".join(lines), met

@@ -20,6 +20,7 @@ from .support import (
     ModuleView,
     ScriptedBird,
     assert_no_secret,
+    driven,
 )
 
 BIRD_VARIABLES = ("BIRD_ACCESS_KEY", "BIRD_WORKSPACE_ID", "BIRD_CHANNEL_ID", "BIRD_BASE_URL")
@@ -37,9 +38,10 @@ def bird() -> ScriptedBird:
     return ScriptedBird()
 
 
-@pytest.fixture(params=["sync", "async"])
-def kind(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+@pytest.fixture
+def kind() -> str:
+    """Which client ``flash`` builds: sync, unless a test runs on both (support.BOTH_CLIENTS)."""
+    return "sync"
 
 
 Factory = Callable[..., Driver]
@@ -74,7 +76,7 @@ async def flash(kind: str, bird: ScriptedBird) -> AsyncIterator[Factory]:
             client_class = AsyncFlashCalls
         opened.append(http)
         try:
-            return Driver(client_class(http_client=http, **settings))  # type: ignore[arg-type]
+            return driven(client_class(http_client=http, **settings))  # type: ignore[arg-type]
         except BaseException as error:
             assert_no_secret(error)
             raise
@@ -101,11 +103,7 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
     monkeypatch.setattr(_client, "time", ModuleView(time, sleep=sleep))
     recording_asyncio = ModuleView(asyncio, sleep=async_sleep)
-    # The client imports asyncio either at the top or on first use through _asyncio().
-    if hasattr(_client, "asyncio"):
-        monkeypatch.setattr(_client, "asyncio", recording_asyncio)
-    if hasattr(_client, "_asyncio"):
-        monkeypatch.setattr(_client, "_asyncio", lambda: recording_asyncio)
+    monkeypatch.setattr(_client, "_asyncio", lambda: recording_asyncio)  # imported on first use
     return delays
 
 

@@ -1,19 +1,31 @@
-"""Who closes what: clients the library created, clients the user passed, derived clients."""
+"""Who closes what: clients the library created, clients the user passed, derived clients;
+and an async client's connections across event loops."""
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import httpx
 import pytest
-from bird_flashcalls import AsyncFlashCalls, BirdError, ConfigurationError, FlashCalls
+from bird_flashcalls import (
+    AsyncFlashCalls,
+    ClientClosedError,
+    ConfigurationError,
+    FlashCalls,
+    NotFoundError,
+)
 
 from .support import (
     ACCESS_KEY,
     BASE_URL,
+    BOTH_CLIENTS,
     CALLEE,
     CHANNEL_ID,
     FAST,
     WORKSPACE_ID,
     ScriptedBird,
+    driven,
 )
 
 pytestmark = pytest.mark.anyio
@@ -25,188 +37,162 @@ SETTINGS = {
     "base_url": BASE_URL,
     "backoff": FAST,
 }
+CLIENTS = {"sync": (FlashCalls, httpx.Client), "async": (AsyncFlashCalls, httpx.AsyncClient)}
 
 
 @pytest.fixture
-def created_http_clients(monkeypatch, bird: ScriptedBird) -> list[httpx.Client | httpx.AsyncClient]:
+def created(monkeypatch, bird: ScriptedBird) -> list[httpx.Client | httpx.AsyncClient]:
     """The httpx clients the library builds for itself, wired to ``bird`` instead of the network."""
-    created: list[httpx.Client | httpx.AsyncClient] = []
+    made: list[httpx.Client | httpx.AsyncClient] = []
 
-    class SyncClient(httpx.Client):
-        def __init__(self, **options):
-            options.pop("transport", None)  # the library's own pooled transport
-            super().__init__(transport=httpx.MockTransport(bird), **options)
-            created.append(self)
+    def wired(base: type[Any]) -> type[Any]:
+        class Wired(base):  # type: ignore[misc, valid-type]
+            def __init__(self, **options: Any) -> None:
+                options.pop("transport", None)  # the library's own pooled transport
+                super().__init__(transport=httpx.MockTransport(bird), **options)
+                made.append(self)
 
-    class AsyncClient(httpx.AsyncClient):
-        def __init__(self, **options):
-            options.pop("transport", None)
-            super().__init__(transport=httpx.MockTransport(bird), **options)
-            created.append(self)
+        return Wired
 
-    monkeypatch.setattr(httpx, "Client", SyncClient)
-    monkeypatch.setattr(httpx, "AsyncClient", AsyncClient)
-    return created
+    monkeypatch.setattr(httpx, "Client", wired(httpx.Client))
+    monkeypatch.setattr(httpx, "AsyncClient", wired(httpx.AsyncClient))
+    return made
 
 
-def test_sync_close_closes_the_client_it_created(created_http_clients, bird: ScriptedBird):
-    fc = FlashCalls(**SETTINGS)
-    fc.create(CALLEE)
-    [http] = created_http_clients
-    assert not http.is_closed
+async def close(client: Any) -> None:
+    await (
+        driven(client).aclose() if isinstance(client, AsyncFlashCalls) else driven(client).close()
+    )
 
-    fc.close()
 
+async def in_with_block(client: Any, *calls: str) -> None:
+    """Enter the client as a context manager and create a call for each of ``calls``."""
+    if isinstance(client, AsyncFlashCalls):
+        async with client as entered:
+            assert entered is client
+            for _ in calls:
+                await client.create(CALLEE)
+    else:
+        with client as entered:
+            assert entered is client
+            for _ in calls:
+                client.create(CALLEE)
+
+
+@BOTH_CLIENTS
+@pytest.mark.parametrize("closing", ["close", "with-block", "with-block-on-error"])
+async def test_a_client_closes_the_http_client_it_created(
+    kind, created, bird: ScriptedBird, closing
+):
+    fc = CLIENTS[kind][0](**SETTINGS)
+    if closing == "with-block-on-error":
+        bird.always(lambda request: httpx.Response(404, json={"code": "NotFound", "message": "x"}))
+    if closing == "close":
+        await driven(fc).create(CALLEE)
+        assert not created[0].is_closed
+        await close(fc)
+    elif closing == "with-block":
+        await in_with_block(fc, "create")
+    else:
+        with pytest.raises(NotFoundError):
+            await in_with_block(fc, "create")
+
+    [http] = created
+    assert isinstance(http, CLIENTS[kind][1])
     assert http.is_closed
     assert len(bird.requests) == 1
 
 
-def test_sync_context_manager_closes_the_client_it_created(created_http_clients):
-    with FlashCalls(**SETTINGS) as fc:
-        assert isinstance(fc, FlashCalls)
-        fc.create(CALLEE)
-        [http] = created_http_clients
-        assert not http.is_closed
+@BOTH_CLIENTS
+async def test_a_users_http_client_is_left_open(kind, bird: ScriptedBird):
+    client_class, http_class = CLIENTS[kind]
+    http = http_class(transport=httpx.MockTransport(bird))
 
-    assert http.is_closed
+    await in_with_block(client_class(**SETTINGS, http_client=http), "create")
+    await close(client_class(**SETTINGS, http_client=http))
 
-
-def test_sync_context_manager_closes_on_error_too(created_http_clients, bird: ScriptedBird):
-    bird.always(lambda request: httpx.Response(404, json={"code": "NotFound", "message": "x"}))
-    with pytest.raises(Exception, match="404"), FlashCalls(**SETTINGS) as fc:
-        fc.create(CALLEE)
-
-    [http] = created_http_clients
-    assert http.is_closed
-
-
-async def test_async_aclose_closes_the_client_it_created(created_http_clients, bird: ScriptedBird):
-    fc = AsyncFlashCalls(**SETTINGS)
-    await fc.create(CALLEE)
-    [http] = created_http_clients
-    assert isinstance(http, httpx.AsyncClient)
     assert not http.is_closed
+    await driven(http).post(f"{BASE_URL}/anything", json={})  # still usable by its owner
+    assert len(bird.requests) == 2
+    await (http.aclose() if isinstance(http, httpx.AsyncClient) else driven(http).close())
 
-    await fc.aclose()
 
-    assert http.is_closed
+@BOTH_CLIENTS
+async def test_a_users_http_client_closed_by_the_user_is_refused_clearly(kind, bird: ScriptedBird):
+    client_class, http_class = CLIENTS[kind]
+    http = http_class(transport=httpx.MockTransport(bird))
+    fc = driven(client_class(**SETTINGS, http_client=http))
+    await driven(http).aclose() if isinstance(http, httpx.AsyncClient) else http.close()
 
-
-async def test_async_context_manager_closes_the_client_it_created(created_http_clients):
-    async with AsyncFlashCalls(**SETTINGS) as fc:
-        assert isinstance(fc, AsyncFlashCalls)
+    with pytest.raises(ClientClosedError, match="is closed"):
         await fc.create(CALLEE)
-        [http] = created_http_clients
-
-    assert http.is_closed
+    assert bird.requests == []
 
 
-def test_sync_a_users_http_client_is_left_open(bird: ScriptedBird):
-    with httpx.Client(transport=httpx.MockTransport(bird)) as http:
-        with FlashCalls(**SETTINGS, http_client=http) as fc:
-            fc.create(CALLEE)
-        FlashCalls(**SETTINGS, http_client=http).close()
+@BOTH_CLIENTS
+async def test_a_closed_client_raises_a_bird_error(kind, created, bird: ScriptedBird):
+    # errors.py: "Every exception the client raises is a BirdError".
+    fc = CLIENTS[kind][0](**SETTINGS)
+    await close(fc)
 
-        assert not http.is_closed
-        # Still usable by its owner.
-        http.post(f"{BASE_URL}/anything", json={})
-        assert len(bird.requests) == 2
-
-
-async def test_async_a_users_http_client_is_left_open(bird: ScriptedBird):
-    async with httpx.AsyncClient(transport=httpx.MockTransport(bird)) as http:
-        async with AsyncFlashCalls(**SETTINGS, http_client=http) as fc:
-            await fc.create(CALLEE)
-        await AsyncFlashCalls(**SETTINGS, http_client=http).aclose()
-
-        assert not http.is_closed
-        await http.post(f"{BASE_URL}/anything", json={})
-        assert len(bird.requests) == 2
+    with pytest.raises(ClientClosedError, match="create a new client"):
+        await driven(fc).create(CALLEE)
+    assert bird.requests == []
 
 
-def test_sync_with_options_shares_the_pool_and_closing_it_is_a_no_op(
-    created_http_clients, bird: ScriptedBird
+@BOTH_CLIENTS
+async def test_with_options_shares_the_pool_and_closing_it_is_a_no_op(
+    kind, created, bird: ScriptedBird
 ):
-    fc = FlashCalls(**SETTINGS)
-    derived = fc.with_options(timeout=3.0, max_retries=0)
-
-    derived.create(CALLEE)
-    derived.close()
-    with derived:
-        pass
-    fc.create(CALLEE)
-
-    [http] = created_http_clients  # no second pool was opened
-    assert not http.is_closed
-    assert len(bird.requests) == 2
-    assert type(derived) is FlashCalls
-    assert (derived.timeout, derived.max_retries) == (3.0, 0)
-    assert (fc.timeout, fc.max_retries) == (10.0, 2)
-    fc.close()
-    assert http.is_closed
-
-
-async def test_async_with_options_shares_the_pool_and_closing_it_is_a_no_op(
-    created_http_clients, bird: ScriptedBird
-):
-    fc = AsyncFlashCalls(**SETTINGS)
-    derived = fc.with_options(timeout=3.0, max_retries=0)
-
-    await derived.create(CALLEE)
-    await derived.aclose()
-    async with derived:
-        pass
-    await fc.create(CALLEE)
-
-    [http] = created_http_clients
-    assert not http.is_closed
-    assert len(bird.requests) == 2
-    assert type(derived) is AsyncFlashCalls
-    assert (derived.timeout, derived.max_retries) == (3.0, 0)
-    await fc.aclose()
-    assert http.is_closed
-
-
-async def test_with_options_keeps_the_settings_and_changes_only_the_limits(
-    flash, bird: ScriptedBird
-):
-    fc = flash(timeout=4.0, max_retries=1)
-
+    client_class = CLIENTS[kind][0]
+    fc = client_class(**SETTINGS, timeout=6.0, max_retries=1)
     derived = fc.with_options(max_retries=5)
 
-    assert (derived.timeout, derived.max_retries) == (4.0, 5)
-    assert (derived.workspace_id, derived.channel_id) == (fc.workspace_id, fc.channel_id)
-    assert derived.base_url == fc.base_url
-    await derived.create(CALLEE)
+    await driven(derived).create(CALLEE)
+    await close(derived)
+    await in_with_block(derived)
+    await driven(fc).create(CALLEE)
+
+    [http] = created  # no second pool was opened
+    assert not http.is_closed
+    assert len(bird.requests) == 2
     assert bird.requests[0].headers["Authorization"] == f"AccessKey {ACCESS_KEY}"
+    assert type(derived) is client_class
+    assert (derived.timeout, derived.max_retries, fc.max_retries) == (6.0, 5, 1)
+    assert (derived.workspace_id, derived.channel_id, derived.base_url) == (
+        fc.workspace_id,
+        fc.channel_id,
+        fc.base_url,
+    )
+    await close(fc)
+    assert http.is_closed
 
 
+@BOTH_CLIENTS
 @pytest.mark.parametrize(
     "options", [{"timeout": 0}, {"timeout": -2.0}, {"max_retries": -1}, {"max_retries": 1.5}]
 )
-async def test_with_options_checks_its_limits(flash, options):
-    fc = flash()
+async def test_with_options_checks_its_limits(kind, options):
+    fc = CLIENTS[kind][0](**SETTINGS)
 
     with pytest.raises(ConfigurationError):
         fc.with_options(**options)
 
     assert (fc.timeout, fc.max_retries) == (10.0, 2)
+    await close(fc)
 
 
-def test_sync_a_closed_client_raises_a_bird_error(created_http_clients, bird: ScriptedBird):
-    # errors.py: "Every exception the client raises is a BirdError".
-    fc = FlashCalls(**SETTINGS)
-    fc.close()
+def test_one_client_serves_one_event_loop_after_another(fake_bird):
+    async def create(fc: AsyncFlashCalls) -> str:
+        return (await fc.create(CALLEE)).to
 
-    with pytest.raises(BirdError):
-        fc.create(CALLEE)
-    assert bird.requests == []
+    with fake_bird.serve() as base_url:
+        fc = AsyncFlashCalls(
+            fake_bird.access_key, fake_bird.workspace_id, fake_bird.channel_id, base_url
+        )
+        # Each asyncio.run is a new event loop: the client's own connections follow it.
+        assert asyncio.run(create(fc)) == CALLEE
+        assert asyncio.run(create(fc)) == CALLEE
+        asyncio.run(fc.aclose())
 
-
-async def test_async_a_closed_client_raises_a_bird_error(created_http_clients, bird: ScriptedBird):
-    fc = AsyncFlashCalls(**SETTINGS)
-    await fc.aclose()
-
-    with pytest.raises(BirdError):
-        await fc.create(CALLEE)
-    assert bird.requests == []
+    assert len(fake_bird.calls) == 2

@@ -24,10 +24,20 @@ from pathlib import Path
 import bird_flashcalls
 import httpx
 import pytest
-from bird_flashcalls import FlashCall, FlashCallHangup
+from bird_flashcalls import FlashCall, FlashCallHangup, _client
 from bird_flashcalls import _generated as bird_channels_api
 
-from .support import CALL_ID, CALLEE, ScriptedBird, flash_call_body, raises, reply
+from .support import (
+    CALL_ID,
+    CALLEE,
+    CHANNEL_ID,
+    WORKSPACE_ID,
+    ModuleView,
+    ScriptedBird,
+    flash_call_body,
+    raises,
+    reply,
+)
 
 PACKAGES = (bird_flashcalls, bird_channels_api)
 # Loggers are created by name or by module (another argument looks up an existing one).
@@ -223,26 +233,26 @@ EXPECTED_ATTEMPTS = [
 @pytest.mark.parametrize(
     "setup",
     [
-        "",
-        "logging.basicConfig(level=logging.DEBUG)",
-        "logging.basicConfig()",
-        "logging.basicConfig(stream=sys.stdout)",
-        "logging.getLogger('bird_flashcalls').addHandler(logging.StreamHandler())",
-        "logging.getLogger().addHandler(logging.StreamHandler()); "
-        "logging.getLogger().handlers[0].setLevel(logging.INFO)",
-        "import logging.config\n"
-        "logging.config.dictConfig({'version': 1, 'disable_existing_loggers': False,"
-        " 'handlers': {'err': {'class': 'logging.StreamHandler'}},"
-        " 'loggers': {'bird_flashcalls': {'handlers': ['err'], 'level': 'DEBUG'}}})",
-    ],
-    ids=[
-        "nothing",
-        "basic-config-debug",
-        "basic-config",
-        "basic-config-stdout",
-        "own-handler-on-bird-flashcalls",
-        "root-handler-above-debug",
-        "dict-config-of-bird-flashcalls",
+        pytest.param("", id="nothing"),
+        pytest.param("logging.basicConfig(level=logging.DEBUG)", id="basic-config-debug"),
+        pytest.param("logging.basicConfig()", id="basic-config"),
+        pytest.param("logging.basicConfig(stream=sys.stdout)", id="basic-config-stdout"),
+        pytest.param(
+            "logging.getLogger('bird_flashcalls').addHandler(logging.StreamHandler())",
+            id="own-handler-on-bird-flashcalls",
+        ),
+        pytest.param(
+            "logging.getLogger().addHandler(logging.StreamHandler()); "
+            "logging.getLogger().handlers[0].setLevel(logging.INFO)",
+            id="root-handler-above-debug",
+        ),
+        pytest.param(
+            "import logging.config\n"
+            "logging.config.dictConfig({'version': 1, 'disable_existing_loggers': False,"
+            " 'handlers': {'err': {'class': 'logging.StreamHandler'}},"
+            " 'loggers': {'bird_flashcalls': {'handlers': ['err'], 'level': 'DEBUG'}}})",
+            id="dict-config-of-bird-flashcalls",
+        ),
     ],
 )
 def test_bird_flashcalls_log_prints_each_line_once(setup: str) -> None:
@@ -286,3 +296,61 @@ async def test_each_line_about_a_response_carries_birds_request_id(
         ("202", " [request id mb-202]"),
         ("202", ""),
     ]
+
+
+# The client's own lines: one per attempt and one per retry, at DEBUG only.
+
+
+@pytest.mark.anyio
+async def test_logging_has_one_line_per_attempt_and_per_retry(
+    flash, bird: ScriptedBird, debug_logs, sleeps
+):
+    bird.then(reply(503), raises(httpx.ConnectError))
+    fc = flash(max_retries=2)
+
+    await fc.end(CALL_ID, result="verified")
+
+    path = f"/workspaces/{WORKSPACE_ID}/channels/{CHANNEL_ID}/flashcalls/{CALL_ID}"
+    lines = [
+        record.getMessage()
+        for record in debug_logs.records
+        if record.name == "bird_flashcalls" and record.levelno == logging.DEBUG
+    ]
+    attempts = [line for line in lines if "(attempt" in line]
+    retries = [line for line in lines if line.startswith("retrying")]
+    assert len(attempts) == len(bird.requests) == 3
+    assert len(retries) == 2
+    for number, (line, outcome) in enumerate(
+        zip(attempts, ["503", "ConnectError", "202"], strict=True), start=1
+    ):
+        assert line.startswith(f"POST {path} -> {outcome} (attempt {number}, ")
+        assert line.endswith(" ms)")
+    assert retries[0].startswith(f"retrying POST {path} in ")
+    assert "(retry 1 of 2)" in retries[0]
+    assert retries[0].endswith("after status 503")
+    assert "(retry 2 of 2)" in retries[1]
+    assert retries[1].endswith("after ConnectError")
+
+
+@pytest.mark.anyio
+async def test_nothing_is_logged_above_debug_for_a_normal_call(flash, bird: ScriptedBird, caplog):
+    caplog.set_level(logging.DEBUG, logger="bird_flashcalls")
+
+    await flash().create(CALLEE)
+
+    assert [
+        r for r in caplog.records if r.name == "bird_flashcalls" and r.levelno > logging.DEBUG
+    ] == []
+
+
+@pytest.mark.anyio
+async def test_the_attempt_log_line_gives_its_duration_in_milliseconds(flash, monkeypatch, caplog):
+    started = _client.time.monotonic()
+    ticks = iter([started] + [started + 0.25] * 10)
+    monkeypatch.setattr(_client, "time", ModuleView(_client.time, monotonic=lambda: next(ticks)))
+
+    with caplog.at_level(logging.DEBUG, logger="bird_flashcalls"):
+        await flash().create(CALLEE)
+
+    [line] = [r.getMessage() for r in caplog.records if "-> 202" in r.getMessage()]
+    assert line.endswith("-> 202 (attempt 1, 250.0 ms)")

@@ -15,22 +15,32 @@ import pytest
 from bird_flashcalls import HangupResult, InvalidRequestError, Verification, _numbers
 from bird_flashcalls._numbers import (
     BUILT_IN_RULES,
+    DROP_SEPARATORS,
     GENERAL_RULE,
     Reading,
     country_code,
     dialling_rules,
+    normalise_number,
     read_received,
     read_with_built_in_rules,
     same_number,
 )
-from bird_flashcalls._rules import is_e164
+from bird_flashcalls._rules import (
+    DEFAULT_RING_TIMEOUT,
+    E164_PATTERN,
+    MAX_RING_TIMEOUT,
+    MIN_CODE_DIGITS,
+    MIN_RING_TIMEOUT,
+    RESULTS,
+    canonical_uuid,
+    is_e164,
+    is_loopback_host,
+)
 from bird_flashcalls._verify import check_received_cli, check_typed_code
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from .support import CALL_ID, ScriptedBird, a_flash_call
-
-pytestmark = pytest.mark.anyio
+from .support import CALL_ID, CALLER
 
 RULES = ["libphonenumber", "built-in"]
 
@@ -80,6 +90,12 @@ DOCUMENTED = [
     international("+3197010260002", "0031 97 010 260 002"),
     e164("+3197010260002", "+31 97 010 260 002"),
     e164("+3197010260002", "+31 (0)97 010 260 002"),
+    e164("+31201234567", "+31-20-123-4567"),
+    e164("+31201234567", "+31.20.123.45.67"),
+    e164("+31201234567", "(+31) 20 1234567"),
+    e164("+31201234567", " +31 20 123 4567\n"),
+    e164("+31201234567", "+31 (0)20 123 4567"),  # the trunk 0 in parentheses is dropped
+    international("+31201234567", "0031201234567"),
     case("+3197010260002", "097010260003", "national", "+3197010260003", False),
     # Germany.
     national("+4930123456", "030 123456"),
@@ -140,6 +156,7 @@ DOCUMENTED = [
     unparsed("020 123 4567 ext. 5"),
     unparsed("".join(chr(0xFF10 + int(digit)) for digit in "0201234567")),  # fullwidth
     unparsed("+31 20 123 4567 8901 2345"),  # 17 digits
+    unparsed("020 123 456x"),
 ]
 
 # Where the phonenumbers extra reads more than the built-in rules: a national number written
@@ -156,12 +173,10 @@ LIBPHONENUMBER_ONLY = [
 @pytest.mark.parametrize(
     ("expected", "received", "interpreted_as", "read_as", "verified"), DOCUMENTED
 )
-async def test_verify_reads_the_documented_cases(
-    flash, bird: ScriptedBird, rules, expected, received, interpreted_as, read_as, verified
+def test_the_documented_cases_are_read_alike_by_either_rules(
+    rules, expected, received, interpreted_as, read_as, verified
 ):
-    call = a_flash_call(**{"from": expected})
-
-    outcome = await flash().verify(call, received)
+    outcome = check_received_cli(UUID(CALL_ID), expected, received)
 
     assert outcome == Verification(
         call_id=UUID(CALL_ID),
@@ -171,9 +186,6 @@ async def test_verify_reads_the_documented_cases(
         received_cli=received if read_as is None else read_as,
         interpreted_as=interpreted_as,
     )
-    # Bird's receivedCli is E.164: the number as it was read, or nothing.
-    reported = {} if read_as is None else {"receivedCli": read_as}
-    assert bird.bodies() == [{"result": str(outcome.result), **reported}]
 
 
 @pytest.mark.parametrize(("expected", "received"), LIBPHONENUMBER_ONLY)
@@ -196,47 +208,32 @@ def test_each_documented_reading_denotes_a_number_of_the_expected_country_or_is_
 
 
 @pytest.mark.parametrize("received", ["", "   ", "\n", None, 31201234567, b"+31201234567"])
-async def test_verify_refuses_no_number_at_all(flash, bird: ScriptedBird, received):
+def test_no_number_at_all_is_refused(received):
     with pytest.raises(InvalidRequestError) as caught:
-        await flash().verify(a_flash_call(), received)
+        check_received_cli(UUID(CALL_ID), CALLER, received)
 
     assert caught.value.field == "received_cli"
-    assert bird.requests == []
 
 
 # How the check is made.
 
 
-def test_verification_repr_masks_both_numbers(rules):
-    outcome = check_received_cli(UUID(CALL_ID), "+3197010260002", "097 010 260 002")
+def test_a_verifications_repr_masks_both_numbers_and_what_could_not_be_read(rules):
+    read = check_received_cli(UUID(CALL_ID), "+3197010260002", "097 010 260 002")
+    unread = check_received_cli(UUID(CALL_ID), "+31201234567", "tel:0201234567")
 
-    shown = repr(outcome)
-    assert "+3197010260002" not in shown
-    assert "97010260002" not in shown
-    assert "expected_cli='+319**********'" in shown
-    assert "received_cli='+319**********'" in shown
-    assert "interpreted_as='national'" in shown
-    assert "verified=True" in shown
-
-
-def test_verification_repr_masks_what_could_not_be_read():
-    outcome = check_received_cli(UUID(CALL_ID), "+31201234567", "tel:0201234567")
-
-    assert outcome.interpreted_as == "unparsed"
-    assert "0201234567" not in repr(outcome)
-
-
-def test_verify_code_says_it_compared_last_digits():
-    outcome = check_typed_code(UUID(CALL_ID), "+31201234567", "4567", None)
-
-    assert (outcome.verified, outcome.interpreted_as) == (True, "last_digits")
-
-
-def test_a_verification_made_without_interpretation_is_of_an_e164_number():
-    # Code written against the five original fields keeps working.
-    made = Verification(UUID(CALL_ID), True, HangupResult.VERIFIED, "+31201234567", "+31201234567")
-
-    assert made.interpreted_as == "e164"
+    assert repr(read) == (
+        f"Verification(call_id=UUID('{CALL_ID}'), verified=True, "
+        "result=<HangupResult.VERIFIED: 'verified'>, expected_cli='+319**********', "
+        "received_cli='+319**********', interpreted_as='national')"
+    )
+    assert unread.interpreted_as == "unparsed"
+    assert "0201234567" not in repr(unread)
+    # Made with the five original fields: a reading of an E.164 number.
+    assert (
+        Verification(UUID(CALL_ID), True, HangupResult.VERIFIED, CALLER, CALLER).interpreted_as
+        == "e164"
+    )
 
 
 @pytest.mark.parametrize(
@@ -286,6 +283,267 @@ def test_every_check_compares_the_same_number_of_bytes_in_constant_time(
 )
 def test_same_number(a, b, same):
     assert same_number(a, b) is same
+
+
+# Typed codes: the last digits of the number Bird called from.
+
+
+@pytest.mark.parametrize(
+    ("code", "digits", "verified"),
+    [
+        ("4567", None, True),
+        ("45 67", None, True),
+        ("45-67", None, True),
+        ("1234567", None, True),
+        ("31201234567", None, True),
+        ("567", 3, True),
+        ("7", 1, True),  # fewer than four when asked for
+        ("4568", None, False),
+        ("5467", None, False),
+        ("8", 1, False),
+        ("567", 4, False),  # fewer digits than asked for
+        ("14567", 4, False),  # more digits than asked for
+    ],
+)
+def test_a_typed_code_is_compared_with_the_last_digits(code, digits, verified):
+    outcome = check_typed_code(UUID(CALL_ID), CALLER, code, digits)
+
+    assert outcome == Verification(
+        call_id=UUID(CALL_ID),
+        verified=verified,
+        result=HangupResult.VERIFIED if verified else HangupResult.WRONG_CLI,
+        expected_cli=CALLER,
+        received_cli=_numbers.drop_separators(code),  # as typed, without separators
+        interpreted_as="last_digits",
+    )
+
+
+@pytest.mark.parametrize(
+    ("code", "digits", "field", "says"),
+    [
+        ("45a7", None, "code", "code must be digits only"),
+        ("", None, "code", "code must be digits only"),
+        ("+4567", None, "code", "code must be digits only"),
+        (4567, None, "code", "code must be the digits the user typed, as a string, got int"),
+        ("4567", 0, "digits", "digits must be a positive integer, got 0"),
+        ("4567", -1, "digits", "digits must be a positive integer, got -1"),
+        ("4567", True, "digits", "digits must be a positive integer, got True"),
+        ("123456789012", None, "code", "cannot compare 12 digits: the caller number has 11"),
+        ("4567", 12, "digits", "cannot compare 12 digits: the caller number has 11"),
+        # Too short to mean anything: one typed digit would pass one time in ten.
+        ("7", None, "code", "code has 1 digit(s): ask the user for at least 4, or pass digits="),
+        ("567", None, "code", "code has 3 digit(s): ask the user for at least 4"),
+    ],
+)
+def test_a_code_that_cannot_be_compared_is_refused(code, digits, field, says):
+    with pytest.raises(InvalidRequestError) as caught:
+        check_typed_code(UUID(CALL_ID), CALLER, code, digits)
+
+    assert caught.value.field == field
+    assert str(caught.value).startswith(says)
+
+
+def test_four_digits_is_the_shortest_code_asked_for_by_default():
+    assert MIN_CODE_DIGITS == 4
+    assert check_typed_code(UUID(CALL_ID), CALLER, CALLER[-4:], None).verified
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        lambda: check_received_cli(UUID(CALL_ID), "12345", CALLER),
+        lambda: check_typed_code(UUID(CALL_ID), "12345", "4567", None),
+    ],
+    ids=["number", "code"],
+)
+def test_a_bad_expected_cli_is_named(check):
+    with pytest.raises(InvalidRequestError) as caught:
+        check()
+
+    assert caught.value.field == "expected_cli"
+
+
+# Normalising a number to E.164; what is refused is described, never echoed whole.
+
+NOT_E164 = [
+    pytest.param("0612345678", id="national"),
+    pytest.param("612345678", id="no-prefix"),
+    pytest.param("+31abc45678", id="letters"),
+    pytest.param("+31 6 CALL ME", id="words"),
+    pytest.param("+1234567890123456", id="16-digits"),
+    pytest.param("+0612345678", id="country-code-0"),
+    pytest.param("+", id="plus-only"),
+    pytest.param("", id="empty"),
+    pytest.param("   ", id="blank"),
+    pytest.param("++31612345678", id="double-plus"),
+    pytest.param("tel:+31612345678", id="tel-uri"),
+    pytest.param("+" + "".join(chr(0xFF10 + int(d)) for d in "31612345678"), id="fullwidth"),
+    pytest.param("x" * 5000, id="long"),
+    pytest.param(None, id="None"),
+    pytest.param(31612345678, id="int"),
+]
+EXAMPLE = "+31612345678"  # what refusals suggest instead
+SHOWN = re.compile(r"\((\d+) characters? starting ('[^']*')\)|\((\d+) characters?\)")
+
+
+def assert_not_echoed(number: object, message: str) -> None:
+    """At most the first 4 characters of a refused number and its length are in the message."""
+    assert len(message) < 400
+    if not isinstance(number, str):
+        assert f"string, got {type(number).__name__}" in message
+        return
+    if not number:
+        assert "empty" in message
+        return
+    if len(number) > 4:
+        assert number not in message.replace(EXAMPLE, "")
+    shown = SHOWN.search(message)
+    assert shown is not None, message
+    assert int(shown[1] or shown[3]) == len(number)
+    if shown[2] is not None:
+        start = eval(shown[2])  # a repr of a str
+        assert len(start) <= min(4, len(number) // 3)
+        assert number.startswith(start)
+
+
+@pytest.mark.parametrize("number", NOT_E164)
+def test_a_number_that_is_not_e164_is_refused_without_being_echoed(number):
+    with pytest.raises(InvalidRequestError) as caught:
+        normalise_number(number, field="to")
+
+    assert isinstance(caught.value, ValueError)
+    assert caught.value.field == "to"
+    assert_not_echoed(number, str(caught.value))
+    if isinstance(number, str) and number.strip():
+        assert "E.164" in str(caught.value)
+        assert EXAMPLE in str(caught.value)  # an example of what to send instead
+
+
+@pytest.mark.parametrize(
+    ("number", "shown"),
+    [
+        ("+31 6 1234 5678 9012 34", "(23 characters starting '+31 ')"),  # 17 digits
+        ("+123456789012345678", "(19 characters starting '+123')"),
+        ("0612345678", "(10 characters starting '061')"),
+        ("tel:+31612345678", "(16 characters starting 'tel:')"),
+        ("+31 6 CALL ME", "(13 characters starting '+31 ')"),
+        ("+0612", "(5 characters starting '+')"),
+        ("12", "(2 characters)"),
+        ("x" * 5000, "(5000 characters starting 'xxxx')"),
+    ],
+)
+def test_a_refused_number_shows_only_its_first_characters_and_length(number, shown):
+    with pytest.raises(InvalidRequestError) as caught:
+        normalise_number(number, field="to")
+
+    assert shown in str(caught.value)
+    assert number.translate(DROP_SEPARATORS) not in str(caught.value).replace(EXAMPLE, "")
+
+
+@pytest.mark.parametrize("code", ["+31 20 123 4567", "0201234567x", "4567 or 4568"])
+def test_a_refused_code_is_not_echoed(code):
+    with pytest.raises(InvalidRequestError) as caught:
+        check_typed_code(UUID(CALL_ID), CALLER, code, None)
+
+    assert caught.value.field == "code"
+    assert code not in str(caught.value)
+    assert f"{len(code)} characters" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("written", "e164"),
+    [
+        ("+31612345678", "+31612345678"),
+        ("+31 6 12 34 56 78", "+31612345678"),
+        ("0031-6-1234-5678", "+31612345678"),
+        ("+1 (415) 555.2671", "+14155552671"),
+        ("+44/20/7946/0958", "+442079460958"),
+        ("+31\u00a06\u202f1234\u20095678", "+31612345678"),
+        ("  +31 (0)6 1234 5678", "+31612345678"),
+        ("0031 (0)6 1234 5678", "+31612345678"),
+        ("+31 (0)6 1234 (0)678", "+31612340678"),  # only the trunk zero is dropped
+    ],
+)
+def test_a_number_is_normalised_to_e164(written, e164):
+    assert normalise_number(written, field="to") == e164
+
+
+def test_every_whitespace_character_and_the_usual_punctuation_separate_digits():
+    # The table must drop what str.isspace() accepts (what a regex's \s matches), nothing more.
+    dropped = {chr(c) for c in range(0x110000) if chr(c).translate(DROP_SEPARATORS) == ""}
+    expected = {chr(c) for c in range(0x110000) if chr(c).isspace()} | set("-.()/")
+    assert dropped == expected
+
+
+# The rules at their edges: E.164's length, UUIDs' dashes, loopback hosts, ring timeouts.
+
+
+@pytest.mark.parametrize(
+    ("number", "e164"),
+    [
+        ("+3123456", True),  # 7 digits: the shortest
+        ("+312345", False),
+        ("+" + "3" * 15, True),  # 15 digits: the longest
+        ("+" + "3" * 16, False),
+        ("+0312345678", False),  # no country code starts with 0
+        ("31234567", False),
+        ("+31\uff1223456", False),  # a fullwidth digit
+        *[(other, False) for other in ("+1", "+123456", "+12\u00b2", "+1\u0663", "", "+", "+1a")],
+        *[(other, False) for other in ("+ 1234567", "+\n1234567", "+1234567\n", "12")],
+    ],
+)
+def test_an_e164_number_has_7_to_15_digits_after_the_plus(number, e164):
+    assert is_e164(number) is e164
+    assert (re.fullmatch(E164_PATTERN, number) is not None) is e164
+    if e164:
+        assert normalise_number(number, field="to") == number
+    elif number.translate(DROP_SEPARATORS) == number:  # nothing for normalising to drop
+        with pytest.raises(InvalidRequestError):
+            normalise_number(number, field="to")
+
+
+@pytest.mark.parametrize(
+    ("text", "uuid"),
+    [
+        ("5a3e1f5b-3c5b-4b59-9a3e-1c2d3e4f5a6b", True),
+        ("5A3E1F5B-3C5B-4B59-9A3E-1C2D3E4F5A6B", True),
+        ("5a3e1f5b3-c5b-4b59-9a3e-1c2d3e4f5a6b", False),  # each dash one place off
+        ("5a3e1f5b-3c5b4-b59-9a3e-1c2d3e4f5a6b", False),
+        ("5a3e1f5b-3c5b-4b599-a3e-1c2d3e4f5a6b", False),
+        ("5a3e1f5b-3c5b-4b59-9a3e1-c2d3e4f5a6b", False),
+        ("5a3e1f5b-3c5b-4b59-9a3e-1c2d3e4f5a6b-", False),
+        ("5a3e1f5b-3c5b-4b59-9a3e-1c2d3e4f5a6", False),
+        ("5a3e1f5b-3c5b-4b59-9a3e-1c2d3e4f5a6g", False),
+        ("5a3e1f5b-3c5b-4b59-9a3e--c2d3e4f5a6b", False),
+        ("{5a3e1f5b3c5b4b59-9a3e-1c2d3e4f5a6b}", False),
+    ],
+)
+def test_a_uuid_is_only_its_canonical_8_4_4_4_12_form(text, uuid):
+    assert (canonical_uuid(text) == UUID(text)) if uuid else (canonical_uuid(text) is None)
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("[::1]", True),
+        ("::1", True),
+        ("127.0.0.1", True),
+        ("127.255.0.9", True),
+        ("LocalHost", True),
+        ("localhost.localdomain", True),
+        ("[::2]", False),
+        ("128.0.0.1", False),
+        ("localhost.example.com", False),
+        (" 127.0.0.1", False),
+    ],
+)
+def test_loopback_hosts_with_or_without_brackets(host, loopback):
+    assert is_loopback_host(host) is loopback
+
+
+def test_ring_timeouts_are_3_to_120_seconds_30_by_default():
+    assert (MIN_RING_TIMEOUT, DEFAULT_RING_TIMEOUT, MAX_RING_TIMEOUT) == (3, 30, 120)
+    assert RESULTS == ("canceled", "timeout", "unknown", "verified", "wrong_cli")
 
 
 # phonenumbers is optional and loaded on first use.

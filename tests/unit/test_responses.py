@@ -10,12 +10,14 @@ import uuid
 import pytest
 from bird_flashcalls import (
     APIResponseValidationError,
+    APIStatusError,
     FlashCallStatus,
     HangupResult,
 )
 from bird_flashcalls._generated.types import UNSET
 
 from .support import (
+    BOTH_CLIENTS,
     CALL_ID,
     CALLEE,
     CALLER,
@@ -126,19 +128,13 @@ async def test_hangup_accepts_every_response_shape_bird_publishes(flash, bird: S
         ("end", hangup_body(result=7)),
         ("end", hangup_body(result=["verified"])),
         ("hangup", hangup_from_to_body(result={"value": "canceled"})),
-    ],
-    ids=[
-        "status-5",
-        "status-null",
-        "id-not-uuid",
-        "channelId-int",
-        "createdAt-yesterday",
-        "updatedAt-epoch",
-        "ringingAt-soon",
-        "attemptPrice-string",
-        "result-int",
-        "result-list",
-        "result-object",
+        # The generated from_dict checks UUIDs, dates and enums but takes any JSON value for a
+        # plain string or integer: those are checked here.
+        ("create", flash_call_body(**{"from": 31201234567})),
+        ("create", flash_call_body(to=None)),
+        ("create", flash_call_body(ringTimeout="30")),
+        ("end", hangup_body(receivedCli=31201234567)),
+        ("hangup", hangup_from_to_body(to=["+31612345678"])),
     ],
 )
 async def test_a_field_of_the_wrong_type_is_refused(flash, bird: ScriptedBird, operation, body):
@@ -151,58 +147,86 @@ async def test_a_field_of_the_wrong_type_is_refused(flash, bird: ScriptedBird, o
     assert caught.value.request_id == REQUEST_ID
 
 
+# Sizes: Bird's responses are a few hundred bytes; at most 10 MB is read, the limit itself allowed.
+
+LIMIT = 10 * MiB
+
+
+def padded_call(size: int) -> bytes:
+    body = json.dumps(flash_call_body()).encode()
+    return body + b" " * (size - len(body))
+
+
+@BOTH_CLIENTS
 @pytest.mark.parametrize(
-    ("operation", "body"),
+    ("content", "declared", "read"),
     [
-        ("create", flash_call_body(**{"from": 31201234567})),
-        ("create", flash_call_body(to=None)),
-        ("create", flash_call_body(ringTimeout="30")),
-        ("end", hangup_body(receivedCli=31201234567)),
-        ("hangup", hangup_from_to_body(to=["+31612345678"])),
+        (padded_call(LIMIT), True, True),
+        (padded_call(LIMIT), False, True),
+        (padded_call(LIMIT + 1), False, False),
+        (b" " * MiB * 64, False, False),
+        (padded_call(400), False, True),
     ],
-    ids=["from-int", "to-null", "ringTimeout-str", "receivedCli-int", "to-list"],
+    ids=["limit-declared", "limit-chunked", "one-over-chunked", "64-MiB-chunked", "small"],
 )
-async def test_a_string_or_integer_field_of_the_wrong_type_is_refused(
-    flash, bird: ScriptedBird, operation, body
+async def test_a_body_is_read_up_to_the_limit_and_cut_off_past_it(
+    flash, bird: ScriptedBird, content, declared, read
 ):
-    # The generated from_dict checks UUIDs, dates and enums but takes any JSON value for a
-    # plain string or integer, so a FlashCall with from_=31201234567 reaches the caller.
-    bird.always(reply(202, body))
+    stream = ChunkedBody(content)
+    if declared:
+        bird.always(reply(202, content=content))
+    else:
+        bird.always(streamed(202, stream, headers={"Transfer-Encoding": "chunked"}))
 
-    with pytest.raises(APIResponseValidationError):
-        await OPERATIONS[operation](flash())
+    if read:
+        assert (await flash().create(CALLEE)).to == CALLEE
+        return
+    with pytest.raises(APIResponseValidationError) as caught:
+        await flash().create(CALLEE)
+    assert "larger than 10 MB" in str(caught.value)
+    assert caught.value.body == b""
+    assert stream.pulled <= 11  # stopped just past the limit
+    assert len(bird.requests) == 1
 
 
-async def test_a_declared_oversized_body_is_refused_unread(flash, bird: ScriptedBird):
-    body = ChunkedBody(b" " * MiB, 64)
-    bird.always(
-        streamed(
-            202,
-            body,
-            headers={"Content-Length": str(10 * MiB + 1), "Messagebird-Request-Id": REQUEST_ID},
-        )
-    )
+@BOTH_CLIENTS
+@pytest.mark.parametrize(
+    ("declared", "shown"),
+    [
+        (str(LIMIT + 1), f"({LIMIT + 1} bytes so far)"),
+        (str(11 * MiB), f"({11 * MiB} bytes so far)"),
+        ("9" * 15, f"({'9' * 15} bytes so far)"),
+        # More than 15 digits: not even read (int() of thousands of digits is slow).
+        ("9" * 16, "bytes so far)"),
+        ("9" * 5000, "bytes so far)"),
+        ("0" * 15 + "2", "bytes so far)"),
+        ("0" * 40 + "2", "bytes so far)"),
+    ],
+)
+async def test_a_declared_size_over_the_limit_is_refused_unread(
+    flash, bird: ScriptedBird, declared, shown
+):
+    body = ChunkedBody(b" " * MiB * 64)
+    headers = {"Content-Length": declared, "Messagebird-Request-Id": REQUEST_ID}
+    bird.always(streamed(202, body, headers=headers))
 
     with pytest.raises(APIResponseValidationError) as caught:
         await flash().create(CALLEE)
 
     assert body.pulled == 0
-    assert "larger than 10 MB" in str(caught.value)
-    assert caught.value.request_id == REQUEST_ID
-    assert caught.value.status_code == 202
+    assert shown in str(caught.value)
+    assert int(str(caught.value).split("MB (")[1].split(" bytes")[0]) > LIMIT
+    assert (caught.value.request_id, caught.value.status_code) == (REQUEST_ID, 202)
 
 
-async def test_a_chunked_oversized_body_is_cut_off(flash, bird: ScriptedBird):
-    body = ChunkedBody(b" " * MiB, 64)
-    bird.always(streamed(202, body, headers={"Transfer-Encoding": "chunked"}))
+async def test_a_declared_size_of_15_digits_is_read_as_a_number(flash, bird: ScriptedBird):
+    bird.always(reply(202, content=b"{}", headers={"Content-Length": "0" * 14 + "2"}))
 
-    with pytest.raises(APIResponseValidationError, match="larger than 10 MB"):
-        await flash().end(CALL_ID, result="verified")
-
-    assert body.pulled <= 11  # stopped just past the limit, not at 64 MiB
-    assert len(bird.requests) == 1
+    with pytest.raises(APIResponseValidationError, match="lacks the required field"):
+        await flash().create(CALLEE)
 
 
+@BOTH_CLIENTS
 async def test_a_compressed_body_is_capped_after_decompression(flash, bird: ScriptedBird):
     bomb = gzip.compress(b" " * (11 * MiB))
     assert len(bomb) < 100_000
@@ -212,13 +236,17 @@ async def test_a_compressed_body_is_capped_after_decompression(flash, bird: Scri
         await flash().create(CALLEE)
 
 
-async def test_a_body_just_under_the_cap_is_read(flash, bird: ScriptedBird):
-    padded = json.dumps(flash_call_body()).encode() + b" " * (10 * MiB - 1000)
-    bird.always(reply(202, content=padded))
+@pytest.mark.parametrize(
+    ("status", "success"), [(199, False), (200, True), (202, True), (300, False)]
+)
+async def test_only_a_2xx_is_a_success(flash, bird: ScriptedBird, status, success):
+    bird.always(reply(status, content=padded_call(400)))
 
-    call = await flash().create(CALLEE)
-
-    assert call.to == CALLEE
+    if success:
+        assert (await flash().create(CALLEE)).to == CALLEE
+    else:
+        with pytest.raises(APIStatusError):
+            await flash().create(CALLEE)
 
 
 async def test_an_unknown_status_is_kept_as_its_string(flash, bird: ScriptedBird):

@@ -12,9 +12,10 @@ import httpx
 import pytest
 from bird_flashcalls import APIConnectionError
 
-from .support import OPERATIONS, ScriptedBird
+from .support import BOTH_CLIENTS, OPERATIONS, ScriptedBird
 
-pytestmark = pytest.mark.anyio
+# Each client catches what escapes its own transport.
+pytestmark = [pytest.mark.anyio, BOTH_CLIENTS]
 
 
 def raw(error: OSError) -> Callable[[httpx.Request], httpx.Response]:

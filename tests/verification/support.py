@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from bird_flashcalls.verification import (
 )
 from bird_flashcalls.verification._store import Record
 from bird_flashcalls.verification._transitions import UNREPORTED_KEPT_FOR
+from driver import Driver
 
 PHONE = "+31612345678"
 OTHER_PHONE = "+31612345679"
@@ -113,7 +113,7 @@ class Env:
             client = self.fake.async_client(max_retries=0)
             verifier = AsyncVerifier(client, store or self.store, **settings)
         self._clients.append(client)
-        return Driven(verifier)
+        return Driver(verifier)
 
     def reports(self, call_id: object) -> list[str]:
         return reports(self.fake, call_id)
@@ -122,22 +122,6 @@ class Env:
         for client in self._clients:
             await client.aclose() if hasattr(client, "aclose") else client.close()
         await self.stores.aclose()
-
-
-class Driven:
-    """A Verifier or AsyncVerifier behind one async interface: every method a coroutine."""
-
-    def __init__(self, verifier: Verifier | AsyncVerifier) -> None:
-        self.verifier = verifier
-
-    def __getattr__(self, name: str) -> Callable[..., Awaitable[Any]]:
-        method = getattr(self.verifier, name)
-
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            result = method(*args, **kwargs)
-            return await result if isinstance(self.verifier, AsyncVerifier) else result
-
-        return call
 
 
 def end_requests(fake: FakeBird, call_id: object) -> list[dict[str, Any]]:

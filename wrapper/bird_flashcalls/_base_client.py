@@ -11,6 +11,7 @@ import weakref
 from typing import Any, ClassVar, Generic, Self, TypeVar
 from uuid import UUID
 
+import attrs
 import httpx
 
 from . import _constants as constants
@@ -42,36 +43,37 @@ _NOT_DELIVERED = (
 )
 
 
-class Answer:
-    """A response and its body, read as far as the size limit allows."""
+@attrs.define
+class Reply:
+    """A response and its body, read as far as the size limit allows (``too_large``: the size)."""
 
-    __slots__ = ("body", "elapsed", "response", "too_large")
+    response: httpx.Response
+    body: bytes
+    too_large: int | None
+    elapsed: float
 
-    def __init__(self, response: httpx.Response, reader: BodyReader, elapsed: float) -> None:
-        self.response = response
-        self.body = reader.body()
-        self.too_large = reader.too_large
-        self.elapsed = elapsed
+    @classmethod
+    def read(cls, response: httpx.Response, reader: BodyReader, elapsed: float) -> Reply:
+        return cls(response, reader.body(), reader.too_large, elapsed)
 
 
-class NoAnswer:
+@attrs.define
+class NoReply:
     """No usable response, and whether the request may have reached Bird all the same."""
 
-    __slots__ = ("delivered", "elapsed", "error")
+    error: httpx.RequestError
+    elapsed: float
+    delivered: bool = attrs.field(
+        default=attrs.Factory(lambda self: not isinstance(self.error, _NOT_DELIVERED), True)
+    )
 
-    def __init__(self, error: httpx.RequestError, elapsed: float, delivered: bool | None = None):
-        self.error = error
-        self.elapsed = elapsed
-        self.delivered = not isinstance(error, _NOT_DELIVERED) if delivered is None else delivered
 
-
+@attrs.define
 class Retry:
-    __slots__ = ("delay",)
-
-    def __init__(self, delay: float) -> None:
-        self.delay = delay
+    delay: float
 
 
+@attrs.define
 class Connections(Generic[HttpClient]):
     """The httpx client that a client and the clients derived from it with ``with_options`` share.
 
@@ -80,14 +82,11 @@ class Connections(Generic[HttpClient]):
     client's connections belong to, once used; ``watcher`` closes them when that loop ends.
     """
 
-    __slots__ = ("closed", "http", "loop", "owned", "watcher")
-
-    def __init__(self, http: HttpClient, owned: bool) -> None:
-        self.http: HttpClient = http
-        self.owned = owned
-        self.closed = False
-        self.loop: weakref.ref[Any] | None = None
-        self.watcher: Any = None
+    http: HttpClient
+    owned: bool
+    closed: bool = False
+    loop: weakref.ref[Any] | None = None
+    watcher: Any = None
 
 
 class BaseFlashCalls(Generic[HttpClient]):
@@ -135,8 +134,7 @@ class BaseFlashCalls(Generic[HttpClient]):
         )
         self._timeout = timeout
         per_operation, self._attempt_timeout = http_timeout(timeout)
-        # httpx's documented "timeout" request extension, what build_request(timeout=...)
-        # would compute from an httpx.Timeout on every request.
+        # httpx's documented "timeout" request extension.
         self._timeout_extension = per_operation.as_dict()
         self._max_retries = max_retries
         self._backoff = backoff or Backoff()
@@ -221,11 +219,11 @@ class BaseFlashCalls(Generic[HttpClient]):
         operation: Operation[Parsed],
         request: httpx.Request,
         retry_number: int,
-        outcome: Answer | NoAnswer,
+        outcome: Reply | NoReply,
     ) -> Parsed | Retry:
         retries_left = retry_number < self._max_retries
         secret = self._settings.access_key
-        if isinstance(outcome, NoAnswer):
+        if isinstance(outcome, NoReply):
             reason = type(outcome.error).__name__
             _log(request, retry_number, reason, outcome.elapsed, None, secret)
             if retries_left and (operation.retry_when_maybe_delivered or not outcome.delivered):
@@ -293,7 +291,7 @@ def _log(
     secret: AccessKey,
 ) -> None:
     if not logger.isEnabledFor(logging.DEBUG):
-        return  # the arguments cost more than the call: url.path decodes the path
+        return
     logger.debug(
         "%s %s -> %s (attempt %d, %.1f ms)%s",
         request.method,

@@ -23,7 +23,7 @@ from typing import Any, Self, TypeVar
 import httpx
 
 from . import _constants as constants
-from ._base_client import Answer, BaseFlashCalls, NoAnswer, Retry
+from ._base_client import BaseFlashCalls, NoReply, Reply, Retry
 from ._generated.models.flash_call import FlashCall
 from ._generated.models.flash_call_hangup import FlashCallHangup
 from ._generated.models.flash_call_hangup_from_to import FlashCallHangupFromTo
@@ -127,7 +127,7 @@ class FlashCalls(BaseFlashCalls[httpx.Client]):
             time.sleep(step.delay)
             retry_number += 1
 
-    def _attempt(self, http: httpx.Client, request: httpx.Request) -> Answer | NoAnswer:
+    def _attempt(self, http: httpx.Client, request: httpx.Request) -> Reply | NoReply:
         started = time.monotonic()
         try:
             response = http.send(request, stream=True, follow_redirects=False, auth=None)
@@ -140,19 +140,19 @@ class FlashCalls(BaseFlashCalls[httpx.Client]):
             finally:
                 response.close()
         except httpx.RequestError as error:
-            return NoAnswer(error, time.monotonic() - started)
+            return NoReply(error, time.monotonic() - started)
         except OSError as error:
             return _socket_error(error, request, time.monotonic() - started)
-        return Answer(response, reader, time.monotonic() - started)
+        return Reply.read(response, reader, time.monotonic() - started)
 
 
-def _socket_error(error: OSError, request: httpx.Request, elapsed: float) -> NoAnswer:
+def _socket_error(error: OSError, request: httpx.Request, elapsed: float) -> NoReply:
     """A socket or TLS error that httpx did not map (some httpcore releases let TLS failures
     through a proxy pass), as the httpx error it stands for."""
     if isinstance(error, ssl.SSLCertVerificationError):
         # Refused during the handshake: nothing was sent.
-        return NoAnswer(httpx.ConnectError(str(error), request=request), elapsed)
-    return NoAnswer(httpx.NetworkError(str(error), request=request), elapsed, delivered=True)
+        return NoReply(httpx.ConnectError(str(error), request=request), elapsed)
+    return NoReply(httpx.NetworkError(str(error), request=request), elapsed, delivered=True)
 
 
 def _documented_as(sync_method: Callable[..., Any]) -> Callable[[Method], Method]:
@@ -254,7 +254,7 @@ class AsyncFlashCalls(BaseFlashCalls[httpx.AsyncClient]):
             await _asyncio().sleep(step.delay)
             retry_number += 1
 
-    async def _attempt(self, http: httpx.AsyncClient, request: httpx.Request) -> Answer | NoAnswer:
+    async def _attempt(self, http: httpx.AsyncClient, request: httpx.Request) -> Reply | NoReply:
         started = time.monotonic()
         try:
             async with _asyncio().timeout(self._attempt_timeout):
@@ -268,17 +268,17 @@ class AsyncFlashCalls(BaseFlashCalls[httpx.AsyncClient]):
                 finally:
                     await response.aclose()
         except httpx.RequestError as error:
-            return NoAnswer(error, time.monotonic() - started)
+            return NoReply(error, time.monotonic() - started)
         except TimeoutError:  # before OSError: TimeoutError is one
             # The timer cannot tell whether the request had left: assume it may have.
             timeout = httpx.ReadTimeout(
                 f"no complete response within the {self._attempt_timeout:g} s timeout",
                 request=request,
             )
-            return NoAnswer(timeout, time.monotonic() - started, delivered=True)
+            return NoReply(timeout, time.monotonic() - started, delivered=True)
         except OSError as error:
             return _socket_error(error, request, time.monotonic() - started)
-        return Answer(response, reader, time.monotonic() - started)
+        return Reply.read(response, reader, time.monotonic() - started)
 
     def _http_if_bound_here(self) -> httpx.AsyncClient | None:
         loop = self._connections.loop

@@ -17,10 +17,10 @@ from typing import Literal, NamedTuple
 from ._rules import MAX_E164_DIGITS, ascii_digits, is_e164
 from .errors import InvalidRequestError
 
-Interpretation = Literal["e164", "international_prefix", "national", "unparsed"]
+# How a received number was read (see ``read_received``).
+ReadAs = Literal["e164", "international_prefix", "national", "unparsed"]
 
 # What people put between digits: every character str.isspace() accepts, and - . ( ) /.
-# A table rather than a regex: compiling one costs import time and matching it costs per call.
 _WHITESPACE = (
     "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
     "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
@@ -104,7 +104,7 @@ class Reading(NamedTuple):
     """What a received number was read as: an E.164 number, or None, and how."""
 
     e164: str | None
-    interpreted_as: Interpretation
+    interpreted_as: ReadAs
 
 
 _UNPARSED = Reading(None, "unparsed")
@@ -202,7 +202,7 @@ def read_with_built_in_rules(digits: str, code: str) -> Reading:
     return _UNPARSED
 
 
-def _reading(candidate: str, interpreted_as: Interpretation) -> Reading:
+def _reading(candidate: str, interpreted_as: ReadAs) -> Reading:
     return Reading(candidate, interpreted_as) if is_e164(candidate) else _UNPARSED
 
 

@@ -6,6 +6,8 @@ from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import Any, Generic, TypeVar
 
+import attrs
+
 from . import _constants as constants
 from ._generated.api.channel_flashcall import (
     create_channel_flash_call,
@@ -19,33 +21,20 @@ from ._generated.models.flash_call_hangup_from_to import FlashCallHangupFromTo
 Parsed = TypeVar("Parsed")
 
 
+@attrs.frozen(repr=False)
 class Operation(Generic[Parsed]):
-    __slots__ = (
-        "generated",
-        "method_name",
-        "operation_id",
-        "parse",
-        "retry_statuses",
-        "retry_when_maybe_delivered",
-    )
+    """An operation of the spec, the wrapper method that calls it, and when it is retried.
 
-    def __init__(
-        self,
-        operation_id: str,
-        method_name: str,
-        generated: ModuleType,
-        parse: Callable[[Mapping[str, Any]], Parsed],
-        retry_when_maybe_delivered: bool,
-        retry_statuses: frozenset[int],
-    ) -> None:
-        self.operation_id = operation_id
-        self.method_name = method_name
-        self.generated = generated
-        self.parse = parse
-        # Safe to send again after the request may have reached Bird? Not for create: a second
-        # request rings the phone a second time.
-        self.retry_when_maybe_delivered = retry_when_maybe_delivered
-        self.retry_statuses = retry_statuses
+    ``retry_when_maybe_delivered``: safe to send again after the request may have reached Bird?
+    Not for create: a second request rings the phone a second time.
+    """
+
+    operation_id: str
+    method_name: str
+    generated: ModuleType
+    parse: Callable[[Mapping[str, Any]], Parsed]
+    retry_when_maybe_delivered: bool
+    retry_statuses: frozenset[int]
 
     def __repr__(self) -> str:
         return f"Operation({self.operation_id!r}, method {self.method_name}())"

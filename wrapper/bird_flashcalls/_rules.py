@@ -20,6 +20,9 @@ MIN_RING_TIMEOUT = 3
 MAX_RING_TIMEOUT = 120
 DEFAULT_RING_TIMEOUT = 30
 
+# Digits a user types to verify a flash call by its last digits: fewer are guessed too easily.
+MIN_CODE_DIGITS = 4
+
 # E.164: '+', a country code that does not start with 0, and at most 15 digits in all. No
 # country's numbers are shorter than 7 digits with their country code.
 MIN_E164_DIGITS = 7

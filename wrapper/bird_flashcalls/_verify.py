@@ -13,14 +13,13 @@ import attrs
 
 from . import _numbers
 from ._generated.models.hangup_result import HangupResult
-from ._generated.types import masked_number
+from ._masking import masked_number
 from ._numbers import normalise_number
-from ._rules import ascii_digits
+from ._rules import MIN_CODE_DIGITS, ascii_digits
 from .errors import InvalidRequestError
 
-MIN_CODE_DIGITS = 4
-
-Interpretation = Literal["e164", "international_prefix", "national", "unparsed", "last_digits"]
+# How ``received_cli`` was read: as a number, or as the last digits typed for ``verify_code``.
+Interpretation = _numbers.ReadAs | Literal["last_digits"]
 
 __all__ = [
     "MIN_CODE_DIGITS",

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import attrs
 
-from .._verify import MIN_CODE_DIGITS
+from .._rules import MIN_CODE_DIGITS
 from ..errors import ConfigurationError
 from ._models import VerificationEvent
 

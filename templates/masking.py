@@ -1,0 +1,1 @@
+../wrapper/bird_flashcalls/_masking.py

@@ -1,0 +1,481 @@
+"""When the client tries again, how long it waits, and when it must not send twice.
+
+The policy (``Backoff``, ``parse_retry_after``) is tested directly; the decision after each
+attempt on the sync client (both clients hand every attempt to the same ``_conclude``); what
+only the I/O does (sleeping, a body that outlives the timeout) on each client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import email.utils
+import logging
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from bird_flashcalls import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AsyncFlashCalls,
+    Backoff,
+    ConfigurationError,
+    FlashCalls,
+    InternalServerError,
+    RateLimitError,
+    _client,
+    _responses,
+)
+from bird_flashcalls._retry import parse_retry_after
+
+from .support import (
+    ACCESS_KEY,
+    BASE_URL,
+    BOTH_CLIENTS,
+    CALL_ID,
+    CALLEE,
+    CHANNEL_ID,
+    FLASHCALLS_PATH,
+    OPERATIONS,
+    REAL_422,
+    WORKSPACE_ID,
+    ChunkedBody,
+    ModuleView,
+    ScriptedBird,
+    driven,
+    raises,
+    reply,
+    request_error_body,
+    streamed,
+)
+
+pytestmark = pytest.mark.anyio
+
+NOW = datetime.datetime(2015, 10, 21, 7, 28, 0, tzinfo=datetime.UTC).timestamp()
+
+# The policy.
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        (None, None),
+        ("120", 120.0),
+        (" 7 ", 7.0),
+        ("0", 0.0),
+        ("1.5", 1.5),
+        *[(garbage, None) for garbage in ("-1", "nan", "NaN", "inf", "INF", "Infinity", "-inf")],
+        *[(garbage, None) for garbage in ("1e999", "", "soon", "Thu, 32 Foo 2024 99:00:00 GMT")],
+        ("Wed, 21 Oct 2015 07:28:30 GMT", 30.0),  # IMF-fixdate
+        ("Wednesday, 21-Oct-15 07:28:30 GMT", 30.0),  # obsolete RFC 850 form
+        ("Wed Oct 21 07:28:30 2015", 30.0),  # asctime: no zone, GMT by definition (RFC 9110)
+        ("Wed, 21 Oct 2015 07:28:30 +0000", 30.0),
+        ("Wed, 21 Oct 2015 09:28:30 +0200", 30.0),  # an offset is applied, not dropped
+        ("Wed, 21 Oct 2015 02:28:30 -0500", 30.0),
+        ("Wed, 21 Oct 2015 07:28:30 -0000", 30.0),  # no zone said: GMT
+        ("Wed, 21 Oct 2015 07:27:00 GMT", 0.0),  # past: now
+    ],
+)
+def test_retry_after_is_seconds_or_an_http_date(value, seconds):
+    assert parse_retry_after(value, now=lambda: NOW) == seconds
+
+
+@pytest.fixture
+def machine_in_new_york(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The process's local time zone five hours behind UTC (a POSIX TZ, no tz database)."""
+    monkeypatch.setenv("TZ", "EST+05")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("machine_in_new_york")
+@pytest.mark.parametrize(
+    "http_date",
+    [
+        "Wed Oct 21 07:28:30 2015",
+        "Wed, 21 Oct 2015 07:28:30 -0000",
+        "Wed, 21 Oct 2015 07:28:30 GMT",
+    ],
+)
+def test_a_retry_after_date_is_gmt_whatever_the_machines_time_zone(http_date):
+    assert parse_retry_after(http_date, now=lambda: NOW) == 30.0
+
+
+@pytest.mark.parametrize(
+    ("retry_number", "jitter", "delay"),
+    [
+        (0, 0.0, 0.5),
+        (1, 0.0, 1.0),
+        (2, 0.0, 2.0),
+        (4, 0.0, 8.0),
+        (5, 0.0, 8.0),  # capped at max_delay
+        (0, 0.5, 0.5 * 0.875),
+        (3, 0.5, 4.0 * 0.875),
+        (9, 0.5, 8.0 * 0.875),
+        # max_retries has no upper bound, so neither has the retry number.
+        *[(retry_number, 0.0, 8.0) for retry_number in (30, 1023, 1100, 10_000)],
+    ],
+)
+def test_backoff_doubles_from_half_a_second_to_eight(retry_number, jitter, delay):
+    assert Backoff().delay(retry_number, None, jitter) == pytest.approx(delay)
+
+
+def test_backoff_jitter_only_shortens_by_a_quarter_at_most():
+    backoff = Backoff(initial_delay=2.0, max_delay=2.0)
+
+    assert backoff.delay(0, None, 0.0) == 2.0
+    assert 1.5 < backoff.delay(0, None, 0.999999) < 1.5001
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "delay"),
+    [(0.0, 0.0), (12.5, 12.5), (60.0, 60.0), (60.5, 0.5), (-3.0, 0.5)],
+)
+def test_a_retry_after_up_to_a_minute_wins_over_the_backoff(retry_after, delay):
+    assert Backoff().delay(0, retry_after, 0.0) == pytest.approx(delay)
+    assert Backoff().delay(0, retry_after, 0.99) == pytest.approx(delay, abs=0.125)
+    limited = Backoff(initial_delay=1.0, max_delay=1.0, max_retry_after=5.0)
+    assert (limited.delay(0, 5.0, 0.0), limited.delay(0, 5.001, 0.0)) == (5.0, 1.0)
+
+
+@pytest.mark.parametrize("setting", ["initial_delay", "max_delay", "max_retry_after"])
+def test_backoff_takes_zero_or_more_seconds_only(setting):
+    for value in (0, 0.0, 2, 2.5):
+        assert getattr(Backoff(**{setting: value}), setting) == value
+    for value in (-0.001, -1, float("nan"), "1", None, True):
+        with pytest.raises(ConfigurationError, match=f"Backoff.{setting}"):
+            Backoff(**{setting: value})
+
+
+# The decision after each attempt.
+
+RETRYABLE = [500, 502, 503, 504, 408, 429]
+# A 500, 502 or 504 may come after Bird placed the call: create is not sent again after them.
+CREATE_RETRYABLE = [503, 408, 429]
+
+
+@pytest.mark.parametrize(
+    ("operation", "status"),
+    [
+        (operation, status)
+        for operation in OPERATIONS
+        for status in (CREATE_RETRYABLE if operation == "create" else RETRYABLE)
+    ],
+)
+async def test_a_retryable_status_is_sent_again_the_same(
+    flash, bird: ScriptedBird, sleeps, operation, status
+):
+    bird.then(reply(status, request_error_body("Busy", "try again")))
+
+    assert await OPERATIONS[operation](flash()) is not None
+
+    assert len(bird.requests) == 2
+    assert bird.requests[0].content == bird.requests[1].content
+    assert len(sleeps) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "delivered"),
+    [(500, True), (502, True), (504, True), (503, False), (408, False), (429, False)],
+)
+async def test_create_is_not_sent_again_after_a_status_that_may_follow_the_call(
+    flash, bird: ScriptedBird, sleeps, status, delivered
+):
+    bird.always(reply(status, request_error_body("Upstream", "gateway gave up")))
+
+    with pytest.raises(APIStatusError) as caught:
+        await flash(max_retries=3 if delivered else 0).create(CALLEE)
+
+    assert caught.value.may_have_been_delivered is delivered
+    assert len(bird.requests) == 1
+    assert sleeps == []
+
+
+@pytest.mark.parametrize("max_retries", [0, 1, 3])
+@pytest.mark.parametrize("status", [503, 429, 408])
+async def test_attempts_are_max_retries_plus_one(
+    flash, bird: ScriptedBird, sleeps, max_retries, status
+):
+    bird.always(reply(status, request_error_body("Busy", "still busy")))
+
+    with pytest.raises(APIStatusError):
+        await flash(max_retries=max_retries).end(CALL_ID, result="verified")
+
+    assert (len(bird.requests), len(sleeps)) == (max_retries + 1, max_retries)
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (400, request_error_body("InvalidRequest", "bad")),
+        (401, request_error_body("Unauthorized", "bad key")),
+        (404, request_error_body()),
+        (422, REAL_422),
+    ],
+)
+async def test_a_client_error_is_never_retried(
+    flash, bird: ScriptedBird, sleeps, operation, status, body
+):
+    bird.always(reply(status, body))
+
+    with pytest.raises(APIStatusError) as caught:
+        await OPERATIONS[operation](flash(max_retries=3))
+
+    assert caught.value.may_have_been_delivered is False
+    assert (len(bird.requests), sleeps) == (1, [])
+
+
+@pytest.mark.parametrize(
+    ("failure", "error_class"),
+    [
+        (httpx.ReadTimeout, APITimeoutError),
+        (httpx.RemoteProtocolError, APIConnectionError),
+        (httpx.ReadError, APIConnectionError),
+        (httpx.WriteError, APIConnectionError),
+    ],
+)
+async def test_create_is_sent_once_when_it_may_have_been_delivered_end_and_hangup_again(
+    flash, bird: ScriptedBird, sleeps, failure, error_class
+):
+    bird.always(raises(failure))
+    fc = flash(max_retries=2)
+
+    with pytest.raises(APIConnectionError) as caught:
+        await fc.create(CALLEE)
+
+    assert type(caught.value) is error_class
+    assert caught.value.may_have_been_delivered is True
+    assert "not sent again" in str(caught.value)
+    assert caught.value.request.url.path == FLASHCALLS_PATH
+    assert (len(bird.requests), sleeps) == (1, [])
+    for operation in ("end", "hangup"):
+        with pytest.raises(error_class, match=r"tried 3 time\(s\)") as caught:
+            await OPERATIONS[operation](fc)
+        assert caught.value.may_have_been_delivered is True
+    assert len(bird.requests) == 1 + 3 + 3
+
+
+@pytest.mark.parametrize("operation", ["end", "hangup"])
+@pytest.mark.parametrize("failure", [httpx.ReadTimeout, httpx.RemoteProtocolError])
+async def test_end_and_hangup_are_retried_when_they_may_have_been_delivered(
+    flash, bird: ScriptedBird, sleeps, operation, failure
+):
+    bird.then(raises(failure), raises(failure))
+
+    assert await OPERATIONS[operation](flash(max_retries=2)) is not None
+    assert (len(bird.requests), len(sleeps)) == (3, 2)
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+@pytest.mark.parametrize(
+    ("failure", "error_class"),
+    [
+        (httpx.ConnectError, APIConnectionError),
+        (httpx.ConnectTimeout, APITimeoutError),
+        (httpx.PoolTimeout, APITimeoutError),
+    ],
+)
+async def test_a_failure_before_sending_is_retried_for_every_operation(
+    flash, bird: ScriptedBird, sleeps, operation, failure, error_class
+):
+    bird.then(raises(failure), raises(failure))
+    fc = flash(max_retries=2)
+
+    assert await OPERATIONS[operation](fc) is not None
+    assert len(bird.requests) == 3
+
+    bird.always(raises(failure))
+    with pytest.raises(APIConnectionError) as caught:
+        await OPERATIONS[operation](fc)
+    assert type(caught.value) is error_class
+    assert caught.value.may_have_been_delivered is False
+    assert "not sent again" not in str(caught.value)
+    assert "tried 3 time(s)" in str(caught.value)
+
+
+# How long it waits.
+
+
+async def test_backoff_grows_exponentially_up_to_the_cap(flash, bird: ScriptedBird, sleeps):
+    bird.always(reply(503))
+
+    with pytest.raises(InternalServerError):
+        await flash(backoff=Backoff(initial_delay=1.0, max_delay=3.0), max_retries=4).create(CALLEE)
+
+    ranges = [(0.75, 1.0), (1.5, 2.0), (2.25, 3.0), (2.25, 3.0)]
+    assert all(low <= delay <= high for delay, (low, high) in zip(sleeps, ranges, strict=True))
+
+
+@pytest.mark.parametrize(
+    ("status", "retry_after", "low", "high"),
+    [
+        (429, "7", 7.0, 7.0),
+        (503, "7", 7.0, 7.0),
+        (429, "5", 5.0, 5.0),  # the limit itself is waited for
+        (429, "an HTTP date 30 s ahead", 28.0, 30.0),
+        *[(429, garbage, 0.75, 1.0) for garbage in ("soon", "", "-5", "nan", "1e999")],
+    ],
+)
+async def test_retry_after_is_honoured_up_to_the_limit(
+    flash, bird: ScriptedBird, sleeps, status, retry_after, low, high
+):
+    if retry_after.startswith("an HTTP date"):
+        moment = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=30)
+        retry_after = email.utils.format_datetime(moment, usegmt=True)
+    bird.then(reply(status, headers={"Retry-After": retry_after}))
+    backoff = Backoff(initial_delay=1.0, max_delay=3.0, max_retry_after=60.0 if low > 5 else 5.0)
+
+    await flash(backoff=backoff).create(CALLEE)
+
+    [delay] = sleeps
+    assert low <= delay <= high
+    assert len(bird.requests) == 2
+
+
+@pytest.mark.parametrize(("status", "retry_after"), [(429, "6"), (503, "3600")])
+async def test_a_retry_after_above_the_limit_raises_at_once(
+    flash, bird: ScriptedBird, sleeps, status, retry_after
+):
+    bird.always(reply(status, headers={"Retry-After": retry_after}))
+
+    with pytest.raises(APIStatusError) as caught:
+        await flash(backoff=Backoff(max_retry_after=5.0), max_retries=3).create(CALLEE)
+
+    if status == 429:
+        assert caught.value.retry_after == 6.0
+        assert "6 s" in str(caught.value)
+    assert (len(bird.requests), sleeps) == (1, [])
+
+
+async def test_the_last_rate_limit_error_carries_retry_after(flash, bird: ScriptedBird, sleeps):
+    bird.always(reply(429, headers={"Retry-After": "2"}))
+
+    with pytest.raises(RateLimitError) as caught:
+        await flash(max_retries=1).create(CALLEE)
+
+    assert caught.value.retry_after == 2.0
+    assert (sleeps, len(bird.requests)) == ([2.0], 2)
+
+
+async def test_a_derived_client_keeps_the_backoff_and_its_own_max_retries(
+    flash, bird: ScriptedBird, sleeps
+):
+    bird.always(reply(503))
+    fc = flash(backoff=Backoff(initial_delay=3.0, max_delay=3.0), max_retries=2)
+
+    with pytest.raises(InternalServerError):
+        await driven(fc.wrapped.with_options(max_retries=1)).create(CALLEE)
+    with pytest.raises(InternalServerError):
+        await driven(fc.wrapped.with_options(max_retries=0)).create(CALLEE)
+    with pytest.raises(InternalServerError):
+        await fc.create(CALLEE)
+
+    assert len(bird.requests) == 2 + 1 + 3
+    assert all(2.25 <= delay <= 3.0 for delay in sleeps)
+
+
+@BOTH_CLIENTS
+async def test_retries_really_wait_with_a_fast_backoff(flash, bird: ScriptedBird):
+    # No recorded sleep here: the real time.sleep / asyncio.sleep path runs.
+    bird.then(reply(503), reply(429))
+
+    assert (await flash(max_retries=2).create(CALLEE)).to == CALLEE
+    assert len(bird.requests) == 3
+
+
+def test_the_retry_log_line_names_birds_request_id(bird: ScriptedBird, sleeps, caplog):
+    bird.then(reply(503, headers={"X-Request-Id": "req-503"}))
+
+    with caplog.at_level(logging.DEBUG, logger="bird_flashcalls"):
+        FlashCalls(
+            ACCESS_KEY,
+            WORKSPACE_ID,
+            CHANNEL_ID,
+            BASE_URL,
+            http_client=httpx.Client(transport=httpx.MockTransport(bird)),
+        ).create(CALLEE)
+
+    [retrying] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("retrying")]
+    assert retrying.endswith("after status 503 [request id req-503]")
+
+
+# The whole attempt, body included, is bounded by `timeout`.
+
+
+def test_sync_a_body_that_outlives_the_timeout_is_a_timeout(monkeypatch, bird: ScriptedBird):
+    clock = [1000.0]
+
+    class SlowBody(ChunkedBody):
+        def __iter__(self):
+            for chunk in super().__iter__():
+                clock[0] += 0.6  # each chunk takes 0.6 s of the 1 s budget
+                yield chunk
+
+    # The attempt starts in the client; the body reader checks the deadline.
+    for module in (_client, _responses):
+        monkeypatch.setattr(module, "time", ModuleView(time, monotonic=lambda: clock[0]))
+    body = SlowBody(b" " * 50, 10)
+    bird.then(streamed(202, body))
+    with httpx.Client(transport=httpx.MockTransport(bird)) as http:
+        fc = FlashCalls(
+            ACCESS_KEY, WORKSPACE_ID, CHANNEL_ID, BASE_URL, timeout=1.0, http_client=http
+        )
+        with pytest.raises(APITimeoutError) as caught:
+            fc.create(CALLEE)
+
+    assert caught.value.may_have_been_delivered is True
+    assert (body.pulled, len(bird.requests)) == (2, 1)
+
+
+async def test_async_a_response_that_never_completes_is_a_timeout(bird: ScriptedBird):
+    async def never_answers(request: httpx.Request) -> httpx.Response:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    bird.then(never_answers)
+    async with httpx.AsyncClient(transport=httpx.MockTransport(bird)) as http:
+        fc = AsyncFlashCalls(
+            ACCESS_KEY, WORKSPACE_ID, CHANNEL_ID, BASE_URL, timeout=0.05, http_client=http
+        )
+        with pytest.raises(APITimeoutError) as caught:
+            await fc.create(CALLEE)
+
+    assert caught.value.may_have_been_delivered is True
+    assert "0.05" in str(caught.value)
+    assert len(bird.requests) == 1
+
+
+async def test_async_a_body_that_stops_arriving_is_retried_for_end(bird: ScriptedBird, sleeps):
+    class StalledBody(ChunkedBody):
+        async def __aiter__(self):
+            yield b'{"result":'
+            await asyncio.Event().wait()
+
+    bird.then(streamed(202, StalledBody(b"")), reply(202, {"result": "verified"}))
+    async with httpx.AsyncClient(transport=httpx.MockTransport(bird)) as http:
+        fc = AsyncFlashCalls(
+            ACCESS_KEY, WORKSPACE_ID, CHANNEL_ID, BASE_URL, timeout=0.05, http_client=http
+        )
+        ended = await fc.end(CALL_ID, result="verified")
+
+    assert ended.result == "verified"
+    assert len(bird.requests) == 2
+
+
+async def test_each_request_carries_its_own_timeout_extension(flash, bird: ScriptedBird):
+    fc = flash()
+
+    await fc.create(CALLEE)
+    await fc.create(CALLEE)
+    await driven(fc.wrapped.with_options(timeout=httpx.Timeout(7.0, connect=1.0))).create(CALLEE)
+
+    first, second, derived = (request.extensions["timeout"] for request in bird.requests)
+    assert first == second == {"connect": 5.0, "read": 10.0, "write": 10.0, "pool": 10.0}
+    assert first is not second  # a hook that edits one request's timeout leaves the next alone
+    assert derived == {"connect": 1.0, "read": 7.0, "write": 7.0, "pool": 7.0}

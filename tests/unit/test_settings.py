@@ -1,0 +1,380 @@
+"""Settings: arguments, then the environment, then the defaults; refused before any request,
+naming the setting (and the variable it was read from) without echoing what could be a key."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+from bird_flashcalls import AsyncFlashCalls, ConfigurationError, FlashCalls, InvalidRequestError
+from bird_flashcalls._config import resolve_settings
+from bird_flashcalls._rules import canonical_uuid
+
+from .support import (
+    ACCESS_KEY,
+    BASE_URL,
+    CALLEE,
+    CHANNEL_ID,
+    FLASHCALLS_PATH,
+    WORKSPACE_ID,
+    ScriptedBird,
+)
+
+pytestmark = pytest.mark.anyio
+
+OTHER_WORKSPACE = "11111111-2222-4333-8444-555555555555"
+OTHER_CHANNEL = "66666666-7777-4888-9999-aaaaaaaaaaaa"
+ENVIRONMENT = {
+    "BIRD_ACCESS_KEY": "environment-key",
+    "BIRD_WORKSPACE_ID": OTHER_WORKSPACE,
+    "BIRD_CHANNEL_ID": OTHER_CHANNEL,
+    "BIRD_BASE_URL": "https://environment.bird.test",
+}
+MISSING = {"access_key": None, "workspace_id": None, "channel_id": None, "base_url": None}
+
+
+def refusal(**changed: object) -> ConfigurationError:
+    """The ConfigurationError a FlashCalls with these settings raises."""
+    settings = {
+        "access_key": ACCESS_KEY,
+        "workspace_id": WORKSPACE_ID,
+        "channel_id": CHANNEL_ID,
+        "base_url": BASE_URL,
+        **changed,
+    }
+    with pytest.raises(ConfigurationError) as caught:
+        FlashCalls(**settings)  # type: ignore[arg-type]
+    assert isinstance(caught.value, ValueError)
+    return caught.value
+
+
+def refused(**changed: object) -> str:
+    """Its message."""
+    return str(refusal(**changed))
+
+
+@pytest.fixture
+def environment(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for variable, value in ENVIRONMENT.items():
+        monkeypatch.setenv(variable, value)
+    return monkeypatch
+
+
+@pytest.mark.parametrize(
+    ("given", "base_url", "workspace", "channel", "key"),
+    [
+        (
+            MISSING,
+            "https://environment.bird.test",
+            OTHER_WORKSPACE,
+            OTHER_CHANNEL,
+            "environment-key",
+        ),
+        ({}, BASE_URL, WORKSPACE_ID, CHANNEL_ID, ACCESS_KEY),
+        (
+            {"workspace_id": None, "base_url": None},
+            "https://environment.bird.test",
+            OTHER_WORKSPACE,
+            CHANNEL_ID,
+            ACCESS_KEY,
+        ),
+    ],
+    ids=["environment-only", "arguments-win", "mixed-per-setting"],
+)
+async def test_arguments_then_the_environment_per_setting(
+    flash, bird: ScriptedBird, environment, given, base_url, workspace, channel, key
+):
+    await flash(**given).create(CALLEE)
+
+    [request] = bird.requests
+    assert str(request.url) == f"{base_url}/workspaces/{workspace}/channels/{channel}/flashcalls"
+    assert request.headers["Authorization"] == f"AccessKey {key}"
+
+
+def test_settings_read_from_a_given_mapping_instead_of_the_environment(environment):
+    given = {
+        "BIRD_ACCESS_KEY": ACCESS_KEY,
+        "BIRD_WORKSPACE_ID": WORKSPACE_ID,
+        "BIRD_CHANNEL_ID": CHANNEL_ID,
+        "BIRD_BASE_URL": "https://given.example.test",
+    }
+
+    resolved = resolve_settings(**MISSING, env=given)
+
+    assert resolved.access_key.authorization() == f"AccessKey {ACCESS_KEY}"
+    assert (str(resolved.workspace_id), str(resolved.channel_id)) == (WORKSPACE_ID, CHANNEL_ID)
+    assert resolved.base_url == "https://given.example.test"
+    with pytest.raises(ConfigurationError, match="missing workspace_id="):
+        resolve_settings(
+            **MISSING, env={"BIRD_ACCESS_KEY": ACCESS_KEY, "BIRD_CHANNEL_ID": CHANNEL_ID}
+        )
+
+
+def test_the_default_base_url_is_birds():
+    with FlashCalls(ACCESS_KEY, WORKSPACE_ID, CHANNEL_ID) as fc:
+        assert fc.base_url == "https://api.bird.com"
+
+
+@pytest.mark.parametrize(
+    ("missing", "shown", "field"),
+    [
+        (
+            {"access_key": None},
+            "missing access_key= (or the BIRD_ACCESS_KEY environment variable): ",
+            "access_key",
+        ),
+        (
+            {"access_key": ""},
+            "access_key is empty: set BIRD_ACCESS_KEY or pass access_key=",
+            "access_key",
+        ),
+        (
+            {"access_key": None, "workspace_id": None, "channel_id": None},
+            "missing access_key= (or the BIRD_ACCESS_KEY environment variable), "
+            "workspace_id= (or the BIRD_WORKSPACE_ID environment variable), "
+            "channel_id= (or the BIRD_CHANNEL_ID environment variable): ",
+            None,  # about several settings
+        ),
+    ],
+)
+def test_every_missing_setting_is_named_at_once_in_order(missing, shown, field):
+    error = refusal(**missing)
+    assert str(error).startswith(shown)
+    assert error.field == field
+
+
+def test_an_environment_variable_set_to_nothing_counts_as_missing(environment):
+    environment.setenv("BIRD_ACCESS_KEY", "")
+
+    assert refused(access_key=None).startswith("missing access_key= (or the BIRD_ACCESS_KEY")
+
+
+# base_url.
+
+
+@pytest.mark.parametrize(
+    ("base_url", "sent_to"),
+    [
+        ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+        ("http://127.8.9.10", "http://127.8.9.10"),
+        ("http://[::1]:4010", "http://[::1]:4010"),
+        ("http://localhost:4010", "http://localhost:4010"),
+        ("https://api.bird.test:8443", "https://api.bird.test:8443"),
+        ("https://proxy.example.test/bird/", "https://proxy.example.test/bird"),
+    ],
+)
+async def test_plain_http_is_allowed_on_loopback_only_and_a_path_prefix_is_kept(
+    flash, bird: ScriptedBird, base_url, sent_to
+):
+    await flash(base_url=base_url).create(CALLEE)
+
+    assert str(bird.requests[0].url) == sent_to + FLASHCALLS_PATH
+
+
+@pytest.mark.parametrize(
+    ("base_url", "kept"),
+    [
+        ("https://proxy.example.test/API/", "https://proxy.example.test/API"),
+        ("https://proxy.example.test/X//", "https://proxy.example.test/X"),
+        ("https://proxy.example.test/bird.v2", "https://proxy.example.test/bird.v2"),
+        ("https://" + "a" * 63 + ".com", None),  # the longest label
+        ("https://bird_proxy.internal", None),
+        ("https://api.bird.com.", None),
+        ("https://xn--bcher-kva.example", None),
+        ("https://10.1.2.3:8443", None),
+    ],
+)
+def test_host_names_by_the_rules_and_ip_addresses_are_accepted_and_only_end_slashes_dropped(
+    base_url, kept
+):
+    with FlashCalls(ACCESS_KEY, WORKSPACE_ID, CHANNEL_ID, base_url) as fc:
+        assert fc.base_url == (kept or base_url)
+
+
+@pytest.mark.parametrize(
+    ("base_url", "shown"),
+    [
+        ("http://example.com", "https"),
+        ("http://api.bird.com", "https"),
+        ("http://localhost.example.com", "https"),
+        ("http://127.0.0.1.nip.io", "https"),
+        ("ftp://api.bird.com", "https"),
+        ("api.bird.com", "https"),
+        ("https://", "https"),
+        ("https://api.bird.com/#top", "fragment"),
+        ("http://example.com:8080/bird", "base_url http://example.com:8080 uses plain http"),
+        ("https://user:pw@api.bird.com", "base_url for https://api.bird.com must not carry"),
+        ("https://api.bird.com:8443/?x=1", "base_url for https://api.bird.com:8443 must not carry"),
+        (12345, "base_url must be a string, got int"),
+        (b"https://api.bird.com", "base_url must be a string, got bytes"),
+        ("https://exa mple.com", "got a string of 20 characters that is not one"),
+        ("https://xn--a.com", "got a string of 17 characters that is not one"),
+        ("https://a..b.com", "got a string of 16 characters that is not one"),
+        ("https://" + "a" * 64 + ".com", "that is not one"),
+        ("https://-/", "that is not one"),
+        ("https://[::1", "that is not one"),
+    ],
+)
+def test_an_unsafe_or_unusable_base_url_is_refused(base_url, shown):
+    error = refusal(base_url=base_url)
+    message = str(error)
+
+    assert error.field == "base_url"
+
+    assert "base_url" in message
+    assert shown in message
+    assert "pw@" not in message
+
+
+# Ids: the canonical UUID form only, named and described, never echoed.
+
+
+@pytest.mark.parametrize("field", ["workspace_id", "channel_id"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "not-a-uuid",
+        "../x",
+        "a?b",
+        "a%2Fb",
+        "",
+        "{" + WORKSPACE_ID + "}",
+        WORKSPACE_ID.replace("-", ""),
+        f"urn:uuid:{WORKSPACE_ID}",
+        "../../../../../../../../../../../../",  # 36 characters
+        "{5a3e1f5b3c5b4b59-9a3e-1c2d3e4f5a6b}",  # braces, 36 characters
+        "5a3e1f5b3c5b-4b59-9a3e-1c2d3e4f5a6b-",  # dashes moved, 36 characters
+        12345,
+    ],
+)
+def test_ids_must_be_canonical_uuids(field, value):
+    error = refusal(**{field: value})
+    message = str(error)
+
+    assert error.field == field
+
+    assert message.startswith(f"{field} must be a UUID such as ")
+    assert canonical_uuid(message.split("such as ")[1][:36]) is not None
+
+
+def test_an_id_is_described_not_repeated():
+    assert f"got a {len(ACCESS_KEY)}-character string" in refused(workspace_id=ACCESS_KEY)
+    assert refused(channel_id=7).endswith("got int")
+
+
+async def test_upper_case_ids_are_sent_in_canonical_form(flash, bird: ScriptedBird):
+    await flash(workspace_id=WORKSPACE_ID.upper(), channel_id=CHANNEL_ID.upper()).create(CALLEE)
+
+    assert bird.requests[0].url.path == FLASHCALLS_PATH
+
+
+@pytest.mark.parametrize(
+    ("variable", "bad_value", "argument"),
+    [
+        ("BIRD_ACCESS_KEY", "two words", "access_key"),
+        ("BIRD_WORKSPACE_ID", "../admin", "workspace_id"),
+        ("BIRD_CHANNEL_ID", "not-a-uuid", "channel_id"),
+        ("BIRD_BASE_URL", "ftp://bird.example", "base_url"),
+    ],
+)
+def test_a_malformed_value_from_the_environment_names_its_variable(
+    environment, variable, bad_value, argument
+):
+    environment.setenv(variable, bad_value)
+
+    environment_error = refusal(**MISSING)
+    argument_error = refusal(**{argument: bad_value})
+    from_environment, from_argument = str(environment_error), str(argument_error)
+
+    assert environment_error.field == argument_error.field == argument
+
+    assert argument in from_environment
+    assert from_environment.endswith(f"(read from the {variable} environment variable)")
+    assert bad_value not in from_environment
+    assert variable not in from_argument
+
+
+# Limits.
+
+
+@pytest.mark.parametrize(
+    ("timeout", "shown"),
+    [
+        (0, "got 0"),
+        (-1, "got -1"),
+        (True, "timeout"),
+        ("10", "timeout"),
+        (None, "timeout"),
+        (float("inf"), "timeout"),
+        (float("nan"), "timeout"),
+        (3600.001, "timeout"),
+        (10**39, f"got {10**39}"),  # 40 characters: shown
+        (10**40, "got a int of 41 digits"),
+        (10**400, "timeout"),
+    ],
+    ids=lambda value: repr(value)[:20],
+)
+def test_timeout_must_be_a_positive_number_of_at_most_an_hour(timeout, shown):
+    error = refusal(timeout=timeout)
+    message = str(error)
+
+    assert error.field == "timeout"
+
+    assert "timeout" in message
+    assert shown in message
+
+
+@pytest.mark.parametrize("max_retries", [-1, True, 1.5, "2", None, 11, 1000])
+def test_max_retries_must_be_a_whole_number_up_to_ten(max_retries):
+    assert "max_retries must be a whole number from 0 to 10" in refused(max_retries=max_retries)
+
+
+@pytest.mark.parametrize(("timeout", "max_retries"), [(0.001, 0), (3600, 10)])
+def test_the_bounds_of_the_limits_are_accepted(timeout, max_retries):
+    with FlashCalls(
+        ACCESS_KEY, WORKSPACE_ID, CHANNEL_ID, timeout=timeout, max_retries=max_retries
+    ) as fc:
+        assert (fc.timeout, fc.max_retries) == (timeout, max_retries)
+
+
+@pytest.mark.parametrize(
+    ("timeout", "sent"),
+    [
+        (2.0, {"connect": 2.0, "read": 2.0, "write": 2.0, "pool": 2.0}),
+        (5.0, {"connect": 5.0, "read": 5.0, "write": 5.0, "pool": 5.0}),
+        (30, {"connect": 5.0, "read": 30, "write": 30, "pool": 30}),
+        (httpx.Timeout(1.0, connect=9.0), {"connect": 9.0, "read": 1.0, "write": 1.0, "pool": 1.0}),
+    ],
+)
+async def test_connecting_is_bounded_by_the_timeout_and_five_seconds(
+    flash, bird: ScriptedBird, timeout, sent
+):
+    await flash(timeout=timeout).create(CALLEE)
+
+    assert bird.requests[0].extensions["timeout"] == sent
+
+
+async def test_an_http_client_of_the_other_kind_is_refused():
+    async with httpx.AsyncClient() as async_http:
+        with pytest.raises(ConfigurationError, match=re.escape("httpx.Client")):
+            FlashCalls(ACCESS_KEY, WORKSPACE_ID, CHANNEL_ID, http_client=async_http)  # type: ignore[arg-type]
+    with httpx.Client() as sync_http, pytest.raises(ConfigurationError, match="AsyncClient"):
+        AsyncFlashCalls(ACCESS_KEY, WORKSPACE_ID, CHANNEL_ID, http_client=sync_http)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("call", "shown"),
+    [
+        ("not-a-call", "got 'not-a-call'"),
+        ("y" * 60, "got '" + "y" * 60 + "'"),  # still shown
+        ("x" * 61, "got str"),
+        (7, "got int"),
+    ],
+)
+async def test_a_call_id_in_a_method_is_shown_when_short(flash, call, shown):
+    with pytest.raises(InvalidRequestError) as caught:
+        await flash().end(call, result="verified")
+
+    assert caught.value.field == "call"
+    assert str(caught.value).endswith(shown)
