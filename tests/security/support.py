@@ -4,12 +4,13 @@ user can see of an outcome, servers that echo the key back, and DEBUG logging of
 from __future__ import annotations
 
 import gc
+import json
 import logging
 import os
 import secrets
 import traceback
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import attrs
@@ -98,14 +99,17 @@ def shown(outcome: object) -> list[str]:
     return [text if isinstance(text, str) else repr(text) for text in texts]
 
 
+def holding(key: str, texts: Iterable[str]) -> list[str]:
+    return [text for text in texts if key in text]
+
+
 def sent_key(request: ReceivedRequest) -> str:
     return request.headers["authorization"].removeprefix("AccessKey ")
 
 
-def echoing(
-    status: int, body: Callable[[str], object], *, in_headers: bool = False, **options: Any
-) -> Behaviour:
-    """A response that quotes the key it received, as a careless server might."""
+def echoing(status: int, body: str, *, in_headers: bool = False, **options: Any) -> Behaviour:
+    """A response that quotes the key it received where ``body`` says {key}, as a careless
+    server might."""
 
     def answer(request: ReceivedRequest) -> Behaviour:
         key = sent_key(request)
@@ -113,14 +117,17 @@ def echoing(
         if in_headers:
             headers["WWW-Authenticate"] = f'AccessKey realm="bird", key="{key}"'
             headers["X-Echo"] = f"AccessKey {key}"
-        return respond(status, body(key), headers=headers, **options)
+        return respond(status, body.replace("{key}", key), headers=headers, **options)
 
     return respond_with(answer)
 
 
-ANSWER = respond_with(
-    lambda request: respond(202, data.answer_in_kind(request.raw_path, request.json()))
-)
+def bird_error(
+    status: int, code: str, message: str, *, in_headers: bool = False, **fields: Any
+) -> Behaviour:
+    """Bird's error body, quoting the key where ``message`` or ``fields`` say {key}."""
+    body = json.dumps({"code": code, "message": message, **fields})
+    return echoing(status, body, in_headers=in_headers)
 
 
 class TaskFailed(Exception):
