@@ -20,20 +20,14 @@ from reliability import support as data
 from reliability.fault_server import Behaviour, ReceivedRequest, respond, respond_with
 from reliability.support import settle
 
-ACCESS_KEY = data.ACCESS_KEY
 REQUEST_ID = "req-7f3a9c"
 WALK_LIMIT = 20_000
 # Not followed by the walk: frames and tracebacks (what the capture_locals check covers: a
 # formatted traceback shows each local's repr), and modules, classes, functions and code, which
 # lead to the whole interpreter rather than to what an error or a client holds.
 NOT_FOLLOWED = (
-    types.FrameType,
-    types.TracebackType,
-    types.ModuleType,
-    type,
-    types.FunctionType,
-    types.BuiltinFunctionType,
-    types.CodeType,
+    *(types.FrameType, types.TracebackType, types.ModuleType, type),
+    *(types.FunctionType, types.BuiltinFunctionType, types.CodeType),
 )
 APP_LOG = logging.getLogger("task_app")
 DEBUG_LOGGERS = ("bird_flashcalls", "httpx", "httpcore", "hpack", "asyncio")
@@ -67,12 +61,8 @@ def walk(root: object, key: str) -> Walk:
         item = stack.pop()
         visited += 1
         assert visited <= WALK_LIMIT, "the walk did not finish: its result would prove nothing"
-        if isinstance(item, str):
-            if key in item:
-                found.append(item)
-            continue
-        if isinstance(item, bytes | bytearray):
-            if needle in item:
+        if isinstance(item, str | bytes | bytearray):
+            if (key if isinstance(item, str) else needle) in item:
                 found.append(item)
             continue
         for referent in gc.get_referents(item):
@@ -149,8 +139,8 @@ async def attempt(client: Any, operation: Callable[[Any], Any]) -> Any:
 
 
 class DebugLines(logging.Handler):
-    """What a console handler prints (each message, and the traceback of any exc_info), with each
-    record's arguments; written to file descriptor 2 too, where a user's console handler writes."""
+    """Each record as a console handler prints it (with any traceback), and its arguments; also
+    written to file descriptor 2, where a user's console handler writes."""
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
