@@ -1,16 +1,15 @@
-"""A misbehaving HTTP/1.1 server on 127.0.0.1 for the reliability tests.
+"""A misbehaving HTTP/1.1 server on 127.0.0.1 for the reliability and security tests.
 
 Each received request is answered by the next behaviour of the current script (the last one
-repeats), so "fail once, then succeed" is ``server.script(reset_before_response(), respond(...))``.
+repeats), so "fail once, then succeed" is ``server.script(hang_up("reset"), respond(...))``.
 A behaviour writes raw bytes on the socket: it can reset, stall, dribble or send nonsense in ways
-a real HTTP server library would not allow.
-
-The server keeps its own books (requests received, connections open, bytes sent) and its
+a real HTTP server library would not allow. The server counts what it received and sent, and its
 ``stop()`` closes every socket and joins every thread it started.
 """
 
 from __future__ import annotations
 
+import email.utils
 import json
 import os
 import selectors
@@ -18,15 +17,19 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
 _READ_SIZE = 65536
 _MAX_HEAD = 64 * 1024
+
+# How a behaviour leaves the connection: kept for the next request, closed, reset (a TCP RST
+# instead of a FIN), or held open in silence until the client leaves.
+End = Literal["keep", "close", "reset", "stall"]
 
 
 class ClientGone(Exception):
@@ -58,46 +61,44 @@ class Exchange:
             self.conn.sendall(data)
         except OSError as error:
             raise ClientGone from error
-        self.server._count_sent(len(data))
+        with self.server._lock:
+            self.server.bytes_sent += len(data)
 
     def wait_for_client_close(self, seconds: float | None = None) -> bool:
         """Block until the client closes (True) or ``seconds`` pass (False)."""
         deadline = None if seconds is None else time.monotonic() + seconds
         while True:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            if not _readable(self.conn, left):
-                return False
+            with selectors.DefaultSelector() as selector:
+                selector.register(self.conn, selectors.EVENT_READ)
+                if not selector.select(left):
+                    return False
             try:
-                data = self.conn.recv(_READ_SIZE)
+                if not self.conn.recv(_READ_SIZE):
+                    return True
             except OSError:
                 return True
-            if not data:
-                return True
-            # A pipelined request would land here; the client under test never pipelines.
 
     def pause_unless_closed(self, seconds: float) -> None:
         """Wait ``seconds`` to pace a slow answer; stop at once if the client goes away."""
-        if self.wait_for_client_close(seconds):
+        if seconds and self.wait_for_client_close(seconds):
             raise ClientGone
 
-    def reset(self) -> None:
-        """Close with a TCP RST instead of a FIN."""
-        self.conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        self.conn.close()
+    def finish(self, end: End) -> bool:
+        if end == "reset":
+            self.conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.conn.close()
+        elif end == "stall":
+            self.wait_for_client_close()
+        return end == "keep"
 
 
 # A behaviour answers one request; it returns True to keep the connection for the next request.
 Behaviour = Callable[[Exchange], bool]
 
 
-def _readable(conn: socket.socket, timeout: float | None) -> bool:
-    with selectors.DefaultSelector() as selector:
-        selector.register(conn, selectors.EVENT_READ)
-        return bool(selector.select(timeout))
-
-
-def head(status: int, headers: dict[str, str] | list[tuple[str, str]], reason: str = "") -> bytes:
-    lines = [f"HTTP/1.1 {status} {reason}".rstrip()]
+def head(status: int, headers: dict[str, str] | list[tuple[str, str]]) -> bytes:
+    lines = [f"HTTP/1.1 {status}"]
     items = headers.items() if isinstance(headers, dict) else headers
     lines += [f"{name}: {value}" for name, value in items]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
@@ -115,15 +116,12 @@ class FaultServer:
         self._connections: set[socket.socket] = set()
         self.requests: list[ReceivedRequest] = []
         self.accepted = 0
-        self.open_connections = 0
         self.bytes_sent = 0
         self.clients_gone = 0  # behaviours cut short because the client closed or reset
         self.handler_errors: list[BaseException] = []
         # Whatever a behaviour wants the test to see afterwards (an HTTP date it sent...).
         self.notes: list[Any] = []
         self._acceptor = threading.Thread(target=self._accept_loop, name=f"fault-{self.port}")
-
-    # Set-up from the tests.
 
     def script(self, *behaviours: Behaviour) -> None:
         with self._lock:
@@ -134,18 +132,16 @@ class FaultServer:
         with self._lock:
             return len(self.requests)
 
-    def wait_until_idle(self, seconds: float = 5.0) -> bool:
+    def wait_until_idle(self, seconds: float = 10.0) -> bool:
         """True once every connection the server accepted is closed again."""
         with self._lock:
-            return self._lock.wait_for(lambda: self.open_connections == 0, seconds)
+            return self._lock.wait_for(lambda: not self._connections, seconds)
 
-    # Lifetime.
-
-    def start(self) -> FaultServer:
+    def __enter__(self) -> FaultServer:
         self._acceptor.start()
         return self
 
-    def stop(self) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self._wake_w.send(b"x")
         self._acceptor.join()
         with self._lock:
@@ -155,34 +151,19 @@ class FaultServer:
                 conn.shutdown(socket.SHUT_RDWR)
         for thread in self._threads:
             thread.join()
-        self._listener.close()
-        self._wake_r.close()
-        self._wake_w.close()
-
-    def __enter__(self) -> FaultServer:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    # Inside.
-
-    def _count_sent(self, size: int) -> None:
-        with self._lock:
-            self.bytes_sent += size
+        for sock in (self._listener, self._wake_r, self._wake_w):
+            sock.close()
 
     def _accept_loop(self) -> None:
         with selectors.DefaultSelector() as selector:
             selector.register(self._listener, selectors.EVENT_READ, "accept")
             selector.register(self._wake_r, selectors.EVENT_READ, "stop")
             while True:
-                events = selector.select()
-                if any(key.data == "stop" for key, _ in events):
+                if any(key.data == "stop" for key, _ in selector.select()):
                     return
                 conn, _ = self._listener.accept()
                 with self._lock:
                     self.accepted += 1
-                    self.open_connections += 1
                     self._connections.add(conn)
                 thread = threading.Thread(
                     target=self._serve, args=(conn,), name=f"fault-{self.port}-conn"
@@ -219,15 +200,12 @@ class FaultServer:
                 conn.close()
             with self._lock:
                 self._connections.discard(conn)
-                self.open_connections -= 1
                 self._lock.notify_all()
 
 
 def _read_request(conn: socket.socket, buffer: bytes) -> tuple[ReceivedRequest | None, bytes]:
     while b"\r\n\r\n" not in buffer:
-        if len(buffer) > _MAX_HEAD:
-            return None, b""
-        data = conn.recv(_READ_SIZE)
+        data = conn.recv(_READ_SIZE) if len(buffer) <= _MAX_HEAD else b""
         if not data:
             return None, b""
         buffer += data
@@ -256,8 +234,7 @@ def open_socket_count() -> int | None:
     count = 0
     for entry in fd_dir.iterdir():
         try:
-            if os.readlink(entry).startswith("socket:"):
-                count += 1
+            count += os.readlink(entry).startswith("socket:")
         except OSError:  # the descriptor of the listing itself, already closed
             continue
     return count
@@ -270,7 +247,28 @@ def closed_port() -> int:
     return port
 
 
-# Behaviours.
+# Behaviours: each writes the bytes it is given, however wrong.
+
+
+def send(
+    pieces: Sequence[bytes], *, delay: float = 0.0, interval: float = 0.0, end: End = "keep"
+) -> Behaviour:
+    """Raw response ``pieces``, the first after ``delay`` seconds and each followed by a pause of
+    ``interval``, then ``end``."""
+
+    def behaviour(exchange: Exchange) -> bool:
+        exchange.pause_unless_closed(delay)
+        for piece in pieces:
+            exchange.send(piece)
+            exchange.pause_unless_closed(interval)
+        return exchange.finish(end)
+
+    return behaviour
+
+
+def hang_up(end: End) -> Behaviour:
+    """No response at all."""
+    return send([], end=end)
 
 
 def respond(
@@ -279,155 +277,76 @@ def respond(
     *,
     headers: dict[str, str] | None = None,
     content_type: str | None = "application/json",
-    reason: str = "",
+    declared: int | None = None,
+    delay: float = 0.0,
+    end: End = "keep",
 ) -> Behaviour:
-    """A complete, well-framed response (JSON-encoded unless ``body`` is bytes or str)."""
+    """A response, its body JSON-encoded unless bytes or str, with a Content-Length of
+    ``declared`` (the body's true length unless given)."""
     if isinstance(body, str):
         payload = body.encode()
     elif isinstance(body, bytes):
         payload = body
     else:
         payload = json.dumps(body).encode()
-    fields = {"Content-Length": str(len(payload))}
+    fields = {"Content-Length": str(len(payload) if declared is None else declared)}
     if content_type and payload:
         fields["Content-Type"] = content_type
     fields.update(headers or {})
-
-    def behaviour(exchange: Exchange) -> bool:
-        exchange.send(head(status, fields, reason) + payload)
-        return True
-
-    return behaviour
+    return send([head(status, fields) + payload], delay=delay, end=end)
 
 
 def respond_with(make: Callable[[ReceivedRequest], Behaviour]) -> Behaviour:
     """A response computed from the request (to echo ids and numbers back)."""
-
-    def behaviour(exchange: Exchange) -> bool:
-        return make(exchange.request)(exchange)
-
-    return behaviour
-
-
-def reset_before_response() -> Behaviour:
-    def behaviour(exchange: Exchange) -> bool:
-        exchange.reset()
-        return False
-
-    return behaviour
-
-
-def close_before_response() -> Behaviour:
-    def behaviour(exchange: Exchange) -> bool:
-        return False
-
-    return behaviour
-
-
-def reset_mid_body(status: int = 202, body: bytes = b'{"id": "' + b"x" * 200) -> Behaviour:
-    def behaviour(exchange: Exchange) -> bool:
-        fields = {"Content-Type": "application/json", "Content-Length": str(len(body) * 2)}
-        exchange.send(head(status, fields) + body)
-        exchange.reset()
-        return False
-
-    return behaviour
-
-
-def close_short_body(status: int = 202, body: bytes = b'{"id": "' + b"x" * 200) -> Behaviour:
-    """Content-Length promises more than is sent before the connection closes."""
-
-    def behaviour(exchange: Exchange) -> bool:
-        fields = {"Content-Type": "application/json", "Content-Length": str(len(body) + 100)}
-        exchange.send(head(status, fields) + body)
-        return False
-
-    return behaviour
-
-
-def content_length_shorter_than_body(status: int, body: bytes) -> Behaviour:
-    """Content-Length cuts the JSON short; the rest of the bytes follow on the same connection."""
-
-    def behaviour(exchange: Exchange) -> bool:
-        fields = {"Content-Type": "application/json", "Content-Length": str(len(body) // 2)}
-        exchange.send(head(status, fields) + body)
-        return True
-
-    return behaviour
-
-
-def chunked_cut(status: int = 202) -> Behaviour:
-    def behaviour(exchange: Exchange) -> bool:
-        fields = {"Content-Type": "application/json", "Transfer-Encoding": "chunked"}
-        chunk = b'{"id": "3fa85f64'
-        exchange.send(head(status, fields) + b"%x\r\n%s\r\n" % (len(chunk), chunk) + b"40\r\nab")
-        return False
-
-    return behaviour
-
-
-def never_answer() -> Behaviour:
-    def behaviour(exchange: Exchange) -> bool:
-        exchange.wait_for_client_close()
-        return False
-
-    return behaviour
-
-
-def stall_body(status: int = 202, headers_after: float = 0.0) -> Behaviour:
-    """Headers (after ``headers_after`` seconds), a first byte of the body, then nothing."""
-
-    def behaviour(exchange: Exchange) -> bool:
-        if headers_after:
-            exchange.pause_unless_closed(headers_after)
-        fields = {"Content-Type": "application/json", "Content-Length": "500"}
-        exchange.send(head(status, fields) + b"{")
-        exchange.wait_for_client_close()
-        return False
-
-    return behaviour
-
-
-def dribble(status: int, body: bytes, interval: float, *, headers_too: bool) -> Behaviour:
-    """One byte every ``interval`` seconds: the body only, or the status line and headers too."""
-
-    def behaviour(exchange: Exchange) -> bool:
-        fields = {"Content-Type": "application/json", "Content-Length": str(len(body))}
-        preamble = head(status, fields)
-        slow = preamble + body if headers_too else body
-        if not headers_too:
-            exchange.send(preamble)
-        for index in range(len(slow)):
-            exchange.send(slow[index : index + 1])
-            exchange.pause_unless_closed(interval)
-        return True
-
-    return behaviour
+    return lambda exchange: make(exchange.request)(exchange)
 
 
 def redirect(status: int, location: str) -> Behaviour:
-    return respond(status, b"", headers={"Location": location}, content_type=None)
+    return respond(status, headers={"Location": location}, content_type=None)
 
 
-def huge_body(total: int, *, declare_length: bool, chunk_size: int = 65536) -> Behaviour:
+def chunk(data: bytes) -> bytes:
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
+CHUNKED = {"Content-Type": "application/json", "Transfer-Encoding": "chunked"}
+
+
+def huge_body(total: int, *, declare_length: bool, piece: bytes = b" " * 65536) -> Behaviour:
     """A 202 with ``total`` bytes of JSON-looking filler, stopped early when the client leaves."""
-    chunk = b" " * chunk_size
+    count = total // len(piece)
+    if declare_length:
+        fields = {"Content-Type": "application/json", "Content-Length": str(total)}
+        return send([head(202, fields), *[piece] * count])
+    return send([head(202, CHUNKED), *[chunk(piece)] * count, b"0\r\n\r\n"])
+
+
+def stalled_body(delay: float = 0.0) -> Behaviour:
+    """Headers (after ``delay`` seconds), a first byte of the body, then nothing."""
+    return respond(202, b"{", declared=500, delay=delay, end="stall")
+
+
+def dribble(fast: bytes, slow: bytes, interval: float) -> Behaviour:
+    """``fast`` at once, then ``slow`` one byte every ``interval`` seconds."""
+    return send([fast, *[slow[i : i + 1] for i in range(len(slow))]], interval=interval)
+
+
+def chunked_cut() -> Behaviour:
+    """A chunked body that stops in its second chunk."""
+    return send([head(202, CHUNKED) + chunk(b'{"id": "3fa85f64') + b"40\r\nab"], end="close")
+
+
+def retry_after(value: str) -> Behaviour:
+    return respond(429, headers={"Retry-After": value})
+
+
+def retry_after_date(seconds_ahead: int) -> Behaviour:
+    """A 429 whose Retry-After is an HTTP date, computed when the response is sent."""
 
     def behaviour(exchange: Exchange) -> bool:
-        if declare_length:
-            fields = {"Content-Type": "application/json", "Content-Length": str(total)}
-        else:
-            fields = {"Content-Type": "application/json", "Transfer-Encoding": "chunked"}
-        exchange.send(head(202, fields))
-        sent = 0
-        while sent < total:
-            if declare_length:
-                exchange.send(chunk)
-            else:
-                exchange.send(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-            sent += len(chunk)
-        if not declare_length:
-            exchange.send(b"0\r\n\r\n")
-        return True
+        # HTTP dates have whole seconds: the retry may come at that second, not before.
+        when = int(time.time()) + seconds_ahead
+        exchange.server.notes.append(when)
+        return retry_after(email.utils.formatdate(when, usegmt=True))(exchange)
 
     return behaviour

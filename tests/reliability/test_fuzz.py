@@ -9,7 +9,7 @@ InvalidRequestError before anything is sent, or sent on exactly the spec's paths
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
@@ -24,12 +24,16 @@ from . import support as data
 from .support import (
     FUZZ,
     KINDS,
+    OPERATIONS,
     TRANSPORT_ERRORS,
+    VERIFY,
+    Operation,
+    Recorder,
     bodies,
     damaged,
-    drive,
+    encoded,
     headers,
-    outcome,
+    outcome_of,
     statuses,
 )
 
@@ -41,6 +45,7 @@ ACCESS_KEY = data.ACCESS_KEY
 NO_WAIT = bird.Backoff(initial_delay=0.0, max_delay=0.0, max_retry_after=0.0)
 MAX_RETRIES = 2
 BASE_URL = "https://api.bird.test"
+FLASH_CALL = encoded(data.flash_call())
 
 STATUS_ERRORS: dict[int, type[bird.APIStatusError]] = {
     400: bird.BadRequestError,
@@ -53,15 +58,12 @@ STATUS_ERRORS: dict[int, type[bird.APIStatusError]] = {
 }
 
 
-# What the transport answers.
-
-
 @attrs.frozen
 class Reply:
     status: int = 202
     headers: list[tuple[str, bytes]] = attrs.field(factory=list)
     body: bytes = b""
-    error: type[httpx.TransportError] | None = None  # raised instead of answering
+    error: type[httpx.TransportError] | None = None  # raised instead of answering, or:
     cut_body: bool = False  # the body stops with ``error`` after its first half
 
 
@@ -80,56 +82,21 @@ class _CutStream(httpx.SyncByteStream, httpx.AsyncByteStream):
 
 
 def answer(reply: Reply, request: httpx.Request) -> httpx.Response:
-    if reply.error is not None and not reply.cut_body:
-        raise reply.error("injected", request=request)
-    if reply.cut_body:
-        error = (reply.error or httpx.ReadError)("cut", request=request)
-        stream = _CutStream(reply.body[: len(reply.body) // 2], error)
-        return httpx.Response(reply.status, headers=reply.headers, stream=stream)
-    return httpx.Response(reply.status, headers=reply.headers, content=reply.body)
+    if reply.error is None:
+        return httpx.Response(reply.status, headers=reply.headers, content=reply.body)
+    error = reply.error("injected", request=request)
+    if not reply.cut_body:
+        raise error
+    stream = _CutStream(reply.body[: len(reply.body) // 2], error)
+    return httpx.Response(reply.status, headers=reply.headers, stream=stream)
 
 
-# The operations under test, each with the type it returns.
+CALLS = (*OPERATIONS, VERIFY)
 
 
-@attrs.frozen
-class Call:
-    name: str
-    run: Callable[[Any], Any]
-    returns: type
-    resent_after_delivery: bool
-    schema: str  # of the 202 body
-
-
-CALLS = [
-    Call("create", lambda client: client.create(data.TO), bird.FlashCall, False, "FlashCall"),
-    Call(
-        "end",
-        lambda client: client.end(data.CALL_ID, result="verified"),
-        bird.FlashCallHangup,
-        True,
-        "HangupFlashCall",
-    ),
-    Call(
-        "hangup",
-        lambda client: client.hangup(from_=data.FROM, to=data.TO, result="canceled"),
-        bird.FlashCallHangupFromTo,
-        True,
-        "HangupFlashCallFromTo",
-    ),
-    Call(
-        "verify",
-        lambda client: client.verify(data.CALL_ID, data.FROM, expected_cli=data.FROM),
-        bird.Verification,
-        True,
-        "HangupFlashCall",
-    ),
-]
-
-
-def replies(call: Call) -> st.SearchStrategy[Reply]:
+def replies(call: Operation) -> st.SearchStrategy[Reply]:
     """Answers, weighted towards a success status with this call's own (damaged) body."""
-    own_body = damaged(call.schema).map(lambda value: json.dumps(value).encode())
+    own_body = damaged(call.schema).map(encoded)
     return st.one_of(
         st.builds(Reply, status=st.sampled_from([200, 202]), headers=headers, body=own_body),
         st.builds(Reply, status=statuses, headers=headers, body=st.one_of(own_body, bodies)),
@@ -152,7 +119,7 @@ def client_options(**overrides: Any) -> dict[str, Any]:
     return data.options(BASE_URL, max_retries=MAX_RETRIES, backoff=NO_WAIT, **overrides)
 
 
-def check_outcome(call: Call, reply: Reply, outcome: object, sent: int) -> None:
+def check_outcome(call: Operation, reply: Reply, outcome: object, sent: int) -> None:
     """What may come back for one reply, repeated on every attempt."""
     assert 1 <= sent <= MAX_RETRIES + 1
     if not isinstance(outcome, BaseException):
@@ -163,8 +130,8 @@ def check_outcome(call: Call, reply: Reply, outcome: object, sent: int) -> None:
     assert isinstance(str(outcome), str) and isinstance(repr(outcome), str)
     if isinstance(outcome, bird.APIConnectionError):
         # A transport error, or a body httpx cannot decode (a bad gzip stream...).
-        encoded = any(name.lower() == "content-encoding" for name, _ in reply.headers)
-        assert reply.error is not None or encoded, repr(outcome)
+        compressed = any(name.lower() == "content-encoding" for name, _ in reply.headers)
+        assert reply.error is not None or compressed, repr(outcome)
         if outcome.may_have_been_delivered and not call.resent_after_delivery:
             assert sent == 1  # create is never sent twice
     elif isinstance(outcome, bird.APIStatusError):
@@ -179,55 +146,39 @@ def check_outcome(call: Call, reply: Reply, outcome: object, sent: int) -> None:
         assert reply.error is None or reply.cut_body
 
 
-# Responses the fuzzing found crashing the client, kept as regression cases.
-_CALL_BODY = json.dumps(data.flash_call()).encode()
-KNOWN_CASES = [
-    # A Content-Length of superscript digits: str.isdigit() says yes, int() says no.
-    Reply(202, [("Content-Length", "\u00b2".encode("latin-1"))], _CALL_BODY),
-    # A Content-Length too long for int().
-    Reply(202, [("Content-Length", b"1" * 5000)], _CALL_BODY),
-]
+def run_case(kind: str, call: Operation, reply: Reply) -> object:
+    recorder = Recorder(lambda request: answer(reply, request))
+    transport = httpx.MockTransport(recorder)
+    result = outcome_of(kind, call.call, client_options(), transport=transport)
+    check_outcome(call, reply, result, len(recorder.requests))
+    return result
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_fuzz_responses(kind: str) -> None:
     @FUZZ
     @given(case=cases)
-    def run(case: tuple[Call, Reply]) -> None:
-        call, reply = case
-        sent: list[httpx.Request] = []
-
-        def handler(request: httpx.Request) -> httpx.Response:
-            sent.append(request)
-            return answer(reply, request)
-
-        async def use(client: Any) -> object:
-            return await outcome(lambda: call.run(client))
-
-        result = drive(kind, use, client_options(), {"transport": httpx.MockTransport(handler)})
-        event(type(result).__name__)
-        check_outcome(call, reply, result, len(sent))
+    def run(case: tuple[Operation, Reply]) -> None:
+        event(type(run_case(kind, *case)).__name__)
 
     run()
+
+
+# Responses the fuzzing found crashing the client, kept as regression cases: a Content-Length
+# that str.isdigit() accepts and int() does not (superscript digits), or too long for int().
+@pytest.mark.parametrize(
+    "length", ["\u00b2".encode("latin-1"), b"1" * 5000], ids=["superscript", "5000-digits"]
+)
+def test_content_length_that_is_not_a_number_is_a_validation_error(length: bytes) -> None:
+    run_case("sync", OPERATIONS[0], Reply(202, [("Content-Length", length)], FLASH_CALL))
 
 
 # Arguments from the caller.
 
 _VALID_UUID = st.uuids()
 _PATH_BREAKERS = [
-    "../",
-    "/",
-    "?",
-    "#",
-    "%2F",
-    "%",
-    "%2e%2e",
-    "\\",
-    " ",
-    "\n",
-    "{",
-    "}",
-    "urn:uuid:",
+    *("../", "/", "?", "#", "%2F", "%", "%2e%2e"),
+    *("\\", " ", "\n", "{", "}", "urn:uuid:"),
 ]
 
 
@@ -312,16 +263,10 @@ invocations = st.sampled_from(list(ARGUMENTS)).flatmap(
 )
 
 
-def _echo(request: httpx.Request) -> httpx.Response:
-    path = request.url.raw_path.decode("ascii")
-    return httpx.Response(202, json=data.answer_in_kind(path, json.loads(request.content)))
-
-
-def _expected_path(name: str, arguments: dict[str, Any]) -> str:
+def expected_path(name: str, arguments: dict[str, Any]) -> str:
     if name in ("create", "hangup"):
         return data.BASE_PATH + ("/hangup" if name == "hangup" else "")
-    call = arguments["call"]
-    return f"{data.BASE_PATH}/{call if isinstance(call, UUID) else UUID(call)}"
+    return f"{data.BASE_PATH}/{UUID(str(arguments['call']))}"
 
 
 @FUZZ
@@ -330,27 +275,19 @@ def test_fuzz_caller_arguments(invocation: tuple[str, dict[str, Any]]) -> None:
     name, arguments = invocation
     positional = [arguments["call"]] if "call" in arguments else []
     keywords = {key: value for key, value in arguments.items() if key != "call"}
-    sent: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        sent.append(request)
-        return _echo(request)
-
-    with (
-        httpx.Client(transport=httpx.MockTransport(handler)) as http_client,
-        bird.FlashCalls(**client_options(http_client=http_client)) as client,
-    ):
+    recorder = Recorder()
+    with recorder.client() as http, bird.FlashCalls(**client_options(http_client=http)) as client:
         try:
             getattr(client, name)(*positional, **keywords)
         except bird.InvalidRequestError as error:
             event(f"{name}: refused ({error.field})")
-            assert sent == []  # refused before anything left
+            assert recorder.requests == []  # refused before anything left
             return
     event(f"{name}: sent")
-    (request,) = sent
+    (request,) = recorder.requests
     raw_path = request.url.raw_path.decode("ascii")
     assert data.ALLOWED_PATH.fullmatch(raw_path), raw_path
-    assert raw_path == _expected_path(name, arguments)
+    assert raw_path == expected_path(name, arguments)
     assert request.url.host == "api.bird.test"
     body = json.loads(request.content)
     for field in ("to", "from", "receivedCli"):
@@ -371,42 +308,20 @@ settings_ids = mostly(valid_ids, st.one_of(bent_uuids(), st.text(max_size=40), s
     channel_id=settings_ids,
 )
 def test_fuzz_client_settings(access_key: Any, workspace_id: Any, channel_id: Any) -> None:
-    sent: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        sent.append(request)
-        return _echo(request)
-
-    with httpx.Client(transport=httpx.MockTransport(handler)) as http_client:
+    recorder = Recorder()
+    with recorder.client() as http:
         try:
             client = bird.FlashCalls(
-                access_key, workspace_id, channel_id, BASE_URL, http_client=http_client
+                access_key, workspace_id, channel_id, BASE_URL, http_client=http
             )
         except bird.ConfigurationError:
             event("refused")
-            assert sent == []
+            assert recorder.requests == []
             return
         event("sent")
         with client:
             client.create(data.TO)
-    (request,) = sent
+    (request,) = recorder.requests
     assert request.headers["Authorization"] == f"AccessKey {access_key}"
-    workspace = workspace_id if isinstance(workspace_id, UUID) else UUID(workspace_id)
-    channel = channel_id if isinstance(channel_id, UUID) else UUID(channel_id)
-    path = f"/workspaces/{workspace}/channels/{channel}/flashcalls"
+    path = f"/workspaces/{UUID(str(workspace_id))}/channels/{UUID(str(channel_id))}/flashcalls"
     assert request.url.raw_path.decode("ascii") == path
-
-
-@pytest.mark.parametrize("reply", KNOWN_CASES, ids=["superscript", "5000-digits"])
-def test_content_length_that_is_not_a_number_is_a_validation_error(reply: Reply) -> None:
-    """Found by fuzzing: the size check must not crash on a Content-Length int() refuses."""
-    transport = httpx.MockTransport(lambda request: answer(reply, request))
-    with (
-        httpx.Client(transport=transport) as http_client,
-        bird.FlashCalls(**client_options(http_client=http_client)) as client,
-    ):
-        try:
-            outcome: object = client.create(data.TO)
-        except bird.BirdError as error:
-            outcome = error
-    check_outcome(CALLS[0], reply, outcome, 1)

@@ -22,7 +22,7 @@ import trustme
 from bird_flashcalls import APIConnectionError
 from bird_flashcalls.testing import FakeBird
 
-from .support import drive, fake_options, settle
+from .support import fake_options, outcome_of
 
 PROXY_VARIABLES = (
     *("http_proxy", "https_proxy", "all_proxy", "no_proxy"),
@@ -91,6 +91,7 @@ class _ProxyServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _ProxyHandler)
         self.upstream_port = upstream_port
         self.certificate = certificate
+        self.url = f"http://127.0.0.1:{self.server_address[1]}"
         self.seen: list[tuple[str, str]] = []
         self._lock = threading.Lock()
 
@@ -105,14 +106,12 @@ def authority() -> trustme.CA:
 
 
 @pytest.fixture
-def ca_file(authority: trustme.CA, tmp_path: Path) -> str:
-    path = tmp_path / "test-ca.pem"
-    authority.cert_pem.write_to_path(str(path))
-    return str(path)
-
-
-@pytest.fixture
-def proxy(fake_url: str, authority: trustme.CA) -> Iterator[_ProxyServer]:
+def proxy(
+    fake_url: str, authority: trustme.CA, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[_ProxyServer]:
+    # No proxy or CA setting of the machine's own reaches these tests.
+    for variable in PROXY_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
     server = _ProxyServer(int(fake_url.rsplit(":", 1)[1]), authority.issue_cert(TLS_HOST))
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01})
     thread.start()
@@ -124,91 +123,58 @@ def proxy(fake_url: str, authority: trustme.CA) -> Iterator[_ProxyServer]:
         thread.join()
 
 
-@pytest.fixture
-def environment(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    """No proxy or CA setting of the machine's own reaches these tests."""
-    for variable in PROXY_VARIABLES:
-        monkeypatch.delenv(variable, raising=False)
-    return monkeypatch
-
-
-def proxy_url(proxy: _ProxyServer) -> str:
-    host, port = proxy.server_address[:2]
-    return f"http://{host!s}:{port}"
-
-
 def create(kind: str, fake: FakeBird, base_url: str) -> Any:
-    async def create(client: Any) -> Any:
-        return await settle(client.create(TO))
-
-    return drive(kind, create, fake_options(fake, base_url, max_retries=0))
+    settings = fake_options(fake, base_url, max_retries=0)
+    return outcome_of(kind, lambda client: client.create(TO), settings)
 
 
-@pytest.mark.parametrize("variable", ["HTTP_PROXY", "http_proxy", "ALL_PROXY"])
-def test_a_proxy_from_the_environment_carries_every_request(
-    environment: pytest.MonkeyPatch,
+@pytest.mark.parametrize("variable", ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "NO_PROXY"])
+def test_a_proxy_from_the_environment_carries_every_request_but_those_no_proxy_names(
     proxy: _ProxyServer,
     fake: FakeBird,
     fake_url: str,
     kind: str,
     variable: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    environment.setenv(variable, proxy_url(proxy))
+    if variable == "NO_PROXY":
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    else:
+        monkeypatch.setenv(variable, proxy.url)
 
     call = create(kind, fake, fake_url)
 
     path = f"/workspaces/{fake.workspace_id}/channels/{fake.channel_id}/flashcalls"
-    assert proxy.seen == [("POST", fake_url + path)]
+    assert proxy.seen == ([] if variable == "NO_PROXY" else [("POST", fake_url + path)])
     assert [request.path for request in fake.requests] == [path]
     assert str(call.id) in fake.calls
 
 
-def test_no_proxy_goes_direct(
-    environment: pytest.MonkeyPatch,
+@pytest.mark.parametrize("trusted", [True, False], ids=["SSL_CERT_FILE", "untrusted"])
+def test_https_goes_through_connect_and_trusts_only_ssl_cert_file(
     proxy: _ProxyServer,
     fake: FakeBird,
-    fake_url: str,
+    authority: trustme.CA,
+    tmp_path: Path,
     kind: str,
+    trusted: bool,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    environment.setenv("HTTP_PROXY", proxy_url(proxy))
-    environment.setenv("NO_PROXY", "127.0.0.1")
-
-    create(kind, fake, fake_url)
-
-    assert proxy.seen == []
-    assert len(fake.requests) == 1
-
-
-def test_https_goes_through_connect_and_trusts_ssl_cert_file(
-    environment: pytest.MonkeyPatch,
-    proxy: _ProxyServer,
-    fake: FakeBird,
-    ca_file: str,
-    kind: str,
-) -> None:
-    environment.setenv("HTTPS_PROXY", proxy_url(proxy))
-    environment.setenv("SSL_CERT_FILE", ca_file)
+    monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+    if trusted:
+        authority.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+        monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
 
     call = create(kind, fake, f"https://{TLS_HOST}")
 
     path = f"/workspaces/{fake.workspace_id}/channels/{fake.channel_id}/flashcalls"
-    assert proxy.seen == [
-        ("CONNECT", f"{TLS_HOST}:443"),
-        ("POST", f"https://{TLS_HOST}:443{path}"),
-    ]
-    assert str(call.id) in fake.calls
-
-
-def test_without_ssl_cert_file_the_proxys_certificate_is_refused(
-    environment: pytest.MonkeyPatch,
-    proxy: _ProxyServer,
-    fake: FakeBird,
-    kind: str,
-) -> None:
-    environment.setenv("HTTPS_PROXY", proxy_url(proxy))
-
-    with pytest.raises(APIConnectionError, match="CERTIFICATE_VERIFY_FAILED"):
-        create(kind, fake, f"https://{TLS_HOST}")
-
-    assert proxy.seen == [("CONNECT", f"{TLS_HOST}:443")]
-    assert fake.requests == []
+    connect = ("CONNECT", f"{TLS_HOST}:443")
+    if trusted:
+        assert proxy.seen == [connect, ("POST", f"https://{TLS_HOST}:443{path}")]
+        assert str(call.id) in fake.calls
+    else:
+        assert isinstance(call, APIConnectionError)
+        assert "CERTIFICATE_VERIFY_FAILED" in str(call)
+        assert proxy.seen == [connect]
+        assert fake.requests == []

@@ -4,7 +4,7 @@ import logging
 from collections.abc import Iterator
 
 import pytest
-from reliability.fault_server import FaultServer
+from reliability.conftest import fault_server, no_leaks, redirect_target  # noqa: F401
 
 from .support import DEBUG_LOGGERS, DebugLines, unique_key
 
@@ -12,20 +12,6 @@ from .support import DEBUG_LOGGERS, DebugLines, unique_key
 @pytest.fixture
 def key() -> str:
     return unique_key()
-
-
-@pytest.fixture
-def fault_server() -> Iterator[FaultServer]:
-    with FaultServer() as server:
-        yield server
-    assert server.handler_errors == []
-
-
-@pytest.fixture
-def redirect_target() -> Iterator[FaultServer]:
-    """A second listener: a redirect to it must never be followed."""
-    with FaultServer() as server:
-        yield server
 
 
 @pytest.fixture

@@ -4,12 +4,13 @@ user can see of an outcome, servers that echo the key back, and DEBUG logging of
 from __future__ import annotations
 
 import gc
+import json
 import logging
 import os
 import secrets
 import traceback
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import attrs
@@ -19,20 +20,14 @@ from reliability import support as data
 from reliability.fault_server import Behaviour, ReceivedRequest, respond, respond_with
 from reliability.support import settle
 
-ACCESS_KEY = data.ACCESS_KEY
 REQUEST_ID = "req-7f3a9c"
 WALK_LIMIT = 20_000
 # Not followed by the walk: frames and tracebacks (what the capture_locals check covers: a
 # formatted traceback shows each local's repr), and modules, classes, functions and code, which
 # lead to the whole interpreter rather than to what an error or a client holds.
 NOT_FOLLOWED = (
-    types.FrameType,
-    types.TracebackType,
-    types.ModuleType,
-    type,
-    types.FunctionType,
-    types.BuiltinFunctionType,
-    types.CodeType,
+    *(types.FrameType, types.TracebackType, types.ModuleType, type),
+    *(types.FunctionType, types.BuiltinFunctionType, types.CodeType),
 )
 APP_LOG = logging.getLogger("task_app")
 DEBUG_LOGGERS = ("bird_flashcalls", "httpx", "httpcore", "hpack", "asyncio")
@@ -66,12 +61,8 @@ def walk(root: object, key: str) -> Walk:
         item = stack.pop()
         visited += 1
         assert visited <= WALK_LIMIT, "the walk did not finish: its result would prove nothing"
-        if isinstance(item, str):
-            if key in item:
-                found.append(item)
-            continue
-        if isinstance(item, bytes | bytearray):
-            if needle in item:
+        if isinstance(item, str | bytes | bytearray):
+            if (key if isinstance(item, str) else needle) in item:
                 found.append(item)
             continue
         for referent in gc.get_referents(item):
@@ -98,14 +89,17 @@ def shown(outcome: object) -> list[str]:
     return [text if isinstance(text, str) else repr(text) for text in texts]
 
 
+def holding(key: str, texts: Iterable[str]) -> list[str]:
+    return [text for text in texts if key in text]
+
+
 def sent_key(request: ReceivedRequest) -> str:
     return request.headers["authorization"].removeprefix("AccessKey ")
 
 
-def echoing(
-    status: int, body: Callable[[str], object], *, in_headers: bool = False, **options: Any
-) -> Behaviour:
-    """A response that quotes the key it received, as a careless server might."""
+def echoing(status: int, body: str, *, in_headers: bool = False, **options: Any) -> Behaviour:
+    """A response that quotes the key it received where ``body`` says {key}, as a careless
+    server might."""
 
     def answer(request: ReceivedRequest) -> Behaviour:
         key = sent_key(request)
@@ -113,14 +107,17 @@ def echoing(
         if in_headers:
             headers["WWW-Authenticate"] = f'AccessKey realm="bird", key="{key}"'
             headers["X-Echo"] = f"AccessKey {key}"
-        return respond(status, body(key), headers=headers, **options)
+        return respond(status, body.replace("{key}", key), headers=headers, **options)
 
     return respond_with(answer)
 
 
-ANSWER = respond_with(
-    lambda request: respond(202, data.answer_in_kind(request.raw_path, request.json()))
-)
+def bird_error(
+    status: int, code: str, message: str, *, in_headers: bool = False, **fields: Any
+) -> Behaviour:
+    """Bird's error body, quoting the key where ``message`` or ``fields`` say {key}."""
+    body = json.dumps({"code": code, "message": message, **fields})
+    return echoing(status, body, in_headers=in_headers)
 
 
 class TaskFailed(Exception):
@@ -142,8 +139,8 @@ async def attempt(client: Any, operation: Callable[[Any], Any]) -> Any:
 
 
 class DebugLines(logging.Handler):
-    """What a console handler prints (each message, and the traceback of any exc_info), with each
-    record's arguments; written to file descriptor 2 too, where a user's console handler writes."""
+    """Each record as a console handler prints it (with any traceback), and its arguments; also
+    written to file descriptor 2, where a user's console handler writes."""
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)

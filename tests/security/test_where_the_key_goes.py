@@ -16,25 +16,11 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 from reliability import support as data
 from reliability.fault_server import FaultServer, redirect
-from reliability.support import FUZZ, KINDS, drive, outcome
+from reliability.support import FUZZ, KINDS, Recorder, outcome_of
 
-from .support import ACCESS_KEY, settings, shown
+from .support import holding, settings, shown
 
-KEY = ACCESS_KEY
-
-
-class Recorder:
-    """An http_client that answers every request with a flash call, and keeps the requests."""
-
-    def __init__(self) -> None:
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return httpx.Response(202, json=data.flash_call())
-
-    def client(self) -> httpx.Client:
-        return httpx.Client(transport=httpx.MockTransport(self))
+KEY = data.ACCESS_KEY
 
 
 BAD_KEYS = {
@@ -68,7 +54,7 @@ def test_refused_settings_do_not_quote_the_key(
     recorder = Recorder()
     with pytest.raises(ConfigurationError) as refused:
         FlashCalls(**{**data.options(data.ids.BASE_URL), **changes}, http_client=recorder.client())
-    assert [text for text in [*shown(refused.value), *debug_lines] if KEY in text] == []
+    assert holding(KEY, [*shown(refused.value), *debug_lines]) == []
     assert recorder.requests == []
 
 
@@ -78,55 +64,40 @@ def test_a_redirect_is_not_followed_even_by_an_http_client_built_to_follow(
     status: int, kind: str, fault_server: FaultServer, redirect_target: FaultServer
 ) -> None:
     fault_server.script(redirect(status, redirect_target.url + data.BASE_PATH))
-
-    async def create(client: Any) -> object:
-        return await outcome(lambda: client.create(data.TO))
-
-    answered = drive(kind, create, settings(KEY, fault_server.url), {"follow_redirects": True})
+    options = settings(KEY, fault_server.url)
+    answered = outcome_of(kind, data.CREATE.call, options, follow_redirects=True)
     assert isinstance(answered, APIStatusError)
     assert answered.status_code == status
     assert redirect_target.accepted == 0
     assert fault_server.request_count == 1
 
 
+ACCEPTED = ["http://127.0.0.1:8080", "http://localhost", "http://[::1]:9000", "https://x.test"]
 REMOTE_PLAIN_HTTP = [
-    "http://api.bird.com",
-    "HTTP://API.BIRD.COM",
-    "http://10.0.0.7:8080",
-    "http://192.168.1.10",
-    "http://[2001:db8::1]",
-    "http://127.0.0.1.nip.io",
-    "http://localhost.attacker.example",
-    "http://127.1",
-    "http://2130706433",
-    "http://0x7f000001",
-    "http://[::ffff:10.0.0.7]",
+    *("http://api.bird.com", "HTTP://API.BIRD.COM", "http://10.0.0.7:8080", "http://127.1"),
+    *("http://192.168.1.10", "http://[2001:db8::1]", "http://[::ffff:10.0.0.7]"),
+    *("http://127.0.0.1.nip.io", "http://localhost.attacker.example"),
+    *("http://2130706433", "http://0x7f000001"),
 ]
 
 
-@pytest.mark.parametrize("base_url", REMOTE_PLAIN_HTTP)
-def test_plain_http_to_a_remote_host_is_refused_before_sending(
-    base_url: str, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("base_url", ACCEPTED + REMOTE_PLAIN_HTTP)
+@pytest.mark.parametrize("given_as", ["argument", "environment"])
+def test_plain_http_is_refused_before_sending_unless_to_loopback(
+    base_url: str, given_as: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     recorder = Recorder()
-    with pytest.raises(ConfigurationError) as refused:
-        FlashCalls(KEY, data.WORKSPACE_ID, data.CHANNEL_ID, base_url, http_client=recorder.client())
-    assert KEY not in str(refused.value)
-    # The same from the environment.
-    monkeypatch.setenv("BIRD_BASE_URL", base_url)
-    with pytest.raises(ConfigurationError):
-        FlashCalls(KEY, data.WORKSPACE_ID, data.CHANNEL_ID, http_client=recorder.client())
-    assert recorder.requests == []
-
-
-@pytest.mark.parametrize(
-    "base_url", ["http://127.0.0.1:8080", "http://localhost", "http://[::1]:9000", "https://x.test"]
-)
-def test_https_or_loopback_is_accepted(base_url: str) -> None:
-    recorder = Recorder()
-    with FlashCalls(
-        KEY, data.WORKSPACE_ID, data.CHANNEL_ID, base_url, http_client=recorder.client()
-    ) as client:
+    if given_as == "environment":
+        monkeypatch.setenv("BIRD_BASE_URL", base_url)
+    argument = base_url if given_as == "argument" else None
+    ids = (KEY, data.WORKSPACE_ID, data.CHANNEL_ID)
+    if base_url in REMOTE_PLAIN_HTTP:
+        with pytest.raises(ConfigurationError) as refused:
+            FlashCalls(*ids, argument, http_client=recorder.client())
+        assert KEY not in str(refused.value)
+        assert recorder.requests == []
+        return
+    with FlashCalls(*ids, argument, http_client=recorder.client()) as client:
         client.create(data.TO)
     (request,) = recorder.requests
     assert request.headers["Authorization"] == f"AccessKey {KEY}"
