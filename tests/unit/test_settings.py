@@ -150,6 +150,14 @@ def test_an_environment_variable_set_to_nothing_counts_as_missing(environment):
     assert refused(access_key=None).startswith("missing access_key= (or the BIRD_ACCESS_KEY")
 
 
+@pytest.mark.parametrize("access_key", [12345, b"key-as-bytes"])
+def test_an_access_key_that_is_not_a_string_is_named_by_its_type_alone(access_key):
+    error = refusal(access_key=access_key)
+
+    assert str(error) == f"access_key must be a string, got {type(access_key).__name__}"
+    assert error.field == "access_key"
+
+
 # base_url.
 
 
