@@ -239,3 +239,13 @@ def test_unreported_records_are_not_kept_forever(fake_bird: FakeBird, clock: Clo
 
     assert verifier.state(challenge.id) is None
     assert "result" not in fake_bird.calls[challenge.call_id]  # given up after a day
+
+
+def test_the_steps_of_a_flow_keep_numbers_and_answers_out_of_their_reprs() -> None:
+    """A traceback with local variables shows each step's repr."""
+    from bird_flashcalls.verification._flows import GivenAnswer, Ring
+
+    shown = repr(Ring(PHONE)) + repr(GivenAnswer("4711", WRONG_CLI))
+    assert PHONE not in shown
+    assert WRONG_CLI not in shown
+    assert "4711" not in shown

@@ -48,7 +48,9 @@ class Reply:
     """A response and its body, read as far as the size limit allows (``too_large``: the size)."""
 
     response: httpx.Response
-    body: bytes
+    # Not in the repr: a traceback with locals would show what the server sent, the key included
+    # when it echoes it (the errors made from it carry a redacted copy).
+    body: bytes = attrs.field(repr=False)
     too_large: int | None
     elapsed: float
 

@@ -47,7 +47,7 @@ class Prepared(Generic[Parsed]):
 
     operation: Operation[Parsed]
     url: httpx.URL
-    body: dict[str, Any]
+    body: dict[str, Any] = attrs.field(repr=False)  # phone numbers: not in reprs or tracebacks
 
 
 class RequestBuilder:

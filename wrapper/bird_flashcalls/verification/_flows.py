@@ -62,7 +62,7 @@ R = TypeVar("R")
 class Ring:
     """Ring ``phone``: ``flash_calls.create(phone)``; send back the FlashCall."""
 
-    phone: str
+    phone: str = attrs.field(repr=False)  # personal data: out of reprs and tracebacks
 
 
 @attrs.frozen
@@ -215,8 +215,9 @@ class GivenAnswer:
     """The user's answer, compared with a record by the client's own functions: in constant
     time, and in every number format they accept."""
 
-    code: str | None
-    received_cli: str | None
+    # What the user typed or their phone saw: out of reprs and tracebacks.
+    code: str | None = attrs.field(repr=False)
+    received_cli: str | None = attrs.field(repr=False)
 
     def compare(self, expected_cli: str, code_digits: int) -> tuple[bool, str | None]:
         # Only the comparison is used; the Verification these return (and its call id) is not.
