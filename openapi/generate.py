@@ -37,7 +37,8 @@ README = """\
 # generated/ — do not edit
 
 `bird_channels_api/` is written by `make generate` from `openapi/bird-flashcalls.openapi.json`
-(openapi-python-client, `generator-config.yaml`, `templates/`). Edits made here by hand are
+(openapi-python-client, `generator-config.yaml`, `templates/`), with a copy of that spec
+(`openapi.json`). Edits made here by hand are
 overwritten, and `make test` fails while this folder differs from a fresh generation.
 
 To change this code, change the spec's fragments or overlay in `openapi/`, the generator
@@ -81,6 +82,9 @@ def generate(into: Path, spec: Path | None = None) -> None:
         if target.exists():
             shutil.rmtree(target)
         shutil.copytree(output, target)
+    # The spec itself, for what reads its schemas at run time (FakeBird's request checks, the
+    # documented fields extra_body may not override).
+    shutil.copyfile(spec or SPEC, into / PACKAGE / "openapi.json")
     # PEP 561: type checkers read the package's annotations (the generator writes this marker
     # only with its packaging metadata, which --meta none leaves out).
     (into / PACKAGE / "py.typed").write_text("", encoding="utf-8")
@@ -98,13 +102,13 @@ def sync(fresh: Path, into: Path) -> list[str]:
     }
     for name in sorted(old.keys() - new.keys()):
         old[name].unlink()
-        changed.append(f"removed {name}")
+        changed.append(f"removed {into.name}/{name}")
     for name, source in sorted(new.items()):
         target = into / name
         if not target.exists() or target.read_bytes() != source.read_bytes():
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(source.read_bytes())
-            changed.append(f"wrote {name}")
+            changed.append(f"wrote {into.name}/{name}")
     return changed
 
 
