@@ -262,3 +262,40 @@ def test_a_yaml_fragment_is_merged_like_its_json(tmp_path: Path) -> None:
     (fragments / "end-flash-call.yaml").write_text(yaml.safe_dump(document), encoding="utf-8")
     code, output = generate(root)
     assert (code, output.splitlines()[0]) == (0, "spec: no changes"), output
+
+
+def test_fakebird_follows_the_regenerated_spec_without_an_edit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import merge
+    from bird_flashcalls import _spec
+    from bird_flashcalls.testing import FakeBird
+
+    root = scratch(tmp_path)
+    edit(root, CREATE, additive)
+    edit(root, END, blocked)
+    edit(root, HANGUP, blocked)
+    fragments, overlay = root / "openapi" / "fragments", root / "openapi" / "overlay.yaml"
+    monkeypatch.setattr(_spec, "spec", lambda: json.loads(merge.build(fragments, overlay)))
+    _spec.operations.cache_clear()
+    fake = FakeBird()
+    headers = {"Authorization": f"AccessKey {fake.access_key}", "Content-Type": "application/json"}
+    path = f"/workspaces/{fake.workspace_id}/channels/{fake.channel_id}/flashcalls"
+
+    def create(reference: str) -> Any:
+        body = json.dumps({"to": "+31612345678", "reference": reference}).encode()
+        return fake.respond("POST", path, headers, body)
+
+    try:
+        accepted, refused = create("r" * 64), create("r" * 65)
+        ended = fake.respond(
+            "POST", f"{path}/{accepted.json()['id']}", headers, b'{"result": "blocked"}'
+        )
+    finally:
+        _spec.operations.cache_clear()
+    assert accepted.status == 202, accepted.json()
+    assert (ended.status, ended.json()) == (202, {"result": "blocked"})
+    assert (refused.status, refused.json()["details"]) == (
+        422,
+        {"reference": ["must be at most 64 characters"]},
+    )
