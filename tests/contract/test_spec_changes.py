@@ -17,7 +17,10 @@ import pytest
 from .support import ROOT
 
 CREATE, END, HANGUP = "create-flash-call.json", "end-flash-call.json", "end-flash-call-from-to.json"
-COPIED = ("openapi", "templates", "generated", "generator-config.yaml", "CHANGELOG.md")
+COPIED = ("openapi", "templates", "generated", "generator-config.yaml")
+CHANGELOG = (
+    "# Changelog\n\n## [Unreleased]\n\n### Added\n- `durationMs`.\n\n## [0.1.0]\n\n- `reason`\n"
+)
 
 
 def scratch(tmp_path: Path) -> Path:
@@ -27,6 +30,7 @@ def scratch(tmp_path: Path) -> Path:
             shutil.copytree(source, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy(source, tmp_path / name)
+    (tmp_path / "CHANGELOG.md").write_text(CHANGELOG, encoding="utf-8")
     operations = tmp_path / "wrapper" / "bird_flashcalls"
     operations.mkdir(parents=True)
     shutil.copy(ROOT / "wrapper" / "bird_flashcalls" / "_operations.py", operations)

@@ -307,7 +307,12 @@ def _value_problems(
     if _number(value):
         low, high = schema.get("minimum"), schema.get("maximum")
         if (low is not None and value < low) or (high is not None and value > high):
-            problems.append(f"must be between {low} and {high}")
+            if low is not None and high is not None:
+                problems.append(f"must be between {low} and {high}")
+            else:
+                problems.append(
+                    f"must be at least {low}" if high is None else f"must be at most {high}"
+                )
     if isinstance(value, dict) and kind == "object":
         _check_object(schema, value, name + ".", details)
     return problems
