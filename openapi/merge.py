@@ -270,12 +270,48 @@ def check_enums(spec: dict[str, Any], fragments: list[tuple[str, dict[str, Any]]
                 )
 
 
+def _properties(spec: dict[str, Any], schema: Any) -> set[str]:
+    """The property names of a schema, through $refs and anyOf/oneOf/allOf branches."""
+    schema = _follow(spec, schema)
+    if not isinstance(schema, dict):
+        return set()
+    names = set(schema.get("properties", {}))
+    for key in ("anyOf", "oneOf", "allOf"):
+        for branch in schema.get(key, []):
+            names |= _properties(spec, branch)
+    return names
+
+
+def _request_schemas(spec: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    for item in spec.get("paths", {}).values():
+        for method, operation in item.items():
+            if method in HTTP_METHODS and isinstance(operation, dict):
+                body = _follow(spec, operation.get("requestBody", {}))
+                content = body.get("content", {}) if isinstance(body, dict) else {}
+                schema = content.get("application/json", {}).get("schema")
+                yield operation.get("operationId", method), schema
+
+
+def check_request_fields(spec: dict[str, Any], fragments: list[tuple[str, dict[str, Any]]]) -> None:
+    """The overlay's request copies keep every field the fragments publish for the request."""
+    merged = dict(_request_schemas(spec))
+    for name, fragment in fragments:
+        for operation, schema in _request_schemas(fragment):
+            lost = sorted(_properties(fragment, schema) - _properties(spec, merged.get(operation)))
+            if lost:
+                raise MergeError(
+                    f"the overlay drops {', '.join(map(repr, lost))} from the request of "
+                    f"{operation} that {name} publishes: add it to the overlay's request schema"
+                )
+
+
 def validate(spec: dict[str, Any], fragments: list[tuple[str, dict[str, Any]]]) -> None:
     from openapi_spec_validator import validate as validate_openapi
     from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
     check_refs(spec, fragments)
     check_enums(spec, fragments)
+    check_request_fields(spec, fragments)
     try:
         validate_openapi(spec)
     except OpenAPIValidationError as error:

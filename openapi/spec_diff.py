@@ -33,6 +33,7 @@ SCHEMA_KEYS = {
     "additionalProperties", "items", "anyOf", "oneOf", "allOf",
     *LOWER_BOUNDS, *UPPER_BOUNDS,
 }  # fmt: skip
+REACHED_COMPONENTS = {"schemas", "parameters", "responses", "requestBodies", "headers"}
 CHANGELOG_FIX = (
     "name each breaking change in CHANGELOG.md's [Unreleased] section (its name in backticks, "
     "e.g. `reason`), then run ACCEPT_BREAKING=1 make generate"
@@ -109,6 +110,14 @@ class Differ:
                 section
             ):
                 self.add("neutral", "spec", section, "", "changed", "review the diff")
+        # What operations reach is compared through them; the rest (security schemes...) here.
+        old_parts, new_parts = self.old.get("components", {}), self.new.get("components", {})
+        for section in sorted((set(old_parts) | set(new_parts)) - REACHED_COMPONENTS):
+            old_items, new_items = old_parts.get(section, {}), new_parts.get(section, {})
+            for name in sorted(set(old_items) | set(new_items)):
+                if old_items.get(name) != new_items.get(name):
+                    place = f"components/{section}/{name}"
+                    self.add("neutral", "spec", place, "", "changed", "review the diff")
         return self.changes
 
     def operation(self, op: str, old: dict[str, Any], new: dict[str, Any]) -> None:
@@ -264,7 +273,9 @@ def _operations(spec: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     for path, item in (spec.get("paths") or {}).items():
         for method, operation in item.items():
             if method in METHODS:
-                yield f"{method.upper()} {path}", operation
+                # A path's parameters belong to each of its operations.
+                shared = item.get("parameters", []) + operation.get("parameters", [])
+                yield f"{method.upper()} {path}", {**operation, "parameters": shared}
 
 
 def _deref(spec: dict[str, Any], node: Any) -> tuple[Any, str]:

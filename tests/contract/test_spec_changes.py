@@ -142,6 +142,17 @@ def test_new_enum_values_reach_every_enum_the_hangup_result_included(tmp_path: P
     assert 'BLOCKED = "blocked"' in enum.read_text(encoding="utf-8")
 
 
+def test_a_field_added_to_the_end_schema_reaches_both_request_copies(tmp_path: Path) -> None:
+    root = scratch(tmp_path)
+    note = lambda d: schemas(d)["HangupFlashCall"]["properties"].update(note={"type": "string"})  # noqa: E731
+    edit(root, END, note)
+    edit(root, HANGUP, note)
+    code, output = generate(root)
+    assert code == 0, output
+    for operation in ("endChannelFlashCall", "endChannelFlashCallFromTo"):
+        assert f"additive  {operation} request note: optional property added (string)" in output
+
+
 def test_an_overlay_that_would_drop_an_upstream_enum_value_fails_naming_it(tmp_path: Path) -> None:
     root = scratch(tmp_path)
     edit(root, END, blocked)
@@ -232,8 +243,9 @@ def test_breaking_changes_stop_until_accepted_and_named_in_the_changelog(tmp_pat
         ("notes.txt", "see Bird's docs", "notes.txt in fragments/: a fragment is a .json, .yaml"),
         ("broken.yaml", "openapi: [3.0.3\n", "broken.yaml:2:1:"),
         ("end-flash-call.json", "dangling", "$ref '#/components/schemas/Gone'"),
+        ("end-flash-call.json", "invalid", "not valid OpenAPI at paths//workspaces/"),
     ],
-    ids=["trailing-comma", "stranger", "yaml-syntax", "dangling-ref"],
+    ids=["trailing-comma", "stranger", "yaml-syntax", "dangling-ref", "invalid-openapi"],
 )
 def test_malformed_fragments_fail_with_their_place_and_write_nothing(
     tmp_path: Path, name: str, text: str | None, message: str
@@ -245,13 +257,16 @@ def test_malformed_fragments_fail_with_their_place_and_write_nothing(
     elif text == "dangling":
         edit(root, name, lambda d: next(iter(d["paths"].values()))["post"]["responses"].update(
             {"409": {"$ref": "#/components/schemas/Gone"}}))  # fmt: skip
+    elif text == "invalid":  # a response without its description
+        edit(root, name, lambda d: next(iter(d["paths"].values()))["post"]["responses"]["202"].pop(
+            "description"))  # fmt: skip
     else:
         target.write_text(text, encoding="utf-8")
     before = snapshot(root)
     code, output = generate(root)
     assert code == 1
     assert message in output
-    if text == "dangling":
+    if text in ("dangling", "invalid"):
         assert "(from end-flash-call.json)" in output
     assert snapshot(root) == before
 

@@ -105,6 +105,8 @@ RULES: list[tuple[str, Edit, str, str, str, str]] = [
     ("operation-removed", lambda s: s["paths"].clear(), "breaking", "POST /things/{id}", "", "operation removed"),
     ("operation-added", lambda s: s["paths"]["/things/{id}"].update(get={"operationId": "getThing", "responses": {}}), "additive", "GET /things/{id}", "", "operation added"),
     ("info", lambda s: s["info"].update(version="2"), "neutral", "info", "", "changed"),
+    ("security-scheme", lambda s: s["components"].update(securitySchemes={"k": {"type": "apiKey"}}), "neutral", "components/securitySchemes/k", "", "changed"),
+    ("path-parameter", lambda s: s["paths"]["/things/{id}"].update(parameters=[{"name": "w", "in": "path", "required": True}]), "breaking", "parameter path w", "", "required parameter added"),
 ]  # fmt: skip
 
 

@@ -181,3 +181,15 @@ def test_skipped_endpoint_fails_generation_and_names_it(tmp_path: Path, monkeypa
     monkeypatch.setattr(generate, "SPEC", broken)
     with pytest.raises(SystemExit, match=r"endChannelFlashCall|flashcalls/\{callId\}"):
         generate.generate(tmp_path / "out")
+
+
+def test_an_overlay_request_copy_that_loses_a_published_field_is_an_error() -> None:
+    fragments = merge.load_fragments()
+    spec = merged_spec()
+    merge.check_request_fields(spec, fragments)
+    del spec["components"]["schemas"]["HangupFlashCallRequest"]["properties"]["receivedCli"]
+    with pytest.raises(
+        merge.MergeError,
+        match=r"drops 'receivedCli' from the request of endChannelFlashCall that end-flash-call.json",
+    ):
+        merge.check_request_fields(spec, fragments)
