@@ -17,7 +17,7 @@ import attrs
 from .. import _constants as constants
 from .._rules import is_e164
 from ..errors import ConfigurationError
-from ._commands import read_access_key
+from ._commands import read_access_key, read_file
 from ._errors import EXIT_OK, CommandFailed
 from ._output import option, print_result
 
@@ -39,14 +39,8 @@ def fake(args: argparse.Namespace) -> int:
 
 def read_caller_numbers(path: str) -> list[str]:
     """The numbers in a file, one a line; blank lines and ``#`` comments are skipped."""
-    try:
-        with open(path, encoding="utf-8") as file:
-            lines = file.read().splitlines()
-    except (OSError, UnicodeDecodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
-        raise ConfigurationError(f"cannot read the caller numbers file {path}: {reason}") from None
     numbers = []
-    for line_number, line in enumerate(lines, 1):
+    for line_number, line in enumerate(read_file(path, "the caller numbers file").splitlines(), 1):
         number = line.split("#", 1)[0].strip()
         if number and not is_e164(number):
             raise ConfigurationError(

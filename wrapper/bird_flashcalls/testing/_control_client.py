@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from datetime import datetime
-from types import TracebackType
 from typing import Any
 from uuid import UUID
 
@@ -52,11 +51,11 @@ class FakeCall:
     (``len(call.reports) > 1``: it was reported more than once)."""
 
     id: UUID
-    to: str = attrs.field(repr=False)
-    from_: str = attrs.field(repr=False)
     status: str
     ring_timeout: int
     created_at: datetime
+    to: str = attrs.field(repr=False)
+    from_: str = attrs.field(repr=False)
     result: str | None
     received_cli: str | None = attrs.field(repr=False)
     reports: tuple[FakeReport, ...]
@@ -154,12 +153,7 @@ class FakeBirdControl:
     def __enter__(self) -> FakeBirdControl:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def close(self) -> None:
