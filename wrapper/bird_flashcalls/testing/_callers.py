@@ -36,7 +36,10 @@ def caller_pool(size: int = DEFAULT_CALLER_POOL_SIZE, seed: int | None = None) -
     # A generator of its own: the pool does not shift the picks that share the seed.
     rng = random.Random(None if seed is None else f"caller numbers {seed}")
     endings = rng.sample(range(MAX_CALLER_POOL_SIZE), size)
-    return tuple(f"+31970{rng.randrange(10_000):04d}{ending:04d}" for ending in endings)
+    middles = rng.choices(range(10_000), k=size)
+    return tuple(
+        f"+31970{middle:04d}{ending:04d}" for middle, ending in zip(middles, endings, strict=True)
+    )
 
 
 def checked_caller_numbers(numbers: object) -> tuple[str, ...]:
