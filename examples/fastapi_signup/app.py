@@ -8,6 +8,9 @@ shares the challenges through the store, so "send me the call" and "here is my c
 different workers (or machines, with Redis).
 
     POST   /signup/phone                  {"phone": "+31612345678"}     201 the challenge
+                                                                        429 too many (Retry-After)
+                                                                        503 Bird unavailable
+                                                                            (Retry-After)
     POST   /signup/phone/{id}/check       {"code": "0000"}              200 verified
                                           or {"received_cli": "+31..."} 400 wrong, 423 locked,
                                                                         410 expired, 404 unknown
@@ -24,7 +27,12 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from bird_flashcalls import AsyncFlashCalls, InvalidRequestError
+from bird_flashcalls import (
+    APIConnectionError,
+    APIStatusError,
+    AsyncFlashCalls,
+    InvalidRequestError,
+)
 from bird_flashcalls.verification import (
     AsyncVerifier,
     RedisStore,
@@ -40,6 +48,9 @@ STORE_VARIABLE = "VERIFICATION_STORE"
 DEFAULT_STORE = "sqlite:verification.db"
 # How often each worker ends challenges past their ttl (Bird is told "timeout").
 EXPIRE_EVERY = 5.0
+# When to try again after Bird could not place the call (the client's retries are spent): the
+# attempt started the number's resend cooldown (30 s by default), and a sooner one gets 429.
+BIRD_UNAVAILABLE_RETRY_AFTER = 30
 
 # What a check's status means over HTTP.
 CHECK_STATUS_CODES = {
@@ -114,6 +125,17 @@ def create_app(
             status_code=429,
             headers={"Retry-After": str(max(1, round(error.retry_after)))},
         )
+
+    async def bird_unavailable(request: Request, error: Exception) -> JSONResponse:
+        # The client retried what can be retried; the user may try again shortly.
+        return JSONResponse(
+            {"detail": "the verification call could not be placed; try again shortly"},
+            status_code=503,
+            headers={"Retry-After": str(BIRD_UNAVAILABLE_RETRY_AFTER)},
+        )
+
+    app.add_exception_handler(APIStatusError, bird_unavailable)
+    app.add_exception_handler(APIConnectionError, bird_unavailable)
 
     @app.exception_handler(InvalidRequestError)
     async def invalid(request: Request, error: InvalidRequestError) -> JSONResponse:

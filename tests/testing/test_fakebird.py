@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from bird_flashcalls.testing import CALLER_NUMBERS, FakeBird
+from bird_flashcalls.testing import CALLER_NUMBERS, FakeBird, caller_pool
 
 from .support import OTHER, TO, json_headers, paths, respond
 
@@ -25,10 +25,10 @@ def test_create_answers_202_with_the_call_bird_picks_the_caller_number(fake: Fak
     assert set(call) == {"id", "channelId", "from", "to", "status", "ringTimeout", *stamps}
     assert UUID(call["id"]).version == 4
     assert call["channelId"] == fake.channel_id
-    assert call["from"] in CALLER_NUMBERS
+    assert call["from"] in fake.caller_numbers
     assert (call["to"], call["status"], call["ringTimeout"]) == (TO, "accepted", 30)
     assert all(datetime.fromisoformat(call[stamp]).tzinfo is not None for stamp in stamps)
-    assert fake.calls[call["id"]] == call
+    assert fake.calls[call["id"]] == {**call, "reports": []}
     assert fake.handset_cli(call["id"]) == call["from"]
 
 
@@ -43,9 +43,23 @@ def test_create_keeps_an_explicit_from_and_ring_timeout(
 
 
 def test_caller_numbers_can_be_chosen_and_are_all_used() -> None:
-    fake = FakeBird(caller_numbers=["+3197010260000", "+3197010260001"])
+    fake = FakeBird(caller_numbers=CALLER_NUMBERS[:2])
     picked = {respond(fake, "create", {"to": TO}).json()["from"] for _ in range(40)}
-    assert picked == {"+3197010260000", "+3197010260001"}
+    assert picked == set(CALLER_NUMBERS[:2])
+    fake.set_caller_numbers([OTHER])
+    assert respond(fake, "create", {"to": TO}).json()["from"] == OTHER
+
+
+@pytest.mark.parametrize(("settings", "size"), [({}, 1000), ({"caller_pool_size": 10_000}, 10_000)])
+def test_the_default_pool_has_distinct_codes_and_follows_the_seed(
+    settings: dict[str, Any], size: int
+) -> None:
+    pool = FakeBird(seed=3, **settings).caller_numbers
+    assert len({number[-4:] for number in pool}) == len(pool) == size
+    assert all(number.startswith("+31970") and len(number) == 14 for number in pool)
+    assert pool == FakeBird(seed=3, **settings).caller_numbers == caller_pool(size, 3)
+    assert pool != FakeBird(seed=4, **settings).caller_numbers
+    assert FakeBird().caller_numbers != FakeBird().caller_numbers
 
 
 def test_ids_and_key_can_be_given_or_are_random() -> None:
@@ -69,6 +83,9 @@ def test_ids_and_key_can_be_given_or_are_random() -> None:
         ({"caller_numbers": ["+1"]}, "caller_numbers"),
         ({"caller_numbers": ["+3197010260000", "0970 1026 0000"]}, "caller_numbers"),
         ({"caller_numbers": "+3197010260000"}, "caller_numbers"),
+        ({"caller_pool_size": 0}, "caller_pool_size must be a whole number from 1 to 10000"),
+        ({"caller_pool_size": 10_001}, "caller_pool_size"),
+        ({"caller_numbers": [OTHER], "caller_pool_size": 5}, "not both"),
         ({"hangup_answer": "sometimes"}, "hangup_answer must be one of random, full"),
     ],
 )
@@ -276,12 +293,16 @@ def test_end_records_the_result_and_answers_the_hangup_body(fake: FakeBird) -> N
     record = fake.calls[call["id"]]
     assert (record["result"], record["receivedCli"]) == ("wrong_cli", "+3197010261111")
 
-    # A later report replaces the earlier one (end is retried, so it must be repeatable).
+    # A later report is answered as the first was and kept; the first result stays the call's.
     assert respond(fake, "end", {"result": "timeout"}, call["id"]).json() == {"result": "timeout"}
+    hangup = {"from": call["from"], "to": TO, "result": "canceled"}
+    assert respond(fake, "hangup", hangup).status == 202
     record = fake.calls[call["id"]]
-    assert record["result"] == "timeout"
-    assert "receivedCli" not in record
-    assert record["updatedAt"] >= record["createdAt"]
+    assert (record["result"], record["receivedCli"]) == ("wrong_cli", "+3197010261111")
+    reports = [{k: v for k, v in report.items() if k != "at"} for report in record["reports"]]
+    assert reports == [body, {"result": "timeout"}, {"result": "canceled"}]
+    stamps = [report["at"] for report in record["reports"]]
+    assert record["createdAt"] <= stamps[0] <= stamps[1] <= stamps[2] == record["updatedAt"]
 
 
 @pytest.mark.parametrize("received_cli", [None, OTHER])

@@ -53,7 +53,7 @@ def test_the_client_runs_a_whole_verification_and_sees_bird_errors(fake: FakeBir
 
         ended = flash_calls.hangup(from_=OTHER, to=TO, result="timeout")
         assert ended.result in ("timeout", UNSET)  # whichever published shape Bird gave
-        assert fake.calls[other.id]["result"] == "timeout"
+        assert [r["result"] for r in fake.calls[other.id]["reports"]] == ["wrong_cli", "timeout"]
         assert flash_calls.verify_code(call, fake.handset_cli(call.id)[-4:]).verified
 
         with pytest.raises(NotFoundError) as not_found:
@@ -70,7 +70,8 @@ async def test_the_async_client_runs_a_whole_verification(fake: FakeBird) -> Non
         ended = await flash_calls.hangup(from_=call.from_, to=TO, result="canceled")
     assert outcome.verified
     assert ended.result in ("canceled", UNSET)
-    assert fake.calls[call.id]["result"] == "canceled"
+    assert fake.calls[call.id]["result"] == "verified"  # the first report's
+    assert [r["result"] for r in fake.calls[call.id]["reports"]] == ["verified", "canceled"]
 
 
 # Faults.
@@ -169,6 +170,14 @@ def test_fail_randomly_is_repeatable_with_a_seed_and_can_be_stopped() -> None:
     assert respond(fake, "create", {"to": TO}).status == 202
 
 
+def test_random_faults_can_be_limited_to_operations_and_a_count(fake: FakeBird) -> None:
+    fake.fail_randomly(rate=1.0, status=502, operations=["end", "hangup"], count=2)
+    call_id = respond(fake, "create", {"to": TO}).json()["id"]
+    ends = [respond(fake, "end", {"result": "verified"}, call_id).status for _ in range(3)]
+    assert ends == [502, 502, 202]
+    assert [report["result"] for report in fake.calls[call_id]["reports"]] == ["verified"]
+
+
 def test_clear_faults_forgets_queued_and_random_faults(fake: FakeBird) -> None:
     fake.fail_next(status=503, times=5)
     fake.fail_randomly(rate=1.0)
@@ -189,6 +198,9 @@ def test_clear_faults_forgets_queued_and_random_faults(fake: FakeBird) -> None:
         ("fail_next", {"status": 503, "times": 0}, "times"),
         ("fail_randomly", {"rate": -0.1}, "rate"),
         ("fail_randomly", {"rate": 1.5}, "rate"),
+        ("fail_randomly", {"rate": 1, "operations": ["verify"]}, "operations must name"),
+        ("fail_randomly", {"rate": 1, "operations": "create"}, "operations must name"),
+        ("fail_randomly", {"rate": 1, "count": 0}, "count must be"),
     ],
 )
 def test_faults_that_make_no_sense_are_refused(

@@ -19,13 +19,18 @@ _IDS = (
 )
 
 
-def read_access_key(path: str) -> str:
+def read_file(path: str, what: str) -> str:
+    """A file's text, or the ConfigurationError that says why ``what`` cannot be read."""
     try:
         with open(path, encoding="utf-8") as file:
-            key = file.read().strip()
+            return file.read()
     except (OSError, UnicodeDecodeError) as error:
         reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
-        raise ConfigurationError(f"cannot read the access key file {path}: {reason}") from None
+        raise ConfigurationError(f"cannot read {what} {path}: {reason}") from None
+
+
+def read_access_key(path: str) -> str:
+    key = read_file(path, "the access key file").strip()
     if not key:
         raise ConfigurationError(
             f"the access key file {path} is empty: put the key from the Bird dashboard in it"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 
-from . import _commands, _serve
+from . import _commands, _fake, _serve
 from ._errors import EXIT_USAGE, run
 from ._parser import build_parser, refuse_options_the_command_ignores
 
@@ -16,6 +16,7 @@ _HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "verify": _commands.verify,
     "verify-code": _commands.verify_code,
     "serve": _serve.serve,
+    "fake": _fake.fake,
     "demo": _commands.demo,
 }
 

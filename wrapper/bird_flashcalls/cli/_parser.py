@@ -10,6 +10,8 @@ from typing import Any, NoReturn
 from .. import _constants as constants
 from .._rules import MAX_RING_TIMEOUT, MIN_RING_TIMEOUT, RESULTS
 from .._version import __version__
+from ..testing._callers import MAX_CALLER_POOL_SIZE
+from ..testing._faults import OPERATIONS
 from ._errors import EXIT_STATUS_HELP, EXIT_USAGE
 from ._output import PROG, option
 
@@ -163,6 +165,24 @@ def _serve_options() -> _Parser:
         help=f"start FakeBird in the background, print the export lines (with {ENV_FAKEBIRD_PID})"
         f' and return: eval "$({PROG} serve --background)"',
     )
+    pool = group.add_mutually_exclusive_group()
+    pool.add_argument(
+        "--caller-numbers",
+        metavar="FILE",
+        help="ring from the E.164 numbers in FILE, one a line (default: a generated pool)",
+    )
+    pool.add_argument(
+        "--caller-pool-size",
+        type=_whole_number(1, MAX_CALLER_POOL_SIZE),
+        metavar="N",
+        help="generate N caller numbers with distinct last four digits (default 1000)",
+    )
+    group.add_argument(
+        "--seed",
+        type=_whole_number(-(10**9), 10**9),
+        metavar="N",
+        help="repeatable caller numbers and picks (default: random)",
+    )
     # Set for the background process: it prints nothing once its settings are out.
     group.add_argument("--quiet", action="store_true", help=argparse.SUPPRESS)
     return options
@@ -245,6 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[_serve_options()],
     )
     _refused_options(serve, CLIENT_OPTIONS.values())
+    _fake_commands(command("fake", _FAKE_HELP, parents=[]))
     demo = command("demo", "a complete verification story against FakeBird on loopback", parents=[])
     _refused_options(demo, [*SETTING_OPTIONS.values(), "--base-url", "--json"])
     demo_options = demo.add_argument_group("the demo's client")
@@ -258,6 +279,60 @@ def build_parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
     )
     return parser
+
+
+_FAKE_HELP = (
+    "read and steer a served FakeBird through its control API (BIRD_BASE_URL, BIRD_ACCESS_KEY)"
+)
+
+
+def _fake_commands(fake: _Parser) -> None:
+    options = _Parser(add_help=False, allow_abbrev=False)
+    group = options.add_argument_group("the served FakeBird (defaults from the environment)")
+    group.add_argument(
+        "--base-url", default=argparse.SUPPRESS, help=f"its URL ({constants.ENV_BASE_URL})"
+    )
+    _key_file_option(group, argparse.SUPPRESS, help_text=f"default: {constants.ENV_ACCESS_KEY}")
+    group.add_argument("--timeout", type=_seconds, metavar="SECONDS", default=argparse.SUPPRESS)
+    _json_option(group, argparse.SUPPRESS, "print one JSON object on stdout")
+    actions = fake.add_subparsers(dest="fake_command", required=True, metavar="ACTION")
+    for name, help_text in (
+        ("calls", "every call it placed, with every report it received for each"),
+        ("requests", "method, path and status of every request on Bird's paths"),
+        ("reset", "forget its calls and requests (faults and caller numbers stay)"),
+        ("fail", "answer an error status to a share of the requests, until clear-faults"),
+        ("clear-faults", "stop injecting faults"),
+    ):
+        actions.add_parser(
+            name, help=help_text, description=help_text, parents=[options], allow_abbrev=False
+        )
+    fail = actions.choices["fail"]
+    fail.add_argument("--status", type=_whole_number(400, 599), default=503, help="(503)")
+    fail.add_argument("--rate", type=_rate, default=1.0, help="share of requests, 0 to 1 (1)")
+    fail.add_argument(
+        "--operation",
+        dest="operations",
+        action="append",
+        choices=OPERATIONS,
+        help="only these operations; repeat for more (default: all)",
+    )
+    fail.add_argument("--count", type=_whole_number(1, 10**9), metavar="N", help="at most N faults")
+    fail.add_argument(
+        "--retry-after",
+        type=_whole_number(0, int(constants.MAX_RETRY_AFTER)),
+        metavar="SECONDS",
+        help="send a Retry-After header",
+    )
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, got {text!r}")
+    return value
 
 
 def _refused_options(parser: argparse.ArgumentParser, flags: Iterable[str]) -> None:
@@ -279,12 +354,17 @@ def refuse_options_the_command_ignores(
     ignored: dict[str, str] = {}
     if args.command == "serve":
         ignored = CLIENT_OPTIONS
+    elif args.command == "fake":
+        ignored = {**SETTING_OPTIONS, "max_retries": "--max-retries"}
+        del ignored["access_key_file"]
     elif args.command == "demo":
         ignored = {**SETTING_OPTIONS, "base_url": "--base-url", "json": "--json"}
     for name, flag in ignored.items():
         if option(args, name):
             if args.command == "serve":
                 reason = "it is an option of the API commands, which serve is not"
+            elif args.command == "fake":
+                reason = "the control API needs only the base URL and the access key"
             elif flag == "--json":
                 reason = "its story is for people to read; the API commands print JSON"
             else:

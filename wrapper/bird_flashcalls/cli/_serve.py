@@ -19,6 +19,7 @@ from .._config import parse_uuid
 from ..errors import ConfigurationError
 from ._commands import read_access_key
 from ._errors import EXIT_OK, CommandFailed
+from ._fake import read_caller_numbers
 from ._output import connection_log, option, print_settings
 from ._parser import ENV_FAKEBIRD_PID, SETTING_OPTIONS
 
@@ -45,10 +46,14 @@ def serve(args: argparse.Namespace) -> int:
             return reply
 
     key_file = option(args, "access_key_file")
+    numbers_file = option(args, "caller_numbers")
     fake = LoggingFakeBird(
         workspace_id=_id(args, "workspace_id"),
         channel_id=_id(args, "channel_id"),
         access_key=None if key_file is None else read_access_key(key_file),
+        caller_numbers=None if numbers_file is None else read_caller_numbers(numbers_file),
+        caller_pool_size=option(args, "caller_pool_size"),
+        seed=option(args, "seed"),
     )
     try:
         with (
@@ -59,6 +64,8 @@ def serve(args: argparse.Namespace) -> int:
             _print_exports(args, fake, base_url, key_printed=key_file is None)
             if not quiet:
                 print(f"FakeBird is listening on {base_url}; Ctrl-C to stop", file=sys.stderr)
+                pool = f"{len(fake.caller_numbers)} numbers"
+                print(f"it rings from {pool} unless a call names one", file=sys.stderr)
                 if key_file is not None:
                     print(f"its access key is the one in {key_file}", file=sys.stderr)
                 sys.stderr.flush()
@@ -71,6 +78,14 @@ def serve(args: argparse.Namespace) -> int:
     if not quiet:
         print("FakeBird stopped", file=sys.stderr)
     return EXIT_OK
+
+
+# The caller pool's options, forwarded to a server in the background.
+_POOL_OPTIONS = {
+    "caller_numbers": "--caller-numbers",
+    "caller_pool_size": "--caller-pool-size",
+    "seed": "--seed",
+}
 
 
 def _id(args: argparse.Namespace, name: str) -> UUID | None:
@@ -97,6 +112,10 @@ def _serve_in_background(args: argparse.Namespace) -> int:
     for name, flag in SETTING_OPTIONS.items():
         if option(args, name) is not None:
             command += [flag, option(args, name)]
+    for name, flag in _POOL_OPTIONS.items():
+        if option(args, name) is not None:
+            value = option(args, name)
+            command += [flag, os.path.abspath(value) if name == "caller_numbers" else str(value)]
     # The server runs this very copy: a vendored one is not importable as bird_flashcalls.
     paths = [import_root, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
     server = subprocess.Popen(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hmac
 import random
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -20,18 +20,35 @@ from .._operations import CREATE, END, HANGUP
 from .._rules import DEFAULT_RING_TIMEOUT, canonical_uuid
 from ._wire import Problem, check_request, json_object, not_found, shown, timestamp
 
-# Numbers Bird picks from when a create request has no `from` (Dutch 097 numbers, as Bird uses).
-CALLER_NUMBERS = (
-    "+3197010260000",
-    "+3197010260001",
-    "+3197010260002",
-    "+3197010260003",
-    "+3197010260004",
-)
-
 _PATH = re.compile(
     r"/workspaces/(?P<workspace>[^/]+)/channels/(?P<channel>[^/]+)/flashcalls(?:/(?P<call>[^/]+))?"
 )
+
+
+class CallRecords(Mapping[str, dict[str, Any]]):
+    """A snapshot of the calls: call id (a string or UUID) -> the call as Bird returned it,
+    plus ``result`` and ``receivedCli`` of the first report, and ``reports``: every end or
+    hangup for it, in order, each ``{result, receivedCli?, at}``."""
+
+    def __init__(self, calls: dict[str, dict[str, Any]]) -> None:
+        self._calls = calls
+
+    def __getitem__(self, call_id: str | UUID) -> dict[str, Any]:
+        return self._calls[str(call_id).lower()]
+
+    def __contains__(self, call_id: object) -> bool:
+        return isinstance(call_id, str | UUID) and str(call_id).lower() in self._calls
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._calls)
+
+    def __len__(self) -> int:
+        return len(self._calls)
+
+    def __repr__(self) -> str:
+        return f"CallRecords({self._calls!r})"
+
+
 # What end by from/to answers: its published 202 is {result, receivedCli} or an open
 # {from, to}, so a client must take either ("full" is both at once; "random" picks per call).
 HANGUP_ANSWERS = ("random", "full", "result", "numbers")
@@ -55,7 +72,7 @@ class FakeChannel:
         self.access_key = access_key
         self.caller_numbers = tuple(caller_numbers)
         self.hangup_answer = hangup_answer
-        # Call id -> the call as returned by create, plus the last reported result.
+        # Call id -> the call as returned by create, its first reported result and every report.
         self.calls: dict[str, dict[str, Any]] = {}
         self._random = random.Random(seed)
 
@@ -68,7 +85,7 @@ class FakeChannel:
             return problem.status, problem.headers, problem.body()
 
     def _route(self, method: str, path: str, headers: httpx.Headers, body: bytes) -> dict[str, Any]:
-        self._authenticate(headers.get("Authorization"))
+        self.authenticate(headers.get("Authorization"))
         match = _PATH.fullmatch(path.split("?", 1)[0])
         if match is None:
             raise not_found("path")
@@ -96,7 +113,7 @@ class FakeChannel:
             raise not_found("flash call")
         return self._end(str(call_id), data)
 
-    def _authenticate(self, authorization: str | None) -> None:
+    def authenticate(self, authorization: str | None) -> None:
         if not authorization:
             raise Problem(
                 401,
@@ -126,7 +143,7 @@ class FakeChannel:
             "createdAt": now,
             "updatedAt": now,
         }
-        self.calls[call_id] = dict(call)
+        self.calls[call_id] = {**call, "reports": []}
         return call
 
     def _end(self, call_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -154,10 +171,21 @@ class FakeChannel:
     def _report(
         self, call: dict[str, Any], result: str, received_cli: str | None
     ) -> dict[str, Any]:
-        call["result"] = result
-        call.pop("receivedCli", None)
+        # Bird documents no refusal of a second report: it is answered as the first was and
+        # kept, and the first result stays the call's.
         answer = {"result": result}
         if received_cli is not None:
-            call["receivedCli"] = answer["receivedCli"] = received_cli
+            answer["receivedCli"] = received_cli
+        if not call["reports"]:
+            call.update(answer)
         call["updatedAt"] = timestamp()
+        call["reports"].append({**answer, "at": call["updatedAt"]})
         return answer
+
+
+def operation_of(path: str) -> str | None:
+    """``create``, ``end`` or ``hangup`` for a path of Bird's API; None for any other path."""
+    match = _PATH.fullmatch(path.split("?", 1)[0])
+    if match is None:
+        return None
+    return {None: "create", "hangup": "hangup"}.get(match["call"], "end")

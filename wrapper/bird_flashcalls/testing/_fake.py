@@ -19,36 +19,25 @@ import httpx
 from .. import _constants as constants
 from .._client import AsyncFlashCalls, FlashCalls
 from .._retry import Backoff
-from .._rules import canonical_uuid, is_e164
-from ._core import CALLER_NUMBERS, HANGUP_ANSWERS, FakeChannel
-from ._faults import Fault, RandomFaults, deliver, new_fault, raise_timeout, wait, waited
+from .._rules import canonical_uuid
+from ._callers import DEFAULT_CALLER_POOL_SIZE, caller_pool, checked_caller_numbers
+from ._control import control_response, is_control_path
+from ._core import HANGUP_ANSWERS, CallRecords, FakeChannel, operation_of
+from ._faults import (
+    Fault,
+    RandomFaults,
+    checked_count,
+    checked_operations,
+    deliver,
+    new_fault,
+    raise_timeout,
+    wait,
+    waited,
+)
 from ._wire import FakeRequest, FakeResponse, new_request_id, parse_json, status_problem
 
 # Where the in-process clients point: a reserved name (RFC 2606), never resolved.
 IN_PROCESS_BASE_URL = "https://fakebird.invalid"
-
-
-class CallRecords(Mapping[str, dict[str, Any]]):
-    """A snapshot of the calls: call id (a string or UUID) -> the call as Bird returned it,
-    plus ``result`` and ``receivedCli`` once a result was reported."""
-
-    def __init__(self, calls: dict[str, dict[str, Any]]) -> None:
-        self._calls = calls
-
-    def __getitem__(self, call_id: str | UUID) -> dict[str, Any]:
-        return self._calls[str(call_id).lower()]
-
-    def __contains__(self, call_id: object) -> bool:
-        return isinstance(call_id, str | UUID) and str(call_id).lower() in self._calls
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._calls)
-
-    def __len__(self) -> int:
-        return len(self._calls)
-
-    def __repr__(self) -> str:
-        return f"CallRecords({self._calls!r})"
 
 
 class FakeBird:
@@ -62,6 +51,7 @@ class FakeBird:
         fake.calls[call.id]["result"]               # what was reported for a call
         fake.fail_next(status=503, retry_after=1)   # fault injection: the next request(s)
         fake.fail_randomly(rate=0.05, seed=1)       # or a share of all requests, for load tests
+        len(fake.calls[call.id]["reports"]) > 1     # the call was reported twice
 
     It answers as the spec says, checking in this order:
 
@@ -77,7 +67,11 @@ class FakeBird:
     - 404 for an unknown call id (end) or no call with that ``from`` and ``to`` (hangup);
     - 422 with ``details`` per field for a body the schema refuses, numbers not in E.164
       (``+`` and 7 to 15 digits) included;
-    - 202 with the call (``from`` picked from ``caller_numbers`` when the request has none).
+    - 202 with the call (``from`` picked from ``caller_numbers`` when the request has none:
+      by default 1,000 numbers with distinct last four digits, drawn from ``seed``; or
+      ``caller_pool_size`` of them). A second end or hangup for a call is answered as the
+      first was (Bird documents nothing else) and kept in the call's ``reports``; the first
+      result stays the call's ``result``.
       End by from/to answers with any shape its published schema allows: ``{result,
       receivedCli}``, ``{from, to}`` or all four, picked at random per call unless
       ``hangup_answer="result"``, ``"numbers"`` or ``"full"`` fixes one. ``seed`` makes the
@@ -85,7 +79,8 @@ class FakeBird:
 
     Every error is JSON in Bird's ``{code, message}`` shape with a ``Messagebird-Request-Id``
     header, over HTTP too (a request line, Content-Length or size the server cannot accept
-    included). Thread-safe.
+    included). Paths under ``/_fakebird/`` are its control API, FakeBird's own (see
+    ``FakeBirdControl``): neither faulted nor listed in ``requests``. Thread-safe.
     """
 
     def __init__(
@@ -94,7 +89,8 @@ class FakeBird:
         workspace_id: str | UUID | None = None,
         channel_id: str | UUID | None = None,
         access_key: str | None = None,
-        caller_numbers: Sequence[str] = CALLER_NUMBERS,
+        caller_numbers: Sequence[str] | None = None,
+        caller_pool_size: int | None = None,
         hangup_answer: str = "random",
         seed: int | None = None,
     ) -> None:
@@ -102,20 +98,16 @@ class FakeBird:
             raise ValueError(
                 f"hangup_answer must be one of {', '.join(HANGUP_ANSWERS)}, got {hangup_answer!r}"
             )
-        if (
-            isinstance(caller_numbers, str)
-            or not caller_numbers
-            or not all(isinstance(number, str) and is_e164(number) for number in caller_numbers)
-        ):
-            raise ValueError(
-                "caller_numbers must be a non-empty sequence of E.164 numbers such as "
-                "+3197010260000"
-            )
+        if caller_numbers is None:
+            size = DEFAULT_CALLER_POOL_SIZE if caller_pool_size is None else caller_pool_size
+            caller_numbers = caller_pool(size, seed)
+        elif caller_pool_size is not None:
+            raise ValueError("give caller_numbers or caller_pool_size, not both")
         self._channel = FakeChannel(
             workspace_id=_uuid(workspace_id, "workspace_id"),
             channel_id=_uuid(channel_id, "channel_id"),
             access_key=access_key or secrets.token_urlsafe(24),
-            caller_numbers=caller_numbers,
+            caller_numbers=checked_caller_numbers(caller_numbers),
             hangup_answer=hangup_answer,
             seed=seed,
         )
@@ -149,6 +141,21 @@ class FakeBird:
     def caller_numbers(self) -> tuple[str, ...]:
         """The numbers it rings from when a create request names none."""
         return self._channel.caller_numbers
+
+    def set_caller_numbers(self, numbers: Sequence[str]) -> None:
+        """Ring from these numbers from now on (a non-empty list of E.164 numbers)."""
+        checked = checked_caller_numbers(numbers)
+        with self._lock:
+            self._channel.caller_numbers = checked
+
+    def reset(self) -> tuple[int, int]:
+        """Forget every call and request (faults and caller numbers stay); returns how many
+        calls and requests were forgotten."""
+        with self._lock:
+            forgotten = len(self._channel.calls), len(self._requests)
+            self._channel.calls.clear()
+            self._requests.clear()
+        return forgotten
 
     # What happened.
 
@@ -208,15 +215,24 @@ class FakeBird:
         drop_connection: bool = False,
         delay: float = 0.0,
         seed: int | None = None,
+        operations: Sequence[str] | None = None,
+        count: int | None = None,
     ) -> None:
         """Make each request fail with probability ``rate`` (after any ``fail_next`` faults),
-        as ``fail_next`` describes; ``seed`` makes the draw repeatable; ``rate=0`` stops it."""
-        if not 0.0 <= rate <= 1.0:
-            raise ValueError(f"rate must be between 0 and 1, got {rate!r}")
+        as ``fail_next`` describes; ``seed`` makes the draw repeatable; ``rate=0`` stops it.
+
+        ``operations`` limits the faults to some of ``create``, ``end`` and ``hangup``;
+        ``count`` stops them after that many."""
+        if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1:
+            raise ValueError(f"rate must be a number from 0 to 1, got {rate!r}")
         fault = new_fault(status, retry_after, drop_connection, delay) if rate else None
+        chosen = checked_operations(operations)
+        limit = checked_count(count)
         with self._lock:
             self._random_faults = (
-                None if fault is None else RandomFaults(rate, fault, random.Random(seed))
+                None
+                if fault is None
+                else RandomFaults(rate, fault, random.Random(seed), chosen, limit)
             )
 
     def clear_faults(self) -> None:
@@ -233,9 +249,13 @@ class FakeBird:
         """Handle one request: method, path (a query is ignored), headers and body in, the
         answer out. The in-process transport and the HTTP server both call only this."""
         request_headers = httpx.Headers(headers)
+        if is_control_path(path):
+            return control_response(
+                self, self._channel.authenticate, method, path, request_headers, body
+            )
         request_id = new_request_id()
         with self._lock:
-            fault = self._next_fault()
+            fault = self._next_fault(operation_of(path))
             if fault is not None and fault.status is not None:
                 problem = status_problem(fault.status, fault.retry_after)
                 status, extra_headers, payload = problem.status, problem.headers, problem.body()
@@ -266,13 +286,11 @@ class FakeBird:
             drop_connection=fault is not None and fault.drop_connection,
         )
 
-    def _next_fault(self) -> Fault | None:
+    def _next_fault(self, operation: str | None) -> Fault | None:
         if self._faults:
             return self._faults.pop(0)
         chance = self._random_faults
-        if chance is not None and chance.rng.random() < chance.rate:
-            return chance.fault
-        return None
+        return None if chance is None else chance.draw(operation)
 
     # Ways to reach it.
 

@@ -20,11 +20,51 @@ class Fault:
     delay: float
 
 
+# What a fault can be limited to: Bird's three operations.
+OPERATIONS = ("create", "end", "hangup")
+
+
 @attrs.define
 class RandomFaults:
+    """A fault for a share of the requests: only to ``operations`` (None: every request), at
+    most ``remaining`` times (None: no limit)."""
+
     rate: float
     fault: Fault
     rng: random.Random
+    operations: frozenset[str] | None = None
+    remaining: int | None = None
+
+    def draw(self, operation: str | None) -> Fault | None:
+        if self.operations is not None and operation not in self.operations:
+            return None
+        if self.remaining == 0 or self.rng.random() >= self.rate:
+            return None
+        if self.remaining is not None:
+            self.remaining -= 1
+        return self.fault
+
+
+def checked_operations(operations: object) -> frozenset[str] | None:
+    if operations is None:
+        return None
+    if (
+        isinstance(operations, str)
+        or not isinstance(operations, list | tuple | set | frozenset)
+        or not operations
+        or any(name not in OPERATIONS for name in operations)
+    ):
+        raise ValueError(
+            f"operations must name one or more of {', '.join(OPERATIONS)} (None: every request), "
+            f"got {operations!r}"
+        )
+    return frozenset(operations)
+
+
+def checked_count(count: object) -> int | None:
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
+        raise ValueError(f"count must be a whole number >= 1, or None (no limit), got {count!r}")
+    return count
 
 
 def read_timeout(request: httpx.Request) -> float | None:
