@@ -18,7 +18,10 @@ HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "tra
 @functools.cache
 def spec() -> Mapping[str, Any]:
     """The merged spec, as ``make generate`` copied it."""
-    text = resources.files("bird_flashcalls._generated").joinpath("openapi.json").read_text("utf-8")
+    # Relative to this package: a vendored copy reads its own.
+    from . import _generated
+
+    text = resources.files(_generated).joinpath("openapi.json").read_text("utf-8")
     loaded: dict[str, Any] = json.loads(text)
     return loaded
 
