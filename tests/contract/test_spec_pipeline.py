@@ -193,3 +193,17 @@ def test_an_overlay_request_copy_that_loses_a_published_field_is_an_error() -> N
         match=r"drops 'receivedCli' from the request of endChannelFlashCall that end-flash-call.json",
     ):
         merge.check_request_fields(spec, fragments)
+
+
+def test_writing_a_generation_touches_only_the_files_that_differ(tmp_path: Path) -> None:
+    fresh, into = tmp_path / "fresh", tmp_path / "into"
+    for folder, files in ((fresh, {"same.py": "s", "new.py": "n", "changed.py": "2"}),
+                          (into, {"same.py": "s", "gone.py": "g", "changed.py": "1"})):  # fmt: skip
+        folder.mkdir()
+        for name, text in files.items():
+            (folder / name).write_text(text)
+    same = (into / "same.py").stat().st_mtime_ns
+    written = generate.sync(fresh, into)
+    assert written == ["removed into/gone.py", "wrote into/changed.py", "wrote into/new.py"]
+    assert check_generated.files_under(into) == check_generated.files_under(fresh)
+    assert (into / "same.py").stat().st_mtime_ns == same
