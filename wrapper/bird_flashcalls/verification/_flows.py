@@ -45,6 +45,7 @@ from ._operations import (
 )
 from ._settings import Settings
 from ._store import Claim, Record, Refusal, Report
+from ._store_errors import StoreError, after_call_placed
 from ._transitions import new_record, quotas_for, report_verdict
 
 logger = logging.getLogger("bird_flashcalls.verification")
@@ -173,10 +174,12 @@ def start(settings: Settings, phone: str, client_key: str | None) -> Flow[Challe
         expected_cli = normalise_number(call.from_, field="the caller number Bird returned")
         record = new_record(settings, challenge_id, call.id, phone, expected_cli, settings.clock())
         yield from _store(CreateOp(record))
-    except Exception:
+    except Exception as error:
         # The phone is ringing but nobody could check the answer: tell Bird (best effort).
         record_id = record.id if record is not None else "-"
-        yield SendReport(Report(record_id, str(call.id), "canceled", None, "", False))
+        failed = yield SendReport(Report(record_id, str(call.id), "canceled", None, "", False))
+        if isinstance(error, StoreError):
+            raise after_call_placed(error, canceled=failed is None) from error.__cause__
         raise
     _emit(settings, "started", record.id)
     return challenge_of(record, call.id)

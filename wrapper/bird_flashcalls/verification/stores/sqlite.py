@@ -1,7 +1,8 @@
 """SQLiteStore: the standard library's sqlite3 in WAL mode, for the processes of one machine.
 
 Every operation that writes is one ``BEGIN IMMEDIATE`` transaction: it takes the database's
-write lock before reading what it will change, so two processes cannot both decide.
+write lock before reading what it will change, so two processes cannot both decide. Every
+failure of SQLite or of the file system below it is raised as ``StoreError``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from .._store import (
     record_from_row,
     record_to_row,
 )
+from ._sqlite_errors import check_file, translated
 
 # Columns in the order of Record's fields: a row is what the record codec reads and writes.
 _COLUMNS = ", ".join(FIELDS)
@@ -84,13 +86,18 @@ _DELETE = "DELETE FROM bird_flashcalls_challenges WHERE id = ?"
 
 # A connection and the process and thread that opened it.
 _Opened = tuple[int, threading.Thread, sqlite3.Connection]
+# Only the owner reads or writes the file: it holds phone numbers. SQLite gives the -wal and
+# -shm files the database's own mode.
+_FILE_MODE = 0o600
 
 
 class SQLiteStore(VerificationStore, StoreOperations):
     """Challenges in an SQLite database file, shared by the processes of one machine.
 
-    ``path`` is created if missing (with its tables, all named ``bird_flashcalls_*``, so an
-    application's own database will do). ``busy_timeout`` is how long an operation waits for
+    ``path`` is created if missing, readable by its owner only (mode 0600, whatever the umask),
+    with its tables, all named ``bird_flashcalls_*``, so an application's own database will do.
+    Its directory must exist, and an existing file must be an SQLite database:
+    ``ConfigurationError`` otherwise. ``busy_timeout`` is how long an operation waits for
     another process's transaction, in seconds. Rows are removed by ``expire_due()``.
 
     Each thread (and each process after a fork) uses its own connection; ``close()`` closes
@@ -105,6 +112,7 @@ class SQLiteStore(VerificationStore, StoreOperations):
                 f"process use MemoryStore(). Got {text!r}"
             )
         self._path = str(Path(text))
+        check_file(self._path)
         self._busy_timeout = float(busy_timeout)
         self._local = threading.local()
         # Every connection opened: by which process and thread, so that close() and the pruning
@@ -113,6 +121,16 @@ class SQLiteStore(VerificationStore, StoreOperations):
         self._connections: list[_Opened] = []
         self._connections_lock = threading.Lock()
         self._salt: bytes | None = None
+        self._open()
+
+    @translated("open")
+    def _open(self) -> None:
+        with contextlib.suppress(FileExistsError):
+            descriptor = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _FILE_MODE)
+            try:
+                os.fchmod(descriptor, _FILE_MODE)  # the umask may have taken bits away
+            finally:
+                os.close(descriptor)
         connection = self._connection()
         # WAL: readers never wait for the writer; kept in the file once set.
         connection.execute("PRAGMA journal_mode=WAL")
@@ -182,6 +200,7 @@ class SQLiteStore(VerificationStore, StoreOperations):
 
     # Operations.
 
+    @translated("salt")
     def salt(self) -> bytes:
         if self._salt is None:
             with self._write() as connection:
@@ -195,6 +214,7 @@ class SQLiteStore(VerificationStore, StoreOperations):
             self._salt = bytes(row[0])
         return self._salt
 
+    @translated("take_quotas")
     def take_quotas(self, quotas: Sequence[Quota], now: float, member: str) -> Refusal | None:
         with self._write() as connection:
             times = []
@@ -215,10 +235,12 @@ class SQLiteStore(VerificationStore, StoreOperations):
                 )
             return refusal
 
+    @translated("create")
     def create(self, record: Record) -> None:
         with self._write() as connection:
             connection.execute(_INSERT, record_to_row(record))
 
+    @translated("snapshot")
     def snapshot(self, challenge_id: str) -> Record | None:
         row = self._connection().execute(_GET, (challenge_id,)).fetchone()
         return None if row is None else record_from_row(row)
@@ -236,6 +258,7 @@ class SQLiteStore(VerificationStore, StoreOperations):
             _save(connection, record)
             return outcome
 
+    @translated("cancel")
     def cancel(self, challenge_id: str, now: float, claim: Claim) -> CancelOutcome:
         with self._write() as connection:
             row = connection.execute(_GET, (challenge_id,)).fetchone()
@@ -246,6 +269,7 @@ class SQLiteStore(VerificationStore, StoreOperations):
             _save(connection, record)
             return outcome
 
+    @translated("claim_due")
     def claim_due(self, now: float, claim: Claim, limit: int) -> list[Report]:
         with self._write() as connection:
             connection.execute("DELETE FROM bird_flashcalls_challenges WHERE purge_at <= ?", (now,))
@@ -268,6 +292,7 @@ class SQLiteStore(VerificationStore, StoreOperations):
                         reports.append(report)
             return reports
 
+    @translated("report_done")
     def report_done(self, challenge_id: str, token: str, now: float) -> None:
         with self._write() as connection:
             row = connection.execute(_GET, (challenge_id,)).fetchone()
@@ -276,6 +301,7 @@ class SQLiteStore(VerificationStore, StoreOperations):
                 forget = _transitions.on_report_done(record, now)
                 _save_or_delete(connection, record, forget)
 
+    @translated("report_failed")
     def report_failed(self, challenge_id: str, token: str, now: float, give_up: bool) -> None:
         with self._write() as connection:
             row = connection.execute(_GET, (challenge_id,)).fetchone()
