@@ -123,7 +123,9 @@ def redis_cli_or_skip() -> str:
     found = shutil.which("redis-cli")
     if found is not None:
         return found
-    hint = INSTALL_HINT.replace("a redis-server executable", "redis-cli (it comes with redis-server)")
+    hint = INSTALL_HINT.replace(
+        "a redis-server executable", "redis-cli (it comes with redis-server)"
+    )
     if ci_requires_redis():
         pytest.fail(hint + " CI=true: these tests are required there.", pytrace=False)
     pytest.skip(hint)
@@ -147,9 +149,9 @@ def running_cluster(directory: Path, masters: int = 3) -> Iterator[list[int]]:
             )  # fmt: skip
             processes.append(process)
             ports.append(port)
+        nodes = [f"127.0.0.1:{port}" for port in ports]
         subprocess.run(
-            [cli, "--cluster", "create", *(f"127.0.0.1:{port}" for port in ports)]
-            + ["--cluster-replicas", "0", "--cluster-yes"],
+            [cli, "--cluster", "create", *nodes, "--cluster-replicas", "0", "--cluster-yes"],
             check=True,
             capture_output=True,
             timeout=60,

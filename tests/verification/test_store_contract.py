@@ -10,10 +10,26 @@ from pathlib import Path
 
 import pytest
 from bird_flashcalls import ConfigurationError
-from bird_flashcalls.verification import MemoryStore, SQLiteStore
+from bird_flashcalls.verification import (
+    CheckResult,
+    MemoryStore,
+    SQLiteStore,
+    VerificationRateLimited,
+)
 from bird_flashcalls.verification._store import Claim
 
-from .support import NOW, Stores, record
+from .conftest import open_stores
+from .support import (
+    NOW,
+    OTHER_PHONE,
+    PHONE,
+    REDIS_KINDS,
+    WRONG_CLI,
+    Clock,
+    Env,
+    Stores,
+    record,
+)
 
 
 def test_claim_due_claims_at_most_the_limit_earliest_first(stores: Stores) -> None:
@@ -122,3 +138,57 @@ def test_sqlite_store_refuses_a_database_other_connections_could_not_open(
     with pytest.raises(ConfigurationError, match=message):
         SQLiteStore(path)
     assert list(tmp_path.iterdir()) == []
+
+
+# Redis: scripts a server does not know (restart, failover, SCRIPT FLUSH), on every kind of
+# client. A NOSCRIPT answer means the script did not run: it is loaded and sent once more.
+
+
+@pytest.mark.redis
+@pytest.mark.anyio
+@pytest.mark.parametrize("decode", [False, True], ids=["bytes", "decoded"])
+@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize("kind", REDIS_KINDS)
+async def test_redis_store_reloads_flushed_scripts_and_runs_each_command_once(
+    request: pytest.FixtureRequest, tmp_path: Path, kind: str, mode: str, decode: bool
+) -> None:
+    stores = open_stores(request, kind, tmp_path)
+    env = Env(stores, mode, Clock())
+    store = stores.new(for_async=mode == "async", decode=decode)
+    # Every node forgets every script before each call, and after each event inside one: the
+    # pipelines of start and check, the scripts of cancel and expire_due, report_done's.
+    verifier = env.verifier(
+        store,
+        ttl=60,
+        max_attempts=3,
+        resend_cooldown=0,
+        per_number_limit=(2, 600),
+        on_event=lambda event: stores.flush_scripts(),
+    )
+    calls = []
+    for _ in range(2):
+        stores.flush_scripts()
+        calls.append(await verifier.start(PHONE))
+    stores.flush_scripts()
+    with pytest.raises(VerificationRateLimited):  # each start was counted once
+        await verifier.start(PHONE)
+    checked, canceled = calls
+    stores.flush_scripts()
+    assert (await verifier.check(checked.id, received_cli=WRONG_CLI)).attempts_left == 2
+    stores.flush_scripts()
+    seen = env.fake.handset_cli(checked.call_id)
+    assert await verifier.check(checked.id, received_cli=seen) == CheckResult("verified", True, 2)
+    stores.flush_scripts()
+    assert await verifier.cancel(canceled.id)
+    expiring = await verifier.start(OTHER_PHONE)
+    env.clock.advance(60)
+    stores.flush_scripts()
+    assert await verifier.expire_due() == 1
+
+    assert [env.reports(c.call_id) for c in (checked, canceled, expiring)] == [
+        ["verified"],
+        ["canceled"],
+        ["timeout"],
+    ]
+    assert await verifier.flush() == 0
+    await env.aclose()
