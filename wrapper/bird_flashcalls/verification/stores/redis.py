@@ -148,7 +148,7 @@ def translate(error: Exception, operation: str) -> StoreError:
             "Redis is read-only",
             "that the client points at a primary (a failover may be under way)",
         )
-    elif text.startswith("OOM"):
+    elif isinstance(error, getattr(failures, "OutOfMemoryError", ())) or text.startswith("OOM"):
         what, check = (
             "Redis is out of memory (maxmemory reached)",
             "the server's maxmemory and memory use",

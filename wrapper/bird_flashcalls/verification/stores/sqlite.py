@@ -245,6 +245,7 @@ class SQLiteStore(VerificationStore, StoreOperations):
         row = self._connection().execute(_GET, (challenge_id,)).fetchone()
         return None if row is None else record_from_row(row)
 
+    @translated("check")
     def check(
         self, challenge_id: str, answer: UserAnswer, now: float, claim: Claim
     ) -> CheckOutcome:
