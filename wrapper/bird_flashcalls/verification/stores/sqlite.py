@@ -14,6 +14,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from ...errors import ConfigurationError
 from .. import _transitions
@@ -256,7 +257,7 @@ class SQLiteStore(VerificationStore, StoreOperations):
             record = record_from_row(row)
             matched, received_cli = answer.compare(record.expected_cli, record.code_digits)
             outcome = _transitions.on_check(record, matched, received_cli, now, claim)
-            _save(connection, record)
+            _save(connection, record, row)
             return outcome
 
     @translated("cancel")
@@ -312,9 +313,21 @@ class SQLiteStore(VerificationStore, StoreOperations):
                 _save_or_delete(connection, record, forget)
 
 
-def _save(connection: sqlite3.Connection, record: Record) -> None:
+def _save(connection: sqlite3.Connection, record: Record, before: Sequence[Any] = ()) -> None:
     row = record_to_row(record)
-    connection.execute(_SAVE, (*row[1:], row[0]))
+    if not before:
+        connection.execute(_SAVE, (*row[1:], row[0]))
+        return
+    # Only the columns that changed (a wrong answer: one), as it was read in this transaction.
+    changed = [
+        (name, new) for name, old, new in zip(FIELDS, before, row, strict=True) if old != new
+    ]
+    if changed:
+        assignments = ", ".join(f"{name} = ?" for name, _ in changed)
+        connection.execute(
+            f"UPDATE bird_flashcalls_challenges SET {assignments} WHERE id = ?",
+            (*(value for _, value in changed), row[0]),
+        )
 
 
 def _save_or_delete(connection: sqlite3.Connection, record: Record, forget: bool) -> None:
