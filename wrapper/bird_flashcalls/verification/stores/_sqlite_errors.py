@@ -104,6 +104,10 @@ def _store_error(store: _Store, operation: str, error: Exception) -> StoreError:
             f"{path}, its directory and the disk holding them",
         ),
     )
+    if name.startswith(("SQLITE_IOERR_WRITE", "SQLITE_IOERR_FSYNC", "SQLITE_IOERR_TRUNCATE")):
+        # How a full disk shows in WAL mode (ENOSPC, EDQUOT, EFBIG on a write).
+        what = "writing failed: the disk is full, over a quota or a file size limit, or failing"
+        check = f"the free space, quotas and limits of the file system of {path}"
     if isinstance(error, OSError) and not isinstance(error, sqlite3.Error):
         what = f"the file system failed ({type(error).__name__})"
     return store_error("SQLiteStore", operation, what, check)
