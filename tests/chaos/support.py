@@ -20,7 +20,12 @@ from typing import Any
 import attrs
 from bird_flashcalls import BirdError, FlashCalls
 from bird_flashcalls.testing import FakeBird
-from bird_flashcalls.verification import StoreError, VerificationStore, Verifier
+from bird_flashcalls.verification import (
+    StoreError,
+    VerificationEvent,
+    VerificationStore,
+    Verifier,
+)
 
 CALLER = "+3197010260002"  # FakeBird(caller_numbers=[CALLER]): the right answer, always
 WRONG = "+3197010269999"
@@ -106,14 +111,15 @@ def errors(ledgers: Iterable[Path]) -> collections.Counter[str]:
     )
 
 
-def settle(flash_calls: FlashCalls, store: VerificationStore) -> None:
+def settle(flash_calls: FlashCalls, store: VerificationStore) -> int:
     """After the fault: one worker, its clock past every ttl and lease, ends and reports what is
-    left, until nothing is."""
+    left, until nothing is. Returns how many orphaned starts it found."""
     later = time.time() + TTL + LEASE + 1
-    verifier = Verifier(flash_calls, store, clock=lambda: later, **SETTINGS)
+    events: list[VerificationEvent] = []
+    verifier = Verifier(flash_calls, store, clock=lambda: later, on_event=events.append, **SETTINGS)
     for _ in range(50):
         if verifier.expire_due() == 0 and verifier.flush() == 0:
-            return
+            return sum(event.kind == "orphaned" for event in events)
     raise AssertionError("reports were still waiting after 50 sweeps")
 
 

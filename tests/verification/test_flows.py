@@ -249,8 +249,8 @@ def test_a_store_failure_after_a_decision_is_logged_and_the_answer_stands(
 
 
 class FailingCreateStore(MemoryStore):
-    def create(self, record):  # type: ignore[no-untyped-def]
-        raise ConnectionError("the store went away")
+    def complete(self, record):  # type: ignore[no-untyped-def]
+        raise ConnectionError("the store went away")  # after Bird placed the call
 
 
 @pytest.mark.parametrize("fault", ["store down", "caller not a number"])

@@ -16,7 +16,8 @@ from bird_flashcalls.verification import (
     SQLiteStore,
     VerificationRateLimited,
 )
-from bird_flashcalls.verification._store import Claim
+from bird_flashcalls.verification._flows import GivenAnswer
+from bird_flashcalls.verification._store import CheckOutcome, Claim
 
 from .conftest import open_stores
 from .support import (
@@ -192,3 +193,32 @@ async def test_redis_store_reloads_flushed_scripts_and_runs_each_command_once(
     ]
     assert await verifier.flush() == 0
     await env.aclose()
+
+
+def test_a_ringing_record_is_completed_once_or_taken_for_an_orphan(stores: Stores) -> None:
+    from bird_flashcalls.verification._transitions import abandoned_record
+
+    store = stores.new().sync_operations()
+    # Kept while Bird places the call: not checkable, not cancelable, due at its deadline.
+    for name in ("done", "orphan", "abandoned"):
+        store.create(
+            record(name, call_id="", expected_cli="", expires_at=NOW + 30, due_at=NOW + 30)
+        )
+    assert store.check("done", GivenAnswer(None, WRONG_CLI), NOW, Claim("c", NOW + 60)) == (
+        CheckOutcome("not_found", 0)
+    )
+    assert store.cancel("done", NOW, Claim("c", NOW + 60)).canceled is False
+    assert store.claim_due(NOW + 29, Claim("early", NOW + 89), 10) == []
+
+    assert store.complete(record("done")) is True
+    assert store.complete(abandoned_record(record("abandoned", call_id=""), NOW)) is True
+    [orphan] = store.claim_due(NOW + 30, Claim("sweeper", NOW + 90), 10)
+    assert (orphan.challenge_id, orphan.call_id, orphan.result) == ("orphan", "", "canceled")
+    assert store.complete(record("orphan")) is False  # too late: already an orphan
+    store.report_done("orphan", orphan.token, NOW + 30)
+
+    assert store.snapshot("orphan") is None
+    completed = store.snapshot("done")
+    assert completed is not None and completed == record("done")
+    outcome = store.check("done", GivenAnswer(None, WRONG_CLI), NOW, Claim("c", NOW + 60))
+    assert (outcome.status, outcome.attempts_left) == ("wrong", 2)

@@ -144,7 +144,7 @@ def test_a_start_failing_after_bird_placed_the_call_says_so_and_reports_canceled
 
     error = raised.value
     assert_store_error(error, "SQLiteStore", "was placed (the phone rang)", sqlite3.Error)
-    assert error.call_placed and error.operation == "create"
+    assert error.call_placed and error.operation == "complete"
     [call_id] = fake_bird.calls
     if bird_takes_the_cancel:
         assert "Bird was told `canceled`" in str(error)
@@ -251,7 +251,7 @@ async def test_where_config_get_is_not_allowed_one_warning_is_logged(
 @pytest.mark.redis
 @pytest.mark.anyio
 @pytest.mark.parametrize("mode", ["sync", "async"])
-async def test_a_full_redis_raises_store_error_and_a_placed_call_is_canceled(
+async def test_a_full_redis_raises_store_error_before_anything_rings(
     tmp_path: Path, redis_url: str, mode: str
 ) -> None:
     stores = Stores("redis", tmp_path, redis_url)
@@ -262,8 +262,6 @@ async def test_a_full_redis_raises_store_error_and_a_placed_call_is_canceled(
         await verifier.start(PHONE)
     await env.aclose()
     assert_store_error(raised.value, "RedisStore", "out of memory", Exception)
-    # Removing a quota's old starts is allowed on a full Redis, adding one is not: the start
-    # stops at the first step that adds a key, before ringing or, once rung, reported canceled.
-    placed = list(env.fake.calls)[1:]
-    assert raised.value.call_placed == bool(placed)
-    assert [env.reports(call_id) for call_id in placed] == [["canceled"]] * len(placed)
+    # The start is kept before Bird is asked to ring: a store that cannot keep it stops it.
+    assert raised.value.operation == "create" and not raised.value.call_placed
+    assert len(env.fake.calls) == 1

@@ -49,6 +49,7 @@ _SCRIPT_PARTS = {
     "report_failed": ("done", "report_failed"),
     "take": ("take",),
     "create": ("create",),
+    "complete": ("complete",),
 }
 
 
@@ -227,6 +228,22 @@ class RedisCommands:
         self._queue(pipe, "create", keys, args)
         yield from self._execute(pipe, {1: ("create", keys, args)})
 
+    def complete(self, record: Record) -> Commands[bool]:
+        # The record first, then its due entry (moved later, or dropped for an abandoned one):
+        # a failure in between leaves the entry early, which expire_due() puts right.
+        keys = [self._challenge(record.id)]
+        args = [f"{record.purge_at * 1000:.0f}"]
+        for name, value in record_to_text(record).items():
+            args += [name, value]
+        done = yield from self._eval("complete", keys, args)
+        if not done:
+            return False
+        if record.due_at is None:
+            yield self._client.zrem(self._due, record.id)
+        else:
+            yield self._client.zadd(self._due, {record.id: record.due_at})
+        return True
+
     def snapshot(self, challenge_id: str) -> Commands[Record | None]:
         data = yield self._client.hgetall(self._challenge(challenge_id))
         if not data:
@@ -239,7 +256,7 @@ class RedisCommands:
         # The comparison reads only fields fixed at create; the script decides atomically.
         key = self._challenge(challenge_id)
         fixed = yield self._client.hmget(key, *self.FIXED)
-        if fixed[0] is None:
+        if not fixed[0]:  # no record, or one whose call is being placed
             return CheckOutcome("not_found", 0)
         matched, received_cli = answer.compare(_text(fixed[0]), int(fixed[1]))
         pipe = self._client.pipeline(transaction=False)

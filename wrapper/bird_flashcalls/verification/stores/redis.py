@@ -196,6 +196,9 @@ class _SyncRedis(_Calls, StoreOperations):
     def create(self, record: Record) -> None:
         return self.call("create", self._commands.create(record))
 
+    def complete(self, record: Record) -> bool:
+        return self.call("complete", self._commands.complete(record))
+
     def snapshot(self, challenge_id: str) -> Record | None:
         return self.call("snapshot", self._commands.snapshot(challenge_id))
 
@@ -238,6 +241,9 @@ class _AsyncRedis(_Calls, AsyncStoreOperations):
 
     async def create(self, record: Record) -> None:
         return await self._run("create", self._commands.create(record))
+
+    async def complete(self, record: Record) -> bool:
+        return await self._run("complete", self._commands.complete(record))
 
     async def snapshot(self, challenge_id: str) -> Record | None:
         return await self._run("snapshot", self._commands.snapshot(challenge_id))

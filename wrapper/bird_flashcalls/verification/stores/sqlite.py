@@ -241,6 +241,15 @@ class SQLiteStore(VerificationStore, StoreOperations):
         with self._write() as connection:
             connection.execute(_INSERT, record_to_row(record))
 
+    @translated("complete")
+    def complete(self, record: Record) -> bool:
+        with self._write() as connection:
+            row = connection.execute(_GET, (record.id,)).fetchone()
+            if row is None or not _transitions.on_complete(record_from_row(row)):
+                return False
+            _save(connection, record)
+            return True
+
     @translated("snapshot")
     def snapshot(self, challenge_id: str) -> Record | None:
         row = self._connection().execute(_GET, (challenge_id,)).fetchone()
@@ -255,6 +264,8 @@ class SQLiteStore(VerificationStore, StoreOperations):
             if row is None:
                 return CheckOutcome("not_found", 0)
             record = record_from_row(row)
+            if _transitions.is_ringing(record):
+                return CheckOutcome("not_found", 0)
             matched, received_cli = answer.compare(record.expected_cli, record.code_digits)
             outcome = _transitions.on_check(record, matched, received_cli, now, claim)
             _save(connection, record, row)
