@@ -352,7 +352,8 @@ def deliver(settings: Settings, report: Report) -> Flow[bool]:
         _emit(settings, "reported", report.challenge_id, report.result)
         return True
     give_up = verdict == "drop"
-    yield from _store_quietly(ReportFailedOp(report.challenge_id, report.token, now, give_up))
+    if verdict != "after_lease":  # else the claim stays until its lease runs out
+        yield from _store_quietly(ReportFailedOp(report.challenge_id, report.token, now, give_up))
     assert error is not None
     logger.warning(
         "challenge %s: reporting %s to Bird failed (%s%s); %s",
@@ -360,7 +361,11 @@ def deliver(settings: Settings, report: Report) -> Flow[bool]:
         report.result,
         type(error).__name__,
         f" {error.status_code}" if isinstance(error, APIStatusError) else "",
-        "dropped: retrying cannot help" if give_up else "kept for the next flush()",
+        {
+            "drop": "dropped: retrying cannot help",
+            "retry": "kept for the next flush()",
+            "after_lease": "Bird may have it; sent again once report_lease has run out",
+        }[verdict],
     )
     _emit(
         settings,

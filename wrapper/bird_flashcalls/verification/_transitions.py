@@ -14,6 +14,7 @@ from uuid import UUID
 import attrs
 
 from ..errors import (
+    APIConnectionError,
     APIResponseValidationError,
     APIStatusError,
     BirdError,
@@ -39,8 +40,9 @@ UNREPORTED_KEPT_FOR = 86400.0
 # Locked and expired challenges answer so for this long after their expiry, then not_found.
 ENDED_KEPT_FOR = 3600.0
 
-# What to do with a report after sending it: Bird has it, try again later, or never send it.
-Verdict = Literal["done", "retry", "drop"]
+# What to do with a report after sending it: Bird has it, try again at the next flush, try
+# again once the claim's lease has run out (Bird may have it: its answer was lost), or never.
+Verdict = Literal["done", "retry", "after_lease", "drop"]
 
 
 def new_record(
@@ -218,6 +220,10 @@ def report_verdict(error: BirdError | None) -> Verdict:
         return "retry" if status >= 500 or status in (408, 429) else "drop"
     if isinstance(error, InvalidRequestError | ConfigurationError):
         return "drop"
+    if isinstance(error, APIConnectionError) and error.may_have_been_delivered:
+        # Sent, answer lost: Bird has most likely taken it. Resending at once (or at every
+        # flush while Bird is slow) would tell it again each time; once per lease at most.
+        return "after_lease"
     return "retry"  # no answer (connection, timeout) or a closed client: another worker can
 
 
