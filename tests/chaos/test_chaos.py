@@ -189,8 +189,9 @@ def test_sqlite_disk_full(tmp_path: Path, fake: FakeBird) -> None:
     result, failed = tally(fake, tmp_path.glob("*.log")), errors(tmp_path.glob("*.log"))
 
     record_row(result.row("SQLite disk full (RLIMIT_FSIZE, 1 MB more)", note(failed)))
+    # Once the disk is full, starts fail before Bird is asked to ring: few calls are placed.
     assert failed["disk-full"] > 0
-    assert result.calls > 100 and result.lost == 0 and result.wrong_verified == 0
+    assert result.calls > 10 and result.lost == 0 and result.wrong_verified == 0
 
 
 @pytest.mark.parametrize("kind", ["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
