@@ -8,6 +8,7 @@ failure of SQLite or of the file system below it is raised as ``StoreError``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import secrets
 import sqlite3
@@ -330,15 +331,15 @@ def _save(connection: sqlite3.Connection, record: Record, before: Sequence[Any] 
         connection.execute(_SAVE, (*row[1:], row[0]))
         return
     # Only the columns that changed (a wrong answer: one), as it was read in this transaction.
-    changed = [
-        (name, new) for name, old, new in zip(FIELDS, before, row, strict=True) if old != new
-    ]
+    changed = tuple(index for index, old in enumerate(before) if old != row[index])
     if changed:
-        assignments = ", ".join(f"{name} = ?" for name, _ in changed)
-        connection.execute(
-            f"UPDATE bird_flashcalls_challenges SET {assignments} WHERE id = ?",
-            (*(value for _, value in changed), row[0]),
-        )
+        connection.execute(_update(changed), (*(row[index] for index in changed), row[0]))
+
+
+@functools.cache
+def _update(columns: tuple[int, ...]) -> str:
+    assignments = ", ".join(f"{FIELDS[index]} = ?" for index in columns)
+    return f"UPDATE bird_flashcalls_challenges SET {assignments} WHERE id = ?"
 
 
 def _save_or_delete(connection: sqlite3.Connection, record: Record, forget: bool) -> None:
