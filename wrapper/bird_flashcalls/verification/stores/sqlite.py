@@ -13,7 +13,7 @@ import os
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -179,16 +179,8 @@ class SQLiteStore(VerificationStore, StoreOperations):
         for _, _, done in finished:
             done.close()
 
-    @contextlib.contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        connection = self._connection()
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            yield connection
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
+    def _write(self) -> _Transaction:
+        return _Transaction(self._connection())
 
     def close(self) -> None:
         """Close every connection this store opened (a later operation opens a new one)."""
@@ -323,6 +315,30 @@ class SQLiteStore(VerificationStore, StoreOperations):
                 record = record_from_row(row)
                 forget = _transitions.on_report_failed(record, token, now, give_up)
                 _save_or_delete(connection, record, forget)
+
+
+class _Transaction:
+    """``BEGIN IMMEDIATE`` on entry; ``COMMIT``, or ``ROLLBACK`` after an error (also one of
+    COMMIT's own, so that the connection is never left inside a transaction)."""
+
+    __slots__ = ("_connection",)
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+
+    def __enter__(self) -> sqlite3.Connection:
+        self._connection.execute("BEGIN IMMEDIATE")
+        return self._connection
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        connection = self._connection
+        try:
+            if kind is None:
+                connection.execute("COMMIT")
+                return
+        finally:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
 
 
 def _save(connection: sqlite3.Connection, record: Record, before: Sequence[Any] = ()) -> None:
