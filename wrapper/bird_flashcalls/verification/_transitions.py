@@ -175,8 +175,8 @@ def on_due(record: Record, now: float, claim: Claim) -> Report | None:
 
 
 def on_complete(stored: Record) -> bool:
-    """A start's call was placed (or surely not): ``completed`` replaces the ringing record,
-    unless ``expire_due()`` already took it for an orphan. True when it did."""
+    """Whether a start may replace the ``stored`` record by its completed one (its call placed,
+    or surely not): only while it is still ringing, not once taken for an orphan."""
     return stored.state == "pending" and is_ringing(stored)
 
 
