@@ -231,7 +231,7 @@ def test_workers_killed(tmp_path: Path, fake: FakeBird, redis_server: Any, kind:
     record_row(
         result.row(
             f"{name}: worker processes SIGKILLed",
-            f"{kills} kills in 12 s; {orphans} starts found orphaned by expire_due()",
+            f"{kills} kills in 12 s; orphaned starts found by expire_due(): {orphans}",
         )
     )
     assert result.calls > 100 and result.wrong_verified == 0
