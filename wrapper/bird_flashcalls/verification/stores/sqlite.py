@@ -130,7 +130,8 @@ class SQLiteStore(VerificationStore, StoreOperations):
         with contextlib.suppress(FileExistsError):
             descriptor = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _FILE_MODE)
             try:
-                os.fchmod(descriptor, _FILE_MODE)  # the umask may have taken bits away
+                if hasattr(os, "fchmod"):  # POSIX; the umask may have taken bits away
+                    os.fchmod(descriptor, _FILE_MODE)
             finally:
                 os.close(descriptor)
         connection = self._connection()
