@@ -9,12 +9,13 @@ PYTEST_ARGS ?=
 XDIST := -n auto --dist loadgroup
 
 .DEFAULT_GOAL := help
-.PHONY: help install generate spec-diff check-generated lint test test-fast test-matrix demo bench fuzz mutation dist docs clean
+.PHONY: help install generate spec-diff check-generated lint test test-fast test-chaos test-matrix demo bench fuzz mutation dist docs clean
 
 help:
 	@echo "make demo             run a flash-call verification story against FakeBird on loopback"
 	@echo "make test             lint, check-generated and the whole test suite (what CI runs)"
 	@echo "make test-fast        lint, unit tests, verification on memory and SQLite (the edit loop)"
+	@echo "make test-chaos       faults on real servers under load: kills, pauses, full memory and disk"
 	@echo "make generate         merge openapi/, report what changed, regenerate generated/"
 	@echo "make spec-diff        only report what changed in openapi/ against the committed spec"
 	@echo "make check-generated  fail if openapi/ or generated/ differ from a fresh merge + generation"
@@ -59,7 +60,11 @@ lint: $(VENV)/.installed
 	$(BIN)/mypy
 
 test: install lint check-generated
-	$(BIN)/pytest $(XDIST) $(PYTEST_ARGS)
+	$(BIN)/pytest $(XDIST) --ignore=tests/chaos $(PYTEST_ARGS)
+
+# One experiment at a time: each measures what its fault does under load (tests/chaos/results.md).
+test-chaos: $(VENV)/.installed
+	$(BIN)/pytest tests/chaos -p no:cacheprovider $(PYTEST_ARGS)
 
 test-fast: $(VENV)/.installed lint
 	$(BIN)/pytest $(XDIST) tests/unit tests/verification -m "not redis and not slow" $(PYTEST_ARGS)

@@ -1,7 +1,7 @@
 """Every benchmark of bird-flashcalls against raw httpx; the results as a markdown table.
 
     .venv/bin/python tests/bench/run_all.py [--quick]
-                                            [--only import,calls,loopback,memory,verification]
+                                            [--only import,calls,loopback,memory,verification,stores]
                                             [--profile] [--output tests/bench/results.md]
 
 Prints one line per figure as it is measured, then the table, which is also written to
@@ -15,6 +15,7 @@ import bench_calls
 import bench_import
 import bench_loopback
 import bench_memory
+import bench_stores
 import bench_verification
 from benchlib import BENCH_DIR, main
 
@@ -24,6 +25,7 @@ BENCHMARKS = {
     "loopback": bench_loopback.run,
     "memory": bench_memory.run,
     "verification": bench_verification.run,
+    "stores": bench_stores.run,
 }
 
 if __name__ == "__main__":

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from bird_flashcalls.testing import FakeBird
 
-from .redis_server import running_redis
-from .support import Clock, Env, Stores, store_params
+from .redis_server import running_cluster, running_redis
+from .support import REDIS_KINDS, STORE_KINDS, Clock, Env, Stores, store_params
 
 
 @pytest.fixture(scope="session")
@@ -22,22 +22,31 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="session")
+def redis_cluster_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
+    with running_cluster(tmp_path_factory.mktemp("redis-cluster")) as ports:
+        yield [f"redis://127.0.0.1:{port}" for port in ports]
+
+
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
 
 
 def open_stores(request: pytest.FixtureRequest, kind: str, tmp_path: Path) -> Stores:
-    url = request.getfixturevalue("redis_url") if kind == "redis" else ""
-    return Stores(kind, tmp_path, url)
+    if kind == "cluster":
+        return Stores(kind, tmp_path, *request.getfixturevalue("redis_cluster_urls"))
+    if kind == "redis":
+        return Stores(kind, tmp_path, request.getfixturevalue("redis_url"))
+    return Stores(kind, tmp_path)
 
 
 @pytest.fixture(
     params=[
         pytest.param(
-            (kind, mode), id=f"{kind}-{mode}", marks=[pytest.mark.redis] * (kind == "redis")
+            (kind, mode), id=f"{kind}-{mode}", marks=[pytest.mark.redis] * (kind in REDIS_KINDS)
         )
-        for kind in ("memory", "sqlite", "redis")
+        for kind in STORE_KINDS
         for mode in ("sync", "async")
     ]
 )

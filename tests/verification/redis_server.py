@@ -54,7 +54,7 @@ def _answers_ping(port: int) -> bool:
         return False
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop(process: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError):
         process.send_signal(signal.SIGTERM)
     try:
@@ -64,24 +64,27 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=10)
 
 
-@contextlib.contextmanager
-def running_redis(directory: Path, *, start_timeout: float = 20.0) -> Iterator[str]:
-    """redis-server on a free loopback port, its files in ``directory``; yields its URL."""
+def start_server(
+    directory: Path, *options: str, port: int | None = None, start_timeout: float = 20.0
+) -> tuple[subprocess.Popen[bytes], int]:
+    """redis-server on 127.0.0.1 (on ``port``, or a free one), its files in ``directory``,
+    answering PING; ``options`` are more ``--name value`` settings."""
     executable = redis_server_or_skip()
     failures = []
-    # The free port may be taken between probing and redis binding it: try a few.
-    for _ in range(3):
-        port = _free_port()
-        log_path = directory / f"redis-{port}.log"
+    # A free port may be taken between probing and redis binding it: try a few.
+    for _ in range(3 if port is None else 1):
+        chosen = port or _free_port()
+        log_path = directory / f"redis-{chosen}.log"
         process = subprocess.Popen(
             [
                 executable,
                 "--bind", "127.0.0.1",
-                "--port", str(port),
+                "--port", str(chosen),
                 "--dir", str(directory),
                 "--save", "",
                 "--appendonly", "no",
                 "--logfile", str(log_path),
+                *options,
             ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -89,24 +92,84 @@ def running_redis(directory: Path, *, start_timeout: float = 20.0) -> Iterator[s
         )  # fmt: skip
         deadline = time.monotonic() + start_timeout
         try:
-            while time.monotonic() < deadline:
-                if _answers_ping(port):
-                    break
+            while time.monotonic() < deadline and not _answers_ping(chosen):
                 try:
                     # Waiting on the process paces the polling and notices an early exit.
                     process.wait(timeout=0.05)
+                    break
                 except subprocess.TimeoutExpired:
                     continue
-                break
-            if process.poll() is None and _answers_ping(port):
-                try:
-                    yield f"redis://127.0.0.1:{port}/0"
-                finally:
-                    _stop(process)
-                return
         except BaseException:
-            _stop(process)
+            stop(process)
             raise
-        _stop(process)
+        if process.poll() is None and _answers_ping(chosen):
+            return process, chosen
+        stop(process)
         failures.append(log_path.read_text(errors="replace")[-2000:] if log_path.exists() else "")
     raise RuntimeError("redis-server did not start:\n" + "\n".join(failures))
+
+
+@contextlib.contextmanager
+def running_redis(directory: Path, *options: str) -> Iterator[str]:
+    """redis-server on a free loopback port, its files in ``directory``; yields its URL."""
+    process, port = start_server(directory, *options)
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        stop(process)
+
+
+def redis_cli_or_skip() -> str:
+    found = shutil.which("redis-cli")
+    if found is not None:
+        return found
+    hint = INSTALL_HINT.replace(
+        "a redis-server executable", "redis-cli (it comes with redis-server)"
+    )
+    if ci_requires_redis():
+        pytest.fail(hint + " CI=true: these tests are required there.", pytrace=False)
+    pytest.skip(hint)
+
+
+@contextlib.contextmanager
+def running_cluster(directory: Path, masters: int = 3) -> Iterator[list[int]]:
+    """A Redis Cluster of ``masters`` primaries on free loopback ports (no replicas), every slot
+    assigned; yields their ports."""
+    cli = redis_cli_or_skip()
+    processes: list[subprocess.Popen[bytes]] = []
+    ports: list[int] = []
+    try:
+        for _ in range(masters):
+            bus = _free_port()  # the cluster bus port, given explicitly: port + 10000 may be taken
+            process, port = start_server(
+                directory,
+                "--cluster-enabled", "yes",
+                "--cluster-port", str(bus),
+                "--cluster-config-file", str(directory / f"nodes-{bus}.conf"),
+            )  # fmt: skip
+            processes.append(process)
+            ports.append(port)
+        nodes = [f"127.0.0.1:{port}" for port in ports]
+        subprocess.run(
+            [cli, "--cluster", "create", *nodes, "--cluster-replicas", "0", "--cluster-yes"],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        deadline = time.monotonic() + 30
+        while not all(_cluster_ok(cli, port) for port in ports):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the Redis Cluster did not reach cluster_state:ok in 30 s")
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                processes[0].wait(timeout=0.1)  # paces the polling
+        yield ports
+    finally:
+        for process in processes:
+            stop(process)
+
+
+def _cluster_ok(cli: str, port: int) -> bool:
+    info = subprocess.run(
+        [cli, "-p", str(port), "cluster", "info"], capture_output=True, timeout=10, check=False
+    )
+    return b"cluster_state:ok" in info.stdout

@@ -28,9 +28,13 @@ WRONG_CLI = "+3197010269999"
 NOW = time.time()
 
 
-def store_params(kinds: tuple[str, ...] = ("memory", "sqlite", "redis")) -> list[Any]:
-    """Fixture params for store kinds, the Redis one marked ``redis`` (``-m "not redis"``)."""
-    return [pytest.param(kind, marks=[pytest.mark.redis] * (kind == "redis")) for kind in kinds]
+STORE_KINDS = ("memory", "sqlite", "redis", "cluster")
+REDIS_KINDS = ("redis", "cluster")  # a redis-server, a 3-primary Redis Cluster
+
+
+def store_params(kinds: tuple[str, ...] = STORE_KINDS) -> list[Any]:
+    """Fixture params for store kinds, the Redis ones marked ``redis`` (``-m "not redis"``)."""
+    return [pytest.param(kind, marks=[pytest.mark.redis] * (kind in REDIS_KINDS)) for kind in kinds]
 
 
 class Clock:
@@ -51,11 +55,12 @@ class Stores:
     """Handles onto one store of a kind, as separate workers open it (MemoryStore: the object
     itself, one process)."""
 
-    def __init__(self, kind: str, tmp_path: Path, redis_url: str = "") -> None:
+    def __init__(self, kind: str, tmp_path: Path, *redis_urls: str) -> None:
         self.kind = kind
         self.path = tmp_path / "verification.db"
         self.prefix = f"test-{uuid.uuid4().hex[:12]}"
-        self.url = redis_url
+        self.url = redis_urls[0] if redis_urls else ""
+        self.nodes = redis_urls  # every node of a cluster
         self._memory = MemoryStore()
         self._opened: list[Any] = []
 
@@ -63,20 +68,39 @@ class Stores:
         """Where a worker process finds the same store (SQLite and Redis only)."""
         return (self.kind, self.path if self.kind == "sqlite" else (self.url, self.prefix))
 
-    def new(self, *, for_async: bool = False) -> VerificationStore:
+    def flush_scripts(self) -> None:
+        """SCRIPT FLUSH on every node, as a restart or a failover leaves them."""
+        import redis
+
+        for url in self.nodes:
+            with redis.Redis.from_url(url) as node:
+                node.script_flush()
+
+    def new(self, *, for_async: bool = False, decode: bool | None = None) -> VerificationStore:
         if self.kind == "memory":
             return self._memory
         if self.kind == "sqlite":
             store: Any = SQLiteStore(self.path)
             self._opened.append(store)
             return store
-        import redis
-        import redis.asyncio
         from bird_flashcalls.verification import RedisStore
 
-        client = (redis.asyncio.Redis if for_async else redis.Redis).from_url(self.url)
+        client = self.redis_client(for_async=for_async, decode=decode)
         self._opened.append(client)
         return RedisStore(client, prefix=self.prefix)
+
+    def redis_client(self, *, for_async: bool = False, decode: bool | None = None) -> Any:
+        """A client of the kind's server; on a cluster, by default the sync one decodes
+        responses and the async one does not, so the env suite meets both."""
+        import redis
+        import redis.asyncio
+        import redis.asyncio.cluster
+
+        if self.kind == "redis":
+            kind: Any = redis.asyncio.Redis if for_async else redis.Redis
+        else:
+            kind = redis.asyncio.cluster.RedisCluster if for_async else redis.cluster.RedisCluster
+        return kind.from_url(self.url, decode_responses=not for_async if decode is None else decode)
 
     async def aclose(self) -> None:
         opened, self._opened = self._opened, []

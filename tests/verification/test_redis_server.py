@@ -1,5 +1,5 @@
-"""Without redis-server, the RedisStore tests skip and say how to get it; under CI=true they
-fail instead."""
+"""Without redis-server (or the redis-cli that makes a cluster), the RedisStore tests skip and
+say how to get it; under CI=true they fail instead."""
 
 from __future__ import annotations
 
@@ -7,20 +7,24 @@ import pytest
 
 from . import redis_server
 
+FINDERS = [redis_server.redis_server_or_skip, redis_server.redis_cli_or_skip]
 
-def test_a_missing_redis_server_skips_with_how_to_install_it(
-    monkeypatch: pytest.MonkeyPatch,
+
+@pytest.mark.parametrize("find", FINDERS, ids=["redis-server", "redis-cli"])
+def test_a_missing_redis_executable_skips_with_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch, find
 ) -> None:
     monkeypatch.setattr(redis_server.shutil, "which", lambda name: None)
     monkeypatch.delenv("CI", raising=False)
 
     with pytest.raises(pytest.skip.Exception, match="apt-get install redis-server"):
-        redis_server.redis_server_or_skip()
+        find()
 
 
-def test_a_missing_redis_server_fails_under_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("find", FINDERS, ids=["redis-server", "redis-cli"])
+def test_a_missing_redis_executable_fails_under_ci(monkeypatch: pytest.MonkeyPatch, find) -> None:
     monkeypatch.setattr(redis_server.shutil, "which", lambda name: None)
     monkeypatch.setenv("CI", "true")
 
     with pytest.raises(pytest.fail.Exception, match="CI=true: these tests are required"):
-        redis_server.redis_server_or_skip()
+        find()

@@ -169,9 +169,7 @@ def test_answers_are_compared_in_constant_time(
 
 
 def redis_client(stores: Stores) -> Any:
-    import redis
-
-    return redis.Redis.from_url(stores.url, decode_responses=True)
+    return stores.redis_client(decode=True)  # on a cluster, one that scans every node
 
 
 @pytest.mark.redis

@@ -10,10 +10,27 @@ from pathlib import Path
 
 import pytest
 from bird_flashcalls import ConfigurationError
-from bird_flashcalls.verification import MemoryStore, SQLiteStore
-from bird_flashcalls.verification._store import Claim
+from bird_flashcalls.verification import (
+    CheckResult,
+    MemoryStore,
+    SQLiteStore,
+    VerificationRateLimited,
+)
+from bird_flashcalls.verification._flows import GivenAnswer
+from bird_flashcalls.verification._store import CheckOutcome, Claim
 
-from .support import NOW, Stores, record
+from .conftest import open_stores
+from .support import (
+    NOW,
+    OTHER_PHONE,
+    PHONE,
+    REDIS_KINDS,
+    WRONG_CLI,
+    Clock,
+    Env,
+    Stores,
+    record,
+)
 
 
 def test_claim_due_claims_at_most_the_limit_earliest_first(stores: Stores) -> None:
@@ -122,3 +139,86 @@ def test_sqlite_store_refuses_a_database_other_connections_could_not_open(
     with pytest.raises(ConfigurationError, match=message):
         SQLiteStore(path)
     assert list(tmp_path.iterdir()) == []
+
+
+# Redis: scripts a server does not know (restart, failover, SCRIPT FLUSH), on every kind of
+# client. A NOSCRIPT answer means the script did not run: it is loaded and sent once more.
+
+
+@pytest.mark.redis
+@pytest.mark.anyio
+@pytest.mark.parametrize("decode", [False, True], ids=["bytes", "decoded"])
+@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize("kind", REDIS_KINDS)
+async def test_redis_store_reloads_flushed_scripts_and_runs_each_command_once(
+    request: pytest.FixtureRequest, tmp_path: Path, kind: str, mode: str, decode: bool
+) -> None:
+    stores = open_stores(request, kind, tmp_path)
+    env = Env(stores, mode, Clock())
+    store = stores.new(for_async=mode == "async", decode=decode)
+    # Every node forgets every script before each call, and after each event inside one: the
+    # pipelines of start and check, the scripts of cancel and expire_due, report_done's.
+    verifier = env.verifier(
+        store,
+        ttl=60,
+        max_attempts=3,
+        resend_cooldown=0,
+        per_number_limit=(2, 600),
+        on_event=lambda event: stores.flush_scripts(),
+    )
+    calls = []
+    for _ in range(2):
+        stores.flush_scripts()
+        calls.append(await verifier.start(PHONE))
+    stores.flush_scripts()
+    with pytest.raises(VerificationRateLimited):  # each start was counted once
+        await verifier.start(PHONE)
+    checked, canceled = calls
+    stores.flush_scripts()
+    assert (await verifier.check(checked.id, received_cli=WRONG_CLI)).attempts_left == 2
+    stores.flush_scripts()
+    seen = env.fake.handset_cli(checked.call_id)
+    assert await verifier.check(checked.id, received_cli=seen) == CheckResult("verified", True, 2)
+    stores.flush_scripts()
+    assert await verifier.cancel(canceled.id)
+    expiring = await verifier.start(OTHER_PHONE)
+    env.clock.advance(60)
+    stores.flush_scripts()
+    assert await verifier.expire_due() == 1
+
+    assert [env.reports(c.call_id) for c in (checked, canceled, expiring)] == [
+        ["verified"],
+        ["canceled"],
+        ["timeout"],
+    ]
+    assert await verifier.flush() == 0
+    await env.aclose()
+
+
+def test_a_ringing_record_is_completed_once_or_taken_for_an_orphan(stores: Stores) -> None:
+    from bird_flashcalls.verification._transitions import abandoned_record
+
+    store = stores.new().sync_operations()
+    # Kept while Bird places the call: not checkable, not cancelable, due at its deadline.
+    for name in ("done", "orphan", "abandoned"):
+        store.create(
+            record(name, call_id="", expected_cli="", expires_at=NOW + 30, due_at=NOW + 30)
+        )
+    assert store.check("done", GivenAnswer(None, WRONG_CLI), NOW, Claim("c", NOW + 60)) == (
+        CheckOutcome("not_found", 0)
+    )
+    assert store.cancel("done", NOW, Claim("c", NOW + 60)).canceled is False
+    assert store.claim_due(NOW + 29, Claim("early", NOW + 89), 10) == []
+
+    assert store.complete(record("done")) is True
+    assert store.complete(abandoned_record(record("abandoned", call_id=""), NOW)) is True
+    [orphan] = store.claim_due(NOW + 30, Claim("sweeper", NOW + 90), 10)
+    assert (orphan.challenge_id, orphan.call_id, orphan.result) == ("orphan", "", "canceled")
+    assert store.complete(record("orphan")) is False  # too late: already an orphan
+    store.report_done("orphan", orphan.token, NOW + 30)
+
+    assert store.snapshot("orphan") is None
+    completed = store.snapshot("done")
+    assert completed is not None and completed == record("done")
+    outcome = store.check("done", GivenAnswer(None, WRONG_CLI), NOW, Claim("c", NOW + 60))
+    assert (outcome.status, outcome.attempts_left) == ("wrong", 2)

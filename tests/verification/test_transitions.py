@@ -248,6 +248,9 @@ def error_of(kind: str, status: int | None) -> Any:
         "no answer": lambda: errors.APIConnectionError(
             "down", request=request, may_have_been_delivered=False
         ),
+        "answer lost": lambda: errors.APIConnectionError(
+            "lost", request=request, may_have_been_delivered=True
+        ),
         "closed": lambda: errors.ClientClosedError("closed"),
         "invalid": lambda: errors.InvalidRequestError("bad", field="x"),
         "configuration": lambda: errors.ConfigurationError("bad"),
@@ -271,6 +274,7 @@ def error_of(kind: str, status: int | None) -> Any:
         ("status", 407, "drop"),
         ("status", 499, "drop"),
         ("no answer", None, "retry"),  # another worker can
+        ("answer lost", None, "after_lease"),  # Bird may have it
         ("closed", None, "retry"),
         ("invalid", None, "drop"),
         ("configuration", None, "drop"),

@@ -24,6 +24,7 @@ from ._models import (
     VerificationRateLimited,
 )
 from ._store import VerificationStore
+from ._store_errors import StoreError
 from ._verifier import AsyncVerifier, Verifier
 from .stores.memory import MemoryStore
 
@@ -39,6 +40,7 @@ __all__ = [
     "MemoryStore",
     "RedisStore",
     "SQLiteStore",
+    "StoreError",
     "VerificationEvent",
     "VerificationRateLimited",
     "VerificationStore",

@@ -35,6 +35,7 @@ from ._operations import (
     CancelOp,
     CheckOp,
     ClaimDueOp,
+    CompleteOp,
     CreateOp,
     Operation,
     ReportDoneOp,
@@ -45,7 +46,14 @@ from ._operations import (
 )
 from ._settings import Settings
 from ._store import Claim, Record, Refusal, Report
-from ._transitions import new_record, quotas_for, report_verdict
+from ._store_errors import StoreError, after_call_placed
+from ._transitions import (
+    abandoned_record,
+    new_record,
+    quotas_for,
+    report_verdict,
+    ringing_record,
+)
 
 logger = logging.getLogger("bird_flashcalls.verification")
 
@@ -167,16 +175,32 @@ def start(settings: Settings, phone: str, client_key: str | None) -> Flow[Challe
         _emit(settings, "rate_limited", None, refusal.name)
         raise _rate_limited(refusal)
 
-    call = yield Ring(phone)
+    # Kept before the call is placed, completed after: a worker that dies in between leaves a
+    # record that expire_due() finds (an orphan), instead of a call nobody knows of.
+    ringing = ringing_record(settings, challenge_id, phone, settings.clock())
+    yield from _store(CreateOp(ringing))
+    try:
+        call = yield Ring(phone)
+    except BirdError as error:
+        if not getattr(error, "may_have_been_delivered", False):  # surely no call placed
+            yield from _store_quietly(CompleteOp(abandoned_record(ringing, settings.clock())))
+        raise
     record = None
     try:
         expected_cli = normalise_number(call.from_, field="the caller number Bird returned")
         record = new_record(settings, challenge_id, call.id, phone, expected_cli, settings.clock())
-        yield from _store(CreateOp(record))
-    except Exception:
+        if not (yield from _store(CompleteOp(record))):
+            raise StoreError(
+                "the start took longer than report_lease, and expire_due() ended it meanwhile.",
+                store="VerificationStore",
+                operation="complete",
+            )
+    except Exception as error:
         # The phone is ringing but nobody could check the answer: tell Bird (best effort).
         record_id = record.id if record is not None else "-"
-        yield SendReport(Report(record_id, str(call.id), "canceled", None, "", False))
+        failed = yield SendReport(Report(record_id, str(call.id), "canceled", None, "", False))
+        if isinstance(error, StoreError):
+            raise after_call_placed(error, canceled=failed is None) from error.__cause__
         raise
     _emit(settings, "started", record.id)
     return challenge_of(record, call.id)
@@ -268,7 +292,9 @@ def state(settings: Settings, challenge_id: str) -> Flow[ChallengeState | None]:
     if not _challenge_id(challenge_id):
         return None
     record = yield from _store(SnapshotOp(challenge_id))
-    return None if record is None else state_of(record, settings.clock())
+    if record is None or not record.call_id:  # unknown, or its call still being placed
+        return None
+    return state_of(record, settings.clock())
 
 
 def process_due(settings: Settings) -> Flow[tuple[int, int]]:
@@ -281,6 +307,9 @@ def process_due(settings: Settings) -> Flow[tuple[int, int]]:
         now = settings.clock()
         reports = yield from _store(ClaimDueOp(now, _claim(settings, now, token), DUE_BATCH))
         for index, report in enumerate(reports):
+            if not report.call_id:
+                yield from orphaned(settings, report)
+                continue
             if report.newly_expired:
                 expired += 1
                 _emit(settings, "expired", report.challenge_id)
@@ -300,6 +329,18 @@ def process_due(settings: Settings) -> Flow[tuple[int, int]]:
     return expired, delivered
 
 
+def orphaned(settings: Settings, report: Report) -> Flow[None]:
+    """A start whose worker died while Bird placed the call, whose id it never learnt: said
+    in a warning and an event, then forgotten."""
+    logger.warning(
+        "challenge %s: its start was interrupted while Bird placed the call; that call, if "
+        "placed, cannot be reported to Bird",
+        report.challenge_id,
+    )
+    _emit(settings, "orphaned", report.challenge_id)
+    yield from _store_quietly(ReportDoneOp(report.challenge_id, report.token, settings.clock()))
+
+
 def deliver(settings: Settings, report: Report) -> Flow[bool]:
     """Send one claimed report; mark it done, or release it for a later flush()."""
     error: BirdError | None = yield SendReport(report)
@@ -311,7 +352,8 @@ def deliver(settings: Settings, report: Report) -> Flow[bool]:
         _emit(settings, "reported", report.challenge_id, report.result)
         return True
     give_up = verdict == "drop"
-    yield from _store_quietly(ReportFailedOp(report.challenge_id, report.token, now, give_up))
+    if verdict != "after_lease":  # else the claim stays until its lease runs out
+        yield from _store_quietly(ReportFailedOp(report.challenge_id, report.token, now, give_up))
     assert error is not None
     logger.warning(
         "challenge %s: reporting %s to Bird failed (%s%s); %s",
@@ -319,7 +361,11 @@ def deliver(settings: Settings, report: Report) -> Flow[bool]:
         report.result,
         type(error).__name__,
         f" {error.status_code}" if isinstance(error, APIStatusError) else "",
-        "dropped: retrying cannot help" if give_up else "kept for the next flush()",
+        {
+            "drop": "dropped: retrying cannot help",
+            "retry": "kept for the next flush()",
+            "after_lease": "Bird may have it; sent again once report_lease has run out",
+        }[verdict],
     )
     _emit(
         settings,
@@ -330,7 +376,7 @@ def deliver(settings: Settings, report: Report) -> Flow[bool]:
     return False
 
 
-def _store_quietly(operation: Operation[None]) -> Flow[None]:
+def _store_quietly(operation: Operation[Any]) -> Flow[None]:
     try:
         yield operation
     except Exception as error:

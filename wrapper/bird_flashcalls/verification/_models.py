@@ -24,6 +24,7 @@ EventKind = Literal[
     "reported",
     "report_failed",
     "report_dropped",
+    "orphaned",
 ]
 
 
@@ -105,6 +106,8 @@ class VerificationEvent:
     - ``reported``: Bird accepted a result (detail the result);
     - ``report_failed``: sending it failed; it is kept for ``flush()`` (detail the result);
     - ``report_dropped``: Bird refused it for good, e.g. the call was unknown (detail the result).
+    - ``orphaned``: ``expire_due()`` found a start whose worker died while Bird placed the call:
+      that call, if Bird placed it, cannot be reported (detail None).
     """
 
     kind: EventKind

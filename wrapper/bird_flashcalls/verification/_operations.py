@@ -75,6 +75,18 @@ class CreateOp(Operation[None]):
 
 
 @attrs.frozen
+class CompleteOp(Operation[bool]):
+    name = "complete"
+    record: Record
+
+    def run(self, store: StoreOperations) -> bool:
+        return store.complete(self.record)
+
+    async def run_async(self, store: AsyncStoreOperations) -> bool:
+        return await store.complete(self.record)
+
+
+@attrs.frozen
 class SnapshotOp(Operation["Record | None"]):
     name = "snapshot"
     challenge_id: str

@@ -9,6 +9,7 @@ write depends on it.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, Protocol
 
@@ -49,6 +50,7 @@ class Record:
 # The record codec. A row is the fields in order (SQLite's columns); text is what Redis keeps
 # in a hash: every value a string, None as "".
 FIELDS: tuple[str, ...] = tuple(field.name for field in attrs.fields(Record))
+_ROW = operator.attrgetter(*FIELDS)  # one C call for the whole row
 
 
 def _optional_float(text: str) -> float | None:
@@ -73,7 +75,8 @@ _FIELD_READERS = tuple(_READERS[str(field.type)] for field in attrs.fields(Recor
 
 
 def record_to_row(record: Record) -> tuple[Any, ...]:
-    return tuple(getattr(record, name) for name in FIELDS)
+    row: tuple[Any, ...] = _ROW(record)
+    return row
 
 
 def record_from_row(row: Sequence[Any]) -> Record:
@@ -180,6 +183,12 @@ class StoreOperations(Protocol):
         """Keep a new record (MemoryStore keeps the object itself: the caller lets go of it)."""
         ...
 
+    def complete(self, record: Record) -> bool:
+        """Replace the ringing record of ``record.id`` by ``record`` (its call placed, or
+        abandoned); False, changing nothing, when it is no longer ringing
+        (``_transitions.on_complete``)."""
+        ...
+
     def snapshot(self, challenge_id: str) -> Record | None:
         """A consistent copy of the whole record, state included, or None."""
         ...
@@ -219,6 +228,8 @@ class AsyncStoreOperations(Protocol):
     ) -> Refusal | None: ...
 
     async def create(self, record: Record) -> None: ...
+
+    async def complete(self, record: Record) -> bool: ...
 
     async def snapshot(self, challenge_id: str) -> Record | None: ...
 

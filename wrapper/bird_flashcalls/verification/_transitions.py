@@ -11,7 +11,10 @@ from collections.abc import Sequence
 from typing import Literal
 from uuid import UUID
 
+import attrs
+
 from ..errors import (
+    APIConnectionError,
     APIResponseValidationError,
     APIStatusError,
     BirdError,
@@ -37,8 +40,9 @@ UNREPORTED_KEPT_FOR = 86400.0
 # Locked and expired challenges answer so for this long after their expiry, then not_found.
 ENDED_KEPT_FOR = 3600.0
 
-# What to do with a report after sending it: Bird has it, try again later, or never send it.
-Verdict = Literal["done", "retry", "drop"]
+# What to do with a report after sending it: Bird has it, try again at the next flush, try
+# again once the claim's lease has run out (Bird may have it: its answer was lost), or never.
+Verdict = Literal["done", "retry", "after_lease", "drop"]
 
 
 def new_record(
@@ -61,6 +65,33 @@ def new_record(
         due_at=expires_at,
         purge_at=expires_at + UNREPORTED_KEPT_FOR,
     )
+
+
+def ringing_record(settings: Settings, challenge_id: str, phone: str, now: float) -> Record:
+    """The record a start keeps while Bird places its call (no call id yet): if its worker dies
+    before completing it, ``expire_due()`` finds it once ``report_lease`` has run out."""
+    deadline = now + settings.report_lease
+    return Record(
+        id=challenge_id,
+        call_id="",
+        phone=phone,
+        expected_cli="",
+        code_digits=settings.code_digits,
+        max_attempts=settings.max_attempts,
+        expires_at=deadline,
+        due_at=deadline,
+        purge_at=deadline + UNREPORTED_KEPT_FOR,
+    )
+
+
+def abandoned_record(ringing: Record, now: float) -> Record:
+    """What replaces a ringing record when Bird surely placed no call: nothing to report, and
+    forgotten at once."""
+    return attrs.evolve(ringing, state="canceled", due_at=None, purge_at=now)
+
+
+def is_ringing(record: Record) -> bool:
+    return not record.call_id
 
 
 def end_challenge(
@@ -88,6 +119,8 @@ def on_check(
 ) -> CheckOutcome:
     """One answer: grant once, count wrong answers up to max_attempts, expire at expires_at."""
     state = record.state
+    if is_ringing(record):
+        return CheckOutcome("not_found", 0)  # start() has not returned its id yet
     if state in ("verified", "canceled"):
         return CheckOutcome("not_found", 0)
     if state == "locked":
@@ -110,7 +143,7 @@ def on_check(
 
 def on_cancel(record: Record, now: float, claim: Claim) -> CancelOutcome:
     """Cancel a pending challenge. One already past its expiry is reported as a timeout."""
-    if record.state != "pending":
+    if record.state != "pending" or is_ringing(record):
         return CancelOutcome(False)
     if now >= record.expires_at:
         report = end_challenge(record, "expired", "timeout", None, now, claim, True)
@@ -122,6 +155,9 @@ def on_due(record: Record, now: float, claim: Claim) -> Report | None:
     """What expire_due() does with a record whose due_at has come: end it as a timeout, claim
     its waiting report, or set when to look again (due_at None: never)."""
     if record.state == "pending":
+        if now >= record.expires_at and is_ringing(record):
+            # Its worker died while Bird placed the call: claimed as an orphan (no call id).
+            return end_challenge(record, "canceled", "canceled", None, now, claim)
         if now >= record.expires_at:
             return end_challenge(record, "expired", "timeout", None, now, claim, True)
         record.due_at = record.expires_at
@@ -136,6 +172,12 @@ def on_due(record: Record, now: float, claim: Claim) -> Report | None:
     record.lease_until = claim.until
     record.due_at = claim.until
     return Report(record.id, record.call_id, record.report, record.report_cli, claim.token, False)
+
+
+def on_complete(stored: Record) -> bool:
+    """Whether a start may replace the ``stored`` record by its completed one (its call placed,
+    or surely not): only while it is still ringing, not once taken for an orphan."""
+    return stored.state == "pending" and is_ringing(stored)
 
 
 def on_report_done(record: Record, now: float) -> bool:
@@ -178,6 +220,10 @@ def report_verdict(error: BirdError | None) -> Verdict:
         return "retry" if status >= 500 or status in (408, 429) else "drop"
     if isinstance(error, InvalidRequestError | ConfigurationError):
         return "drop"
+    if isinstance(error, APIConnectionError) and error.may_have_been_delivered:
+        # Sent, answer lost: Bird has most likely taken it. Resending at once (or at every
+        # flush while Bird is slow) would tell it again each time; once per lease at most.
+        return "after_lease"
     return "retry"  # no answer (connection, timeout) or a closed client: another worker can
 
 

@@ -1,16 +1,26 @@
 """The operations of a RedisStore, written once for both kinds of client.
 
 Each is a generator that yields what each Redis call returns: the value itself with a
-``redis.Redis`` client, an awaitable with ``redis.asyncio``, which ``run_async`` awaits. The
-scripts are ``lua/*.lua``, package files; they mirror ``_transitions`` line by line.
+``redis.Redis`` client, an awaitable with ``redis.asyncio``, which ``run_async`` awaits (and
+whose error it throws back in, as a sync call raises it in place). The scripts are
+``lua/*.lua``, package files; they mirror ``_transitions`` line by line.
+
+Scripts run by EVALSHA. A server that does not know one (restarted, failed over, SCRIPT FLUSH,
+a Cluster node that never saw it) answers NOSCRIPT without running anything; the script is then
+loaded (on every primary of a Cluster) and that one command sent again, alone: a command runs
+once at most, whatever pipeline it was in. redis-py's own ``Script`` objects recover only
+outside pipelines and not at all in a ``ClusterPipeline``, so they are not used.
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Generator, Sequence
 from importlib import resources
 from typing import Any, TypeVar, cast
+
+import attrs
 
 from .._models import CheckStatus
 from .._store import (
@@ -39,6 +49,7 @@ _SCRIPT_PARTS = {
     "report_failed": ("done", "report_failed"),
     "take": ("take",),
     "create": ("create",),
+    "complete": ("complete",),
 }
 
 
@@ -47,7 +58,19 @@ def _lua(parts: Sequence[str]) -> str:
     return "\n".join(folder.joinpath(f"{part}.lua").read_text(encoding="utf-8") for part in parts)
 
 
-_SCRIPTS = {name: _lua(parts) for name, parts in _SCRIPT_PARTS.items()}
+@attrs.frozen
+class _Script:
+    source: str
+    sha: str
+
+
+def _script(source: str) -> _Script:
+    return _Script(source, hashlib.sha1(source.encode("utf-8")).hexdigest())
+
+
+_SCRIPTS = {name: _script(_lua(parts)) for name, parts in _SCRIPT_PARTS.items()}
+# Policies under which Redis never drops a key to make room.
+NOT_EVICTING = "noeviction"
 
 
 def _text(value: Any) -> str:
@@ -77,9 +100,15 @@ def run(commands: Commands[T]) -> T:
 
 async def run_async(commands: Commands[T]) -> T:
     value: Any = None
+    error: BaseException | None = None
     try:
         while True:
-            value = await commands.send(value)
+            step = commands.send(value) if error is None else commands.throw(error)
+            error = None
+            try:
+                value = await step
+            except Exception as failure:
+                value, error = None, failure
     except StopIteration as stop:
         result: T = stop.value
         return result
@@ -92,8 +121,10 @@ class RedisCommands:
     FIXED = ("expected_cli", "code_digits", "expires_at")
 
     def __init__(self, client: Any, prefix: str) -> None:
+        from redis.exceptions import NoScriptError  # redis is loaded once a RedisStore is made
+
         self._client = client
-        self._scripts = {name: client.register_script(source) for name, source in _SCRIPTS.items()}
+        self._no_script = NoScriptError
         self._salt: bytes | None = None
         self._due = f"{prefix}:due"
         self._salt_key = f"{prefix}:salt"
@@ -105,6 +136,49 @@ class RedisCommands:
 
     def _limit(self, quota: Quota) -> str:
         return self._limit_prefix + "{" + quota.key + "}"
+
+    # Scripts: EVALSHA, and after NOSCRIPT, SCRIPT LOAD and the same command once more.
+
+    def _queue(self, pipe: Any, name: str, keys: Sequence[str], args: Sequence[Any]) -> None:
+        pipe.evalsha(_SCRIPTS[name].sha, len(keys), *keys, *args)
+
+    def _eval(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Commands[Any]:
+        script = _SCRIPTS[name]
+        try:
+            return (yield self._client.evalsha(script.sha, len(keys), *keys, *args))
+        except self._no_script:
+            pass  # the server never ran it
+        yield from self._load(script)
+        return (yield self._client.evalsha(script.sha, len(keys), *keys, *args))
+
+    def _load(self, script: _Script) -> Commands[None]:
+        # On a Cluster, redis-py sends SCRIPT LOAD to every primary.
+        yield self._client.script_load(script.source)
+
+    def _execute(
+        self, pipe: Any, scripts: dict[int, tuple[str, list[str], list[Any]]]
+    ) -> Commands[list[Any]]:
+        """Execute ``pipe``; run again alone each script (by its position) that met NOSCRIPT.
+        Any other error is raised, after every command of the pipeline was answered."""
+        answers = list((yield pipe.execute(raise_on_error=False)))
+        for position, (name, keys, args) in scripts.items():
+            if isinstance(answers[position], self._no_script):
+                answers[position] = yield from self._eval(name, keys, args)
+        for answer in answers:
+            if isinstance(answer, Exception):
+                raise answer
+        return answers
+
+    def eviction_policy(self) -> Commands[str | None]:
+        """The server's maxmemory-policy, or None where CONFIG GET is not allowed."""
+        from redis.exceptions import ResponseError
+
+        try:
+            answer = yield self._client.config_get("maxmemory-policy")
+        except ResponseError:  # managed Redis: CONFIG renamed, disabled or not permitted
+            return None
+        values = [_text(value) for value in dict(answer).values()]
+        return values[0] if values else None
 
     def salt(self) -> Commands[bytes]:
         if self._salt is None:
@@ -119,10 +193,13 @@ class RedisCommands:
         # atomically, and given back when one refuses: at worst a start is refused that a single
         # lock would have let through, never the other way round.
         pipe = self._client.pipeline(transaction=False)
-        for quota in quotas:
+        scripts = {}
+        for position, quota in enumerate(quotas):
+            keys = [self._limit(quota)]
             args = [_float(now), _float(quota.window), quota.limit, member]
-            yield self._scripts["take"](keys=[self._limit(quota)], args=args, client=pipe)
-        waits = yield pipe.execute()
+            self._queue(pipe, "take", keys, args)
+            scripts[position] = ("take", keys, args)
+        waits = yield from self._execute(pipe, scripts)
         refusal = None
         taken = []
         for quota, wait in zip(quotas, waits, strict=True):
@@ -144,11 +221,28 @@ class RedisCommands:
         # dropped by expire_due()). One round trip, in order, not atomic: two slots.
         pipe = self._client.pipeline(transaction=False)
         pipe.zadd(self._due, {record.id: record.expires_at})
+        keys = [self._challenge(record.id)]
         args = [f"{record.purge_at * 1000:.0f}"]
         for name, value in record_to_text(record).items():
             args += [name, value]
-        yield self._scripts["create"](keys=[self._challenge(record.id)], args=args, client=pipe)
-        yield pipe.execute()
+        self._queue(pipe, "create", keys, args)
+        yield from self._execute(pipe, {1: ("create", keys, args)})
+
+    def complete(self, record: Record) -> Commands[bool]:
+        # The record first, then its due entry (moved later, or dropped for an abandoned one):
+        # a failure in between leaves the entry early, which expire_due() puts right.
+        keys = [self._challenge(record.id)]
+        args = [f"{record.purge_at * 1000:.0f}"]
+        for name, value in record_to_text(record).items():
+            args += [name, value]
+        done = yield from self._eval("complete", keys, args)
+        if not done:
+            return False
+        if record.due_at is None:
+            yield self._client.zrem(self._due, record.id)
+        else:
+            yield self._client.zadd(self._due, {record.id: record.due_at})
+        return True
 
     def snapshot(self, challenge_id: str) -> Commands[Record | None]:
         data = yield self._client.hgetall(self._challenge(challenge_id))
@@ -162,7 +256,7 @@ class RedisCommands:
         # The comparison reads only fields fixed at create; the script decides atomically.
         key = self._challenge(challenge_id)
         fixed = yield self._client.hmget(key, *self.FIXED)
-        if fixed[0] is None:
+        if not fixed[0]:  # no record, or one whose call is being placed
             return CheckOutcome("not_found", 0)
         matched, received_cli = answer.compare(_text(fixed[0]), int(fixed[1]))
         pipe = self._client.pipeline(transaction=False)
@@ -170,8 +264,9 @@ class RedisCommands:
         # dies after it leaves a report that expire_due() finds.
         pipe.zadd(self._due, {challenge_id: min(float(fixed[2]), claim.until)})
         args = [int(matched), received_cli or "", *_end_args(now, claim)]
-        yield self._scripts["check"](keys=[key], args=args, client=pipe)
-        status, left, result, newly_expired, call_id = (yield pipe.execute())[1]
+        self._queue(pipe, "check", [key], args)
+        answers = yield from self._execute(pipe, {1: ("check", [key], args)})
+        status, left, result, newly_expired, call_id = answers[1]
         report = None
         if result := _text(result):
             cli = None if result == "timeout" else received_cli
@@ -182,8 +277,8 @@ class RedisCommands:
 
     def cancel(self, challenge_id: str, now: float, claim: Claim) -> Commands[CancelOutcome]:
         key = self._challenge(challenge_id)
-        canceled, result, newly_expired, call_id = yield self._scripts["cancel"](
-            keys=[key], args=_end_args(now, claim)
+        canceled, result, newly_expired, call_id = yield from self._eval(
+            "cancel", [key], _end_args(now, claim)
         )
         if not _text(result):
             return CancelOutcome(bool(canceled))
@@ -204,7 +299,7 @@ class RedisCommands:
                 break
             for challenge_id in ids:
                 seen.add(challenge_id)
-                answer = yield self._scripts["due"](keys=[self._challenge(challenge_id)], args=args)
+                answer = yield from self._eval("due", [self._challenge(challenge_id)], args)
                 kind = _text(answer[0])
                 if kind == "claim":
                     _, result, cli, newly_expired, call_id = answer
@@ -228,20 +323,29 @@ class RedisCommands:
         return reports
 
     def report_done(self, challenge_id: str, token: str, now: float) -> Commands[None]:
-        pipe = self._client.pipeline(transaction=False)
+        key = self._challenge(challenge_id)
         args = [_float(now), _float(ENDED_KEPT_FOR)]
-        yield self._scripts["report_done"](
-            keys=[self._challenge(challenge_id)], args=args, client=pipe
-        )
+        pipe = self._client.pipeline(transaction=False)
+        self._queue(pipe, "report_done", [key], args)
         pipe.zrem(self._due, challenge_id)
-        yield pipe.execute()
+        answers = list((yield pipe.execute(raise_on_error=False)))
+        if isinstance(answers[0], Exception):
+            # The record still holds its report: due again, before anything else can fail.
+            yield self._client.zadd(self._due, {challenge_id: now})
+            if not isinstance(answers[0], self._no_script):
+                raise answers[0]
+            yield from self._eval("report_done", [key], args)
+            yield self._client.zrem(self._due, challenge_id)
+        elif isinstance(answers[1], Exception):
+            raise answers[1]
 
     def report_failed(
         self, challenge_id: str, token: str, now: float, give_up: bool
     ) -> Commands[None]:
-        answer = yield self._scripts["report_failed"](
-            keys=[self._challenge(challenge_id)],
-            args=[token, _float(now), int(give_up), _float(ENDED_KEPT_FOR)],
+        answer = yield from self._eval(
+            "report_failed",
+            [self._challenge(challenge_id)],
+            [token, _float(now), int(give_up), _float(ENDED_KEPT_FOR)],
         )
         if answer == 1:
             yield self._client.zadd(self._due, {challenge_id: now})

@@ -85,6 +85,15 @@ class MemoryStore(VerificationStore, StoreOperations):
         with self._lock:
             self._records[record.id] = record
 
+    def complete(self, record: Record) -> bool:
+        with self._lock:
+            stored = self._records.get(record.id)
+            if stored is None or not _transitions.on_complete(stored):
+                return False
+            # A new object: a check comparing outside the lock sees the change (below).
+            self._records[record.id] = record
+            return True
+
     def snapshot(self, challenge_id: str) -> Record | None:
         with self._lock:
             record = self._records.get(challenge_id)
@@ -94,9 +103,9 @@ class MemoryStore(VerificationStore, StoreOperations):
         self, challenge_id: str, answer: UserAnswer, now: float, claim: Claim
     ) -> CheckOutcome:
         record = self._records.get(challenge_id)
-        if record is None:
+        if record is None or _transitions.is_ringing(record):
             return CheckOutcome("not_found", 0)
-        # Outside the lock: it reads only fields that never change after create.
+        # Outside the lock: it reads only fields that never change once the record is complete.
         matched, received_cli = answer.compare(record.expected_cli, record.code_digits)
         with self._lock:
             if self._records.get(challenge_id) is not record:

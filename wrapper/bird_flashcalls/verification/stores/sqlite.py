@@ -1,18 +1,21 @@
 """SQLiteStore: the standard library's sqlite3 in WAL mode, for the processes of one machine.
 
 Every operation that writes is one ``BEGIN IMMEDIATE`` transaction: it takes the database's
-write lock before reading what it will change, so two processes cannot both decide.
+write lock before reading what it will change, so two processes cannot both decide. Every
+failure of SQLite or of the file system below it is raised as ``StoreError``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from ...errors import ConfigurationError
 from .. import _transitions
@@ -31,6 +34,7 @@ from .._store import (
     record_from_row,
     record_to_row,
 )
+from ._sqlite_errors import check_file, translated
 
 # Columns in the order of Record's fields: a row is what the record codec reads and writes.
 _COLUMNS = ", ".join(FIELDS)
@@ -84,13 +88,18 @@ _DELETE = "DELETE FROM bird_flashcalls_challenges WHERE id = ?"
 
 # A connection and the process and thread that opened it.
 _Opened = tuple[int, threading.Thread, sqlite3.Connection]
+# Only the owner reads or writes the file: it holds phone numbers. SQLite gives the -wal and
+# -shm files the database's own mode.
+_FILE_MODE = 0o600
 
 
 class SQLiteStore(VerificationStore, StoreOperations):
     """Challenges in an SQLite database file, shared by the processes of one machine.
 
-    ``path`` is created if missing (with its tables, all named ``bird_flashcalls_*``, so an
-    application's own database will do). ``busy_timeout`` is how long an operation waits for
+    ``path`` is created if missing, readable by its owner only (mode 0600, whatever the umask),
+    with its tables, all named ``bird_flashcalls_*``, so an application's own database will do.
+    Its directory must exist, and an existing file must be an SQLite database:
+    ``ConfigurationError`` otherwise. ``busy_timeout`` is how long an operation waits for
     another process's transaction, in seconds. Rows are removed by ``expire_due()``.
 
     Each thread (and each process after a fork) uses its own connection; ``close()`` closes
@@ -105,6 +114,7 @@ class SQLiteStore(VerificationStore, StoreOperations):
                 f"process use MemoryStore(). Got {text!r}"
             )
         self._path = str(Path(text))
+        check_file(self._path)
         self._busy_timeout = float(busy_timeout)
         self._local = threading.local()
         # Every connection opened: by which process and thread, so that close() and the pruning
@@ -113,6 +123,17 @@ class SQLiteStore(VerificationStore, StoreOperations):
         self._connections: list[_Opened] = []
         self._connections_lock = threading.Lock()
         self._salt: bytes | None = None
+        self._open()
+
+    @translated("open")
+    def _open(self) -> None:
+        with contextlib.suppress(FileExistsError):
+            descriptor = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _FILE_MODE)
+            try:
+                if hasattr(os, "fchmod"):  # POSIX; the umask may have taken bits away
+                    os.fchmod(descriptor, _FILE_MODE)
+            finally:
+                os.close(descriptor)
         connection = self._connection()
         # WAL: readers never wait for the writer; kept in the file once set.
         connection.execute("PRAGMA journal_mode=WAL")
@@ -159,16 +180,8 @@ class SQLiteStore(VerificationStore, StoreOperations):
         for _, _, done in finished:
             done.close()
 
-    @contextlib.contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        connection = self._connection()
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            yield connection
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
+    def _write(self) -> _Transaction:
+        return _Transaction(self._connection())
 
     def close(self) -> None:
         """Close every connection this store opened (a later operation opens a new one)."""
@@ -182,6 +195,7 @@ class SQLiteStore(VerificationStore, StoreOperations):
 
     # Operations.
 
+    @translated("salt")
     def salt(self) -> bytes:
         if self._salt is None:
             with self._write() as connection:
@@ -195,6 +209,7 @@ class SQLiteStore(VerificationStore, StoreOperations):
             self._salt = bytes(row[0])
         return self._salt
 
+    @translated("take_quotas")
     def take_quotas(self, quotas: Sequence[Quota], now: float, member: str) -> Refusal | None:
         with self._write() as connection:
             times = []
@@ -215,14 +230,26 @@ class SQLiteStore(VerificationStore, StoreOperations):
                 )
             return refusal
 
+    @translated("create")
     def create(self, record: Record) -> None:
         with self._write() as connection:
             connection.execute(_INSERT, record_to_row(record))
 
+    @translated("complete")
+    def complete(self, record: Record) -> bool:
+        with self._write() as connection:
+            row = connection.execute(_GET, (record.id,)).fetchone()
+            if row is None or not _transitions.on_complete(record_from_row(row)):
+                return False
+            _save(connection, record)
+            return True
+
+    @translated("snapshot")
     def snapshot(self, challenge_id: str) -> Record | None:
         row = self._connection().execute(_GET, (challenge_id,)).fetchone()
         return None if row is None else record_from_row(row)
 
+    @translated("check")
     def check(
         self, challenge_id: str, answer: UserAnswer, now: float, claim: Claim
     ) -> CheckOutcome:
@@ -231,11 +258,14 @@ class SQLiteStore(VerificationStore, StoreOperations):
             if row is None:
                 return CheckOutcome("not_found", 0)
             record = record_from_row(row)
+            if _transitions.is_ringing(record):
+                return CheckOutcome("not_found", 0)
             matched, received_cli = answer.compare(record.expected_cli, record.code_digits)
             outcome = _transitions.on_check(record, matched, received_cli, now, claim)
-            _save(connection, record)
+            _save(connection, record, row)
             return outcome
 
+    @translated("cancel")
     def cancel(self, challenge_id: str, now: float, claim: Claim) -> CancelOutcome:
         with self._write() as connection:
             row = connection.execute(_GET, (challenge_id,)).fetchone()
@@ -246,6 +276,7 @@ class SQLiteStore(VerificationStore, StoreOperations):
             _save(connection, record)
             return outcome
 
+    @translated("claim_due")
     def claim_due(self, now: float, claim: Claim, limit: int) -> list[Report]:
         with self._write() as connection:
             connection.execute("DELETE FROM bird_flashcalls_challenges WHERE purge_at <= ?", (now,))
@@ -268,6 +299,7 @@ class SQLiteStore(VerificationStore, StoreOperations):
                         reports.append(report)
             return reports
 
+    @translated("report_done")
     def report_done(self, challenge_id: str, token: str, now: float) -> None:
         with self._write() as connection:
             row = connection.execute(_GET, (challenge_id,)).fetchone()
@@ -276,6 +308,7 @@ class SQLiteStore(VerificationStore, StoreOperations):
                 forget = _transitions.on_report_done(record, now)
                 _save_or_delete(connection, record, forget)
 
+    @translated("report_failed")
     def report_failed(self, challenge_id: str, token: str, now: float, give_up: bool) -> None:
         with self._write() as connection:
             row = connection.execute(_GET, (challenge_id,)).fetchone()
@@ -285,9 +318,45 @@ class SQLiteStore(VerificationStore, StoreOperations):
                 _save_or_delete(connection, record, forget)
 
 
-def _save(connection: sqlite3.Connection, record: Record) -> None:
+class _Transaction:
+    """``BEGIN IMMEDIATE`` on entry; ``COMMIT``, or ``ROLLBACK`` after an error (also one of
+    COMMIT's own, so that the connection is never left inside a transaction)."""
+
+    __slots__ = ("_connection",)
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+
+    def __enter__(self) -> sqlite3.Connection:
+        self._connection.execute("BEGIN IMMEDIATE")
+        return self._connection
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        connection = self._connection
+        try:
+            if kind is None:
+                connection.execute("COMMIT")
+                return
+        finally:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+
+
+def _save(connection: sqlite3.Connection, record: Record, before: Sequence[Any] = ()) -> None:
     row = record_to_row(record)
-    connection.execute(_SAVE, (*row[1:], row[0]))
+    if not before:
+        connection.execute(_SAVE, (*row[1:], row[0]))
+        return
+    # Only the columns that changed (a wrong answer: one), as it was read in this transaction.
+    changed = tuple(index for index, old in enumerate(before) if old != row[index])
+    if changed:
+        connection.execute(_update(changed), (*(row[index] for index in changed), row[0]))
+
+
+@functools.cache
+def _update(columns: tuple[int, ...]) -> str:
+    assignments = ", ".join(f"{FIELDS[index]} = ?" for index in columns)
+    return f"UPDATE bird_flashcalls_challenges SET {assignments} WHERE id = ?"
 
 
 def _save_or_delete(connection: sqlite3.Connection, record: Record, forget: bool) -> None:

@@ -2,7 +2,7 @@
 -- Returns {canceled (1/0), result ('' for none), newly_expired, call_id}.
 local key = KEYS[1]
 local r = redis.call('HMGET', key, 'state', 'expires_at', 'call_id')
-if r[1] ~= 'pending' then return {0, '', 0, ''} end
+if r[1] ~= 'pending' or r[3] == '' then return {0, '', 0, ''} end
 local now = tonumber(ARGV[1])
 local expires = tonumber(r[2])
 if now >= expires then

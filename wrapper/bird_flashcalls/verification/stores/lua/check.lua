@@ -4,7 +4,7 @@
 local key = KEYS[1]
 local r = redis.call('HMGET', key, 'state', 'attempts', 'max_attempts', 'expires_at', 'call_id')
 local state = r[1]
-if not state then return {'not_found', 0, '', 0, ''} end
+if not state or r[5] == '' then return {'not_found', 0, '', 0, ''} end
 if state == 'verified' or state == 'canceled' then return {'not_found', 0, '', 0, ''} end
 if state == 'locked' then return {'locked', 0, '', 0, ''} end
 if state == 'expired' then return {'expired', 0, '', 0, ''} end

@@ -7,6 +7,11 @@ if not r[1] then return {'gone'} end
 local now = tonumber(ARGV[1])
 if r[1] == 'pending' then
   local expires = tonumber(r[2])
+  if now >= expires and r[7] == '' then
+    -- Its worker died while Bird placed the call: claimed as an orphan (no call id).
+    finish(key, 'canceled', 'canceled', '', now, expires, ARGV[2], ARGV[3], tonumber(ARGV[4]))
+    return {'claim', 'canceled', '', 0, ''}
+  end
   if now >= expires then
     finish(key, 'expired', 'timeout', '', now, expires, ARGV[2], ARGV[3], tonumber(ARGV[4]))
     return {'claim', 'timeout', '', 1, r[7]}

@@ -1,0 +1,200 @@
+"""What the chaos experiments share: the load they run while a fault lasts, the final sweep
+after it, and the tally of what Bird was told, from FakeBird's request log.
+
+The load is what an application's workers do: start a verification, answer it (rightly seven
+times in ten, otherwise wrongly), now and then run ``expire_due()``. Every caller number is one
+number, so that any worker knows the right answer without asking. Each worker writes what it
+answered to a ledger file of its own, a line at a time, so that a killed one leaves its lines.
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import random
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import attrs
+from bird_flashcalls import BirdError, FlashCalls
+from bird_flashcalls.testing import FakeBird
+from bird_flashcalls.verification import (
+    StoreError,
+    VerificationEvent,
+    VerificationStore,
+    Verifier,
+)
+
+CALLER = "+3197010260002"  # FakeBird(caller_numbers=[CALLER]): the right answer, always
+WRONG = "+3197010269999"
+TTL = 60.0
+LEASE = 30.0
+SETTINGS: dict[str, Any] = {
+    "ttl": TTL,
+    "report_lease": LEASE,
+    "resend_cooldown": 0,
+    "per_number_limit": None,
+    "per_client_limit": None,
+}
+RESULTS = Path(__file__).resolve().parent / "results.md"
+
+
+def fake_bird() -> FakeBird:
+    return FakeBird(caller_numbers=[CALLER])
+
+
+def bird_settings(fake: FakeBird, base_url: str) -> dict[str, str]:
+    """What a worker process needs to reach a served FakeBird."""
+    return {
+        "access_key": fake.access_key,
+        "workspace_id": fake.workspace_id,
+        "channel_id": fake.channel_id,
+        "base_url": base_url,
+    }
+
+
+def bird_client(bird: dict[str, str]) -> FlashCalls:
+    return FlashCalls(**bird, max_retries=0)
+
+
+def run_load(verifier: Verifier, worker: int, ledger: Path, until: float) -> None:
+    """Start and answer verifications until ``until`` (time.monotonic()); every failure of the
+    store or of Bird is what the experiment provokes, and is let go. Each worker number rings
+    numbers of its own."""
+    rng = random.Random(worker)
+    phones = (f"+316{worker:03d}{n:06d}" for n in itertools.count())
+    with ledger.open("a", buffering=1) as lines:
+        while time.monotonic() < until:
+            try:
+                challenge = verifier.start(next(phones))
+            except BirdError as error:
+                lines.write(f"error {kind_of(error)}\n")
+                continue
+            right = rng.random() < 0.7
+            if right:  # written before the check: a worker killed during it is counted right
+                lines.write(f"right {challenge.call_id}\n")
+            try:
+                result = verifier.check(challenge.id, received_cli=CALLER if right else WRONG)
+                if result.verified and not right:
+                    lines.write(f"wrong-verified {challenge.call_id}\n")
+                if rng.random() < 0.1:
+                    verifier.expire_due()
+            except BirdError as error:
+                lines.write(f"error {kind_of(error)}\n")
+
+
+# What a StoreError's message says, as one word per kind of fault.
+FAULTS = {
+    "disk is full": "disk-full",
+    "out of memory": "out-of-memory",
+    "could not reach": "unreachable",
+    "did not answer in time": "timeout",
+    "locked": "locked",
+}
+
+
+def kind_of(error: BirdError) -> str:
+    if not isinstance(error, StoreError):
+        return type(error).__name__
+    return next((kind for words, kind in FAULTS.items() if words in error.message), "store-other")
+
+
+def errors(ledgers: Iterable[Path]) -> collections.Counter[str]:
+    """How many operations failed, by kind, in the ledgers."""
+    return collections.Counter(
+        line.split()[1]
+        for ledger in ledgers
+        for line in ledger.read_text().splitlines()
+        if line.startswith("error ")
+    )
+
+
+def settle(flash_calls: FlashCalls, store: VerificationStore) -> int:
+    """After the fault: one worker, its clock past every ttl and lease, ends and reports what is
+    left, until nothing is. Returns how many orphaned starts it found."""
+    later = time.time() + TTL + LEASE + 1
+    events: list[VerificationEvent] = []
+    verifier = Verifier(flash_calls, store, clock=lambda: later, on_event=events.append, **SETTINGS)
+    for _ in range(50):
+        if verifier.expire_due() == 0 and verifier.flush() == 0:
+            return sum(event.kind == "orphaned" for event in events)
+    raise AssertionError("reports were still waiting after 50 sweeps")
+
+
+@attrs.frozen
+class Tally:
+    """One experiment's row: calls Bird placed, reports it accepted, calls never reported,
+    reports beyond the first for a call, and verified results a wrong answer got."""
+
+    calls: int
+    reports: int
+    lost: int
+    duplicates: int
+    wrong_verified: int
+
+    def row(self, experiment: str, note: str = "") -> str:
+        cells = (self.calls, self.reports, self.lost, self.duplicates, self.wrong_verified)
+        return f"| {experiment} | " + " | ".join(f"{n:,}" for n in cells) + f" | {note} |"
+
+
+def tally(fake: FakeBird, ledgers: Iterable[Path]) -> Tally:
+    right: set[str] = set()
+    wrong_verified = 0
+    for ledger in ledgers:
+        for line in ledger.read_text().splitlines():
+            kind, _, call_id = line.partition(" ")
+            if kind == "right":
+                right.add(call_id)
+            elif kind == "wrong-verified":
+                wrong_verified += 1
+    by_number = {call["to"]: call_id for call_id, call in fake.calls.items()}
+    results: dict[str, list[str]] = collections.defaultdict(list)
+    for request in fake.requests:
+        if request.status != 202 or not request.path.rsplit("/", 1)[1]:
+            continue
+        tail = request.path.rsplit("/", 1)[1]
+        if tail == "flashcalls":
+            continue  # a create
+        call_id = by_number[request.json["to"]] if tail == "hangup" else tail
+        results[call_id].append(request.json["result"])
+    verified_unanswered = sum(
+        "verified" in results[call_id] and call_id not in right for call_id in fake.calls
+    )
+    return Tally(
+        calls=len(fake.calls),
+        reports=sum(len(found) for found in results.values()),
+        lost=sum(not results[call_id] for call_id in fake.calls),
+        duplicates=sum(max(0, len(found) - 1) for found in results.values()),
+        wrong_verified=wrong_verified + verified_unanswered,
+    )
+
+
+def record_row(row: str) -> None:
+    """Add the row to results.md (the README's table under Reliability comes from it)."""
+    header = (
+        "| experiment | calls | reports | lost | duplicates | wrong `verified` | notes |\n"
+        "|---|---|---|---|---|---|---|\n"
+    )
+    text = RESULTS.read_text() if RESULTS.exists() else ""
+    if not text.startswith("| experiment"):
+        text = header
+    name = row.split("|")[1]
+    kept = [line for line in text.splitlines()[2:] if line.split("|")[1] != name]
+    RESULTS.write_text(header + "".join(f"{line}\n" for line in [*kept, row]))
+
+
+def threads_of_load(
+    make_verifier: Callable[[], Verifier], folder: Path, count: int, until: float
+) -> list[Any]:
+    """``count`` threads running the load, each with its own verifier; started."""
+    import threading
+
+    workers = []
+    for number in range(count):
+        ledger = folder / f"thread-{number}.log"
+        thread = threading.Thread(target=run_load, args=(make_verifier(), number, ledger, until))
+        thread.start()
+        workers.append(thread)
+    return workers

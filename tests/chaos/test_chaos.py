@@ -1,0 +1,240 @@
+"""Faults on real servers under concurrent load: nothing lost, nothing verified wrongly.
+
+Each experiment runs the load of ``support.run_load`` in several threads or worker processes,
+provokes one fault while it runs, heals it, lets one worker sweep what is left (its clock past
+every ttl and lease), and tallies what Bird was told. Each writes its row to ``results.md``.
+Run by ``make test-chaos`` (CI runs it after ``make test``).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import random
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bird_flashcalls.testing import FakeBird
+from bird_flashcalls.verification import RedisStore, SQLiteStore, Verifier
+from verification.redis_server import start_server, stop
+
+from . import workers
+from .support import (
+    SETTINGS,
+    bird_client,
+    bird_settings,
+    errors,
+    fake_bird,
+    record_row,
+    settle,
+    tally,
+    threads_of_load,
+)
+
+
+class RedisServer:
+    """A redis-server of the experiment's own, that it may kill, pause and start again."""
+
+    def __init__(self, folder: Path, *options: str) -> None:
+        self.folder, self.options = folder, options
+        self.process, self.port = start_server(folder, *options)
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def restart(self) -> None:
+        self.process, _ = start_server(self.folder, *self.options, port=self.port)
+
+    def admin(self) -> Any:
+        import redis
+
+        return redis.Redis.from_url(self.url, decode_responses=True)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeBird]:
+    yield fake_bird()
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """Makes the experiment's redis-server; stops it whatever happens."""
+    made: list[RedisServer] = []
+
+    def make(*options: str) -> RedisServer:
+        made.append(RedisServer(tmp_path, *options))
+        return made[-1]
+
+    yield make
+    for server in made:
+        server.process.send_signal(signal.SIGCONT)
+        stop(server.process)
+
+
+def redis_load(server: RedisServer, fake: FakeBird, folder: Path, seconds: float, timeout: float):
+    """Four threads of load on the server for ``seconds``; returns the threads and clients."""
+    import redis
+
+    clients: list[Any] = []
+
+    def make() -> Verifier:
+        client = redis.Redis.from_url(server.url, socket_timeout=timeout, socket_connect_timeout=5)
+        clients.append(client)
+        return Verifier(fake.client(max_retries=0), RedisStore(client, prefix="chaos"), **SETTINGS)
+
+    return threads_of_load(make, folder, 4, time.monotonic() + seconds), clients
+
+
+def finish_redis(server: RedisServer, fake: FakeBird, folder: Path, threads: Any, clients: Any):
+    for thread in threads:
+        thread.join()
+    for client in clients:
+        client.close()
+    with server.admin() as client:
+        settle(fake.client(max_retries=0), RedisStore(client, prefix="chaos"))
+    return tally(fake, folder.glob("*.log")), errors(folder.glob("*.log"))
+
+
+@pytest.mark.redis
+def test_redis_killed_and_restarted_with_aof(
+    tmp_path: Path, fake: FakeBird, redis_server: Any
+) -> None:
+    server = redis_server("--appendonly", "yes")
+    threads, clients = redis_load(server, fake, tmp_path, 8, timeout=10)
+    time.sleep(2)  # the fault's timing: two seconds of load first
+    server.process.kill()
+    server.process.wait()
+    time.sleep(1)  # down for a second
+    server.restart()
+    result, failed = finish_redis(server, fake, tmp_path, threads, clients)
+
+    record_row(result.row("redis-server SIGKILL, restarted 1 s later (AOF)", note(failed)))
+    assert failed["unreachable"] > 0
+    assert result.calls > 100 and result.lost == 0 and result.wrong_verified == 0
+
+
+@pytest.mark.redis
+def test_redis_paused_longer_than_the_socket_timeout(
+    tmp_path: Path, fake: FakeBird, redis_server: Any
+) -> None:
+    server = redis_server()
+    threads, clients = redis_load(server, fake, tmp_path, 8, timeout=2)
+    time.sleep(2)
+    server.process.send_signal(signal.SIGSTOP)
+    time.sleep(3)  # longer than the 2 s socket timeout
+    server.process.send_signal(signal.SIGCONT)
+    result, failed = finish_redis(server, fake, tmp_path, threads, clients)
+
+    record_row(result.row("redis-server SIGSTOP 3 s (socket timeout 2 s), SIGCONT", note(failed)))
+    assert failed["timeout"] > 0
+    assert result.calls > 100 and result.lost == 0 and result.wrong_verified == 0
+
+
+@pytest.mark.redis
+def test_redis_full_with_noeviction(tmp_path: Path, fake: FakeBird, redis_server: Any) -> None:
+    server = redis_server("--maxmemory-policy", "noeviction")
+    threads, clients = redis_load(server, fake, tmp_path, 7, timeout=10)
+    time.sleep(1.5)
+    with server.admin() as admin:
+        # Room for a few hundred more challenges, then every write is refused for 4 s.
+        admin.config_set("maxmemory", admin.info("memory")["used_memory"] + 300_000)
+        time.sleep(4)
+        admin.config_set("maxmemory", 0)
+    result, failed = finish_redis(server, fake, tmp_path, threads, clients)
+
+    record_row(result.row("redis-server `maxmemory` reached (noeviction) for 4 s", note(failed)))
+    assert failed["out-of-memory"] > 0
+    assert result.calls > 100 and result.lost == 0 and result.wrong_verified == 0
+
+
+def note(failed: Any) -> str:
+    return ", ".join(f"{count:,} {kind}" for kind, count in sorted(failed.items())) + " errors"
+
+
+# SQLite: worker processes on one database file, reaching FakeBird over HTTP.
+
+SPAWN = multiprocessing.get_context("spawn")
+
+
+def spawn(
+    location: Any, bird: dict[str, str], worker: int, folder: Path, seconds: float, **more: Any
+):
+    process = SPAWN.Process(
+        target=workers.load_process,
+        args=(location, bird, worker, folder / f"process-{worker}.log", seconds),
+        kwargs=more,
+    )
+    process.start()
+    return process
+
+
+def test_sqlite_disk_full(tmp_path: Path, fake: FakeBird) -> None:
+    path = tmp_path / "v.db"
+    SQLiteStore(path).close()
+    with fake.serve() as base_url:
+        bird = bird_settings(fake, base_url)
+        # The WAL grows by a few pages per transaction: a few hundred fit, then none.
+        limit = path.stat().st_size + 1_000_000
+        processes = [
+            spawn(("sqlite", path), bird, n, tmp_path, 6, file_size_limit=limit) for n in range(2)
+        ]
+        for process in processes:
+            process.join(timeout=60)
+            assert process.exitcode == 0
+        store = SQLiteStore(path)
+        settle(bird_client(bird), store)
+        store.close()
+    result, failed = tally(fake, tmp_path.glob("*.log")), errors(tmp_path.glob("*.log"))
+
+    record_row(result.row("SQLite disk full (RLIMIT_FSIZE, 1 MB more)", note(failed)))
+    # Once the disk is full, starts fail before Bird is asked to ring: few calls are placed.
+    assert failed["disk-full"] > 0
+    assert result.calls > 10 and result.lost == 0 and result.wrong_verified == 0
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+def test_workers_killed(tmp_path: Path, fake: FakeBird, redis_server: Any, kind: str) -> None:
+    """Worker processes SIGKILLed at random moments for 12 s, each replaced at once."""
+    if kind == "sqlite":
+        location: Any = ("sqlite", tmp_path / "v.db")
+        SQLiteStore(location[1]).close()
+    else:
+        location = ("redis", redis_server().url)
+    rng = random.Random(22)
+    kills = 0
+    with fake.serve() as base_url:
+        bird = bird_settings(fake, base_url)
+        numbers = iter(range(1000))
+        running = [spawn(location, bird, next(numbers), tmp_path, 60) for _ in range(3)]
+        until = time.monotonic() + 12
+        while time.monotonic() < until:
+            time.sleep(rng.uniform(0.2, 0.8))  # a kill at a random moment
+            victim = running.pop(rng.randrange(len(running)))
+            os.kill(victim.pid, signal.SIGKILL)
+            victim.join()
+            kills += 1
+            running.append(spawn(location, bird, next(numbers), tmp_path, 60))
+        for process in running:
+            process.kill()
+            process.join()
+            kills += 1
+        store = workers.open_store(location)
+        orphans = settle(bird_client(bird), store)
+        store.close()
+        if kind == "redis":
+            store.client.close()  # type: ignore[attr-defined]
+    result = tally(fake, tmp_path.glob("*.log"))
+
+    name = "SQLite" if kind == "sqlite" else "redis-server"
+    record_row(
+        result.row(
+            f"{name}: worker processes SIGKILLed",
+            f"{kills} kills in 12 s; orphaned starts found by expire_due(): {orphans}",
+        )
+    )
+    assert result.calls > 100 and result.wrong_verified == 0
+    # Each worker has one thread: a kill interrupts at most one start, whose call (if Bird
+    # placed it) is the only one that can stay unreported.
+    assert result.lost <= orphans <= kills

@@ -1,0 +1,40 @@
+"""The worker processes of the chaos experiments: each opens its own store and its own client
+to a FakeBird served over loopback HTTP, as an application's workers would."""
+
+from __future__ import annotations
+
+import resource
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+from bird_flashcalls.verification import RedisStore, SQLiteStore, VerificationStore, Verifier
+
+from .support import SETTINGS, bird_client, run_load
+
+
+def open_store(location: tuple[str, Any]) -> VerificationStore:
+    kind, where = location
+    if kind == "sqlite":
+        return SQLiteStore(where)
+    import redis
+
+    return RedisStore(redis.Redis.from_url(where, socket_timeout=10), prefix="chaos")
+
+
+def load_process(
+    location: tuple[str, Any],
+    bird: dict[str, str],
+    worker: int,
+    ledger: Path,
+    seconds: float,
+    file_size_limit: int | None = None,
+) -> None:
+    """The load for ``seconds``; with ``file_size_limit``, no file of this process grows past
+    it (RLIMIT_FSIZE): a disk that is full for this process alone."""
+    if file_size_limit is not None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a failed write, not a dead process
+        resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
+    verifier = Verifier(bird_client(bird), open_store(location), **SETTINGS)
+    run_load(verifier, worker, ledger, time.monotonic() + seconds)
