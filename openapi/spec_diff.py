@@ -129,6 +129,11 @@ class Differ:
         self.parameters(op, old.get("parameters", []), new.get("parameters", []))
         old_body = _deref(self.old, old.get("requestBody", {}))[0]
         new_body = _deref(self.new, new.get("requestBody", {}))[0]
+        if old_body and new_body and old_body.get("required") != new_body.get("required"):
+            required = bool(new_body.get("required"))
+            self.add("breaking" if required else "additive", op, "request", "",
+                     "body became required" if required else "body became optional",
+                     self.method(op))  # fmt: skip
         self.schema(op, "request", "", _json_schema(old_body), _json_schema(new_body), True)
         old_responses, new_responses = old.get("responses", {}), new.get("responses", {})
         for status in sorted(set(old_responses) | set(new_responses)):

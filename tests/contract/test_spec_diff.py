@@ -101,6 +101,8 @@ RULES: list[tuple[str, Edit, str, str, str, str]] = [
     ("parameter-added-required", lambda s: operation(s)["parameters"].append({"name": "q", "in": "query", "required": True}), "breaking", "parameter query q", "", "required parameter added"),
     ("parameter-removed", lambda s: operation(s)["parameters"].clear(), "breaking", "parameter path id", "", "parameter removed"),
     ("parameter-format", lambda s: operation(s)["parameters"][0]["schema"].update(format="uuid"), "breaking", "parameter path id", "", "format None -> uuid"),
+    ("body-required", lambda s: operation(s)["requestBody"].update(required=True), "breaking", "request", "", "body became required"),
+    ("body-optional", lambda s: operation(s)["requestBody"].update(required=False), "additive", "request", "", "body became optional"),
     ("operation-summary", lambda s: operation(s).update(summary="Make"), "neutral", "summary", "", "changed"),
     ("operation-removed", lambda s: s["paths"].clear(), "breaking", "POST /things/{id}", "", "operation removed"),
     ("operation-added", lambda s: s["paths"]["/things/{id}"].update(get={"operationId": "getThing", "responses": {}}), "additive", "GET /things/{id}", "", "operation added"),
