@@ -105,7 +105,7 @@ ANSWERS = [
 )
 @pytest.mark.parametrize("method", ["verify", "verify_code"])
 async def test_a_verification_carries_bird_s_answer_to_its_report(
-    flash, bird: ScriptedBird, method, answer, decided, disputed
+    flash, bird: ScriptedBird, caplog, method, answer, decided, disputed
 ):
     bird.then(lambda request: httpx.Response(202, json={"result": answer, "reason": "r"}))
     call = a_flash_call()
@@ -124,6 +124,11 @@ async def test_a_verification_carries_bird_s_answer_to_its_report(
     assert verification.reported.additional_properties == {"reason": "r"}
     assert verification.disputed is disputed
     assert verification.verified is (decided == "verified")
+    warned = [r.getMessage() for r in caplog.records if "answered the report" in r.getMessage()]
+    assert warned == (
+        [f"Bird answered the report of flash call {call.id} with result {answer!r}, not "
+         f"{decided!r}: read Verification.reported before acting on verified"] if disputed else []
+    )  # fmt: skip
 
 
 def test_a_verification_not_yet_reported_is_not_disputed():
