@@ -122,10 +122,13 @@ class Differ:
 
     def operation(self, op: str, old: dict[str, Any], new: dict[str, Any]) -> None:
         for key in sorted(set(old) | set(new)):
-            if key not in ("parameters", "requestBody", "responses") and old.get(key) != new.get(
-                key
-            ):
-                self.add("neutral", op, key, "", "changed", "docs only")
+            if key in ("parameters", "requestBody", "responses") or old.get(key) == new.get(key):
+                continue
+            if key == "operationId":  # the generated module's name
+                self.add("breaking", op, key, "", f"was {old.get(key)}",
+                         "_operations.py imports the generated module by this name")  # fmt: skip
+            else:
+                self.add("neutral", op, key, "", "changed", "review the diff")
         self.parameters(op, old.get("parameters", []), new.get("parameters", []))
         old_body = _deref(self.old, old.get("requestBody", {}))[0]
         new_body = _deref(self.new, new.get("requestBody", {}))[0]

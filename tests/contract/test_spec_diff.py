@@ -103,6 +103,7 @@ RULES: list[tuple[str, Edit, str, str, str, str]] = [
     ("parameter-format", lambda s: operation(s)["parameters"][0]["schema"].update(format="uuid"), "breaking", "parameter path id", "", "format None -> uuid"),
     ("body-required", lambda s: operation(s)["requestBody"].update(required=True), "breaking", "request", "", "body became required"),
     ("body-optional", lambda s: operation(s)["requestBody"].update(required=False), "additive", "request", "", "body became optional"),
+    ("operation-id", lambda s: operation(s).update(operationId="makeThing"), "breaking", "operationId", "", "was createChannelFlashCall"),
     ("operation-summary", lambda s: operation(s).update(summary="Make"), "neutral", "summary", "", "changed"),
     ("operation-removed", lambda s: s["paths"].clear(), "breaking", "POST /things/{id}", "", "operation removed"),
     ("operation-added", lambda s: s["paths"]["/things/{id}"].update(get={"operationId": "getThing", "responses": {}}), "additive", "GET /things/{id}", "", "operation added"),
