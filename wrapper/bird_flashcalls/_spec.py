@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Mapping
-from importlib import resources
 from typing import Any
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
@@ -18,7 +17,10 @@ HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "tra
 @functools.cache
 def spec() -> Mapping[str, Any]:
     """The merged spec, as ``make generate`` copied it."""
-    # Relative to this package: a vendored copy reads its own.
+    # Relative to this package, so that a vendored copy reads its own; importlib.resources is
+    # imported here, not by `import bird_flashcalls` (about 1 ms).
+    from importlib import resources
+
     from . import _generated
 
     text = resources.files(_generated).joinpath("openapi.json").read_text("utf-8")
