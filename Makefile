@@ -9,14 +9,15 @@ PYTEST_ARGS ?=
 XDIST := -n auto --dist loadgroup
 
 .DEFAULT_GOAL := help
-.PHONY: help install generate check-generated lint test test-fast test-chaos test-matrix demo bench fuzz mutation dist docs clean
+.PHONY: help install generate spec-diff check-generated lint test test-fast test-chaos test-matrix demo bench fuzz mutation dist docs clean
 
 help:
 	@echo "make demo             run a flash-call verification story against FakeBird on loopback"
 	@echo "make test             lint, check-generated and the whole test suite (what CI runs)"
 	@echo "make test-fast        lint, unit tests, verification on memory and SQLite (the edit loop)"
 	@echo "make test-chaos       faults on real servers under load: kills, pauses, full memory and disk"
-	@echo "make generate         merge openapi/ into one spec and regenerate generated/"
+	@echo "make generate         merge openapi/, report what changed, regenerate generated/"
+	@echo "make spec-diff        only report what changed in openapi/ against the committed spec"
 	@echo "make check-generated  fail if openapi/ or generated/ differ from a fresh merge + generation"
 	@echo "make lint             ruff on our code, mypy --strict on wrapper/"
 	@echo "make bench            benchmarks against raw httpx (not part of make test)"
@@ -42,9 +43,13 @@ node_modules/.installed: package.json package-lock.json
 
 install: $(VENV)/.installed node_modules/.installed
 
+# Stops before writing on an invalid spec, and on a breaking change unless ACCEPT_BREAKING=1
+# and the CHANGELOG's Unreleased section names it.
 generate: $(VENV)/.installed
-	$(PY) openapi/merge.py
 	$(PY) openapi/generate.py
+
+spec-diff: $(VENV)/.installed
+	$(PY) openapi/spec_diff.py
 
 check-generated: $(VENV)/.installed
 	$(PY) openapi/check_generated.py

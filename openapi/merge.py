@@ -2,10 +2,12 @@
 
 Usage: python openapi/merge.py [--check] [--output PATH]
 
-Every ``*.json`` in ``openapi/fragments/`` is one operation as Bird publishes it. Their paths
-and components are unioned (identical components once; a component two fragments define
-differently is an error), then ``openapi/overlay.yaml`` is applied. The output is
-deterministic: sorted keys, two-space indent, trailing newline.
+Every ``*.json``, ``*.yaml`` or ``*.yml`` file in ``openapi/fragments/`` is one operation as Bird
+publishes it (any other file there is an error). Their paths are unioned per HTTP method and
+their components per name (identical components once; one that two fragments define
+differently is an error), then ``openapi/overlay.yaml`` is applied. The result must be valid
+OpenAPI, every ``$ref`` must resolve, and no enum value a fragment publishes may be lost. The
+output is deterministic: sorted keys, two-space indent, trailing newline.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import copy
 import json
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,17 +27,49 @@ HERE = Path(__file__).resolve().parent
 FRAGMENTS = HERE / "fragments"
 OVERLAY = HERE / "overlay.yaml"
 MERGED = HERE / "bird-flashcalls.openapi.json"
+FRAGMENT_SUFFIXES = (".json", ".yaml", ".yml")
+HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 
 class MergeError(Exception):
     pass
 
 
+def read_document(path: Path) -> Any:
+    """A JSON or YAML file, parsed; a syntax error names the file, line and column."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as error:
+            raise MergeError(f"{path.name}:{error.lineno}:{error.colno}: {error.msg}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f"{mark.line + 1}:{mark.column + 1}" if mark is not None else "?"
+        raise MergeError(f"{path.name}:{where}: {error.problem or error}") from None
+    except yaml.YAMLError as error:
+        raise MergeError(f"{path.name}: {error}") from None
+
+
 def load_fragments(folder: Path = FRAGMENTS) -> list[tuple[str, dict[str, Any]]]:
-    files = sorted(folder.glob("*.json"))
+    files = sorted(p for p in folder.iterdir() if p.is_file())
+    strangers = [p.name for p in files if p.suffix not in FRAGMENT_SUFFIXES]
+    if strangers:
+        raise MergeError(
+            f"{', '.join(strangers)} in {folder.name}/: a fragment is a .json, .yaml or .yml "
+            "file; rename it or move it out"
+        )
     if not files:
-        raise MergeError(f"no *.json fragments in {folder}")
-    return [(f.name, json.loads(f.read_text(encoding="utf-8"))) for f in files]
+        raise MergeError(f"no fragments (.json, .yaml, .yml) in {folder}")
+    fragments = []
+    for path in files:
+        document = read_document(path)
+        if not isinstance(document, dict):
+            raise MergeError(f"{path.name}: a fragment is an OpenAPI object, not {document!r:.40}")
+        fragments.append((path.name, document))
+    return fragments
 
 
 def merge_fragments(fragments: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
@@ -43,7 +78,10 @@ def merge_fragments(fragments: list[tuple[str, dict[str, Any]]]) -> dict[str, An
     for name, fragment in fragments:
         for key, value in fragment.items():
             if key == "paths":
-                _union(merged.setdefault("paths", {}), value, ("paths",), name, owner)
+                paths = merged.setdefault("paths", {})
+                for path, item in value.items():
+                    # Per method: a new operation on a published path is a new key here.
+                    _union(paths.setdefault(path, {}), item, ("paths", path), name, owner)
             elif key == "components":
                 components = merged.setdefault("components", {})
                 for section, items in value.items():
@@ -79,8 +117,9 @@ def _union(
             owner[location] = name
         elif target[key] != value:
             raise MergeError(
-                f"{'/'.join(location)} is defined differently in {owner[location]} and {name}; "
-                "rename it in one fragment's copy or reconcile the two in openapi/overlay.yaml"
+                f"{'/'.join(location)} is defined differently in {owner[location]} and {name}: "
+                "the merge cannot choose, and the overlay applies only after it; fetch both "
+                "fragments again from Bird (one is likely stale) and ask Bird if they still differ"
             )
 
 
@@ -139,16 +178,152 @@ def apply_overlay(spec: dict[str, Any], overlay: dict[str, Any]) -> dict[str, An
                     f"overlay target {target!r} does not exist in the merged fragments"
                 )
             del parent[segments[-1]]
-        elif "update" in action:
+        elif "update" in action or "copy" in action:
             node = _resolve(result, segments, target)
-            if not isinstance(node, dict) or not isinstance(action["update"], dict):
+            # Overlay 1.1's copy: the value at another path, so the overlay restates nothing
+            # it could fall behind on (an enum Bird extends stays complete).
+            if "copy" in action:
+                source = action["copy"]
+                update = copy.deepcopy(_resolve(result, parse_target(source), source))
+            else:
+                update = action["update"]
+            if not isinstance(node, dict) or not isinstance(update, dict):
                 raise MergeError(
                     f"overlay update on {target!r} must merge an object into an object"
                 )
-            _deep_update(node, action["update"])
+            _deep_update(node, update)
         else:
-            raise MergeError(f"overlay action on {target!r} has neither update nor remove")
+            raise MergeError(f"overlay action on {target!r} has neither update, copy nor remove")
     return result
+
+
+def _walk(node: Any, where: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """Every (location, node) of a JSON document, depth first."""
+    yield where, node
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _walk(value, (*where, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _walk(value, (*where, str(index)))
+
+
+def _pointer(spec: Any, ref: str) -> Any:
+    if not ref.startswith("#/"):
+        raise KeyError(ref)
+    node = spec
+    for part in ref[2:].split("/"):
+        part = part.replace("~1", "/").replace("~0", "~")
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    return node
+
+
+def _follow(spec: dict[str, Any], node: Any) -> Any:
+    seen = set()
+    while isinstance(node, dict) and "$ref" in node and node["$ref"] not in seen:
+        seen.add(node["$ref"])
+        node = _pointer(spec, node["$ref"])
+    return node
+
+
+def check_refs(spec: dict[str, Any], fragments: list[tuple[str, dict[str, Any]]]) -> None:
+    """Every $ref resolves; a dangling one is named with the file it came from."""
+    for where, node in _walk(spec):
+        if isinstance(node, dict) and isinstance(node.get("$ref"), str):
+            ref = node["$ref"]
+            try:
+                _pointer(spec, ref)
+            except (KeyError, IndexError, ValueError, TypeError):
+                sources = [
+                    name
+                    for name, fragment in fragments
+                    if any(isinstance(n, dict) and n.get("$ref") == ref for _, n in _walk(fragment))
+                ] or [OVERLAY.name]
+                raise MergeError(
+                    f"$ref {ref!r} at {'/'.join(where)} points at nothing (from "
+                    f"{', '.join(sources)}): the fragment needs the schema it refers to"
+                ) from None
+
+
+def check_enums(spec: dict[str, Any], fragments: list[tuple[str, dict[str, Any]]]) -> None:
+    """No value of an enum a fragment publishes is missing where the merged spec has it."""
+    for name, fragment in fragments:
+        for where, node in _walk(fragment):
+            if not (isinstance(node, dict) and isinstance(node.get("enum"), list)):
+                continue
+            merged: Any = spec
+            for part in where:
+                merged = _follow(spec, merged)
+                if not isinstance(merged, dict) or part not in merged:
+                    merged = None  # the overlay replaced this place; what replaced it is checked
+                    break
+                merged = merged[part]
+            merged = _follow(spec, merged)
+            if not isinstance(merged, dict) or "enum" not in merged:
+                continue
+            lost = [v for v in node["enum"] if v not in merged["enum"]]
+            if lost:
+                raise MergeError(
+                    f"the overlay drops {', '.join(map(repr, lost))} from the enum at "
+                    f"{'/'.join(where)} that {name} publishes: let the overlay copy the enum "
+                    "(a `copy` action) instead of restating its values"
+                )
+
+
+def _properties(spec: dict[str, Any], schema: Any) -> set[str]:
+    """The property names of a schema, through $refs and anyOf/oneOf/allOf branches."""
+    schema = _follow(spec, schema)
+    if not isinstance(schema, dict):
+        return set()
+    names = set(schema.get("properties", {}))
+    for key in ("anyOf", "oneOf", "allOf"):
+        for branch in schema.get(key, []):
+            names |= _properties(spec, branch)
+    return names
+
+
+def _request_schemas(spec: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    for item in spec.get("paths", {}).values():
+        for method, operation in item.items():
+            if method in HTTP_METHODS and isinstance(operation, dict):
+                body = _follow(spec, operation.get("requestBody", {}))
+                content = body.get("content", {}) if isinstance(body, dict) else {}
+                schema = content.get("application/json", {}).get("schema")
+                yield operation.get("operationId", method), schema
+
+
+def check_request_fields(spec: dict[str, Any], fragments: list[tuple[str, dict[str, Any]]]) -> None:
+    """The overlay's request copies keep every field the fragments publish for the request."""
+    merged = dict(_request_schemas(spec))
+    for name, fragment in fragments:
+        for operation, schema in _request_schemas(fragment):
+            lost = sorted(_properties(fragment, schema) - _properties(spec, merged.get(operation)))
+            if lost:
+                raise MergeError(
+                    f"the overlay drops {', '.join(map(repr, lost))} from the request of "
+                    f"{operation} that {name} publishes: add it to the overlay's request schema"
+                )
+
+
+def validate(spec: dict[str, Any], fragments: list[tuple[str, dict[str, Any]]]) -> None:
+    from openapi_spec_validator import validate as validate_openapi
+    from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
+
+    check_refs(spec, fragments)
+    check_enums(spec, fragments)
+    check_request_fields(spec, fragments)
+    try:
+        validate_openapi(spec)
+    except OpenAPIValidationError as error:
+        path = "/".join(str(p) for p in getattr(error, "path", ()) or ())
+        sources = sorted(
+            {n for n, f in fragments for w, _ in _walk(f) if path and "/".join(w) == path}
+        )
+        origin = f" (from {', '.join(sources)})" if sources else ""
+        raise MergeError(
+            f"the merged spec is not valid OpenAPI at {path or 'its root'}{origin}: "
+            f"{str(error).splitlines()[0]}"
+        ) from None
 
 
 def render(spec: dict[str, Any]) -> str:
@@ -156,8 +331,12 @@ def render(spec: dict[str, Any]) -> str:
 
 
 def build(fragments_dir: Path = FRAGMENTS, overlay_path: Path = OVERLAY) -> str:
-    overlay = yaml.safe_load(overlay_path.read_text(encoding="utf-8"))
-    return render(apply_overlay(merge_fragments(load_fragments(fragments_dir)), overlay))
+    """The merged spec's text; MergeError if it cannot be built or is not valid."""
+    fragments = load_fragments(fragments_dir)
+    overlay = read_document(overlay_path)
+    spec = apply_overlay(merge_fragments(fragments), overlay)
+    validate(spec, fragments)
+    return render(spec)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,19 +33,29 @@ def test_committed_merged_spec_is_the_deterministic_merge_of_fragments_and_overl
     validate(merged_spec())  # also: each path template variable is a declared parameter
 
 
-def test_fragments_are_the_three_published_operations() -> None:
-    ids = sorted(op for _, fragment in merge.load_fragments() for op in spec_operations(fragment))
-    assert ids == ["createChannelFlashCall", "endChannelFlashCall", "endChannelFlashCallFromTo"]
-
-
-def test_merge_unions_paths_and_deduplicates_identical_components() -> None:
+def test_merge_keeps_each_published_operation_and_each_component_once() -> None:
     spec = merged_spec()
     fragments = merge.load_fragments()
-    published_paths = {path for _, f in fragments for path in f["paths"]}
-    assert set(spec["paths"]) == published_paths
-    # RequestError is defined by all three fragments, identically: it appears once.
-    assert sum("RequestError" in f["components"]["schemas"] for _, f in fragments) == 3
-    assert "RequestError" in spec["components"]["schemas"]
+    published = sorted(op for _, fragment in fragments for op in spec_operations(fragment))
+    assert sorted(spec_operations(spec)) == published
+    assert len(set(published)) == len(published), "an operationId is published twice"
+    assert set(spec["paths"]) == {path for _, f in fragments for path in f["paths"]}
+    # A component several fragments publish, identically, appears once, as published (the
+    # overlay aside).
+    shared = {
+        name: [
+            f["components"]["schemas"][name]
+            for _, f in fragments
+            if name in f["components"]["schemas"]
+        ]
+        for _, f in fragments
+        for name in f["components"]["schemas"]
+    }
+    repeated = [name for name, copies in shared.items() if len(copies) > 1]
+    assert repeated, "no component is shared by two fragments: this check guards nothing"
+    for name in repeated:
+        assert all(copy == shared[name][0] for copy in shared[name])
+        assert name in spec["components"]["schemas"]
 
 
 def test_conflicting_component_is_an_error_that_names_it() -> None:
@@ -171,3 +181,29 @@ def test_skipped_endpoint_fails_generation_and_names_it(tmp_path: Path, monkeypa
     monkeypatch.setattr(generate, "SPEC", broken)
     with pytest.raises(SystemExit, match=r"endChannelFlashCall|flashcalls/\{callId\}"):
         generate.generate(tmp_path / "out")
+
+
+def test_an_overlay_request_copy_that_loses_a_published_field_is_an_error() -> None:
+    fragments = merge.load_fragments()
+    spec = merged_spec()
+    merge.check_request_fields(spec, fragments)
+    del spec["components"]["schemas"]["HangupFlashCallRequest"]["properties"]["receivedCli"]
+    with pytest.raises(
+        merge.MergeError,
+        match=r"drops 'receivedCli' from the request of endChannelFlashCall that end-flash-call.json",
+    ):
+        merge.check_request_fields(spec, fragments)
+
+
+def test_writing_a_generation_touches_only_the_files_that_differ(tmp_path: Path) -> None:
+    fresh, into = tmp_path / "fresh", tmp_path / "into"
+    for folder, files in ((fresh, {"same.py": "s", "new.py": "n", "changed.py": "2"}),
+                          (into, {"same.py": "s", "gone.py": "g", "changed.py": "1"})):  # fmt: skip
+        folder.mkdir()
+        for name, text in files.items():
+            (folder / name).write_text(text)
+    same = (into / "same.py").stat().st_mtime_ns
+    written = generate.sync(fresh, into)
+    assert written == ["removed into/gone.py", "wrote into/changed.py", "wrote into/new.py"]
+    assert check_generated.files_under(into) == check_generated.files_under(fresh)
+    assert (into / "same.py").stat().st_mtime_ns == same

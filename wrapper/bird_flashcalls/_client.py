@@ -27,8 +27,8 @@ from ._base_client import BaseFlashCalls, NoReply, Reply, Retry
 from ._generated.models.flash_call import FlashCall
 from ._generated.models.flash_call_hangup import FlashCallHangup
 from ._generated.models.flash_call_hangup_from_to import FlashCallHangupFromTo
-from ._requests import CallRef, Prepared, ResultValue
-from ._verify import Verification
+from ._requests import CallRef, ExtraBody, Prepared, ResultValue
+from ._verify import Verification, with_answer
 from .errors import EventLoopError
 
 Parsed = TypeVar("Parsed")
@@ -46,28 +46,46 @@ class FlashCalls(BaseFlashCalls[httpx.Client]):
         return httpx.Client(limits=_default_limits())
 
     def create(
-        self, to: str, *, from_: str | None = None, ring_timeout: int | None = None
+        self,
+        to: str,
+        *,
+        from_: str | None = None,
+        ring_timeout: int | None = None,
+        extra_body: ExtraBody = None,
     ) -> FlashCall:
         """Ring ``to`` (E.164). Bird picks the caller number unless ``from_`` is given.
 
         Never sent twice once it may have reached Bird: a retry would ring the phone again.
+        ``extra_body`` adds JSON fields the spec does not name yet (a field Bird has just
+        added), after the documented ones, which it cannot set; so do ``end`` and ``hangup``.
         """
-        return self._send(self._requests.create(to, from_, ring_timeout))
+        return self._send(self._requests.create(to, from_, ring_timeout, extra_body))
 
     def end(
-        self, call: CallRef, *, result: ResultValue, received_cli: str | None = None
+        self,
+        call: CallRef,
+        *,
+        result: ResultValue,
+        received_cli: str | None = None,
+        extra_body: ExtraBody = None,
     ) -> FlashCallHangup:
         """Report the outcome of a flash call (``verified``, ``wrong_cli``, ``timeout``...).
 
         ``call`` is the ``FlashCall`` that ``create`` returned, or its id.
         """
-        return self._send(self._requests.end(call, result, received_cli))
+        return self._send(self._requests.end(call, result, received_cli, extra_body))
 
     def hangup(
-        self, *, from_: str, to: str, result: ResultValue, received_cli: str | None = None
+        self,
+        *,
+        from_: str,
+        to: str,
+        result: ResultValue,
+        received_cli: str | None = None,
+        extra_body: ExtraBody = None,
     ) -> FlashCallHangupFromTo:
         """End a flash call found by its caller and called numbers instead of its id."""
-        return self._send(self._requests.hangup(from_, to, result, received_cli))
+        return self._send(self._requests.hangup(from_, to, result, received_cli, extra_body))
 
     def verify(
         self, call: CallRef, received_cli: str, *, expected_cli: str | None = None
@@ -76,10 +94,10 @@ class FlashCalls(BaseFlashCalls[httpx.Client]):
 
         Bird is told ``verified`` or ``wrong_cli`` (with the number received). Given a call id
         instead of the ``FlashCall``, pass ``expected_cli=``, the number it was called from.
+        Bird's answer is ``reported`` on the result (``disputed`` when it differs).
         """
         verification, report = self._requests.verify(call, received_cli, expected_cli)
-        self._send(report)
-        return verification
+        return with_answer(verification, self._send(report))
 
     def verify_code(
         self,
@@ -94,8 +112,7 @@ class FlashCalls(BaseFlashCalls[httpx.Client]):
         At least 4 digits are compared unless ``digits=`` says how many to expect.
         """
         verification, report = self._requests.verify_code(call, code, digits, expected_cli)
-        self._send(report)
-        return verification
+        return with_answer(verification, self._send(report))
 
     def close(self) -> None:
         """Close the connections, unless they belong to an ``http_client`` you passed."""
@@ -182,29 +199,44 @@ class AsyncFlashCalls(BaseFlashCalls[httpx.AsyncClient]):
 
     @_documented_as(FlashCalls.create)
     async def create(
-        self, to: str, *, from_: str | None = None, ring_timeout: int | None = None
+        self,
+        to: str,
+        *,
+        from_: str | None = None,
+        ring_timeout: int | None = None,
+        extra_body: ExtraBody = None,
     ) -> FlashCall:
-        return await self._send(self._requests.create(to, from_, ring_timeout))
+        return await self._send(self._requests.create(to, from_, ring_timeout, extra_body))
 
     @_documented_as(FlashCalls.end)
     async def end(
-        self, call: CallRef, *, result: ResultValue, received_cli: str | None = None
+        self,
+        call: CallRef,
+        *,
+        result: ResultValue,
+        received_cli: str | None = None,
+        extra_body: ExtraBody = None,
     ) -> FlashCallHangup:
-        return await self._send(self._requests.end(call, result, received_cli))
+        return await self._send(self._requests.end(call, result, received_cli, extra_body))
 
     @_documented_as(FlashCalls.hangup)
     async def hangup(
-        self, *, from_: str, to: str, result: ResultValue, received_cli: str | None = None
+        self,
+        *,
+        from_: str,
+        to: str,
+        result: ResultValue,
+        received_cli: str | None = None,
+        extra_body: ExtraBody = None,
     ) -> FlashCallHangupFromTo:
-        return await self._send(self._requests.hangup(from_, to, result, received_cli))
+        return await self._send(self._requests.hangup(from_, to, result, received_cli, extra_body))
 
     @_documented_as(FlashCalls.verify)
     async def verify(
         self, call: CallRef, received_cli: str, *, expected_cli: str | None = None
     ) -> Verification:
         verification, report = self._requests.verify(call, received_cli, expected_cli)
-        await self._send(report)
-        return verification
+        return with_answer(verification, await self._send(report))
 
     @_documented_as(FlashCalls.verify_code)
     async def verify_code(
@@ -216,8 +248,7 @@ class AsyncFlashCalls(BaseFlashCalls[httpx.AsyncClient]):
         expected_cli: str | None = None,
     ) -> Verification:
         verification, report = self._requests.verify_code(call, code, digits, expected_cli)
-        await self._send(report)
-        return verification
+        return with_answer(verification, await self._send(report))
 
     async def aclose(self) -> None:
         """Close the connections, unless they belong to an ``http_client`` you passed."""

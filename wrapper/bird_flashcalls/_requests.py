@@ -7,14 +7,16 @@ it carries; the clients turn it into an ``httpx.Request`` with their own httpx c
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
+from collections.abc import Mapping
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 import attrs
 import httpx
 
-from . import _verify
+from . import _spec, _verify
 from ._config import Settings, parse_uuid
 from ._generated.models.flash_call import FlashCall
 from ._generated.models.flash_call_create import FlashCallCreate
@@ -34,6 +36,7 @@ from .errors import APIResponseValidationError, InvalidRequestError
 Parsed = TypeVar("Parsed")
 CallRef = FlashCall | UUID | str
 ResultValue = HangupResult | str
+ExtraBody = Mapping[str, object] | None
 
 USER_AGENT = (
     f"bird-flashcalls/{__version__} python/{sys.version_info.major}.{sys.version_info.minor}"
@@ -73,25 +76,36 @@ class RequestBuilder:
             "Content-Type": "application/json",
         }
 
-    def create(self, to: str, from_: str | None, ring_timeout: int | None) -> Prepared[FlashCall]:
+    def create(
+        self, to: str, from_: str | None, ring_timeout: int | None, extra_body: ExtraBody = None
+    ) -> Prepared[FlashCall]:
         body = FlashCallCreate(
             to=_verify.normalise_number(to, field="to"),
             from_=UNSET if from_ is None else _verify.normalise_number(from_, field="from_"),
             ring_timeout=UNSET if ring_timeout is None else _ring_timeout(ring_timeout),
         )
-        return Prepared(CREATE, self._create_url, body.to_dict())
+        return Prepared(CREATE, self._create_url, with_extra(body.to_dict(), extra_body, CREATE))
 
     def end(
-        self, call: CallRef, result: ResultValue, received_cli: str | None
+        self,
+        call: CallRef,
+        result: ResultValue,
+        received_cli: str | None,
+        extra_body: ExtraBody = None,
     ) -> Prepared[FlashCallHangup]:
         body = FlashCallHangupRequest(
             result=_result(result), received_cli=_optional_cli(received_cli)
         )
         url = httpx.URL(self._call_url_prefix + str(call_id(call)))
-        return Prepared(END, url, body.to_dict())
+        return Prepared(END, url, with_extra(body.to_dict(), extra_body, END))
 
     def hangup(
-        self, from_: str, to: str, result: ResultValue, received_cli: str | None
+        self,
+        from_: str,
+        to: str,
+        result: ResultValue,
+        received_cli: str | None,
+        extra_body: ExtraBody = None,
     ) -> Prepared[FlashCallHangupFromTo]:
         body = FlashCallHangupFromToRequest(
             from_=_verify.normalise_number(from_, field="from_"),
@@ -99,7 +113,7 @@ class RequestBuilder:
             result=_result(result),
             received_cli=_optional_cli(received_cli),
         )
-        return Prepared(HANGUP, self._hangup_url, body.to_dict())
+        return Prepared(HANGUP, self._hangup_url, with_extra(body.to_dict(), extra_body, HANGUP))
 
     def verify(
         self, call: CallRef, received_cli: str, expected_cli: str | None
@@ -118,6 +132,43 @@ class RequestBuilder:
             call_id(call), expected_cli_of(call, expected_cli), code, digits
         )
         return verification, self.end(verification.call_id, verification.result, None)
+
+
+def with_extra(
+    body: dict[str, Any], extra_body: ExtraBody, operation: Operation[Any]
+) -> dict[str, Any]:
+    """``body`` then the fields of ``extra_body``, which may name no field the spec documents
+    (those come from the method's own arguments, checked). Values are never shown: they may be
+    phone numbers."""
+    if extra_body is None:
+        return body
+    if not isinstance(extra_body, Mapping):
+        raise InvalidRequestError(
+            "extra_body must be a mapping of JSON field names to values, got "
+            f"{type(extra_body).__name__}",
+            field="extra_body",
+        )
+    documented = _spec.request_fields(operation.operation_id)
+    for key, value in extra_body.items():
+        if not isinstance(key, str):
+            raise InvalidRequestError(
+                f"extra_body's field names must be strings, got {type(key).__name__}",
+                field="extra_body",
+            )
+        if key in documented:
+            raise InvalidRequestError(
+                f"extra_body cannot set {key!r}: {operation.method_name}() sends that "
+                "documented field from its own arguments",
+                field="extra_body",
+            )
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError):
+            raise InvalidRequestError(
+                f"extra_body[{key!r}] is not JSON (a {type(value).__name__})",
+                field="extra_body",
+            ) from None
+    return {**body, **extra_body}
 
 
 def _ring_timeout(value: int) -> int:

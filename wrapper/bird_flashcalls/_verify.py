@@ -12,7 +12,9 @@ from uuid import UUID
 import attrs
 
 from . import _numbers
+from ._generated.models.flash_call_hangup import FlashCallHangup
 from ._generated.models.hangup_result import HangupResult
+from ._log import logger
 from ._masking import masked_number
 from ._numbers import normalise_number
 from ._rules import MIN_CODE_DIGITS, ascii_digits
@@ -29,6 +31,7 @@ __all__ = [
     "check_typed_code",
     "normalise_number",
     "typed_code",
+    "with_answer",
 ]
 
 
@@ -68,6 +71,12 @@ class Verification:
     - ``unparsed``: no phone number in any of those forms (never verified);
     - ``last_digits``: the last digits typed for ``verify_code``.
 
+    ``reported`` is Bird's answer to the report, as Bird sent it (its ``result``, and any field
+    the spec does not name in ``additional_properties``); ``None`` until the report is sent.
+    ``disputed`` is true when that answer names another result than the one reported: Bird
+    did not take the outcome as given, and ``verified`` is this client's decision alone (the
+    ``bird_flashcalls`` logger warns of it too).
+
     The repr masks both numbers.
     """
 
@@ -77,6 +86,26 @@ class Verification:
     expected_cli: str = attrs.field(repr=_masked)
     received_cli: str = attrs.field(repr=_masked)
     interpreted_as: Interpretation = "e164"
+    reported: FlashCallHangup | None = attrs.field(default=None, repr=False)
+
+    @property
+    def disputed(self) -> bool:
+        """Bird answered the report with a result other than the one sent."""
+        return self.reported is not None and self.reported.result != self.result
+
+
+def with_answer(verification: Verification, answer: FlashCallHangup) -> Verification:
+    """The verification with Bird's answer to its report; a warning when Bird disputes it."""
+    answered = attrs.evolve(verification, reported=answer)
+    if answered.disputed:
+        logger.warning(
+            "Bird answered the report of flash call %s with result %r, not %r: read "
+            "Verification.reported before acting on verified",
+            verification.call_id,
+            str(answer.result),
+            str(verification.result),
+        )
+    return answered
 
 
 def check_received_cli(call_id: UUID, expected_cli: str, received_cli: str) -> Verification:

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 from uuid import UUID
 
 from attrs import define as _attrs_define
+from attrs import field as _attrs_field
 
 from ..models.flash_call_status import FlashCallStatus
 from ..types import UNSET, Unset, model_repr
@@ -54,6 +55,7 @@ class FlashCall:
     reason: str | Unset = UNSET
     ring_timeout: int | Unset = UNSET
     ringing_at: datetime.datetime | Unset = UNSET
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def __repr__(self) -> str:
         return model_repr(
@@ -74,6 +76,7 @@ class FlashCall:
                 ("reason", self.reason),
                 ("ring_timeout", self.ring_timeout),
                 ("ringing_at", self.ringing_at),
+                ("additional_properties", self.additional_properties),
             ),
         )
 
@@ -120,7 +123,7 @@ class FlashCall:
             ringing_at = self.ringing_at.isoformat()
 
         field_dict: dict[str, Any] = {}
-
+        field_dict.update(self.additional_properties)
         field_dict.update(
             {
                 "channelId": channel_id,
@@ -250,4 +253,22 @@ class FlashCall:
             ringing_at=ringing_at,
         )
 
+        flash_call.additional_properties = d
         return flash_call
+
+    @property
+    def additional_keys(self) -> list[str]:
+        """The names of the fields the spec does not name, as Bird sent them."""
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

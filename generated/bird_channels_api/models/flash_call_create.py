@@ -4,6 +4,7 @@ from collections.abc import Mapping
 from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
+from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset, model_repr
 
@@ -22,6 +23,7 @@ class FlashCallCreate:
     to: str
     from_: str | Unset = UNSET
     ring_timeout: int | Unset = 30
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def __repr__(self) -> str:
         return model_repr(
@@ -30,6 +32,7 @@ class FlashCallCreate:
                 ("to", self.to),
                 ("from_", self.from_),
                 ("ring_timeout", self.ring_timeout),
+                ("additional_properties", self.additional_properties),
             ),
         )
 
@@ -42,7 +45,7 @@ class FlashCallCreate:
         ring_timeout = self.ring_timeout
 
         field_dict: dict[str, Any] = {}
-
+        field_dict.update(self.additional_properties)
         field_dict.update(
             {
                 "to": to,
@@ -82,4 +85,22 @@ class FlashCallCreate:
             ring_timeout=ring_timeout,
         )
 
+        flash_call_create.additional_properties = d
         return flash_call_create
+
+    @property
+    def additional_keys(self) -> list[str]:
+        """The names of the fields the spec does not name, as Bird sent them."""
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

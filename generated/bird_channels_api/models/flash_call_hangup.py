@@ -4,6 +4,7 @@ from collections.abc import Mapping
 from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
+from attrs import field as _attrs_field
 
 from ..models.hangup_result import HangupResult
 from ..types import UNSET, Unset, model_repr
@@ -21,6 +22,7 @@ class FlashCallHangup:
 
     result: HangupResult
     received_cli: str | Unset = UNSET
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def __repr__(self) -> str:
         return model_repr(
@@ -28,6 +30,7 @@ class FlashCallHangup:
             (
                 ("result", self.result),
                 ("received_cli", self.received_cli),
+                ("additional_properties", self.additional_properties),
             ),
         )
 
@@ -38,7 +41,7 @@ class FlashCallHangup:
         received_cli = self.received_cli
 
         field_dict: dict[str, Any] = {}
-
+        field_dict.update(self.additional_properties)
         field_dict.update(
             {
                 "result": result,
@@ -67,4 +70,22 @@ class FlashCallHangup:
             received_cli=received_cli,
         )
 
+        flash_call_hangup.additional_properties = d
         return flash_call_hangup
+
+    @property
+    def additional_keys(self) -> list[str]:
+        """The names of the fields the spec does not name, as Bird sent them."""
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

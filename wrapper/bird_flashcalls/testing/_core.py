@@ -14,87 +14,15 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from uuid import UUID, uuid4
 
-import attrs
 import httpx
 
-from .._rules import (
-    DEFAULT_RING_TIMEOUT,
-    MAX_RING_TIMEOUT,
-    MIN_RING_TIMEOUT,
-    RESULTS,
-    canonical_uuid,
-    is_e164,
-)
-from ._wire import Problem, json_object, not_found, shown, timestamp
+from .._operations import CREATE, END, HANGUP
+from .._rules import DEFAULT_RING_TIMEOUT, canonical_uuid
+from ._wire import Problem, check_request, json_object, not_found, shown, timestamp
 
 _PATH = re.compile(
     r"/workspaces/(?P<workspace>[^/]+)/channels/(?P<channel>[^/]+)/flashcalls(?:/(?P<call>[^/]+))?"
 )
-_CREATE_FIELDS = ("to", "from", "ringTimeout")
-_END_FIELDS = ("result", "receivedCli")
-_HANGUP_FIELDS = ("from", "to", "result", "receivedCli")
-# Bird's 422 body, as seen on its other endpoints.
-_INVALID_PAYLOAD = (
-    "InvalidPayload",
-    "One or more fields provided in the request body are malformed",
-)
-
-
-@attrs.define
-class _Checker:
-    """Collects the problems of a request body, keyed by field as in Bird's 422 details."""
-
-    body: Mapping[str, Any]
-    details: dict[str, list[str]] = attrs.Factory(dict)
-
-    def add(self, name: str, problem: str) -> None:
-        self.details.setdefault(name, []).append(problem)
-
-    def only(self, allowed: Sequence[str]) -> None:
-        for name in self.body:
-            if name not in allowed:
-                self.add(name, f'property "{name}" is unsupported')
-
-    def string(self, name: str, *, required: bool, phone: bool = False) -> str | None:
-        if name not in self.body:
-            if required:
-                self.add(name, "is required")
-            return None
-        value = self.body[name]
-        if not isinstance(value, str):
-            self.add(name, "must be a string")
-        elif phone and not is_e164(value):
-            self.add(
-                name,
-                "must be a phone number in E.164 format: '+' and 7 to 15 digits, such as "
-                "+31612345678",
-            )
-        else:
-            return value
-        return None
-
-    def ring_timeout(self) -> int:
-        value = self.body.get("ringTimeout", DEFAULT_RING_TIMEOUT)
-        # JSON Schema's integer: 30 and 30.0 are integers, true and 30.5 are not.
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.add("ringTimeout", "must be an integer")
-        elif not MIN_RING_TIMEOUT <= value <= MAX_RING_TIMEOUT:
-            self.add("ringTimeout", f"must be between {MIN_RING_TIMEOUT} and {MAX_RING_TIMEOUT}")
-        else:
-            return value
-        return DEFAULT_RING_TIMEOUT
-
-    def result(self) -> str:
-        value = self.string("result", required=True)
-        if value is not None and value not in RESULTS:
-            self.add("result", f"must be one of {', '.join(RESULTS)}")
-        return value or ""
-
-    def finish(self) -> None:
-        if self.details:
-            raise Problem(422, *_INVALID_PAYLOAD, details=self.details)
 
 
 class CallRecords(Mapping[str, dict[str, Any]]):
@@ -200,13 +128,9 @@ class FakeChannel:
             raise Problem(401, "Unauthorized", "The access key is not valid")
 
     def _create(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        checker = _Checker(body)
-        checker.only(_CREATE_FIELDS)
-        to = checker.string("to", required=True, phone=True)
-        from_ = checker.string("from", required=False, phone=True)
-        ring_timeout = checker.ring_timeout()
-        checker.finish()
-        assert to is not None
+        check_request(CREATE.operation_id, body)
+        to, from_ = body["to"], body.get("from")
+        ring_timeout = int(body.get("ringTimeout", DEFAULT_RING_TIMEOUT))
         now = timestamp()
         call_id = str(uuid4())
         call: dict[str, Any] = {
@@ -223,21 +147,13 @@ class FakeChannel:
         return call
 
     def _end(self, call_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        checker = _Checker(body)
-        checker.only(_END_FIELDS)
-        result = checker.result()
-        received_cli = checker.string("receivedCli", required=False, phone=True)
-        checker.finish()
-        return self._report(self.calls[call_id], result, received_cli)
+        check_request(END.operation_id, body)
+        return self._report(self.calls[call_id], body["result"], body.get("receivedCli"))
 
     def _hangup(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        checker = _Checker(body)
-        checker.only(_HANGUP_FIELDS)
-        from_ = checker.string("from", required=True, phone=True)
-        to = checker.string("to", required=True, phone=True)
-        result = checker.result()
-        received_cli = checker.string("receivedCli", required=False, phone=True)
-        checker.finish()
+        check_request(HANGUP.operation_id, body)
+        from_, to, result = body["from"], body["to"], body["result"]
+        received_cli = body.get("receivedCli")
         matching = [c for c in self.calls.values() if c["from"] == from_ and c["to"] == to]
         if not matching:
             raise not_found("flash call with that from and to")
