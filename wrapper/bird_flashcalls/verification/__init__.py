@@ -3,8 +3,9 @@
     from bird_flashcalls.verification import Verifier, SQLiteStore
 
     verifier = Verifier(flash_calls, SQLiteStore("verification.db"))
-    challenge = verifier.start("+31612345678", client_key=request_ip)
+    challenge = verifier.start("+31612345678", client_key=client_key_for_ip(request_ip))
     result = verifier.check(challenge.id, code="0000")   # or received_cli="+3197010260000"
+    if result.verified: save(result.phone)
 
 Stores: ``MemoryStore`` (the default; one process), ``SQLiteStore(path)`` (processes of one
 machine), ``RedisStore(client)`` (many machines; ``pip install bird-flashcalls[redis]``).
@@ -16,10 +17,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._guard import DEFAULT_BLOCKED_PREFIXES, client_key_for_ip
 from ._models import (
     Challenge,
     ChallengeState,
     CheckResult,
+    VerificationDestinationRefused,
     VerificationEvent,
     VerificationRateLimited,
 )
@@ -32,6 +35,7 @@ if TYPE_CHECKING:
     from .stores.sqlite import SQLiteStore
 
 __all__ = [
+    "DEFAULT_BLOCKED_PREFIXES",
     "AsyncVerifier",
     "Challenge",
     "ChallengeState",
@@ -39,10 +43,12 @@ __all__ = [
     "MemoryStore",
     "RedisStore",
     "SQLiteStore",
+    "VerificationDestinationRefused",
     "VerificationEvent",
     "VerificationRateLimited",
     "VerificationStore",
     "Verifier",
+    "client_key_for_ip",
 ]
 
 

@@ -20,14 +20,16 @@ from uuid import UUID
 
 import attrs
 
-from .._rules import is_e164
-from .._verify import check_received_cli, check_typed_code, normalise_number
+from .._verify import normalise_number
 from ..errors import APIStatusError, BirdError, InvalidRequestError
+from ._answers import given_answer
+from ._guard import ProvenDestinations, destination_key, destination_refusal
 from ._models import (
     Challenge,
     ChallengeState,
     CheckResult,
     EventKind,
+    VerificationDestinationRefused,
     VerificationEvent,
     VerificationRateLimited,
 )
@@ -109,13 +111,17 @@ def new_challenge_id() -> str:
 
 
 def _emit(
-    settings: Settings, kind: EventKind, challenge_id: str | None, detail: str | None = None
+    settings: Settings,
+    kind: EventKind,
+    challenge_id: str | None,
+    detail: str | None = None,
+    destination: str | None = None,
 ) -> None:
     hook = settings.on_event
     if hook is None:
         return
     try:
-        hook(VerificationEvent(kind, challenge_id, detail))
+        hook(VerificationEvent(kind, challenge_id, detail, destination))
     except Exception:
         # A failing metrics hook must not change what the user is told.
         logger.exception("on_event raised for a %s event; ignored", kind)
@@ -150,21 +156,30 @@ _NOT_FOUND = CheckResult("not_found", False, 0)
 # The flows.
 
 
-def start(settings: Settings, phone: str, client_key: str | None) -> Flow[Challenge]:
+def start(
+    settings: Settings, proven: ProvenDestinations, phone: str, client_key: str | None
+) -> Flow[Challenge]:
     phone = normalise_number(phone, field="phone")
     if client_key is not None and (not isinstance(client_key, str) or not client_key):
         raise InvalidRequestError(
-            "client_key must be a non-empty string naming who asks (e.g. the client's IP "
-            f"address), or None; got {type(client_key).__name__}",
+            "client_key must be a non-empty string naming who asks (e.g. "
+            f"client_key_for_ip(address)), or None; got {type(client_key).__name__}",
             field="client_key",
         )
+    destination = destination_key(phone)
+    refused = destination_refusal(phone, settings.blocked_prefixes, settings.allowed_countries)
+    if refused is not None:
+        setting, message = refused
+        _emit(settings, "refused", None, setting, destination)
+        raise VerificationDestinationRefused(message, setting=setting)
     salt = yield from _store(SaltOp())
     now = settings.clock()
-    quotas = quotas_for(settings, phone, client_key, salt)
+    new_destination = not proven.holds(destination, now, settings.allowed_countries)
+    quotas = quotas_for(settings, phone, client_key, salt, new_destination)
     challenge_id = new_challenge_id()
     refusal = yield from _store(TakeQuotasOp(quotas, now, challenge_id))
     if refusal is not None:
-        _emit(settings, "rate_limited", None, refusal.name)
+        _emit(settings, "rate_limited", None, refusal.name, destination)
         raise _rate_limited(refusal)
 
     call = yield Ring(phone)
@@ -188,6 +203,8 @@ def _rate_limited(refusal: Refusal) -> VerificationRateLimited:
         "resend_cooldown": "a verification call to this phone number was started moments ago",
         "per_number_limit": "too many verification calls to this phone number",
         "per_client_limit": "too many verifications started by this client",
+        "new_destination_limit": "too many verification calls to countries where none has "
+        "been verified lately",
     }[refusal.name]
     return VerificationRateLimited(
         f"{what} ({refusal.name}): try again in {wait} s",
@@ -207,49 +224,33 @@ def _challenge_id(challenge_id: str) -> bool:
     return 0 < len(challenge_id) <= MAX_ID_LENGTH and challenge_id.isascii()
 
 
-_UNUSED_CALL_ID = UUID(int=0)
-
-
-@attrs.frozen
-class GivenAnswer:
-    """The user's answer, compared with a record by the client's own functions: in constant
-    time, and in every number format they accept."""
-
-    # What the user typed or their phone saw: out of reprs and tracebacks.
-    code: str | None = attrs.field(repr=False)
-    received_cli: str | None = attrs.field(repr=False)
-
-    def compare(self, expected_cli: str, code_digits: int) -> tuple[bool, str | None]:
-        # Only the comparison is used; the Verification these return (and its call id) is not.
-        if self.code is not None:
-            typed = check_typed_code(_UNUSED_CALL_ID, expected_cli, self.code, code_digits)
-            return typed.verified, None
-        assert self.received_cli is not None
-        seen = check_received_cli(_UNUSED_CALL_ID, expected_cli, self.received_cli)
-        return seen.verified, seen.received_cli if is_e164(seen.received_cli) else None
-
-
 def check(
-    settings: Settings, challenge_id: str, received_cli: str | None, code: str | None
+    settings: Settings,
+    proven: ProvenDestinations,
+    challenge_id: str,
+    received_cli: str | None,
+    code: str | None,
 ) -> Flow[CheckResult]:
-    if (received_cli is None) == (code is None):
-        raise InvalidRequestError(
-            "check needs exactly one answer: received_cli= (the number the phone saw) or "
-            "code= (the digits the user typed)",
-            field="received_cli" if received_cli is not None else "code",
-        )
+    answer = given_answer(received_cli, code)
     if not _challenge_id(challenge_id):
         return _NOT_FOUND
     now = settings.clock()
-    answer = GivenAnswer(code, received_cli)
     outcome = yield from _store(CheckOp(challenge_id, answer, now, _claim(settings, now)))
     if outcome.status == "not_found":
         _emit(settings, "checked", None, "not_found")
         return _NOT_FOUND
     _emit(settings, "checked", challenge_id, outcome.status)
+    phone = None
+    if outcome.status == "verified":
+        # Read before the report is sent: once Bird has it the store may forget the record.
+        record = yield from _store(SnapshotOp(challenge_id))
+        if record is not None:
+            phone = record.phone
+            proven.add(destination_key(phone), now)
     if outcome.report is not None:
         yield from deliver(settings, outcome.report)
-    return CheckResult(outcome.status, outcome.status == "verified", outcome.attempts_left)
+    verified = outcome.status == "verified"
+    return CheckResult(outcome.status, verified, outcome.attempts_left, phone)
 
 
 def cancel(settings: Settings, challenge_id: str) -> Flow[bool]:

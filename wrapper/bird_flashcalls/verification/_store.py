@@ -14,7 +14,7 @@ from typing import Any, Literal, Protocol
 
 import attrs
 
-from ._models import ChallengeStatus, CheckStatus
+from ._models import ChallengeStatus, CheckStatus, LimitName
 
 # What Bird is told with End.
 ReportResult = Literal["verified", "wrong_cli", "canceled", "timeout"]
@@ -109,7 +109,7 @@ class Claim:
     until: float
 
 
-QuotaName = Literal["per_number_limit", "per_client_limit", "resend_cooldown"]
+QuotaName = LimitName
 
 
 @attrs.frozen

@@ -189,19 +189,30 @@ def limit_key(value: str, salt: bytes) -> str:
     return hashlib.blake2b(value.encode(), key=salt, digest_size=16).hexdigest()
 
 
-def quotas_for(settings: Settings, phone: str, client_key: str | None, salt: bytes) -> list[Quota]:
-    """The quotas one start counts under, by the settings that are on."""
+def quotas_for(
+    settings: Settings,
+    phone: str,
+    client_key: str | None,
+    salt: bytes,
+    new_destination: bool = False,
+) -> list[Quota]:
+    """The quotas one start counts under, by the settings that are on; ``new_destination``:
+    no challenge to the number's country has been verified lately."""
     number = limit_key(phone, salt)
     quotas = []
     if settings.resend_cooldown:
         quotas.append(Quota("resend_cooldown", "resend:" + number, 1, settings.resend_cooldown))
-    if settings.per_number_limit is not None:
-        count, window = settings.per_number_limit
-        quotas.append(Quota("per_number_limit", "number:" + number, count, window))
+    for index, (count, window) in enumerate(settings.per_number_limit):
+        # The first keeps the key a single limit always had.
+        prefix = f"number{index}:" if index else "number:"
+        quotas.append(Quota("per_number_limit", prefix + number, count, window))
     if settings.per_client_limit is not None and client_key is not None:
         count, window = settings.per_client_limit
         client = limit_key(client_key, salt)
         quotas.append(Quota("per_client_limit", "client:" + client, count, window))
+    if new_destination and settings.new_destination_limit is not None:
+        count, window = settings.new_destination_limit
+        quotas.append(Quota("new_destination_limit", "destinations:new", count, window))
     return quotas
 
 

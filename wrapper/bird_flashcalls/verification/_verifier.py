@@ -7,7 +7,7 @@ operations, ``flash_calls.create``, ``flash_calls.end``).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -15,17 +15,20 @@ from .._client import AsyncFlashCalls, FlashCalls
 from ..errors import BirdError, ConfigurationError
 from . import _flows
 from ._flows import Flow, Ring, SendReport, Step
+from ._guard import DEFAULT_BLOCKED_PREFIXES, ProvenDestinations
 from ._models import Challenge, ChallengeState, CheckResult, VerificationEvent
 from ._operations import Operation
 from ._settings import (
     DEFAULT_CODE_DIGITS,
     DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_NEW_DESTINATION_LIMIT,
     DEFAULT_PER_CLIENT_LIMIT,
     DEFAULT_PER_NUMBER_LIMIT,
     DEFAULT_REPORT_LEASE,
     DEFAULT_RESEND_COOLDOWN,
     DEFAULT_TTL,
     Limit,
+    Limits,
     Settings,
 )
 from ._store import AsyncStoreOperations, StoreOperations, VerificationStore
@@ -56,6 +59,7 @@ class _Base:
             f"max_attempts={settings.max_attempts}, code_digits={settings.code_digits}, "
             f"per_number_limit={settings.per_number_limit}, "
             f"per_client_limit={settings.per_client_limit}, "
+            f"new_destination_limit={settings.new_destination_limit}, "
             f"resend_cooldown={settings.resend_cooldown:g})"
         )
 
@@ -85,8 +89,11 @@ class Verifier(_Base):
         ttl: float = DEFAULT_TTL,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         code_digits: int = DEFAULT_CODE_DIGITS,
-        per_number_limit: Limit | None = DEFAULT_PER_NUMBER_LIMIT,
+        per_number_limit: Limits | None = DEFAULT_PER_NUMBER_LIMIT,
         per_client_limit: Limit | None = DEFAULT_PER_CLIENT_LIMIT,
+        new_destination_limit: Limit | None = DEFAULT_NEW_DESTINATION_LIMIT,
+        blocked_prefixes: Sequence[str] = DEFAULT_BLOCKED_PREFIXES,
+        allowed_countries: Collection[str] | None = None,
         resend_cooldown: float = DEFAULT_RESEND_COOLDOWN,
         report_lease: float = DEFAULT_REPORT_LEASE,
         clock: Callable[[], float] = time.time,
@@ -104,27 +111,36 @@ class Verifier(_Base):
             code_digits=code_digits,
             per_number_limit=per_number_limit,
             per_client_limit=per_client_limit,
+            new_destination_limit=new_destination_limit,
+            blocked_prefixes=blocked_prefixes,
+            allowed_countries=allowed_countries,
             resend_cooldown=resend_cooldown,
             report_lease=report_lease,
             clock=clock,
             on_event=on_event,
         )
         self._flash_calls = flash_calls
+        self._proven = ProvenDestinations()
         self._store: StoreOperations = self.store.sync_operations()
 
-    def start(self, phone: str, *, client_key: str | None = None) -> Challenge:
+    def start(self, phone: str, *, client_key: str | None) -> Challenge:
         """Ring ``phone`` and open a challenge for it.
 
-        ``client_key`` names who asks (an IP address, an account id) for ``per_client_limit``.
-        Raises VerificationRateLimited, before any call is made, when a limit refuses.
+        ``client_key`` names who asks, for ``per_client_limit``: ``client_key_for_ip(address)``
+        or an account id; ``None`` says so explicitly that no client is known (the limit is then
+        skipped). Raises, before any call is made, VerificationDestinationRefused when
+        ``blocked_prefixes`` or ``allowed_countries`` refuse the number, and
+        VerificationRateLimited when a limit refuses.
         """
-        return self._run(_flows.start(self._settings, phone, client_key))
+        return self._run(_flows.start(self._settings, self._proven, phone, client_key))
 
     def check(
         self, challenge_id: str, *, received_cli: str | None = None, code: str | None = None
     ) -> CheckResult:
         """Check one answer: the number the phone saw, or the digits the user typed."""
-        return self._run(_flows.check(self._settings, challenge_id, received_cli, code))
+        return self._run(
+            _flows.check(self._settings, self._proven, challenge_id, received_cli, code)
+        )
 
     def cancel(self, challenge_id: str) -> bool:
         """End a pending challenge and report ``canceled``. False when it was not pending."""
@@ -180,8 +196,11 @@ class AsyncVerifier(_Base):
         ttl: float = DEFAULT_TTL,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         code_digits: int = DEFAULT_CODE_DIGITS,
-        per_number_limit: Limit | None = DEFAULT_PER_NUMBER_LIMIT,
+        per_number_limit: Limits | None = DEFAULT_PER_NUMBER_LIMIT,
         per_client_limit: Limit | None = DEFAULT_PER_CLIENT_LIMIT,
+        new_destination_limit: Limit | None = DEFAULT_NEW_DESTINATION_LIMIT,
+        blocked_prefixes: Sequence[str] = DEFAULT_BLOCKED_PREFIXES,
+        allowed_countries: Collection[str] | None = None,
         resend_cooldown: float = DEFAULT_RESEND_COOLDOWN,
         report_lease: float = DEFAULT_REPORT_LEASE,
         clock: Callable[[], float] = time.time,
@@ -199,27 +218,33 @@ class AsyncVerifier(_Base):
             code_digits=code_digits,
             per_number_limit=per_number_limit,
             per_client_limit=per_client_limit,
+            new_destination_limit=new_destination_limit,
+            blocked_prefixes=blocked_prefixes,
+            allowed_countries=allowed_countries,
             resend_cooldown=resend_cooldown,
             report_lease=report_lease,
             clock=clock,
             on_event=on_event,
         )
         self._flash_calls = flash_calls
+        self._proven = ProvenDestinations()
         self._async_store: AsyncStoreOperations | None = self.store.async_operations()
         self._sync_store: StoreOperations | None = (
             None if self._async_store is not None else self.store.sync_operations()
         )
         self._in_thread = self.store.blocking
 
-    async def start(self, phone: str, *, client_key: str | None = None) -> Challenge:
+    async def start(self, phone: str, *, client_key: str | None) -> Challenge:
         """Ring ``phone`` and open a challenge for it (see ``Verifier.start``)."""
-        return await self._run(_flows.start(self._settings, phone, client_key))
+        return await self._run(_flows.start(self._settings, self._proven, phone, client_key))
 
     async def check(
         self, challenge_id: str, *, received_cli: str | None = None, code: str | None = None
     ) -> CheckResult:
         """Check one answer (see ``Verifier.check``)."""
-        return await self._run(_flows.check(self._settings, challenge_id, received_cli, code))
+        return await self._run(
+            _flows.check(self._settings, self._proven, challenge_id, received_cli, code)
+        )
 
     async def cancel(self, challenge_id: str) -> bool:
         """End a pending challenge and report ``canceled`` (see ``Verifier.cancel``)."""
