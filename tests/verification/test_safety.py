@@ -189,11 +189,13 @@ def test_redis_records_and_limits_expire_by_themselves(
     # Pending: kept until a day past its expiry at most, waiting for expire_due().
     assert 0 < client.pttl(key) <= (300 + 86400) * 1000
     limits = list(client.scan_iter(match=f"{stores.prefix}:limit:*"))
-    assert len(limits) == 3
-    windows = {"resend": 30, "number": 600, "client": 3600}
+    assert len(limits) == 5
+    windows = {"resend": 30, "number": 600, "number1": 86400, "client": 3600, "destinations": 60}
     for limit in limits:
         kind = limit.split("{", 1)[1].split(":", 1)[0]
         assert 0 < client.pttl(limit) <= windows[kind] * 1000
+    for callers in client.scan_iter(match=f"{stores.prefix}:callers:*"):
+        assert 0 < client.pttl(callers) <= 30 * 86400 * 1000
     # Locked and reported: kept an hour past its expiry, to answer "locked".
     verifier.check(challenge.id, received_cli=WRONG_CLI)
     assert 0 < client.pttl(key) <= (300 + 3600) * 1000

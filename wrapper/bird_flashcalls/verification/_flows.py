@@ -1,6 +1,7 @@
-"""The flows of a verification session, and the one sync and one async driver that run them.
+"""The flows of a verification session (``_drivers`` runs them).
 
-A flow (``start``, ``check``, ``cancel``, ``state``, ``process_due``) is a generator: it yields
+A flow (``start``, ``check``, ``cancel``, ``state``, ``process_due``, ``guess_chance``) is a
+generator: it yields
 each piece of I/O it needs as a typed step (a store ``Operation``, a ``Ring``, a
 ``SendReport``) and receives its answer. ``Verifier`` and ``AsyncVerifier`` only perform the
 steps, the way httpx drives an auth flow, so the sync and async verifiers cannot disagree.
@@ -13,7 +14,7 @@ import logging
 import math
 import os
 import secrets
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Generator
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID
@@ -23,6 +24,8 @@ import attrs
 from .._verify import normalise_number
 from ..errors import APIStatusError, BirdError, InvalidRequestError
 from ._answers import given_answer
+from ._callers import KEPT_ENDINGS, CallerWatch, ending_key
+from ._callers import guess_chance as estimate_guess_chance
 from ._guard import ProvenDestinations, destination_key, destination_refusal
 from ._models import (
     Challenge,
@@ -34,10 +37,12 @@ from ._models import (
     VerificationRateLimited,
 )
 from ._operations import (
+    CallerSampleOp,
     CancelOp,
     CheckOp,
     ClaimDueOp,
     CreateOp,
+    NoteCallerOp,
     Operation,
     ReportDoneOp,
     ReportFailedOp,
@@ -62,9 +67,11 @@ R = TypeVar("R")
 
 @attrs.frozen
 class Ring:
-    """Ring ``phone``: ``flash_calls.create(phone)``; send back the FlashCall."""
+    """Ring ``phone`` (from ``caller``, or a number Bird picks): ``flash_calls.create``; send
+    back the FlashCall."""
 
     phone: str = attrs.field(repr=False)  # personal data: out of reprs and tracebacks
+    caller: str | None = attrs.field(default=None, repr=False)  # the code's secret
 
 
 @attrs.frozen
@@ -157,7 +164,11 @@ _NOT_FOUND = CheckResult("not_found", False, 0)
 
 
 def start(
-    settings: Settings, proven: ProvenDestinations, phone: str, client_key: str | None
+    settings: Settings,
+    proven: ProvenDestinations,
+    watch: CallerWatch,
+    phone: str,
+    client_key: str | None,
 ) -> Flow[Challenge]:
     phone = normalise_number(phone, field="phone")
     if client_key is not None and (not isinstance(client_key, str) or not client_key):
@@ -182,7 +193,8 @@ def start(
         _emit(settings, "rate_limited", None, refusal.name, destination)
         raise _rate_limited(refusal)
 
-    call = yield Ring(phone)
+    callers = settings.caller_numbers
+    call = yield Ring(phone, secrets.choice(callers) if callers else None)
     record = None
     try:
         expected_cli = normalise_number(call.from_, field="the caller number Bird returned")
@@ -194,7 +206,25 @@ def start(
         yield SendReport(Report(record_id, str(call.id), "canceled", None, "", False))
         raise
     _emit(settings, "started", record.id)
+    ending = ending_key(expected_cli, settings.code_digits, salt)
+    sample = yield from _store_quietly(NoteCallerOp(ending, KEPT_ENDINGS))
+    if sample is not None:
+        chance = estimate_guess_chance(sample, settings.max_attempts)
+        if watch.should_warn(sample, chance, settings.max_guess_chance, now):
+            logger.warning(
+                "caller numbers are predictable: an attacker who knows the recent ones wins a "
+                "challenge %.1f%% of the time (max_guess_chance %.1f%%); pass caller_numbers= "
+                "with many numbers, check with received_cli or raise code_digits",
+                100 * chance,
+                100 * settings.max_guess_chance,
+            )
+            _emit(settings, "weak_caller_pool", None, f"{chance:.4f}")
     return challenge_of(record, call.id)
+
+
+def guess_chance(settings: Settings) -> Flow[float]:
+    sample = yield from _store(CallerSampleOp())
+    return estimate_guess_chance(sample, settings.max_attempts)
 
 
 def _rate_limited(refusal: Refusal) -> VerificationRateLimited:
@@ -331,9 +361,10 @@ def deliver(settings: Settings, report: Report) -> Flow[bool]:
     return False
 
 
-def _store_quietly(operation: Operation[None]) -> Flow[None]:
+def _store_quietly(operation: Operation[R]) -> Flow[R | None]:
     try:
-        yield operation
+        result: R = yield operation
+        return result
     except Exception as error:
         # After the decision the user's outcome stands: a store failure here only delays the
         # report (its claim runs out and flush() sends it again).
@@ -342,39 +373,4 @@ def _store_quietly(operation: Operation[None]) -> Flow[None]:
             operation.name,
             type(error).__name__,
         )
-
-
-# The drivers: each step performed by ``perform`` (the verifier's I/O), its answer or its
-# error sent back into the flow.
-
-
-def run_flow(flow: Flow[T], perform: Callable[[Step], Any]) -> T:
-    answer: Any = None
-    error: BaseException | None = None
-    while True:
-        try:
-            step = flow.send(answer) if error is None else flow.throw(error)
-        except StopIteration as stop:
-            result: T = stop.value
-            return result
-        error = None
-        try:
-            answer = perform(step)
-        except Exception as failure:
-            answer, error = None, failure
-
-
-async def run_flow_async(flow: Flow[T], perform: Callable[[Step], Awaitable[Any]]) -> T:
-    answer: Any = None
-    error: BaseException | None = None
-    while True:
-        try:
-            step = flow.send(answer) if error is None else flow.throw(error)
-        except StopIteration as stop:
-            result: T = stop.value
-            return result
-        error = None
-        try:
-            answer = await perform(step)
-        except Exception as failure:
-            answer, error = None, failure
+        return None

@@ -10,6 +10,7 @@ import attrs
 
 from .._rules import MIN_CODE_DIGITS, ascii_digits
 from ..errors import ConfigurationError
+from ._callers import DEFAULT_MAX_GUESS_CHANCE, checked_caller_numbers
 from ._countries import REGIONS
 from ._guard import DEFAULT_BLOCKED_PREFIXES
 from ._models import VerificationEvent
@@ -56,6 +57,8 @@ class Settings:
     allowed_countries: frozenset[str] | None
     resend_cooldown: float
     report_lease: float
+    caller_numbers: tuple[str, ...] | None = attrs.field(repr=False)
+    max_guess_chance: float
     clock: Callable[[], float] = attrs.field(repr=False)
     on_event: Callable[[VerificationEvent], None] | None = attrs.field(repr=False)
 
@@ -72,6 +75,8 @@ class Settings:
         allowed_countries: Collection[str] | None = None,
         resend_cooldown: float = DEFAULT_RESEND_COOLDOWN,
         report_lease: float = DEFAULT_REPORT_LEASE,
+        caller_numbers: Sequence[str] | None = None,
+        max_guess_chance: float = DEFAULT_MAX_GUESS_CHANCE,
         clock: Callable[[], float] = time.time,
         on_event: Callable[[VerificationEvent], None] | None = None,
     ) -> None:
@@ -86,6 +91,15 @@ class Settings:
         checked_countries = _countries(allowed_countries)
         checked_cooldown = _seconds("resend_cooldown", resend_cooldown, allow_zero=True)
         checked_lease = _seconds("report_lease", report_lease)
+        checked_callers = checked_caller_numbers(caller_numbers)
+        if (
+            isinstance(max_guess_chance, bool)
+            or not isinstance(max_guess_chance, int | float)
+            or not 0 < max_guess_chance <= 1
+        ):
+            raise ConfigurationError(
+                f"max_guess_chance must be a probability > 0 and <= 1, got {max_guess_chance!r}"
+            )
         if not callable(clock):
             raise ConfigurationError(
                 "clock must be a function returning seconds since the epoch, like time.time"
@@ -103,6 +117,8 @@ class Settings:
             checked_countries,
             checked_cooldown,
             checked_lease,
+            checked_callers,
+            float(max_guess_chance),
             clock,
             on_event,
         )

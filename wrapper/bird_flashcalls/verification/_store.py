@@ -153,6 +153,15 @@ class CancelOutcome:
     report: Report | None = None
 
 
+@attrs.frozen
+class CallerSample:
+    """The caller-number endings a store keeps (keyed hashes of them): how many, and how many
+    pairs of them are equal. What ``guess_chance()`` is estimated from."""
+
+    samples: int
+    equal_pairs: int
+
+
 class UserAnswer(Protocol):
     """What the user gave, as the check flow hands it to a store."""
 
@@ -208,6 +217,15 @@ class StoreOperations(Protocol):
         """Release a claim after a failed send (or drop the report when ``give_up``)."""
         ...
 
+    def note_caller(self, ending: str, keep: int) -> CallerSample:
+        """Keep ``ending`` (a keyed hash of a caller number's last digits) among the last
+        ``keep`` ones every worker saw, and say what they are now."""
+        ...
+
+    def caller_sample(self) -> CallerSample:
+        """What ``note_caller`` keeps, without adding to it."""
+        ...
+
 
 class AsyncStoreOperations(Protocol):
     """The operations of ``StoreOperations`` as coroutines (RedisStore on redis.asyncio)."""
@@ -235,6 +253,10 @@ class AsyncStoreOperations(Protocol):
     async def report_failed(
         self, challenge_id: str, token: str, now: float, give_up: bool
     ) -> None: ...
+
+    async def note_caller(self, ending: str, keep: int) -> CallerSample: ...
+
+    async def caller_sample(self) -> CallerSample: ...
 
 
 class VerificationStore:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from uuid import UUID
 
 from ..errors import (
@@ -19,7 +19,6 @@ from ..errors import (
     InvalidRequestError,
 )
 from ._models import ChallengeStatus
-from ._settings import Settings
 from ._store import (
     CancelOutcome,
     CheckOutcome,
@@ -30,6 +29,9 @@ from ._store import (
     Report,
     ReportResult,
 )
+
+if TYPE_CHECKING:  # _settings reads limit_key through _callers
+    from ._settings import Settings
 
 # A challenge whose report Bird has not accepted is kept this long past its expiry, waiting for
 # expire_due() or flush(); after that the store forgets it unreported.

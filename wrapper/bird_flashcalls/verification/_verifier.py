@@ -14,6 +14,8 @@ from uuid import UUID
 from .._client import AsyncFlashCalls, FlashCalls
 from ..errors import BirdError, ConfigurationError
 from . import _flows
+from ._callers import DEFAULT_MAX_GUESS_CHANCE, CallerWatch
+from ._drivers import run_flow, run_flow_async
 from ._flows import Flow, Ring, SendReport, Step
 from ._guard import DEFAULT_BLOCKED_PREFIXES, ProvenDestinations
 from ._models import Challenge, ChallengeState, CheckResult, VerificationEvent
@@ -96,6 +98,8 @@ class Verifier(_Base):
         allowed_countries: Collection[str] | None = None,
         resend_cooldown: float = DEFAULT_RESEND_COOLDOWN,
         report_lease: float = DEFAULT_REPORT_LEASE,
+        caller_numbers: Sequence[str] | None = None,
+        max_guess_chance: float = DEFAULT_MAX_GUESS_CHANCE,
         clock: Callable[[], float] = time.time,
         on_event: Callable[[VerificationEvent], None] | None = None,
     ) -> None:
@@ -116,11 +120,14 @@ class Verifier(_Base):
             allowed_countries=allowed_countries,
             resend_cooldown=resend_cooldown,
             report_lease=report_lease,
+            caller_numbers=caller_numbers,
+            max_guess_chance=max_guess_chance,
             clock=clock,
             on_event=on_event,
         )
         self._flash_calls = flash_calls
         self._proven = ProvenDestinations()
+        self._watch = CallerWatch()
         self._store: StoreOperations = self.store.sync_operations()
 
     def start(self, phone: str, *, client_key: str | None) -> Challenge:
@@ -132,7 +139,7 @@ class Verifier(_Base):
         ``blocked_prefixes`` or ``allowed_countries`` refuse the number, and
         VerificationRateLimited when a limit refuses.
         """
-        return self._run(_flows.start(self._settings, self._proven, phone, client_key))
+        return self._run(_flows.start(self._settings, self._proven, self._watch, phone, client_key))
 
     def check(
         self, challenge_id: str, *, received_cli: str | None = None, code: str | None = None
@@ -141,6 +148,14 @@ class Verifier(_Base):
         return self._run(
             _flows.check(self._settings, self._proven, challenge_id, received_cli, code)
         )
+
+    def guess_chance(self) -> float:
+        """The estimated chance that an attacker who knows the recent caller numbers wins one
+        challenge with ``max_attempts`` guesses, from the endings every worker saw (the last
+        1,000, kept in the store), by a collision estimator (``_callers.guess_chance``).
+        Over ``max_guess_chance`` (from 40 endings on), ``start`` logs a WARNING at most once an
+        hour and emits a ``weak_caller_pool`` event."""
+        return self._run(_flows.guess_chance(self._settings))
 
     def cancel(self, challenge_id: str) -> bool:
         """End a pending challenge and report ``canceled``. False when it was not pending."""
@@ -162,7 +177,7 @@ class Verifier(_Base):
         return self._run(_flows.process_due(self._settings))[1]
 
     def _run(self, flow: Flow[T]) -> T:
-        return _flows.run_flow(flow, self._perform)
+        return run_flow(flow, self._perform)
 
     def _perform(self, step: Step) -> Any:
         if isinstance(step, Operation):
@@ -177,7 +192,7 @@ class Verifier(_Base):
                 return error
             return None
         assert isinstance(step, Ring)
-        return self._flash_calls.create(step.phone)
+        return self._flash_calls.create(step.phone, from_=step.caller)
 
 
 class AsyncVerifier(_Base):
@@ -203,6 +218,8 @@ class AsyncVerifier(_Base):
         allowed_countries: Collection[str] | None = None,
         resend_cooldown: float = DEFAULT_RESEND_COOLDOWN,
         report_lease: float = DEFAULT_REPORT_LEASE,
+        caller_numbers: Sequence[str] | None = None,
+        max_guess_chance: float = DEFAULT_MAX_GUESS_CHANCE,
         clock: Callable[[], float] = time.time,
         on_event: Callable[[VerificationEvent], None] | None = None,
     ) -> None:
@@ -223,11 +240,14 @@ class AsyncVerifier(_Base):
             allowed_countries=allowed_countries,
             resend_cooldown=resend_cooldown,
             report_lease=report_lease,
+            caller_numbers=caller_numbers,
+            max_guess_chance=max_guess_chance,
             clock=clock,
             on_event=on_event,
         )
         self._flash_calls = flash_calls
         self._proven = ProvenDestinations()
+        self._watch = CallerWatch()
         self._async_store: AsyncStoreOperations | None = self.store.async_operations()
         self._sync_store: StoreOperations | None = (
             None if self._async_store is not None else self.store.sync_operations()
@@ -236,7 +256,9 @@ class AsyncVerifier(_Base):
 
     async def start(self, phone: str, *, client_key: str | None) -> Challenge:
         """Ring ``phone`` and open a challenge for it (see ``Verifier.start``)."""
-        return await self._run(_flows.start(self._settings, self._proven, phone, client_key))
+        return await self._run(
+            _flows.start(self._settings, self._proven, self._watch, phone, client_key)
+        )
 
     async def check(
         self, challenge_id: str, *, received_cli: str | None = None, code: str | None = None
@@ -245,6 +267,10 @@ class AsyncVerifier(_Base):
         return await self._run(
             _flows.check(self._settings, self._proven, challenge_id, received_cli, code)
         )
+
+    async def guess_chance(self) -> float:
+        """The estimated chance of a guessed code (see ``Verifier.guess_chance``)."""
+        return await self._run(_flows.guess_chance(self._settings))
 
     async def cancel(self, challenge_id: str) -> bool:
         """End a pending challenge and report ``canceled`` (see ``Verifier.cancel``)."""
@@ -263,7 +289,7 @@ class AsyncVerifier(_Base):
         return (await self._run(_flows.process_due(self._settings)))[1]
 
     async def _run(self, flow: Flow[T]) -> T:
-        return await _flows.run_flow_async(flow, self._perform)
+        return await run_flow_async(flow, self._perform)
 
     async def _perform(self, step: Step) -> Any:
         if isinstance(step, Operation):
@@ -285,4 +311,4 @@ class AsyncVerifier(_Base):
                 return error
             return None
         assert isinstance(step, Ring)
-        return await self._flash_calls.create(step.phone)
+        return await self._flash_calls.create(step.phone, from_=step.caller)

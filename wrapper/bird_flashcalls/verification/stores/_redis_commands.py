@@ -14,6 +14,7 @@ from typing import Any, TypeVar, cast
 
 from .._models import CheckStatus
 from .._store import (
+    CallerSample,
     CancelOutcome,
     CheckOutcome,
     Claim,
@@ -39,6 +40,7 @@ _SCRIPT_PARTS = {
     "report_failed": ("done", "report_failed"),
     "take": ("take",),
     "create": ("create",),
+    "callers": ("callers",),
 }
 
 
@@ -99,6 +101,7 @@ class RedisCommands:
         self._salt_key = f"{prefix}:salt"
         self._challenge_prefix = f"{prefix}:challenge:"
         self._limit_prefix = f"{prefix}:limit:"
+        self._callers = (f"{prefix}:callers:{{callers}}", f"{prefix}:callers:{{callers}}:counts")
 
     def _challenge(self, challenge_id: str) -> str:
         return self._challenge_prefix + "{" + challenge_id + "}"
@@ -111,6 +114,13 @@ class RedisCommands:
             yield self._client.set(self._salt_key, secrets.token_hex(32), nx=True)
             self._salt = bytes.fromhex(_text((yield self._client.get(self._salt_key))))
         return self._salt
+
+    def note_caller(self, ending: str, keep: int) -> Commands[CallerSample]:
+        reply = yield self._scripts["callers"](keys=list(self._callers), args=[ending, keep])
+        return CallerSample(int(reply[0]), int(reply[1]))
+
+    def caller_sample(self) -> Commands[CallerSample]:
+        return (yield from self.note_caller("", 0))
 
     def take_quotas(
         self, quotas: Sequence[Quota], now: float, member: str

@@ -12,7 +12,9 @@ Keys, under ``prefix`` (``bird-flashcalls`` by default):
 - ``{prefix}:due``: a sorted set, challenge id -> when ``expire_due()`` must look at it next;
 - ``{prefix}:limit:{<kind>:<hash>}``: a sorted set of start times, one per rate-limit key (a
   keyed hash of the phone number or client key, never the value itself);
-- ``{prefix}:salt``: the random key of that hash, shared by every worker.
+- ``{prefix}:salt``: the random key of that hash, shared by every worker;
+- ``{prefix}:callers:{callers}`` and ``...:counts``: the last caller endings seen (keyed hashes)
+  and how often each is among them, for ``guess_chance()``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 from ...errors import ConfigurationError
 from .._store import (
     AsyncStoreOperations,
+    CallerSample,
     CancelOutcome,
     CheckOutcome,
     Claim,
@@ -131,6 +134,12 @@ class _SyncRedis(StoreOperations):
     def report_failed(self, challenge_id: str, token: str, now: float, give_up: bool) -> None:
         return run(self._commands.report_failed(challenge_id, token, now, give_up))
 
+    def note_caller(self, ending: str, keep: int) -> CallerSample:
+        return run(self._commands.note_caller(ending, keep))
+
+    def caller_sample(self) -> CallerSample:
+        return run(self._commands.caller_sample())
+
 
 class _AsyncRedis(AsyncStoreOperations):
     def __init__(self, commands: RedisCommands) -> None:
@@ -164,3 +173,9 @@ class _AsyncRedis(AsyncStoreOperations):
 
     async def report_failed(self, challenge_id: str, token: str, now: float, give_up: bool) -> None:
         return await run_async(self._commands.report_failed(challenge_id, token, now, give_up))
+
+    async def note_caller(self, ending: str, keep: int) -> CallerSample:
+        return await run_async(self._commands.note_caller(ending, keep))
+
+    async def caller_sample(self) -> CallerSample:
+        return await run_async(self._commands.caller_sample())
