@@ -270,12 +270,13 @@ def check(
         _emit(settings, "checked", None, "not_found")
         return _NOT_FOUND
     _emit(settings, "checked", challenge_id, outcome.status)
-    phone = None
+    phone = outcome.phone
     if outcome.status == "verified":
-        # Read before the report is sent: once Bird has it the store may forget the record.
-        record = yield from _store(SnapshotOp(challenge_id))
-        if record is not None:
-            phone = record.phone
+        if phone is None:
+            # Read before the report is sent: once Bird has it the store may forget the record.
+            record = yield from _store(SnapshotOp(challenge_id))
+            phone = None if record is None else record.phone
+        if phone is not None:
             proven.add(destination_key(phone), now)
     if outcome.report is not None:
         yield from deliver(settings, outcome.report)

@@ -145,6 +145,8 @@ class CheckOutcome:
     status: CheckStatus
     attempts_left: int
     report: Report | None = None
+    # The number verified, where the store has it at hand (None: the flow reads the record).
+    phone: str | None = attrs.field(default=None, repr=False)
 
 
 @attrs.frozen

@@ -101,7 +101,7 @@ def on_check(
         return CheckOutcome("expired", 0, report)
     if matched:
         report = end_challenge(record, "verified", "verified", received_cli, now, claim)
-        return CheckOutcome("verified", record.max_attempts - record.attempts, report)
+        return CheckOutcome("verified", record.max_attempts - record.attempts, report, record.phone)
     record.attempts += 1
     left = record.max_attempts - record.attempts
     if left > 0:
