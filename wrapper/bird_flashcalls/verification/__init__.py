@@ -1,4 +1,5 @@
-"""Verification sessions: the whole phone-verification flow by flash call, safe by default.
+"""Verification sessions: the whole phone-verification flow by flash call, with limits and
+destination checks on by default (the README's threat model says what they hold against).
 
     from bird_flashcalls.verification import Verifier, SQLiteStore
 
