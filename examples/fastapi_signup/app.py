@@ -39,6 +39,7 @@ from bird_flashcalls.verification import (
     SQLiteStore,
     VerificationRateLimited,
     VerificationStore,
+    client_key_for_ip,
 )
 from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
@@ -141,10 +142,17 @@ def create_app(
     async def invalid(request: Request, error: InvalidRequestError) -> JSONResponse:
         return JSONResponse({"detail": str(error), "field": error.field}, status_code=422)
 
+    def client_key_of(request: Request) -> str | None:
+        # Behind a proxy, take the client's address from the header the proxy sets instead.
+        host = request.client.host if request.client else None
+        try:
+            return None if host is None else client_key_for_ip(host)
+        except ValueError:
+            return host  # a test client's name: the per-client limit still counts it
+
     @app.post("/signup/phone", status_code=201)
     async def start(body: PhoneIn, request: Request) -> dict[str, Any]:
-        client_key = request.client.host if request.client else None
-        challenge = await verifier_of(request).start(body.phone, client_key=client_key)
+        challenge = await verifier_of(request).start(body.phone, client_key=client_key_of(request))
         return challenge.to_public_dict()  # never the call id, never the caller number
 
     @app.post("/signup/phone/{challenge_id}/check")

@@ -46,7 +46,10 @@ def figures(
     verifier = Verifier(client, store, resend_cooldown=0, per_number_limit=None, max_attempts=100)
     numbers = itertools.count()
     # Wrong answers spread over enough challenges that none of them locks (and is reported).
-    pool = [verifier.start(f"+3160{n:07d}").id for n in range((200 + calls * rounds) // 90 + 1)]
+    pool = [
+        verifier.start(f"+3160{n:07d}", client_key=None).id
+        for n in range((200 + calls * rounds) // 90 + 1)
+    ]
     checked = itertools.count()
     wrong = FROM[:-1] + str((int(FROM[-1]) + 1) % 10)
 
@@ -57,7 +60,9 @@ def figures(
         return wall_us_per_call(check, n)
 
     def starts(n: int) -> float:
-        return wall_us_per_call(lambda _: verifier.start(f"+3161{next(numbers):07d}"), n)
+        return wall_us_per_call(
+            lambda _: verifier.start(f"+3161{next(numbers):07d}", client_key=None), n
+        )
 
     def bare(n: int) -> float:
         return wall_us_per_call(primitive, n)

@@ -37,6 +37,7 @@ SETTINGS: dict[str, Any] = {
     "resend_cooldown": 0,
     "per_number_limit": None,
     "per_client_limit": None,
+    "new_destination_limit": None,
 }
 RESULTS = Path(__file__).resolve().parent / "results.md"
 
@@ -68,7 +69,7 @@ def run_load(verifier: Verifier, worker: int, ledger: Path, until: float) -> Non
     with ledger.open("a", buffering=1) as lines:
         while time.monotonic() < until:
             try:
-                challenge = verifier.start(next(phones))
+                challenge = verifier.start(next(phones), client_key=None)
             except BirdError as error:
                 lines.write(f"error {kind_of(error)}\n")
                 continue

@@ -11,7 +11,7 @@ from typing import Any
 
 from bird_flashcalls.verification import RedisStore, SQLiteStore, VerificationStore, Verifier
 
-from .support import SETTINGS, bird_client, run_load
+from .support import CALLER, SETTINGS, bird_client, run_load
 
 
 def open_store(location: tuple[str, Any]) -> VerificationStore:
@@ -30,11 +30,14 @@ def load_process(
     ledger: Path,
     seconds: float,
     file_size_limit: int | None = None,
+    caller_known: bool = False,
 ) -> None:
     """The load for ``seconds``; with ``file_size_limit``, no file of this process grows past
-    it (RLIMIT_FSIZE): a disk that is full for this process alone."""
+    it (RLIMIT_FSIZE): a disk that is full for this process alone; with ``caller_known``, the
+    verifier picks the caller number itself (``caller_numbers``)."""
     if file_size_limit is not None:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a failed write, not a dead process
         resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
-    verifier = Verifier(bird_client(bird), open_store(location), **SETTINGS)
+    callers = {"caller_numbers": [CALLER]} if caller_known else {}
+    verifier = Verifier(bird_client(bird), open_store(location), **SETTINGS, **callers)
     run_load(verifier, worker, ledger, time.monotonic() + seconds)

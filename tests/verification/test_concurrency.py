@@ -54,7 +54,7 @@ def test_fifty_threads_verify_once_and_never_exceed_max_attempts(
     stores: Stores, fake_bird: FakeBird
 ) -> None:
     workers = verifiers(stores, fake_bird, THREADS, max_attempts=3, resend_cooldown=0)
-    right_one, wrong_one = workers[0].start(PHONE), workers[0].start(PHONE)
+    right_one, wrong_one = (workers[0].start(PHONE, client_key=None) for _ in range(2))
     right = fake_bird.handset_cli(right_one.call_id)
     given = wrong(fake_bird.handset_cli(wrong_one.call_id))
 
@@ -78,9 +78,16 @@ def test_workers_expiring_at_the_same_moment_report_each_timeout_once(
 ) -> None:
     clock = Clock()
     workers = verifiers(
-        stores, fake_bird, 8, clock=clock, ttl=60, resend_cooldown=0, per_number_limit=None
+        stores,
+        fake_bird,
+        8,
+        clock=clock,
+        ttl=60,
+        resend_cooldown=0,
+        per_number_limit=None,
+        new_destination_limit=None,
     )
-    challenges = [workers[0].start(PHONE) for _ in range(40)]
+    challenges = [workers[0].start(PHONE, client_key=None) for _ in range(40)]
     clock.advance(60)
 
     counts = in_threads(len(workers), lambda number: workers[number].expire_due())
@@ -98,9 +105,9 @@ async def test_fifty_tasks_with_the_right_answer_verify_exactly_once(
 ) -> None:
     verifier = AsyncVerifier(fake_bird.async_client(max_retries=0), stores.new(for_async=True))
     try:
-        challenge = await verifier.start(PHONE)
+        challenge = await verifier.start(PHONE, client_key=None)
         right = fake_bird.handset_cli(challenge.call_id)
-        other = await verifier.start("+31612345679")
+        other = await verifier.start("+31612345679", client_key=None)
         given = wrong(fake_bird.handset_cli(other.call_id))
 
         statuses = await asyncio.gather(
@@ -128,7 +135,7 @@ async def test_sqlite_transactions_do_not_block_the_event_loop(tmp_path: Any) ->
     fake = FakeBird()
     path = tmp_path / "verification.db"
     verifier = AsyncVerifier(fake.async_client(max_retries=0), SQLiteStore(path))
-    challenge = await verifier.start(PHONE)
+    challenge = await verifier.start(PHONE, client_key=None)
     locker = SQLiteStore(path)
     connection = locker._connection()
     connection.execute("BEGIN IMMEDIATE")
@@ -162,11 +169,12 @@ def test_worker_processes_verify_once_lock_at_max_attempts_and_expire_once(
         ttl=ttl,
         resend_cooldown=0,
         per_number_limit=None,
+        new_destination_limit=None,
     )
-    right_one, wrong_one = here.start(PHONE), here.start(PHONE)
+    right_one, wrong_one = here.start(PHONE, client_key=None), here.start(PHONE, client_key=None)
     right = fake.handset_cli(right_one.call_id)
     given = wrong(fake.handset_cli(wrong_one.call_id))
-    expiring = [here.start(PHONE) for _ in range(30)]
+    expiring = [here.start(PHONE, client_key=None) for _ in range(30)]
     scenarios = [
         ("check", {"challenge_id": right_one.id, "received_cli": right}, 0.0),
         ("check", {"challenge_id": wrong_one.id, "received_cli": given}, 0.0),

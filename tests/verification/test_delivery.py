@@ -16,8 +16,12 @@ CHALLENGES, LOST = 40, 10
 
 
 async def test_a_report_whose_answer_was_lost_is_sent_again_once_after_the_lease(env: Env) -> None:
-    verifier = env.verifier(report_lease=60, resend_cooldown=0, per_number_limit=None)
-    challenges = [await verifier.start(f"+3161000{n:04d}") for n in range(CHALLENGES)]
+    verifier = env.verifier(
+        report_lease=60, resend_cooldown=0, per_number_limit=None, new_destination_limit=None
+    )
+    challenges = [
+        await verifier.start(f"+3161000{n:04d}", client_key=None) for n in range(CHALLENGES)
+    ]
     for number, challenge in enumerate(challenges):
         if number < LOST:
             env.fake.fail_next(drop_connection=True)  # Bird records it, the answer is lost

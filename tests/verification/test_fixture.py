@@ -20,7 +20,7 @@ def test_signup_verifies_the_phone(verifier, fake_bird):
     from bird_flashcalls.verification import MemoryStore, Verifier
 
     assert isinstance(verifier, Verifier) and isinstance(verifier.store, MemoryStore)
-    challenge = verifier.start("+31612345678")
+    challenge = verifier.start("+31612345678", client_key=None)
     code = fake_bird.handset_cli(challenge.call_id)[-4:]
     assert verifier.check(challenge.id, code=code).verified
     assert fake_bird.calls[challenge.call_id]["result"] == "verified"
@@ -28,7 +28,7 @@ def test_signup_verifies_the_phone(verifier, fake_bird):
 
 def test_each_test_gets_a_fresh_store(verifier):
     # The same number again: no rate limit left over from the previous test.
-    verifier.start("+31612345678")
+    verifier.start("+31612345678", client_key=None)
 """
 
 

@@ -11,7 +11,6 @@ from bird_flashcalls import InvalidRequestError
 from bird_flashcalls.testing import FakeBird
 from bird_flashcalls.verification import (
     AsyncVerifier,
-    CheckResult,
     MemoryStore,
     VerificationEvent,
     VerificationRateLimited,
@@ -39,7 +38,7 @@ async def env(memory_env: Env) -> Env:
 
 
 async def test_the_public_dict_has_everything_but_the_call_id(env: Env) -> None:
-    challenge = await env.verifier().start(PHONE)
+    challenge = await env.verifier().start(PHONE, client_key=None)
 
     public = challenge.to_public_dict()
 
@@ -57,7 +56,7 @@ async def test_the_public_dict_has_everything_but_the_call_id(env: Env) -> None:
 async def test_answers_are_read_as_the_client_reads_numbers_and_codes(env: Env) -> None:
     verifier = env.verifier(resend_cooldown=0, per_number_limit=None, max_attempts=2)
     spaced, international, short_code, not_a_number = [
-        await verifier.start(PHONE) for _ in range(4)
+        await verifier.start(PHONE, client_key=None) for _ in range(4)
     ]
     seen = env.fake.handset_cli(spaced.call_id)
 
@@ -67,7 +66,9 @@ async def test_answers_are_read_as_the_client_reads_numbers_and_codes(env: Env) 
     cli = "00" + env.fake.handset_cli(international.call_id)[1:]
     assert (await verifier.check(international.id, received_cli=cli)).verified
     five_digits = env.fake.handset_cli(short_code.call_id)[-5:]
-    assert await verifier.check(short_code.id, code=five_digits) == CheckResult("wrong", False, 1)
+    with pytest.raises(InvalidRequestError, match="code has 5 digits"):
+        await verifier.check(short_code.id, code=five_digits)  # uses no attempt
+    assert (await verifier.state(short_code.id)).attempts_left == 2
     assert (await verifier.check(short_code.id, code=right_code(env.fake, short_code))).verified
     await verifier.check(not_a_number.id, received_cli="Unknown caller")
     await verifier.check(not_a_number.id, received_cli="Unknown caller")
@@ -93,14 +94,17 @@ class CountingStore(MemoryStore):
 def test_arguments_are_checked_before_the_store_or_bird_is_asked(fake_bird: FakeBird) -> None:
     store = CountingStore()
     verifier = memory_verifier(fake_bird, store=store)
-    challenge = verifier.start(PHONE)
+    challenge = verifier.start(PHONE, client_key=None)
     refused: list[tuple[Any, str, str | None]] = [
         (lambda: verifier.check(challenge.id), "code", "exactly one answer"),
         (lambda: verifier.check(challenge.id, code="1", received_cli=PHONE), "received_cli", None),
         (lambda: verifier.check(None, code="1234"), "challenge_id", "must be the id"),
         (lambda: verifier.check(12345, code="1234"), "challenge_id", None),
         (lambda: verifier.check(challenge.id, code="12a4"), "code", "digits only"),
-        (lambda: verifier.start("12345"), "phone", None),
+        (lambda: verifier.check(challenge.id, code="123"), "code", "has 3 digits: a code has 4"),
+        (lambda: verifier.check(challenge.id, code="1" * 200_000), "code", "at most 64"),
+        (lambda: verifier.check(challenge.id, received_cli="1" * 10**6), "received_cli", "at most"),
+        (lambda: verifier.start("12345", client_key=None), "phone", None),
         (lambda: verifier.start(PHONE, client_key=""), "client_key", "non-empty string"),
     ]
 
@@ -115,7 +119,7 @@ def test_arguments_are_checked_before_the_store_or_bird_is_asked(fake_bird: Fake
     for possible in ("x", "x" * 128):
         assert verifier.check(possible, code="1234").status == "not_found"
 
-    assert store.looked_up == [challenge.id, "x", "x" * 128]  # "12a4" is read by the store
+    assert store.looked_up == ["x", "x" * 128]  # no answer above reached the store
     assert len(fake_bird.calls) == 1
     state = verifier.state(challenge.id)
     assert state is not None and state.attempts_left == 3
@@ -148,13 +152,16 @@ async def test_a_refused_start_says_which_limit_and_when_to_try_again(
 async def test_events_follow_the_flow_and_a_failed_report_holds_up_the_rest(env: Env) -> None:
     events: list[VerificationEvent] = []
     verifier = env.verifier(on_event=events.append, per_number_limit=(1, 60), ttl=10)
-    challenge = await verifier.start(PHONE)
+    challenge = await verifier.start(PHONE, client_key=None)
     with pytest.raises(VerificationRateLimited):
-        await verifier.start(PHONE)
+        await verifier.start(PHONE, client_key=None)
     await verifier.check(challenge.id, code=wrong(right_code(env.fake, challenge)))
     await verifier.check(challenge.id, code=right_code(env.fake, challenge))
     await verifier.check("no-such-challenge", code="1234")
-    first, second = await verifier.start(OTHER_PHONE), await verifier.start("+31612345670")
+    first, second = (
+        await verifier.start(OTHER_PHONE, client_key=None),
+        await verifier.start("+31612345670", client_key=None),
+    )
     env.clock.advance(10)
     env.fake.fail_next(status=500, times=10)  # the first report fails: the rest wait too
 
@@ -163,7 +170,7 @@ async def test_events_follow_the_flow_and_a_failed_report_holds_up_the_rest(env:
 
     assert events[:6] == [
         VerificationEvent("started", challenge.id, None),
-        VerificationEvent("rate_limited", None, "per_number_limit"),
+        VerificationEvent("rate_limited", None, "per_number_limit", "NL"),
         VerificationEvent("checked", challenge.id, "wrong"),
         VerificationEvent("checked", challenge.id, "verified"),
         VerificationEvent("reported", challenge.id, "verified"),
@@ -184,7 +191,7 @@ async def test_a_failing_hook_changes_nothing(env: Env, caplog: pytest.LogCaptur
     verifier = env.verifier(on_event=broken)
 
     with caplog.at_level(logging.ERROR, logger="bird_flashcalls.verification"):
-        challenge = await verifier.start(PHONE)
+        challenge = await verifier.start(PHONE, client_key=None)
         assert (await verifier.check(challenge.id, code=right_code(env.fake, challenge))).verified
 
     assert [r.getMessage() for r in caplog.records] == [
@@ -198,7 +205,9 @@ async def test_a_failing_hook_changes_nothing(env: Env, caplog: pytest.LogCaptur
 def test_reports_are_logged_with_what_happened(fake_bird: FakeBird, caplog) -> None:
     events: list[VerificationEvent] = []
     verifier = memory_verifier(fake_bird, on_event=events.append)
-    taken, kept, dropped, lost = (verifier.start(f"+3161234567{n}") for n in range(4))
+    taken, kept, dropped, lost = (
+        verifier.start(f"+3161234567{n}", client_key=None) for n in range(4)
+    )
     faults = [{"status": 503}, {"status": 404}, {"drop_connection": True}]
 
     with caplog.at_level(logging.DEBUG, logger="bird_flashcalls.verification"):
@@ -236,7 +245,7 @@ def test_a_store_failure_after_a_decision_is_logged_and_the_answer_stands(
     fake_bird: FakeBird, caplog: pytest.LogCaptureFixture, bird_fault, operation
 ) -> None:
     verifier = memory_verifier(fake_bird, store=FailingReportStore())
-    challenge = verifier.start(PHONE)
+    challenge = verifier.start(PHONE, client_key=None)
     if bird_fault is not None:
         fake_bird.fail_next(status=bird_fault)
 
@@ -273,7 +282,7 @@ def test_a_call_nobody_can_check_is_canceled_at_bird(
     verifier = Verifier(client, store, clock=Clock())
 
     with pytest.raises((ConnectionError, InvalidRequestError), match=error):
-        verifier.start(PHONE)
+        verifier.start(PHONE, client_key=None)
 
     [call_id] = list(fake_bird.calls)
     assert end_requests(fake_bird, call_id) == [{"result": "canceled"}]
@@ -284,7 +293,7 @@ async def test_the_coroutine_driver_hands_a_failed_step_to_its_flow(fake_bird: F
     async with fake_bird.async_client(max_retries=0) as client:
         verifier = AsyncVerifier(client, FailingCreateStore(), clock=Clock())
         with pytest.raises(ConnectionError, match="the store went away"):
-            await verifier.start(PHONE)
+            await verifier.start(PHONE, client_key=None)
 
     [call_id] = list(fake_bird.calls)
     assert end_requests(fake_bird, call_id) == [{"result": "canceled"}]
@@ -292,9 +301,11 @@ async def test_the_coroutine_driver_hands_a_failed_step_to_its_flow(fake_bird: F
 
 async def test_many_expired_challenges_are_all_reported(env: Env) -> None:
     # More than one batch of the store's claim_due (each store's limit: the store contract).
-    verifier = env.verifier(ttl=10, resend_cooldown=0, per_number_limit=None)
+    verifier = env.verifier(
+        ttl=10, resend_cooldown=0, per_number_limit=None, new_destination_limit=None
+    )
     count = DUE_BATCH + 7
-    calls = [(await verifier.start(PHONE)).call_id for _ in range(count)]
+    calls = [(await verifier.start(PHONE, client_key=None)).call_id for _ in range(count)]
     env.clock.advance(10)
 
     assert await verifier.expire_due() == count

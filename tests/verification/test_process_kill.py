@@ -51,7 +51,7 @@ def test_a_check_decided_by_a_killed_worker_is_reported_by_the_next_flush(
         report_lease=LEASE,
         clock=clock,
     )
-    challenge = here.start("+31612345678")
+    challenge = here.start("+31612345678", client_key=None)
     seen = fake.handset_cli(challenge.call_id)
     given = seen if answer == "right" else seen[:-1] + str((int(seen[-1]) + 1) % 10)
 
@@ -85,7 +85,7 @@ def test_a_timeout_decided_by_a_killed_worker_is_reported_by_the_next_expire_due
     here = Verifier(
         fake.client(max_retries=0), shared_stores.new(), ttl=60, report_lease=LEASE, clock=clock
     )
-    challenge = here.start("+31612345678")
+    challenge = here.start("+31612345678", client_key=None)
     clock.advance(60)
 
     kill_after_decision(shared_stores.location(), bird, "expire_due", {}, clock.now)

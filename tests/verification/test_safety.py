@@ -156,7 +156,7 @@ def test_answers_are_compared_in_constant_time(
 
     monkeypatch.setattr(hmac, "compare_digest", spy)
     verifier = memory_verifier(fake_bird, resend_cooldown=0)
-    typed, seen = verifier.start(PHONE), verifier.start(PHONE)
+    typed, seen = verifier.start(PHONE, client_key=None), verifier.start(PHONE, client_key=None)
     code, cli = right_code(fake_bird, typed), fake_bird.handset_cli(seen.call_id)
 
     assert verifier.check(typed.id, code=code).verified
@@ -187,16 +187,18 @@ def test_redis_records_and_limits_expire_by_themselves(
     # Pending: kept until a day past its expiry at most, waiting for expire_due().
     assert 0 < client.pttl(key) <= (300 + 86400) * 1000
     limits = list(client.scan_iter(match=f"{stores.prefix}:limit:*"))
-    assert len(limits) == 3
-    windows = {"resend": 30, "number": 600, "client": 3600}
+    assert len(limits) == 5
+    windows = {"resend": 30, "number": 600, "number1": 86400, "client": 3600, "destinations": 60}
     for limit in limits:
         kind = limit.split("{", 1)[1].split(":", 1)[0]
         assert 0 < client.pttl(limit) <= windows[kind] * 1000
+    for callers in client.scan_iter(match=f"{stores.prefix}:callers:*"):
+        assert 0 < client.pttl(callers) <= 30 * 86400 * 1000
     # Locked and reported: kept an hour past its expiry, to answer "locked".
     verifier.check(challenge.id, received_cli=WRONG_CLI)
     assert 0 < client.pttl(key) <= (300 + 3600) * 1000
     # Verified and reported: gone at once.
-    other = verifier.start(OTHER_PHONE)
+    other = verifier.start(OTHER_PHONE, client_key=None)
     verifier.check(other.id, received_cli=fake_bird.handset_cli(other.call_id))
     assert not client.exists(f"{stores.prefix}:challenge:{{{other.id}}}")
     client.close()
@@ -207,8 +209,9 @@ def test_sqlite_rows_are_removed_by_expire_due(
     tmp_path: Path, fake_bird: FakeBird, clock: Clock
 ) -> None:
     path = tmp_path / "v.db"
-    verifier = Verifier(fake_bird.client(), SQLiteStore(path), ttl=60, clock=clock)
-    verifier.start(PHONE)
+    limits = {"per_number_limit": (3, 600), "new_destination_limit": None}
+    verifier = Verifier(fake_bird.client(), SQLiteStore(path), ttl=60, clock=clock, **limits)
+    verifier.start(PHONE, client_key=None)
     clock.advance(60)
     verifier.expire_due()  # reports the timeout; the row stays an hour to answer "expired"
 
@@ -226,7 +229,7 @@ def test_sqlite_rows_are_removed_by_expire_due(
 
 def test_unreported_records_are_not_kept_forever(fake_bird: FakeBird, clock: Clock) -> None:
     verifier = memory_verifier(fake_bird, ttl=60, clock=clock)
-    challenge = verifier.start(PHONE)
+    challenge = verifier.start(PHONE, client_key=None)
     clock.advance(60)
     fake_bird.fail_next(status=503, times=10)
     assert verifier.expire_due() == 1  # decided; Bird down
@@ -241,7 +244,8 @@ def test_unreported_records_are_not_kept_forever(fake_bird: FakeBird, clock: Clo
 
 def test_the_steps_of_a_flow_keep_numbers_and_answers_out_of_their_reprs() -> None:
     """A traceback with local variables shows each step's repr."""
-    from bird_flashcalls.verification._flows import GivenAnswer, Ring
+    from bird_flashcalls.verification._answers import GivenAnswer
+    from bird_flashcalls.verification._flows import Ring
 
     shown = repr(Ring(PHONE)) + repr(GivenAnswer("4711", WRONG_CLI))
     assert PHONE not in shown

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 import pytest
-from bird_flashcalls import BirdError
+from bird_flashcalls import BirdError, InvalidRequestError
 from bird_flashcalls.verification import (
     ChallengeState,
     CheckResult,
@@ -49,17 +49,20 @@ async def test_start_rings_the_phone_and_returns_a_challenge(env: Env) -> None:
     assert challenge.id.replace("-", "").replace("_", "").isalnum()
     assert env.reports(challenge.call_id) == []
     seen = env.fake.handset_cli(challenge.call_id)
-    assert (await verifier.check(challenge.id, code=seen[-4:])).status == "wrong"
-    assert (await verifier.check(challenge.id, code=seen[-6:])).verified
+    with pytest.raises(InvalidRequestError, match="code has 4 digits; this challenge's code has 6"):
+        await verifier.check(challenge.id, code=seen[-4:])  # uses no attempt
+    assert await verifier.check(challenge.id, code=seen[-6:]) == CheckResult(
+        "verified", True, 3, PHONE
+    )
 
 
 async def test_the_right_answer_verifies_once_and_is_reported_once(env: Env) -> None:
     verifier = env.verifier()
-    challenge = await verifier.start(PHONE)
+    challenge = await verifier.start(PHONE, client_key=None)
 
     result = await verifier.check(challenge.id, code=right_code(env.fake, challenge))
 
-    assert result == CheckResult("verified", True, 3)
+    assert result == CheckResult("verified", True, 3, PHONE)
     assert env.reports(challenge.call_id) == ["verified"]
     assert await verifier.check(challenge.id, code=right_code(env.fake, challenge)) == NOT_FOUND
     assert env.reports(challenge.call_id) == ["verified"]
@@ -71,11 +74,13 @@ async def test_the_right_answer_verifies_once_and_is_reported_once(env: Env) -> 
 
 async def test_a_report_bird_did_not_take_waits_for_flush_and_the_outcome_stands(env: Env) -> None:
     verifier = env.verifier()
-    challenge = await verifier.start(PHONE)
+    challenge = await verifier.start(PHONE, client_key=None)
     seen = env.fake.handset_cli(challenge.call_id)
     env.fake.fail_next(status=503, times=2)
 
-    assert await verifier.check(challenge.id, received_cli=seen) == CheckResult("verified", True, 3)
+    assert await verifier.check(challenge.id, received_cli=seen) == CheckResult(
+        "verified", True, 3, PHONE
+    )
 
     state = await verifier.state(challenge.id)
     assert state is not None and (state.status, state.reported) == ("verified", False)
@@ -93,8 +98,8 @@ async def test_wrong_answers_count_down_and_the_last_one_locks_and_is_reported_o
     env: Env,
 ) -> None:
     verifier = env.verifier(max_attempts=2, resend_cooldown=0)
-    saved = await verifier.start(PHONE)
-    locked = await verifier.start(PHONE)
+    saved = await verifier.start(PHONE, client_key=None)
+    locked = await verifier.start(PHONE, client_key=None)
     code = right_code(env.fake, locked)
 
     assert await verifier.check(saved.id, received_cli=WRONG_CLI) == CheckResult("wrong", False, 1)
@@ -115,7 +120,10 @@ async def test_an_answer_counts_until_the_expiry_and_then_the_timeout_is_reporte
 ) -> None:
     verifier = env.verifier(ttl=60, resend_cooldown=0)
     started_at = env.clock.now
-    in_time, late = await verifier.start(PHONE), await verifier.start(PHONE)
+    in_time, late = (
+        await verifier.start(PHONE, client_key=None),
+        await verifier.start(PHONE, client_key=None),
+    )
     env.clock.advance(59.999)
     assert (await verifier.check(in_time.id, code=right_code(env.fake, in_time))).verified
     env.clock.now = started_at + 60
@@ -133,7 +141,9 @@ async def test_cancel_ends_a_pending_challenge_only_and_reports_once(env: Env) -
     verifier = env.verifier(
         ttl=60, max_attempts=1, resend_cooldown=0, per_number_limit=None, on_event=events.append
     )
-    canceled, verified, locked, expiring = [await verifier.start(PHONE) for _ in range(4)]
+    canceled, verified, locked, expiring = [
+        await verifier.start(PHONE, client_key=None) for _ in range(4)
+    ]
     assert (await verifier.check(verified.id, code=right_code(env.fake, verified))).verified
     assert await verifier.check(locked.id, received_cli=WRONG_CLI) == LOCKED
 
@@ -162,14 +172,14 @@ async def test_cancel_ends_a_pending_challenge_only_and_reports_once(env: Env) -
 
 async def test_expire_due_reports_each_expired_challenge_once_and_leaves_the_rest(env: Env) -> None:
     verifier = env.verifier(ttl=100, resend_cooldown=0, per_number_limit=None)
-    old = [await verifier.start(PHONE) for _ in range(3)]
-    verified, locked, canceled = [await verifier.start(PHONE) for _ in range(3)]
+    old = [await verifier.start(PHONE, client_key=None) for _ in range(3)]
+    verified, locked, canceled = [await verifier.start(PHONE, client_key=None) for _ in range(3)]
     await verifier.check(verified.id, code=right_code(env.fake, verified))
     for _ in range(3):
         await verifier.check(locked.id, received_cli=WRONG_CLI)
     await verifier.cancel(canceled.id)
     env.clock.advance(50)
-    young = await verifier.start(PHONE)
+    young = await verifier.start(PHONE, client_key=None)
     env.clock.advance(50)
 
     assert await verifier.expire_due() == 3
@@ -187,7 +197,10 @@ async def test_a_report_bird_refuses_for_good_is_dropped_and_the_outcome_stands(
 ) -> None:
     events: list[VerificationEvent] = []
     verifier = env.verifier(max_attempts=1, resend_cooldown=0, on_event=events.append)
-    verified, locked = await verifier.start(PHONE), await verifier.start(PHONE)
+    verified, locked = (
+        await verifier.start(PHONE, client_key=None),
+        await verifier.start(PHONE, client_key=None),
+    )
     env.fake.fail_next(status=422)
     assert (await verifier.check(verified.id, code=right_code(env.fake, verified))).verified
     env.fake.fail_next(status=404)
@@ -210,9 +223,9 @@ async def test_a_report_bird_refuses_for_good_is_dropped_and_the_outcome_stands(
 async def test_a_report_whose_worker_vanished_is_sent_after_the_lease(env: Env) -> None:
     # A claim that is never settled: as a worker that died right after deciding leaves it.
     verifier = env.verifier(report_lease=30)
-    challenge = await verifier.start(PHONE)
+    challenge = await verifier.start(PHONE, client_key=None)
     now = env.clock.now
-    from bird_flashcalls.verification._flows import GivenAnswer
+    from bird_flashcalls.verification._answers import GivenAnswer
     from bird_flashcalls.verification._store import Claim
 
     arguments = (challenge.id, GivenAnswer(right_code(env.fake, challenge), None), now)
@@ -234,39 +247,39 @@ async def test_a_report_whose_worker_vanished_is_sent_after_the_lease(env: Env) 
 async def test_per_number_limit_refuses_before_any_call_in_a_sliding_window(env: Env) -> None:
     verifier = env.verifier(per_number_limit=(3, 600), resend_cooldown=0)
     for _ in range(3):
-        await verifier.start(PHONE)
+        await verifier.start(PHONE, client_key=None)
         env.clock.advance(100)
     creates = len(env.fake.calls)
 
     with pytest.raises(VerificationRateLimited) as refused:
-        await verifier.start("+31 6 12345678")
+        await verifier.start("+31 6 12345678", client_key=None)
 
     assert isinstance(refused.value, BirdError)
     assert (refused.value.limit, refused.value.retry_after) == ("per_number_limit", approx(300))
     assert "try again in 300 s" in str(refused.value)
     assert PHONE not in str(refused.value) and "12345678" not in str(refused.value)
     assert len(env.fake.calls) == creates
-    await verifier.start(OTHER_PHONE)  # another number is not limited
+    await verifier.start(OTHER_PHONE, client_key=None)  # another number is not limited
     env.clock.advance(299.5)
     with pytest.raises(VerificationRateLimited) as refused:
-        await verifier.start(PHONE)
+        await verifier.start(PHONE, client_key=None)
     assert refused.value.retry_after == pytest.approx(0.5)
     env.clock.advance(0.5)  # exactly one window after the first start
-    await verifier.start(PHONE)
+    await verifier.start(PHONE, client_key=None)
 
 
 async def test_the_resend_cooldown_spaces_starts_and_the_longest_wait_is_given(env: Env) -> None:
     verifier = env.verifier(resend_cooldown=30, per_number_limit=(2, 600))
-    await verifier.start(PHONE)
+    await verifier.start(PHONE, client_key=None)
     env.clock.advance(10)
     with pytest.raises(VerificationRateLimited) as refused:
-        await verifier.start(PHONE)
+        await verifier.start(PHONE, client_key=None)
     assert (refused.value.limit, refused.value.retry_after) == ("resend_cooldown", approx(20))
     env.clock.advance(20)
-    await verifier.start(PHONE)
+    await verifier.start(PHONE, client_key=None)
 
     with pytest.raises(VerificationRateLimited) as refused:
-        await verifier.start(PHONE)
+        await verifier.start(PHONE, client_key=None)
 
     assert (refused.value.limit, refused.value.retry_after) == ("per_number_limit", approx(570))
 
@@ -284,7 +297,9 @@ async def test_per_client_limit_counts_by_client_key_and_refusals_use_up_no_limi
 
     assert (refused.value.limit, refused.value.retry_after) == ("per_client_limit", approx(3600))
     await verifier.start("+31612345673", client_key="198.51.100.1")
-    await verifier.start("+31612345674")  # without a key, only the number's limits apply
+    await verifier.start(
+        "+31612345674", client_key=None
+    )  # without a key, only the number's limits apply
     env.clock.advance(3600)
     assert await verifier.expire_due() == 4  # refusals left nothing that stops expire_due()
     await verifier.start(PHONE, client_key="10.0.0.2")
@@ -293,19 +308,19 @@ async def test_per_client_limit_counts_by_client_key_and_refusals_use_up_no_limi
 async def test_workers_sharing_a_store_share_its_limits_and_challenges(env: Env) -> None:
     first = env.verifier(per_number_limit=(2, 600), resend_cooldown=0)
     second = env.verifier(env.new_store(), per_number_limit=(2, 600), resend_cooldown=0)
-    challenge = await first.start(PHONE)
-    await second.start(PHONE)
+    challenge = await first.start(PHONE, client_key=None)
+    await second.start(PHONE, client_key=None)
 
     for verifier in (first, second):
         with pytest.raises(VerificationRateLimited):
-            await verifier.start(PHONE)
+            await verifier.start(PHONE, client_key=None)
     assert (await second.check(challenge.id, code=right_code(env.fake, challenge))).verified
     assert await first.check(challenge.id, code=right_code(env.fake, challenge)) == NOT_FOUND
 
 
 async def test_state_reads_a_challenge_without_changing_it(env: Env) -> None:
     verifier = env.verifier(ttl=100)
-    challenge = await verifier.start(PHONE)
+    challenge = await verifier.start(PHONE, client_key=None)
     await verifier.check(challenge.id, received_cli=WRONG_CLI)
 
     pending = await verifier.state(challenge.id)
@@ -318,7 +333,10 @@ async def test_state_reads_a_challenge_without_changing_it(env: Env) -> None:
 
 async def test_records_are_forgotten_after_they_end(env: Env) -> None:
     verifier = env.verifier(ttl=100, resend_cooldown=0)
-    verified, locked = await verifier.start(PHONE), await verifier.start(PHONE)
+    verified, locked = (
+        await verifier.start(PHONE, client_key=None),
+        await verifier.start(PHONE, client_key=None),
+    )
     await verifier.check(verified.id, code=right_code(env.fake, verified))
     for _ in range(3):
         await verifier.check(locked.id, received_cli=WRONG_CLI)

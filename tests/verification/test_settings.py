@@ -8,7 +8,13 @@ from typing import Any
 import pytest
 from bird_flashcalls import ConfigurationError
 from bird_flashcalls.testing import FakeBird
-from bird_flashcalls.verification import AsyncVerifier, MemoryStore, RedisStore, Verifier
+from bird_flashcalls.verification import (
+    DEFAULT_BLOCKED_PREFIXES,
+    AsyncVerifier,
+    MemoryStore,
+    RedisStore,
+    Verifier,
+)
 from bird_flashcalls.verification._settings import Settings
 
 from .support import WRONG_CLI, Clock, end_requests, reports
@@ -18,8 +24,14 @@ def test_the_defaults_are_the_documented_ones() -> None:
     settings = Settings()
 
     assert (settings.ttl, settings.max_attempts, settings.code_digits) == (300.0, 3, 4)
-    assert (settings.per_number_limit, settings.per_client_limit) == ((3, 600.0), (20, 3600.0))
+    assert settings.per_number_limit == ((3, 600.0), (10, 86400.0))
+    assert (settings.per_client_limit, settings.new_destination_limit) == ((20, 3600.0), (30, 60))
     assert (settings.resend_cooldown, settings.report_lease) == (30.0, 120.0)
+    assert (settings.blocked_prefixes, settings.allowed_countries) == (
+        DEFAULT_BLOCKED_PREFIXES,
+        None,
+    )
+    assert {"+800", "+808", "+870", "+881", "+882", "+883", "+979"} <= set(DEFAULT_BLOCKED_PREFIXES)
 
 
 @pytest.mark.parametrize(
@@ -43,6 +55,13 @@ def test_the_defaults_are_the_documented_ones() -> None:
             "per_client_limit[0] (starts) must be a whole number from 1 to 1000000, got 0",
         ),
         ({"per_client_limit": (20, -1)}, "per_client_limit[1] (window)"),
+        ({"per_number_limit": ((3, 600), (0, 60))}, "per_number_limit[1][0] (starts) must be"),
+        ({"per_number_limit": ()}, "per_number_limit must be (count, seconds), a sequence"),
+        ({"new_destination_limit": (5, 0)}, "new_destination_limit[1] (window) must be"),
+        ({"blocked_prefixes": "+979"}, "blocked_prefixes must be a sequence of '+' and digits"),
+        ({"blocked_prefixes": ["979"]}, "blocked_prefixes holds '979': each must be '+' then"),
+        ({"allowed_countries": "NL"}, "allowed_countries must be a collection of ISO 3166-1"),
+        ({"allowed_countries": {"NL", "uk", "XX"}}, "allowed_countries holds 'XX', 'uk': not"),
         ({"resend_cooldown": -1}, "resend_cooldown must be a number of seconds >= 0, got -1"),
         (
             {"resend_cooldown": math.nan},
@@ -68,7 +87,10 @@ def test_a_refused_setting_is_named_with_its_bounds(settings: dict[str, Any], me
         {"max_attempts": 100},
         {"max_attempts": 1},
         {"code_digits": 6},
-        {"per_number_limit": (1_000_000, 30 * 86400)},
+        {"per_number_limit": ((1_000_000, 30 * 86400),)},
+        {"per_number_limit": ((1, 0.001), (5, 60))},
+        {"blocked_prefixes": ()},
+        {"allowed_countries": frozenset({"GB", "GG"})},
         {"per_client_limit": (1, 0.001)},
         {"resend_cooldown": 0},
     ],
@@ -124,7 +146,7 @@ def test_a_redis_client_that_decodes_responses_works_the_same(
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     store = RedisStore(client, prefix="decoded")
     verifier = Verifier(fake_bird.client(), store, ttl=60, max_attempts=2, clock=clock)
-    right, locked, expiring = (verifier.start(f"+3161234567{n}") for n in range(3))
+    right, locked, expiring = (verifier.start(f"+3161234567{n}", client_key=None) for n in range(3))
 
     assert verifier.check(right.id, received_cli=fake_bird.handset_cli(right.call_id)).verified
     assert [verifier.check(locked.id, received_cli=WRONG_CLI).status for _ in range(2)] == [

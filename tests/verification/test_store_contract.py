@@ -16,7 +16,7 @@ from bird_flashcalls.verification import (
     SQLiteStore,
     VerificationRateLimited,
 )
-from bird_flashcalls.verification._flows import GivenAnswer
+from bird_flashcalls.verification._answers import GivenAnswer
 from bird_flashcalls.verification._store import CheckOutcome, Claim
 
 from .conftest import open_stores
@@ -169,19 +169,21 @@ async def test_redis_store_reloads_flushed_scripts_and_runs_each_command_once(
     calls = []
     for _ in range(2):
         stores.flush_scripts()
-        calls.append(await verifier.start(PHONE))
+        calls.append(await verifier.start(PHONE, client_key=None))
     stores.flush_scripts()
     with pytest.raises(VerificationRateLimited):  # each start was counted once
-        await verifier.start(PHONE)
+        await verifier.start(PHONE, client_key=None)
     checked, canceled = calls
     stores.flush_scripts()
     assert (await verifier.check(checked.id, received_cli=WRONG_CLI)).attempts_left == 2
     stores.flush_scripts()
     seen = env.fake.handset_cli(checked.call_id)
-    assert await verifier.check(checked.id, received_cli=seen) == CheckResult("verified", True, 2)
+    assert await verifier.check(checked.id, received_cli=seen) == CheckResult(
+        "verified", True, 2, PHONE
+    )
     stores.flush_scripts()
     assert await verifier.cancel(canceled.id)
-    expiring = await verifier.start(OTHER_PHONE)
+    expiring = await verifier.start(OTHER_PHONE, client_key=None)
     env.clock.advance(60)
     stores.flush_scripts()
     assert await verifier.expire_due() == 1

@@ -69,7 +69,7 @@ def test_sqlite_store_creates_its_files_for_the_owner_alone_whatever_the_umask(
     previous = os.umask(0o022)
     try:
         store = SQLiteStore(tmp_path / "v.db")
-        Verifier(fake_bird.client(), store).start(PHONE)
+        Verifier(fake_bird.client(), store).start(PHONE, client_key=None)
     finally:
         os.umask(previous)
     modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir()}
@@ -91,7 +91,7 @@ def test_a_database_locked_longer_than_busy_timeout_raises_store_error(
 ) -> None:
     path = tmp_path / "v.db"
     verifier = Verifier(fake_bird.client(), SQLiteStore(path, busy_timeout=0.2))
-    challenge = verifier.start(PHONE)
+    challenge = verifier.start(PHONE, client_key=None)
     code = wrong(right_code(fake_bird, challenge))
     with locked(path), pytest.raises(StoreError) as raised:
         verifier.check(challenge.id, code=code)
@@ -138,7 +138,7 @@ def test_a_start_failing_after_bird_placed_the_call_says_so_and_reports_canceled
             http_client=http,
         )
         with lock, pytest.raises(StoreError) as raised:
-            Verifier(flash_calls, store).start(PHONE)
+            Verifier(flash_calls, store).start(PHONE, client_key=None)
         http.close()
     store.close()
 
@@ -175,7 +175,7 @@ async def test_redis_down_raises_store_error(
         else:
             verifier = Driver(AsyncVerifier(fake_bird.async_client(), RedisStore(client)))
         with pytest.raises(StoreError) as raised:
-            await verifier.start(PHONE)
+            await verifier.start(PHONE, client_key=None)
         await verifier.wrapped._flash_calls.aclose() if mode == "async" else None
         await client.aclose() if mode == "async" else client.close()
     assert_store_error(raised.value, "RedisStore", "could not reach Redis", Exception)
@@ -215,11 +215,11 @@ async def test_a_redis_that_evicts_keys_is_refused_unless_allowed(
             verifier = env.verifier(stores.new(for_async=True))
             for _ in range(2):  # at every operation, until the server is fixed
                 with pytest.raises(ConfigurationError, match="noeviction"):
-                    await verifier.start(PHONE)
+                    await verifier.start(PHONE, client_key=None)
         client = stores.redis_client(for_async=mode == "async")
         allowed = RedisStore(client, prefix=stores.prefix, allow_eviction=True)
         stores._opened.append(allowed.client)
-        assert (await env.verifier(allowed).start(PHONE)).phone == PHONE
+        assert (await env.verifier(allowed).start(PHONE, client_key=None)).phone == PHONE
     await env.aclose()
 
 
@@ -240,9 +240,9 @@ async def test_where_config_get_is_not_allowed_one_warning_is_logged(
     with caplog.at_level(logging.WARNING, "bird_flashcalls.verification"):
         env = Env(stores, mode, Clock())  # one store, two verifiers
         verifier = env.verifier(resend_cooldown=0)
-        await env.verifier().start(OTHER_PHONE)
+        await env.verifier().start(OTHER_PHONE, client_key=None)
         for _ in range(2):
-            await verifier.start(PHONE)
+            await verifier.start(PHONE, client_key=None)
     await env.aclose()
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "could not read maxmemory-policy" in warnings[0]
@@ -257,9 +257,9 @@ async def test_a_full_redis_raises_store_error_before_anything_rings(
     stores = Stores("redis", tmp_path, redis_url)
     env = Env(stores, mode, Clock())
     verifier = env.verifier(stores.new(for_async=mode == "async"))
-    await verifier.start("+31612345670")  # the salt, before memory runs out
+    await verifier.start("+31612345670", client_key=None)  # the salt, before memory runs out
     with redis_config(redis_url, maxmemory="1"), pytest.raises(StoreError) as raised:
-        await verifier.start(PHONE)
+        await verifier.start(PHONE, client_key=None)
     await env.aclose()
     assert_store_error(raised.value, "RedisStore", "out of memory", Exception)
     # The start is kept before Bird is asked to ring: a store that cannot keep it stops it.

@@ -171,17 +171,22 @@ def test_each_limit_that_is_on_is_a_quota_under_a_keyed_hash() -> None:
     salt = b"s" * 32
     number, client = (_transitions.limit_key(v, salt) for v in (PHONE, "10.0.0.1"))
 
-    assert _transitions.quotas_for(Settings(), PHONE, "10.0.0.1", salt) == [
+    assert _transitions.quotas_for(Settings(), PHONE, "10.0.0.1", salt, True) == [
         Quota("resend_cooldown", "resend:" + number, 1, 30.0),
         Quota("per_number_limit", "number:" + number, 3, 600.0),
+        Quota("per_number_limit", "number1:" + number, 10, 86400.0),
         Quota("per_client_limit", "client:" + client, 20, 3600.0),
+        Quota("new_destination_limit", "destinations:new", 30, 60.0),
     ]
-    assert [q.name for q in _transitions.quotas_for(Settings(), PHONE, None, salt)] == [
-        "resend_cooldown",
-        "per_number_limit",
+    assert [q.key[:7] for q in _transitions.quotas_for(Settings(), PHONE, None, salt)] == [
+        "resend:",
+        "number:",
+        "number1",
     ]
-    off = Settings(resend_cooldown=0, per_number_limit=None, per_client_limit=None)
-    assert _transitions.quotas_for(off, PHONE, "10.0.0.1", salt) == []
+    off = Settings(
+        resend_cooldown=0, per_number_limit=None, per_client_limit=None, new_destination_limit=None
+    )
+    assert _transitions.quotas_for(off, PHONE, "10.0.0.1", salt, True) == []
     # 128 bits, keyed: another store's salt gives another key; the number is not in it.
     assert len(number) == 32 and PHONE[1:] not in number
     assert number == _transitions.limit_key(PHONE, salt)

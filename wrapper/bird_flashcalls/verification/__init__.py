@@ -1,10 +1,12 @@
-"""Verification sessions: the whole phone-verification flow by flash call, safe by default.
+"""Verification sessions: the whole phone-verification flow by flash call, with limits and
+destination checks on by default (the README's threat model says what they hold against).
 
     from bird_flashcalls.verification import Verifier, SQLiteStore
 
     verifier = Verifier(flash_calls, SQLiteStore("verification.db"))
-    challenge = verifier.start("+31612345678", client_key=request_ip)
+    challenge = verifier.start("+31612345678", client_key=client_key_for_ip(request_ip))
     result = verifier.check(challenge.id, code="0000")   # or received_cli="+3197010260000"
+    if result.verified: save(result.phone)
 
 Stores: ``MemoryStore`` (the default; one process), ``SQLiteStore(path)`` (processes of one
 machine), ``RedisStore(client)`` (many machines; ``pip install bird-flashcalls[redis]``).
@@ -16,10 +18,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._guard import DEFAULT_BLOCKED_PREFIXES, client_key_for_ip
 from ._models import (
     Challenge,
     ChallengeState,
     CheckResult,
+    VerificationDestinationRefused,
     VerificationEvent,
     VerificationRateLimited,
 )
@@ -33,6 +37,7 @@ if TYPE_CHECKING:
     from .stores.sqlite import SQLiteStore
 
 __all__ = [
+    "DEFAULT_BLOCKED_PREFIXES",
     "AsyncVerifier",
     "Challenge",
     "ChallengeState",
@@ -41,10 +46,12 @@ __all__ = [
     "RedisStore",
     "SQLiteStore",
     "StoreError",
+    "VerificationDestinationRefused",
     "VerificationEvent",
     "VerificationRateLimited",
     "VerificationStore",
     "Verifier",
+    "client_key_for_ip",
 ]
 
 

@@ -95,7 +95,7 @@ def run_verification_demo(fake: FakeBird, out: TextIO) -> int:
             say("check", f"the same code again: {again.status} (a challenge grants once)")
 
             step += 1
-            idle = verifier.start("+31687654321")
+            idle = verifier.start("+31687654321", client_key="203.0.113.7")
             say("start", f"challenge {idle.id[:8]}...: nobody answers this one")
 
             step += 1

@@ -1,6 +1,7 @@
-"""The flows of a verification session, and the one sync and one async driver that run them.
+"""The flows of a verification session (``_drivers`` runs them).
 
-A flow (``start``, ``check``, ``cancel``, ``state``, ``process_due``) is a generator: it yields
+A flow (``start``, ``check``, ``cancel``, ``state``, ``process_due``, ``guess_chance``) is a
+generator: it yields
 each piece of I/O it needs as a typed step (a store ``Operation``, a ``Ring``, a
 ``SendReport``) and receives its answer. ``Verifier`` and ``AsyncVerifier`` only perform the
 steps, the way httpx drives an auth flow, so the sync and async verifiers cannot disagree.
@@ -13,30 +14,36 @@ import logging
 import math
 import os
 import secrets
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Generator
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
 import attrs
 
-from .._rules import is_e164
-from .._verify import check_received_cli, check_typed_code, normalise_number
+from .._verify import normalise_number
 from ..errors import APIStatusError, BirdError, InvalidRequestError
+from ._answers import given_answer
+from ._callers import KEPT_ENDINGS, CallerWatch, ending_key
+from ._callers import guess_chance as estimate_guess_chance
+from ._guard import ProvenDestinations, destination_key, destination_refusal
 from ._models import (
     Challenge,
     ChallengeState,
     CheckResult,
     EventKind,
+    VerificationDestinationRefused,
     VerificationEvent,
     VerificationRateLimited,
 )
 from ._operations import (
+    CallerSampleOp,
     CancelOp,
     CheckOp,
     ClaimDueOp,
     CompleteOp,
     CreateOp,
+    NoteCallerOp,
     Operation,
     ReportDoneOp,
     ReportFailedOp,
@@ -68,16 +75,21 @@ R = TypeVar("R")
 
 @attrs.frozen
 class Ring:
-    """Ring ``phone``: ``flash_calls.create(phone)``; send back the FlashCall."""
+    """Ring ``phone`` (from ``caller``, or a number Bird picks): ``flash_calls.create``; send
+    back the FlashCall."""
 
     phone: str = attrs.field(repr=False)  # personal data: out of reprs and tracebacks
+    caller: str | None = attrs.field(default=None, repr=False)  # the code's secret
 
 
 @attrs.frozen
 class SendReport:
-    """Tell Bird a result with End; send back None, or the BirdError it failed with."""
+    """Tell Bird a result with End, or by the call's numbers when its id is unknown (``by``:
+    the caller and called numbers, for Hangup); send back None, or the BirdError it failed
+    with."""
 
     report: Report
+    by: tuple[str, str] | None = attrs.field(default=None, repr=False)
 
 
 Step = Operation[Any] | Ring | SendReport
@@ -117,13 +129,17 @@ def new_challenge_id() -> str:
 
 
 def _emit(
-    settings: Settings, kind: EventKind, challenge_id: str | None, detail: str | None = None
+    settings: Settings,
+    kind: EventKind,
+    challenge_id: str | None,
+    detail: str | None = None,
+    destination: str | None = None,
 ) -> None:
     hook = settings.on_event
     if hook is None:
         return
     try:
-        hook(VerificationEvent(kind, challenge_id, detail))
+        hook(VerificationEvent(kind, challenge_id, detail, destination))
     except Exception:
         # A failing metrics hook must not change what the user is told.
         logger.exception("on_event raised for a %s event; ignored", kind)
@@ -158,29 +174,44 @@ _NOT_FOUND = CheckResult("not_found", False, 0)
 # The flows.
 
 
-def start(settings: Settings, phone: str, client_key: str | None) -> Flow[Challenge]:
+def start(
+    settings: Settings,
+    proven: ProvenDestinations,
+    watch: CallerWatch,
+    phone: str,
+    client_key: str | None,
+) -> Flow[Challenge]:
     phone = normalise_number(phone, field="phone")
     if client_key is not None and (not isinstance(client_key, str) or not client_key):
         raise InvalidRequestError(
-            "client_key must be a non-empty string naming who asks (e.g. the client's IP "
-            f"address), or None; got {type(client_key).__name__}",
+            "client_key must be a non-empty string naming who asks (e.g. "
+            f"client_key_for_ip(address)), or None; got {type(client_key).__name__}",
             field="client_key",
         )
+    destination = destination_key(phone)
+    refused = destination_refusal(phone, settings.blocked_prefixes, settings.allowed_countries)
+    if refused is not None:
+        setting, message = refused
+        _emit(settings, "refused", None, setting, destination)
+        raise VerificationDestinationRefused(message, setting=setting)
     salt = yield from _store(SaltOp())
     now = settings.clock()
-    quotas = quotas_for(settings, phone, client_key, salt)
+    new_destination = not proven.holds(destination, now, settings.allowed_countries)
+    quotas = quotas_for(settings, phone, client_key, salt, new_destination)
     challenge_id = new_challenge_id()
     refusal = yield from _store(TakeQuotasOp(quotas, now, challenge_id))
     if refusal is not None:
-        _emit(settings, "rate_limited", None, refusal.name)
+        _emit(settings, "rate_limited", None, refusal.name, destination)
         raise _rate_limited(refusal)
 
+    callers = settings.caller_numbers
+    caller = secrets.choice(callers) if callers else None
     # Kept before the call is placed, completed after: a worker that dies in between leaves a
     # record that expire_due() finds (an orphan), instead of a call nobody knows of.
-    ringing = ringing_record(settings, challenge_id, phone, settings.clock())
+    ringing = ringing_record(settings, challenge_id, phone, caller, settings.clock())
     yield from _store(CreateOp(ringing))
     try:
-        call = yield Ring(phone)
+        call = yield Ring(phone, caller)
     except BirdError as error:
         if not getattr(error, "may_have_been_delivered", False):  # surely no call placed
             yield from _store_quietly(CompleteOp(abandoned_record(ringing, settings.clock())))
@@ -203,7 +234,25 @@ def start(settings: Settings, phone: str, client_key: str | None) -> Flow[Challe
             raise after_call_placed(error, canceled=failed is None) from error.__cause__
         raise
     _emit(settings, "started", record.id)
+    ending = ending_key(expected_cli, settings.code_digits, salt)
+    sample = yield from _store_quietly(NoteCallerOp(ending, KEPT_ENDINGS))
+    if sample is not None:
+        chance = estimate_guess_chance(sample, settings.max_attempts)
+        if watch.should_warn(sample, chance, settings.max_guess_chance, now):
+            logger.warning(
+                "caller numbers are predictable: an attacker who knows the recent ones wins a "
+                "challenge %.1f%% of the time (max_guess_chance %.1f%%); pass caller_numbers= "
+                "with many numbers, check with received_cli or raise code_digits",
+                100 * chance,
+                100 * settings.max_guess_chance,
+            )
+            _emit(settings, "weak_caller_pool", None, f"{chance:.4f}")
     return challenge_of(record, call.id)
+
+
+def guess_chance(settings: Settings) -> Flow[float]:
+    sample = yield from _store(CallerSampleOp())
+    return estimate_guess_chance(sample, settings.max_attempts)
 
 
 def _rate_limited(refusal: Refusal) -> VerificationRateLimited:
@@ -212,6 +261,8 @@ def _rate_limited(refusal: Refusal) -> VerificationRateLimited:
         "resend_cooldown": "a verification call to this phone number was started moments ago",
         "per_number_limit": "too many verification calls to this phone number",
         "per_client_limit": "too many verifications started by this client",
+        "new_destination_limit": "too many verification calls to countries where none has "
+        "been verified lately",
     }[refusal.name]
     return VerificationRateLimited(
         f"{what} ({refusal.name}): try again in {wait} s",
@@ -231,49 +282,34 @@ def _challenge_id(challenge_id: str) -> bool:
     return 0 < len(challenge_id) <= MAX_ID_LENGTH and challenge_id.isascii()
 
 
-_UNUSED_CALL_ID = UUID(int=0)
-
-
-@attrs.frozen
-class GivenAnswer:
-    """The user's answer, compared with a record by the client's own functions: in constant
-    time, and in every number format they accept."""
-
-    # What the user typed or their phone saw: out of reprs and tracebacks.
-    code: str | None = attrs.field(repr=False)
-    received_cli: str | None = attrs.field(repr=False)
-
-    def compare(self, expected_cli: str, code_digits: int) -> tuple[bool, str | None]:
-        # Only the comparison is used; the Verification these return (and its call id) is not.
-        if self.code is not None:
-            typed = check_typed_code(_UNUSED_CALL_ID, expected_cli, self.code, code_digits)
-            return typed.verified, None
-        assert self.received_cli is not None
-        seen = check_received_cli(_UNUSED_CALL_ID, expected_cli, self.received_cli)
-        return seen.verified, seen.received_cli if is_e164(seen.received_cli) else None
-
-
 def check(
-    settings: Settings, challenge_id: str, received_cli: str | None, code: str | None
+    settings: Settings,
+    proven: ProvenDestinations,
+    challenge_id: str,
+    received_cli: str | None,
+    code: str | None,
 ) -> Flow[CheckResult]:
-    if (received_cli is None) == (code is None):
-        raise InvalidRequestError(
-            "check needs exactly one answer: received_cli= (the number the phone saw) or "
-            "code= (the digits the user typed)",
-            field="received_cli" if received_cli is not None else "code",
-        )
+    answer = given_answer(received_cli, code)
     if not _challenge_id(challenge_id):
         return _NOT_FOUND
     now = settings.clock()
-    answer = GivenAnswer(code, received_cli)
     outcome = yield from _store(CheckOp(challenge_id, answer, now, _claim(settings, now)))
     if outcome.status == "not_found":
         _emit(settings, "checked", None, "not_found")
         return _NOT_FOUND
     _emit(settings, "checked", challenge_id, outcome.status)
+    phone = outcome.phone
+    if outcome.status == "verified":
+        if phone is None:
+            # Read before the report is sent: once Bird has it the store may forget the record.
+            record = yield from _store(SnapshotOp(challenge_id))
+            phone = None if record is None else record.phone
+        if phone is not None:
+            proven.add(destination_key(phone), now)
     if outcome.report is not None:
         yield from deliver(settings, outcome.report)
-    return CheckResult(outcome.status, outcome.status == "verified", outcome.attempts_left)
+    verified = outcome.status == "verified"
+    return CheckResult(outcome.status, verified, outcome.attempts_left, phone)
 
 
 def cancel(settings: Settings, challenge_id: str) -> Flow[bool]:
@@ -330,14 +366,28 @@ def process_due(settings: Settings) -> Flow[tuple[int, int]]:
 
 
 def orphaned(settings: Settings, report: Report) -> Flow[None]:
-    """A start whose worker died while Bird placed the call, whose id it never learnt: said
-    in a warning and an event, then forgotten."""
-    logger.warning(
-        "challenge %s: its start was interrupted while Bird placed the call; that call, if "
-        "placed, cannot be reported to Bird",
-        report.challenge_id,
-    )
-    _emit(settings, "orphaned", report.challenge_id)
+    """A start whose worker died while Bird placed the call, whose id it never learnt. When it
+    had picked the caller number (``caller_numbers``), the call is ended ``canceled`` by its
+    numbers; otherwise it is said in a warning and an event, then forgotten."""
+    record = yield from _store_quietly(SnapshotOp(report.challenge_id))
+    if record is not None and record.expected_cli:
+        by = (record.expected_cli, record.phone)
+        error: BirdError | None = yield SendReport(report, by)
+        verdict = report_verdict(error)
+        if verdict in ("retry", "after_lease"):
+            # Bird could not be asked: the next expire_due() or flush() tries again.
+            failed = ReportFailedOp(report.challenge_id, report.token, settings.clock(), False)
+            yield from _store_quietly(failed)
+            return
+        # Ended, or Bird knows no such call (it was never placed): nothing left to tell.
+        _emit(settings, "orphaned", report.challenge_id, "canceled" if error is None else None)
+    else:
+        logger.warning(
+            "challenge %s: its start was interrupted while Bird placed the call; that call, if "
+            "placed, cannot be reported to Bird (caller_numbers= would let it be ended)",
+            report.challenge_id,
+        )
+        _emit(settings, "orphaned", report.challenge_id)
     yield from _store_quietly(ReportDoneOp(report.challenge_id, report.token, settings.clock()))
 
 
@@ -376,9 +426,10 @@ def deliver(settings: Settings, report: Report) -> Flow[bool]:
     return False
 
 
-def _store_quietly(operation: Operation[Any]) -> Flow[None]:
+def _store_quietly(operation: Operation[R]) -> Flow[R | None]:
     try:
-        yield operation
+        result: R = yield operation
+        return result
     except Exception as error:
         # After the decision the user's outcome stands: a store failure here only delays the
         # report (its claim runs out and flush() sends it again).
@@ -387,39 +438,4 @@ def _store_quietly(operation: Operation[Any]) -> Flow[None]:
             operation.name,
             type(error).__name__,
         )
-
-
-# The drivers: each step performed by ``perform`` (the verifier's I/O), its answer or its
-# error sent back into the flow.
-
-
-def run_flow(flow: Flow[T], perform: Callable[[Step], Any]) -> T:
-    answer: Any = None
-    error: BaseException | None = None
-    while True:
-        try:
-            step = flow.send(answer) if error is None else flow.throw(error)
-        except StopIteration as stop:
-            result: T = stop.value
-            return result
-        error = None
-        try:
-            answer = perform(step)
-        except Exception as failure:
-            answer, error = None, failure
-
-
-async def run_flow_async(flow: Flow[T], perform: Callable[[Step], Awaitable[Any]]) -> T:
-    answer: Any = None
-    error: BaseException | None = None
-    while True:
-        try:
-            step = flow.send(answer) if error is None else flow.throw(error)
-        except StopIteration as stop:
-            result: T = stop.value
-            return result
-        error = None
-        try:
-            answer = await perform(step)
-        except Exception as failure:
-            answer, error = None, failure
+        return None

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import attrs
 
-from ..errors import BirdError
+from ..errors import BirdError, InvalidRequestError
 
 # What one check decides: CheckResult.status.
 CheckStatus = Literal["verified", "wrong", "expired", "locked", "not_found"]
@@ -18,6 +18,7 @@ ChallengeStatus = Literal["pending", "verified", "locked", "expired", "canceled"
 EventKind = Literal[
     "started",
     "rate_limited",
+    "refused",
     "checked",
     "canceled",
     "expired",
@@ -25,7 +26,14 @@ EventKind = Literal[
     "report_failed",
     "report_dropped",
     "orphaned",
+    "weak_caller_pool",
 ]
+# The limit that refused a start: VerificationRateLimited.limit.
+LimitName = Literal[
+    "per_number_limit", "per_client_limit", "new_destination_limit", "resend_cooldown"
+]
+# The setting that refused a destination: VerificationDestinationRefused.setting.
+DestinationSetting = Literal["blocked_prefixes", "allowed_countries"]
 
 
 @attrs.frozen(repr=False)
@@ -71,11 +79,14 @@ class CheckResult:
     ``status`` is ``verified``, ``wrong`` (attempts are left), ``locked`` (no attempts left:
     the wrong answer that used the last one and every check after it), ``expired`` or
     ``not_found`` (unknown, cancelled, or already verified: a challenge grants once).
+    ``phone`` is the E.164 number that was verified (None unless ``verified``): the number to
+    store, rather than one a client sends along.
     """
 
     status: CheckStatus
     verified: bool
     attempts_left: int
+    phone: str | None = attrs.field(default=None, repr=False)
 
 
 @attrs.frozen
@@ -99,30 +110,48 @@ class VerificationEvent:
     ``kind`` and ``detail``:
 
     - ``started``: a challenge was created (detail None);
-    - ``rate_limited``: a start was refused (challenge_id None; detail the limit's setting name);
+    - ``rate_limited``: a limit refused a start (challenge_id None; detail the limit's name);
+    - ``refused``: ``blocked_prefixes`` or ``allowed_countries`` refused a start (detail the
+      setting's name);
     - ``checked``: an answer was decided, before Bird is told (detail the CheckResult status);
     - ``canceled``: ``cancel()`` ended a pending challenge;
     - ``expired``: ``expire_due()`` ended a challenge past its ttl;
     - ``reported``: Bird accepted a result (detail the result);
     - ``report_failed``: sending it failed; it is kept for ``flush()`` (detail the result);
-    - ``report_dropped``: Bird refused it for good, e.g. the call was unknown (detail the result).
+    - ``report_dropped``: Bird refused it for good, e.g. the call was unknown (detail the result);
     - ``orphaned``: ``expire_due()`` found a start whose worker died while Bird placed the call:
-      that call, if Bird placed it, cannot be reported (detail None).
+      ended by its numbers when the start had picked the caller number (detail ``canceled``),
+      else it cannot be reported (detail None);
+    - ``weak_caller_pool``: ``guess_chance()`` passed ``max_guess_chance`` (detail the chance).
+
+    ``destination`` is the number's country (ISO 3166-1 alpha-2) or ``+`` and its calling code,
+    on ``rate_limited`` and ``refused`` events.
     """
 
     kind: EventKind
     challenge_id: str | None
     detail: str | None
+    destination: str | None = None
 
 
 class VerificationRateLimited(BirdError):
     """``start()`` was refused by a limit before any call was made.
 
     ``retry_after`` is the number of seconds until a start would be allowed; ``limit`` names the
-    setting that refused it: ``per_number_limit``, ``per_client_limit`` or ``resend_cooldown``.
+    setting that refused it: ``per_number_limit``, ``per_client_limit``,
+    ``new_destination_limit`` or ``resend_cooldown``.
     """
 
-    def __init__(self, message: str, *, retry_after: float, limit: str) -> None:
+    def __init__(self, message: str, *, retry_after: float, limit: LimitName) -> None:
         super().__init__(message)
         self.retry_after = retry_after
-        self.limit = limit
+        self.limit: LimitName = limit
+
+
+class VerificationDestinationRefused(InvalidRequestError):
+    """``start()`` will never ring this number: ``setting`` (``blocked_prefixes`` or
+    ``allowed_countries``) refuses it. Raised before any call is made; ``field`` is ``phone``."""
+
+    def __init__(self, message: str, *, setting: DestinationSetting) -> None:
+        super().__init__(message, field="phone")
+        self.setting: DestinationSetting = setting

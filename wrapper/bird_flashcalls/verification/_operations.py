@@ -13,6 +13,7 @@ import attrs
 
 from ._store import (
     AsyncStoreOperations,
+    CallerSample,
     CancelOutcome,
     CheckOutcome,
     Claim,
@@ -168,3 +169,27 @@ class ReportFailedOp(Operation[None]):
 
     async def run_async(self, store: AsyncStoreOperations) -> None:
         await store.report_failed(self.challenge_id, self.token, self.now, self.give_up)
+
+
+@attrs.frozen
+class NoteCallerOp(Operation[CallerSample]):
+    name = "note_caller"
+    ending: str
+    keep: int
+
+    def run(self, store: StoreOperations) -> CallerSample:
+        return store.note_caller(self.ending, self.keep)
+
+    async def run_async(self, store: AsyncStoreOperations) -> CallerSample:
+        return await store.note_caller(self.ending, self.keep)
+
+
+@attrs.frozen
+class CallerSampleOp(Operation[CallerSample]):
+    name = "caller_sample"
+
+    def run(self, store: StoreOperations) -> CallerSample:
+        return store.caller_sample()
+
+    async def run_async(self, store: AsyncStoreOperations) -> CallerSample:
+        return await store.caller_sample()

@@ -15,7 +15,7 @@ from typing import Any, Literal, Protocol
 
 import attrs
 
-from ._models import ChallengeStatus, CheckStatus
+from ._models import ChallengeStatus, CheckStatus, LimitName
 
 # What Bird is told with End.
 ReportResult = Literal["verified", "wrong_cli", "canceled", "timeout"]
@@ -112,7 +112,7 @@ class Claim:
     until: float
 
 
-QuotaName = Literal["per_number_limit", "per_client_limit", "resend_cooldown"]
+QuotaName = LimitName
 
 
 @attrs.frozen
@@ -148,12 +148,23 @@ class CheckOutcome:
     status: CheckStatus
     attempts_left: int
     report: Report | None = None
+    # The number verified, where the store has it at hand (None: the flow reads the record).
+    phone: str | None = attrs.field(default=None, repr=False)
 
 
 @attrs.frozen
 class CancelOutcome:
     canceled: bool
     report: Report | None = None
+
+
+@attrs.frozen
+class CallerSample:
+    """The caller-number endings a store keeps (keyed hashes of them): how many, and how many
+    pairs of them are equal. What ``guess_chance()`` is estimated from."""
+
+    samples: int
+    equal_pairs: int
 
 
 class UserAnswer(Protocol):
@@ -217,6 +228,15 @@ class StoreOperations(Protocol):
         """Release a claim after a failed send (or drop the report when ``give_up``)."""
         ...
 
+    def note_caller(self, ending: str, keep: int) -> CallerSample:
+        """Keep ``ending`` (a keyed hash of a caller number's last digits) among the last
+        ``keep`` ones every worker saw, and say what they are now."""
+        ...
+
+    def caller_sample(self) -> CallerSample:
+        """What ``note_caller`` keeps, without adding to it."""
+        ...
+
 
 class AsyncStoreOperations(Protocol):
     """The operations of ``StoreOperations`` as coroutines (RedisStore on redis.asyncio)."""
@@ -246,6 +266,10 @@ class AsyncStoreOperations(Protocol):
     async def report_failed(
         self, challenge_id: str, token: str, now: float, give_up: bool
     ) -> None: ...
+
+    async def note_caller(self, ending: str, keep: int) -> CallerSample: ...
+
+    async def caller_sample(self) -> CallerSample: ...
 
 
 class VerificationStore:

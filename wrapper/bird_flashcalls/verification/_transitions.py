@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from uuid import UUID
 
 import attrs
@@ -22,7 +22,6 @@ from ..errors import (
     InvalidRequestError,
 )
 from ._models import ChallengeStatus
-from ._settings import Settings
 from ._store import (
     CancelOutcome,
     CheckOutcome,
@@ -33,6 +32,9 @@ from ._store import (
     Report,
     ReportResult,
 )
+
+if TYPE_CHECKING:  # _settings reads limit_key through _callers
+    from ._settings import Settings
 
 # A challenge whose report Bird has not accepted is kept this long past its expiry, waiting for
 # expire_due() or flush(); after that the store forgets it unreported.
@@ -67,15 +69,18 @@ def new_record(
     )
 
 
-def ringing_record(settings: Settings, challenge_id: str, phone: str, now: float) -> Record:
+def ringing_record(
+    settings: Settings, challenge_id: str, phone: str, caller: str | None, now: float
+) -> Record:
     """The record a start keeps while Bird places its call (no call id yet): if its worker dies
-    before completing it, ``expire_due()`` finds it once ``report_lease`` has run out."""
+    before completing it, ``expire_due()`` finds it once ``report_lease`` has run out, and with
+    the caller number it asked for (``caller_numbers``) can end that call by its numbers."""
     deadline = now + settings.report_lease
     return Record(
         id=challenge_id,
         call_id="",
         phone=phone,
-        expected_cli="",
+        expected_cli=caller or "",
         code_digits=settings.code_digits,
         max_attempts=settings.max_attempts,
         expires_at=deadline,
@@ -132,7 +137,7 @@ def on_check(
         return CheckOutcome("expired", 0, report)
     if matched:
         report = end_challenge(record, "verified", "verified", received_cli, now, claim)
-        return CheckOutcome("verified", record.max_attempts - record.attempts, report)
+        return CheckOutcome("verified", record.max_attempts - record.attempts, report, record.phone)
     record.attempts += 1
     left = record.max_attempts - record.attempts
     if left > 0:
@@ -235,19 +240,30 @@ def limit_key(value: str, salt: bytes) -> str:
     return hashlib.blake2b(value.encode(), key=salt, digest_size=16).hexdigest()
 
 
-def quotas_for(settings: Settings, phone: str, client_key: str | None, salt: bytes) -> list[Quota]:
-    """The quotas one start counts under, by the settings that are on."""
+def quotas_for(
+    settings: Settings,
+    phone: str,
+    client_key: str | None,
+    salt: bytes,
+    new_destination: bool = False,
+) -> list[Quota]:
+    """The quotas one start counts under, by the settings that are on; ``new_destination``:
+    no challenge to the number's country has been verified lately."""
     number = limit_key(phone, salt)
     quotas = []
     if settings.resend_cooldown:
         quotas.append(Quota("resend_cooldown", "resend:" + number, 1, settings.resend_cooldown))
-    if settings.per_number_limit is not None:
-        count, window = settings.per_number_limit
-        quotas.append(Quota("per_number_limit", "number:" + number, count, window))
+    for index, (count, window) in enumerate(settings.per_number_limit):
+        # The first keeps the key a single limit always had.
+        prefix = f"number{index}:" if index else "number:"
+        quotas.append(Quota("per_number_limit", prefix + number, count, window))
     if settings.per_client_limit is not None and client_key is not None:
         count, window = settings.per_client_limit
         client = limit_key(client_key, salt)
         quotas.append(Quota("per_client_limit", "client:" + client, count, window))
+    if new_destination and settings.new_destination_limit is not None:
+        count, window = settings.new_destination_limit
+        quotas.append(Quota("new_destination_limit", "destinations:new", count, window))
     return quotas
 
 

@@ -7,25 +7,30 @@ operations, ``flash_calls.create``, ``flash_calls.end``).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from typing import Any, TypeVar
 from uuid import UUID
 
 from .._client import AsyncFlashCalls, FlashCalls
 from ..errors import BirdError, ConfigurationError
 from . import _flows
+from ._callers import DEFAULT_MAX_GUESS_CHANCE, CallerWatch
+from ._drivers import run_flow, run_flow_async
 from ._flows import Flow, Ring, SendReport, Step
+from ._guard import DEFAULT_BLOCKED_PREFIXES, ProvenDestinations
 from ._models import Challenge, ChallengeState, CheckResult, VerificationEvent
 from ._operations import Operation
 from ._settings import (
     DEFAULT_CODE_DIGITS,
     DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_NEW_DESTINATION_LIMIT,
     DEFAULT_PER_CLIENT_LIMIT,
     DEFAULT_PER_NUMBER_LIMIT,
     DEFAULT_REPORT_LEASE,
     DEFAULT_RESEND_COOLDOWN,
     DEFAULT_TTL,
     Limit,
+    Limits,
     Settings,
 )
 from ._store import AsyncStoreOperations, StoreOperations, VerificationStore
@@ -56,6 +61,7 @@ class _Base:
             f"max_attempts={settings.max_attempts}, code_digits={settings.code_digits}, "
             f"per_number_limit={settings.per_number_limit}, "
             f"per_client_limit={settings.per_client_limit}, "
+            f"new_destination_limit={settings.new_destination_limit}, "
             f"resend_cooldown={settings.resend_cooldown:g})"
         )
 
@@ -85,10 +91,15 @@ class Verifier(_Base):
         ttl: float = DEFAULT_TTL,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         code_digits: int = DEFAULT_CODE_DIGITS,
-        per_number_limit: Limit | None = DEFAULT_PER_NUMBER_LIMIT,
+        per_number_limit: Limits | None = DEFAULT_PER_NUMBER_LIMIT,
         per_client_limit: Limit | None = DEFAULT_PER_CLIENT_LIMIT,
+        new_destination_limit: Limit | None = DEFAULT_NEW_DESTINATION_LIMIT,
+        blocked_prefixes: Sequence[str] = DEFAULT_BLOCKED_PREFIXES,
+        allowed_countries: Collection[str] | None = None,
         resend_cooldown: float = DEFAULT_RESEND_COOLDOWN,
         report_lease: float = DEFAULT_REPORT_LEASE,
+        caller_numbers: Sequence[str] | None = None,
+        max_guess_chance: float = DEFAULT_MAX_GUESS_CHANCE,
         clock: Callable[[], float] = time.time,
         on_event: Callable[[VerificationEvent], None] | None = None,
     ) -> None:
@@ -104,27 +115,47 @@ class Verifier(_Base):
             code_digits=code_digits,
             per_number_limit=per_number_limit,
             per_client_limit=per_client_limit,
+            new_destination_limit=new_destination_limit,
+            blocked_prefixes=blocked_prefixes,
+            allowed_countries=allowed_countries,
             resend_cooldown=resend_cooldown,
             report_lease=report_lease,
+            caller_numbers=caller_numbers,
+            max_guess_chance=max_guess_chance,
             clock=clock,
             on_event=on_event,
         )
         self._flash_calls = flash_calls
+        self._proven = ProvenDestinations()
+        self._watch = CallerWatch()
         self._store: StoreOperations = self.store.sync_operations()
 
-    def start(self, phone: str, *, client_key: str | None = None) -> Challenge:
+    def start(self, phone: str, *, client_key: str | None) -> Challenge:
         """Ring ``phone`` and open a challenge for it.
 
-        ``client_key`` names who asks (an IP address, an account id) for ``per_client_limit``.
-        Raises VerificationRateLimited, before any call is made, when a limit refuses.
+        ``client_key`` names who asks, for ``per_client_limit``: ``client_key_for_ip(address)``
+        or an account id; ``None`` says so explicitly that no client is known (the limit is then
+        skipped). Raises, before any call is made, VerificationDestinationRefused when
+        ``blocked_prefixes`` or ``allowed_countries`` refuse the number, and
+        VerificationRateLimited when a limit refuses.
         """
-        return self._run(_flows.start(self._settings, phone, client_key))
+        return self._run(_flows.start(self._settings, self._proven, self._watch, phone, client_key))
 
     def check(
         self, challenge_id: str, *, received_cli: str | None = None, code: str | None = None
     ) -> CheckResult:
         """Check one answer: the number the phone saw, or the digits the user typed."""
-        return self._run(_flows.check(self._settings, challenge_id, received_cli, code))
+        return self._run(
+            _flows.check(self._settings, self._proven, challenge_id, received_cli, code)
+        )
+
+    def guess_chance(self) -> float:
+        """The estimated chance that an attacker who knows the recent caller numbers wins one
+        challenge with ``max_attempts`` guesses, from the endings every worker saw (the last
+        1,000, kept in the store), by a collision estimator (``_callers.guess_chance``).
+        Over ``max_guess_chance`` (from 40 endings on), ``start`` logs a WARNING at most once an
+        hour and emits a ``weak_caller_pool`` event."""
+        return self._run(_flows.guess_chance(self._settings))
 
     def cancel(self, challenge_id: str) -> bool:
         """End a pending challenge and report ``canceled``. False when it was not pending."""
@@ -146,7 +177,7 @@ class Verifier(_Base):
         return self._run(_flows.process_due(self._settings))[1]
 
     def _run(self, flow: Flow[T]) -> T:
-        return _flows.run_flow(flow, self._perform)
+        return run_flow(flow, self._perform)
 
     def _perform(self, step: Step) -> Any:
         if isinstance(step, Operation):
@@ -154,14 +185,18 @@ class Verifier(_Base):
         if isinstance(step, SendReport):
             report = step.report
             try:
-                self._flash_calls.end(
-                    UUID(report.call_id), result=report.result, received_cli=report.received_cli
-                )
+                if step.by is None:
+                    self._flash_calls.end(
+                        UUID(report.call_id), result=report.result, received_cli=report.received_cli
+                    )
+                else:
+                    caller, phone = step.by
+                    self._flash_calls.hangup(from_=caller, to=phone, result=report.result)
             except BirdError as error:
                 return error
             return None
         assert isinstance(step, Ring)
-        return self._flash_calls.create(step.phone)
+        return self._flash_calls.create(step.phone, from_=step.caller)
 
 
 class AsyncVerifier(_Base):
@@ -180,10 +215,15 @@ class AsyncVerifier(_Base):
         ttl: float = DEFAULT_TTL,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         code_digits: int = DEFAULT_CODE_DIGITS,
-        per_number_limit: Limit | None = DEFAULT_PER_NUMBER_LIMIT,
+        per_number_limit: Limits | None = DEFAULT_PER_NUMBER_LIMIT,
         per_client_limit: Limit | None = DEFAULT_PER_CLIENT_LIMIT,
+        new_destination_limit: Limit | None = DEFAULT_NEW_DESTINATION_LIMIT,
+        blocked_prefixes: Sequence[str] = DEFAULT_BLOCKED_PREFIXES,
+        allowed_countries: Collection[str] | None = None,
         resend_cooldown: float = DEFAULT_RESEND_COOLDOWN,
         report_lease: float = DEFAULT_REPORT_LEASE,
+        caller_numbers: Sequence[str] | None = None,
+        max_guess_chance: float = DEFAULT_MAX_GUESS_CHANCE,
         clock: Callable[[], float] = time.time,
         on_event: Callable[[VerificationEvent], None] | None = None,
     ) -> None:
@@ -199,27 +239,42 @@ class AsyncVerifier(_Base):
             code_digits=code_digits,
             per_number_limit=per_number_limit,
             per_client_limit=per_client_limit,
+            new_destination_limit=new_destination_limit,
+            blocked_prefixes=blocked_prefixes,
+            allowed_countries=allowed_countries,
             resend_cooldown=resend_cooldown,
             report_lease=report_lease,
+            caller_numbers=caller_numbers,
+            max_guess_chance=max_guess_chance,
             clock=clock,
             on_event=on_event,
         )
         self._flash_calls = flash_calls
+        self._proven = ProvenDestinations()
+        self._watch = CallerWatch()
         self._async_store: AsyncStoreOperations | None = self.store.async_operations()
         self._sync_store: StoreOperations | None = (
             None if self._async_store is not None else self.store.sync_operations()
         )
         self._in_thread = self.store.blocking
 
-    async def start(self, phone: str, *, client_key: str | None = None) -> Challenge:
+    async def start(self, phone: str, *, client_key: str | None) -> Challenge:
         """Ring ``phone`` and open a challenge for it (see ``Verifier.start``)."""
-        return await self._run(_flows.start(self._settings, phone, client_key))
+        return await self._run(
+            _flows.start(self._settings, self._proven, self._watch, phone, client_key)
+        )
 
     async def check(
         self, challenge_id: str, *, received_cli: str | None = None, code: str | None = None
     ) -> CheckResult:
         """Check one answer (see ``Verifier.check``)."""
-        return await self._run(_flows.check(self._settings, challenge_id, received_cli, code))
+        return await self._run(
+            _flows.check(self._settings, self._proven, challenge_id, received_cli, code)
+        )
+
+    async def guess_chance(self) -> float:
+        """The estimated chance of a guessed code (see ``Verifier.guess_chance``)."""
+        return await self._run(_flows.guess_chance(self._settings))
 
     async def cancel(self, challenge_id: str) -> bool:
         """End a pending challenge and report ``canceled`` (see ``Verifier.cancel``)."""
@@ -238,7 +293,7 @@ class AsyncVerifier(_Base):
         return (await self._run(_flows.process_due(self._settings)))[1]
 
     async def _run(self, flow: Flow[T]) -> T:
-        return await _flows.run_flow_async(flow, self._perform)
+        return await run_flow_async(flow, self._perform)
 
     async def _perform(self, step: Step) -> Any:
         if isinstance(step, Operation):
@@ -253,11 +308,15 @@ class AsyncVerifier(_Base):
         if isinstance(step, SendReport):
             report = step.report
             try:
-                await self._flash_calls.end(
-                    UUID(report.call_id), result=report.result, received_cli=report.received_cli
-                )
+                if step.by is None:
+                    await self._flash_calls.end(
+                        UUID(report.call_id), result=report.result, received_cli=report.received_cli
+                    )
+                else:
+                    caller, phone = step.by
+                    await self._flash_calls.hangup(from_=caller, to=phone, result=report.result)
             except BirdError as error:
                 return error
             return None
         assert isinstance(step, Ring)
-        return await self._flash_calls.create(step.phone)
+        return await self._flash_calls.create(step.phone, from_=step.caller)

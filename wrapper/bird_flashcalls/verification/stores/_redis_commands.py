@@ -24,6 +24,7 @@ import attrs
 
 from .._models import CheckStatus
 from .._store import (
+    CallerSample,
     CancelOutcome,
     CheckOutcome,
     Claim,
@@ -50,6 +51,7 @@ _SCRIPT_PARTS = {
     "take": ("take",),
     "create": ("create",),
     "complete": ("complete",),
+    "callers": ("callers",),
 }
 
 
@@ -130,6 +132,7 @@ class RedisCommands:
         self._salt_key = f"{prefix}:salt"
         self._challenge_prefix = f"{prefix}:challenge:"
         self._limit_prefix = f"{prefix}:limit:"
+        self._callers = (f"{prefix}:callers:{{callers}}", f"{prefix}:callers:{{callers}}:counts")
 
     def _challenge(self, challenge_id: str) -> str:
         return self._challenge_prefix + "{" + challenge_id + "}"
@@ -185,6 +188,13 @@ class RedisCommands:
             yield self._client.set(self._salt_key, secrets.token_hex(32), nx=True)
             self._salt = bytes.fromhex(_text((yield self._client.get(self._salt_key))))
         return self._salt
+
+    def note_caller(self, ending: str, keep: int) -> Commands[CallerSample]:
+        reply = yield from self._eval("callers", self._callers, [ending, keep])
+        return CallerSample(int(reply[0]), int(reply[1]))
+
+    def caller_sample(self) -> Commands[CallerSample]:
+        return (yield from self.note_caller("", 0))
 
     def take_quotas(
         self, quotas: Sequence[Quota], now: float, member: str

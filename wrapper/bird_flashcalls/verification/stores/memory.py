@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import secrets
 import threading
 from collections.abc import Sequence
@@ -10,6 +11,7 @@ import attrs
 
 from .. import _transitions
 from .._store import (
+    CallerSample,
     CancelOutcome,
     CheckOutcome,
     Claim,
@@ -43,6 +45,10 @@ class MemoryStore(VerificationStore, StoreOperations):
         self._starts: dict[str, tuple[float, list[float]]] = {}
         self._salt = secrets.token_bytes(32)
         self._next_sweep = 0.0
+        # Caller endings seen, oldest first, and how many times each is among them.
+        self._endings: collections.deque[str] = collections.deque()
+        self._ending_counts: dict[str, int] = {}
+        self._equal_pairs = 0
 
     def __repr__(self) -> str:
         return f"MemoryStore(challenges={len(self._records)})"
@@ -159,3 +165,22 @@ class MemoryStore(VerificationStore, StoreOperations):
             if not times or times[-1] <= now - window
         ]:
             del self._starts[key]
+
+    def note_caller(self, ending: str, keep: int) -> CallerSample:
+        counts = self._ending_counts
+        with self._lock:
+            # Adding one ending makes a pair with each equal one kept; dropping one undoes that.
+            self._equal_pairs += counts.get(ending, 0)
+            counts[ending] = counts.get(ending, 0) + 1
+            self._endings.append(ending)
+            while len(self._endings) > keep:
+                oldest = self._endings.popleft()
+                counts[oldest] -= 1
+                self._equal_pairs -= counts[oldest]
+                if not counts[oldest]:
+                    del counts[oldest]
+            return CallerSample(len(self._endings), self._equal_pairs)
+
+    def caller_sample(self) -> CallerSample:
+        with self._lock:
+            return CallerSample(len(self._endings), self._equal_pairs)

@@ -12,7 +12,9 @@ Keys, under ``prefix`` (``bird-flashcalls`` by default):
 - ``{prefix}:due``: a sorted set, challenge id -> when ``expire_due()`` must look at it next;
 - ``{prefix}:limit:{<kind>:<hash>}``: a sorted set of start times, one per rate-limit key (a
   keyed hash of the phone number or client key, never the value itself);
-- ``{prefix}:salt``: the random key of that hash, shared by every worker.
+- ``{prefix}:salt``: the random key of that hash, shared by every worker;
+- ``{prefix}:callers:{callers}`` and ``...:counts``: the last caller endings seen (keyed hashes)
+  and how often each is among them, for ``guess_chance()``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any, TypeVar
 from ...errors import ConfigurationError
 from .._store import (
     AsyncStoreOperations,
+    CallerSample,
     CancelOutcome,
     CheckOutcome,
     Claim,
@@ -220,6 +223,12 @@ class _SyncRedis(_Calls, StoreOperations):
         commands = self._commands.report_failed(challenge_id, token, now, give_up)
         return self.call("report_failed", commands)
 
+    def note_caller(self, ending: str, keep: int) -> CallerSample:
+        return self.call("note_caller", self._commands.note_caller(ending, keep))
+
+    def caller_sample(self) -> CallerSample:
+        return self.call("caller_sample", self._commands.caller_sample())
+
 
 class _AsyncRedis(_Calls, AsyncStoreOperations):
     def __init__(self, commands: RedisCommands, allow_eviction: bool) -> None:
@@ -265,3 +274,9 @@ class _AsyncRedis(_Calls, AsyncStoreOperations):
     async def report_failed(self, challenge_id: str, token: str, now: float, give_up: bool) -> None:
         commands = self._commands.report_failed(challenge_id, token, now, give_up)
         return await self._run("report_failed", commands)
+
+    async def note_caller(self, ending: str, keep: int) -> CallerSample:
+        return await self._run("note_caller", self._commands.note_caller(ending, keep))
+
+    async def caller_sample(self) -> CallerSample:
+        return await self._run("caller_sample", self._commands.caller_sample())

@@ -21,6 +21,7 @@ from ...errors import ConfigurationError
 from .. import _transitions
 from .._store import (
     FIELDS,
+    CallerSample,
     CancelOutcome,
     CheckOutcome,
     Claim,
@@ -72,6 +73,11 @@ _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS bird_flashcalls_meta (
         name TEXT PRIMARY KEY,
         value BLOB NOT NULL
+    )""",
+    # The last caller endings seen (keyed hashes), oldest first: for guess_chance().
+    """CREATE TABLE IF NOT EXISTS bird_flashcalls_callers (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        ending TEXT NOT NULL
     )""",
 )
 _INSERT = (
@@ -316,6 +322,27 @@ class SQLiteStore(VerificationStore, StoreOperations):
                 record = record_from_row(row)
                 forget = _transitions.on_report_failed(record, token, now, give_up)
                 _save_or_delete(connection, record, forget)
+
+    def note_caller(self, ending: str, keep: int) -> CallerSample:
+        with self._write() as connection:
+            connection.execute("INSERT INTO bird_flashcalls_callers (ending) VALUES (?)", (ending,))
+            connection.execute(
+                "DELETE FROM bird_flashcalls_callers WHERE seq <= "
+                "(SELECT max(seq) FROM bird_flashcalls_callers) - ?",
+                (keep,),
+            )
+            return _caller_sample(connection)
+
+    def caller_sample(self) -> CallerSample:
+        return _caller_sample(self._connection())
+
+
+def _caller_sample(connection: sqlite3.Connection) -> CallerSample:
+    samples, pairs = connection.execute(
+        "SELECT coalesce(sum(n), 0), coalesce(sum(n * (n - 1) / 2), 0) FROM "
+        "(SELECT count(*) AS n FROM bird_flashcalls_callers GROUP BY ending)"
+    ).fetchone()
+    return CallerSample(int(samples), int(pairs))
 
 
 class _Transaction:
