@@ -19,7 +19,7 @@ MAX_ANSWER_LENGTH = 64
 _UNUSED_CALL_ID = UUID(int=0)
 
 
-@attrs.frozen
+@attrs.define
 class GivenAnswer:
     """The user's answer, compared with a record by the client's own functions: in constant
     time, and in every number format they accept."""

@@ -73,7 +73,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-@attrs.frozen
+@attrs.define
 class Ring:
     """Ring ``phone`` (from ``caller``, or a number Bird picks): ``flash_calls.create``; send
     back the FlashCall."""
@@ -82,7 +82,7 @@ class Ring:
     caller: str | None = attrs.field(default=None, repr=False)  # the code's secret
 
 
-@attrs.frozen
+@attrs.define
 class SendReport:
     """Tell Bird a result with End, or by the call's numbers when its id is unknown (``by``:
     the caller and called numbers, for Hangup); send back None, or the BirdError it failed

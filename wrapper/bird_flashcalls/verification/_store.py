@@ -104,7 +104,7 @@ def _text_of(value: Any) -> str:
 # What the operations take and give.
 
 
-@attrs.frozen
+@attrs.define
 class Claim:
     """A worker's hold on a report while it sends it: others leave it alone until ``until``."""
 
@@ -115,7 +115,7 @@ class Claim:
 QuotaName = LimitName
 
 
-@attrs.frozen
+@attrs.define
 class Quota:
     """At most ``limit`` starts per ``window`` seconds under ``key`` (a hash, never a number)."""
 
@@ -125,13 +125,13 @@ class Quota:
     window: float
 
 
-@attrs.frozen
+@attrs.define
 class Refusal:
     name: QuotaName
     retry_after: float
 
 
-@attrs.frozen
+@attrs.define
 class Report:
     """A result claimed for sending to Bird with End."""
 
@@ -143,7 +143,7 @@ class Report:
     newly_expired: bool  # this claim is the one that decided the timeout
 
 
-@attrs.frozen
+@attrs.define
 class CheckOutcome:
     status: CheckStatus
     attempts_left: int
@@ -152,13 +152,13 @@ class CheckOutcome:
     phone: str | None = attrs.field(default=None, repr=False)
 
 
-@attrs.frozen
+@attrs.define
 class CancelOutcome:
     canceled: bool
     report: Report | None = None
 
 
-@attrs.frozen
+@attrs.define
 class CallerSample:
     """The caller-number endings a store keeps (keyed hashes of them): how many, and how many
     pairs of them are equal. What ``guess_chance()`` is estimated from."""
