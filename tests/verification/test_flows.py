@@ -16,7 +16,7 @@ from bird_flashcalls.verification import (
     VerificationRateLimited,
     Verifier,
 )
-from bird_flashcalls.verification._flows import DUE_BATCH
+from bird_flashcalls.verification._delivery import DUE_BATCH
 
 from .support import (
     OTHER_PHONE,

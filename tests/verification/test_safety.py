@@ -245,7 +245,7 @@ def test_unreported_records_are_not_kept_forever(fake_bird: FakeBird, clock: Clo
 def test_the_steps_of_a_flow_keep_numbers_and_answers_out_of_their_reprs() -> None:
     """A traceback with local variables shows each step's repr."""
     from bird_flashcalls.verification._answers import GivenAnswer
-    from bird_flashcalls.verification._flows import Ring
+    from bird_flashcalls.verification._steps import Ring
 
     shown = repr(Ring(PHONE)) + repr(GivenAnswer("4711", WRONG_CLI))
     assert PHONE not in shown

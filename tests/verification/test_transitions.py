@@ -8,7 +8,7 @@ import os
 from typing import Any
 
 import pytest
-from bird_flashcalls.verification import _flows, _transitions
+from bird_flashcalls.verification import _steps, _transitions
 from bird_flashcalls.verification._settings import Settings
 from bird_flashcalls.verification._store import (
     Claim,
@@ -219,12 +219,12 @@ def test_the_longest_wait_among_refusing_quotas_is_given() -> None:
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_a_forked_worker_makes_claim_tokens_of_its_own() -> None:
-    parent = _flows.new_token()
+    parent = _steps.new_token()
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: report its first token, then leave without cleanup
         try:
-            os.write(write, _flows.new_token().encode())
+            os.write(write, _steps.new_token().encode())
         finally:
             os._exit(0)
     os.close(write)
@@ -292,15 +292,15 @@ def test_what_becomes_of_a_report_after_each_answer(kind, status, verdict) -> No
 def test_claim_tokens_and_challenge_ids_are_unique_and_a_given_token_is_kept() -> None:
     settings = Settings(report_lease=30)
 
-    tokens = {_flows._claim(settings, NOW).token for _ in range(100)}
-    given = _flows._claim(settings, NOW, "this-run")
-    before = _flows.new_token()
-    _flows._new_token_prefix()  # what os.register_at_fork runs in a child
+    tokens = {_steps.claim_for(settings, NOW).token for _ in range(100)}
+    given = _steps.claim_for(settings, NOW, "this-run")
+    before = _steps.new_token()
+    _steps._new_token_prefix()  # what os.register_at_fork runs in a child
 
     assert len(tokens) == 100 and all(tokens)
     assert (given.token, given.until) == ("this-run", NOW + 30)
-    assert _flows.new_token().rsplit("-", 1)[0] != before.rsplit("-", 1)[0]
-    assert len({_flows.new_challenge_id() for _ in range(100)}) == 100
+    assert _steps.new_token().rsplit("-", 1)[0] != before.rsplit("-", 1)[0]
+    assert len({_steps.new_challenge_id() for _ in range(100)}) == 100
 
 
 def test_the_record_codec_reads_back_what_it_wrote() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from ._flows import Flow, Step
+from ._steps import Flow, Step
 
 T = TypeVar("T")
 

@@ -13,10 +13,9 @@ from uuid import UUID
 
 from .._client import AsyncFlashCalls, FlashCalls
 from ..errors import BirdError, ConfigurationError
-from . import _flows
+from . import _delivery, _flows
 from ._callers import DEFAULT_MAX_GUESS_CHANCE, CallerWatch
 from ._drivers import run_flow, run_flow_async
-from ._flows import Flow, Ring, SendReport, Step
 from ._guard import DEFAULT_BLOCKED_PREFIXES, ProvenDestinations
 from ._models import Challenge, ChallengeState, CheckResult, VerificationEvent
 from ._operations import Operation
@@ -33,6 +32,7 @@ from ._settings import (
     Limits,
     Settings,
 )
+from ._steps import Flow, Ring, SendReport, Step
 from ._store import AsyncStoreOperations, StoreOperations, VerificationStore
 from .stores.memory import MemoryStore
 
@@ -168,13 +168,13 @@ class Verifier(_Base):
     def expire_due(self) -> int:
         """Report ``timeout`` for challenges past their ttl and send any report still waiting.
         Returns how many challenges it ended."""
-        return self._run(_flows.process_due(self._settings))[0]
+        return self._run(_delivery.process_due(self._settings))[0]
 
     def flush(self) -> int:
         """Send every report still waiting (failed, or left by a worker that died once its
         ``report_lease`` ran out); like ``expire_due()`` it also ends challenges past their ttl.
         Returns how many reports Bird accepted."""
-        return self._run(_flows.process_due(self._settings))[1]
+        return self._run(_delivery.process_due(self._settings))[1]
 
     def _run(self, flow: Flow[T]) -> T:
         return run_flow(flow, self._perform)
@@ -286,11 +286,11 @@ class AsyncVerifier(_Base):
 
     async def expire_due(self) -> int:
         """Report ``timeout`` for challenges past their ttl (see ``Verifier.expire_due``)."""
-        return (await self._run(_flows.process_due(self._settings)))[0]
+        return (await self._run(_delivery.process_due(self._settings)))[0]
 
     async def flush(self) -> int:
         """Send every report still waiting (see ``Verifier.flush``)."""
-        return (await self._run(_flows.process_due(self._settings)))[1]
+        return (await self._run(_delivery.process_due(self._settings)))[1]
 
     async def _run(self, flow: Flow[T]) -> T:
         return await run_flow_async(flow, self._perform)
