@@ -125,10 +125,7 @@ def async_calls(stack: ExitStack, runner: asyncio.Runner) -> Calls:
             "raw": lambda _: json_of(post(CREATE_URL, json={"to": TO}, headers=RAW_HEADERS)),
             "generated": lambda _: awaited(
                 generated_create(
-                    WORKSPACE_UUID,
-                    CHANNEL_UUID,
-                    client=generated,
-                    body=FlashCallCreate(to=TO),
+                    WORKSPACE_UUID, CHANNEL_UUID, client=generated, body=FlashCallCreate(to=TO)
                 )
             ),
         },

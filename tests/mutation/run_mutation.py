@@ -205,8 +205,7 @@ def source_line(mutant: Mutant, hunk_start: int, diff: list[str]) -> int:
     # Where the hunk's first changed line would be, counting from the def line.
     body_lines = [d for d in diff[diff.index(next(d for d in diff if d.startswith("@@"))) :]]
     offset = next(
-        (i for i, d in enumerate(body_lines[1:]) if d[:1] in "-+" and not d.startswith("---")),
-        0,
+        (i for i, d in enumerate(body_lines[1:]) if d[:1] in "-+" and not d.startswith("---")), 0
     )
     guess = start + hunk_start - 1 + offset
     wanted = (mutant.removed or mutant.added or [""])[0].strip()

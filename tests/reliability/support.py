@@ -254,8 +254,7 @@ json_scalars = st.one_of(
 any_json = st.recursive(
     json_scalars,
     lambda children: st.one_of(
-        st.lists(children, max_size=4),
-        st.dictionaries(st.text(max_size=12), children, max_size=4),
+        st.lists(children, max_size=4), st.dictionaries(st.text(max_size=12), children, max_size=4)
     ),
     max_leaves=12,
 )

@@ -41,17 +41,6 @@ def test_a_client_that_made_its_own_connections_works_on_each_new_loop(
     assert len(fake.requests) == 3
 
 
-def test_closing_on_a_later_loop_closes_the_client(fake: FakeBird, fake_url: str) -> None:
-    client = AsyncFlashCalls(**settings(fake, fake_url))
-    asyncio.run(client.create(TO))
-
-    asyncio.run(client.aclose())
-
-    with pytest.raises(ClientClosedError):
-        asyncio.run(client.create(TO))
-    assert len(fake.requests) == 1
-
-
 def test_a_users_http_client_is_refused_on_another_loop_before_sending(
     fake: FakeBird, fake_url: str
 ) -> None:

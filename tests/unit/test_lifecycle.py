@@ -3,7 +3,6 @@ and an async client's connections across event loops."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import httpx
@@ -180,19 +179,3 @@ async def test_with_options_checks_its_limits(kind, options):
 
     assert (fc.timeout, fc.max_retries) == (10.0, 2)
     await close(fc)
-
-
-def test_one_client_serves_one_event_loop_after_another(fake_bird):
-    async def create(fc: AsyncFlashCalls) -> str:
-        return (await fc.create(CALLEE)).to
-
-    with fake_bird.serve() as base_url:
-        fc = AsyncFlashCalls(
-            fake_bird.access_key, fake_bird.workspace_id, fake_bird.channel_id, base_url
-        )
-        # Each asyncio.run is a new event loop: the client's own connections follow it.
-        assert asyncio.run(create(fc)) == CALLEE
-        assert asyncio.run(create(fc)) == CALLEE
-        asyncio.run(fc.aclose())
-
-    assert len(fake_bird.calls) == 2

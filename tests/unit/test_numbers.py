@@ -597,11 +597,7 @@ def test_without_phonenumbers_the_built_in_rules_read_national_numbers():
         """
     )
 
-    assert output.splitlines() == [
-        "True national",
-        "True international_prefix",
-        "False unparsed",
-    ]
+    assert output.splitlines() == ["True national", "True international_prefix", "False unparsed"]
 
 
 def test_the_import_is_tried_once(monkeypatch: pytest.MonkeyPatch):
@@ -695,9 +691,7 @@ def test_other_countries_follow_the_general_rule():
 # Properties.
 
 PROPERTIES = settings(
-    max_examples=150,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 SEPARATORS = ["", "", "", " ", "-", ".", "/", "\u00a0"]
 COUNTRIES = [*sorted(BUILT_IN_RULES), "31", "32", "33", "41", "44", "49", "353", "380", "971"]
@@ -768,10 +762,7 @@ def test_a_number_of_another_country_never_matches(rules, data, expected):
 @PROPERTIES
 @given(
     expected=numbers(),
-    received=st.one_of(
-        st.text(max_size=40),
-        st.text("+0123456789 -()", max_size=25),
-    ),
+    received=st.one_of(st.text(max_size=40), st.text("+0123456789 -()", max_size=25)),
 )
 def test_any_text_is_read_as_one_e164_number_or_none(rules, expected, received):
     reading = read_received(received, expected)

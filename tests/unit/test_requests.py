@@ -170,10 +170,7 @@ async def test_end_and_hangup_refuse_an_unknown_result(flash, bird: ScriptedBird
     fc = flash()
     listed = "result must be one of canceled, timeout, unknown, verified, wrong_cli, got "
 
-    for call in (
-        fc.end(CALL_ID, result=result),
-        fc.hangup(from_=CALLER, to=CALLEE, result=result),
-    ):
+    for call in (fc.end(CALL_ID, result=result), fc.hangup(from_=CALLER, to=CALLEE, result=result)):
         with pytest.raises(InvalidRequestError) as caught:
             await call
         assert str(caught.value) == listed + repr(result)

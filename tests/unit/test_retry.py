@@ -133,8 +133,7 @@ def test_backoff_jitter_only_shortens_by_a_quarter_at_most():
 
 
 @pytest.mark.parametrize(
-    ("retry_after", "delay"),
-    [(0.0, 0.0), (12.5, 12.5), (60.0, 60.0), (60.5, 0.5), (-3.0, 0.5)],
+    ("retry_after", "delay"), [(0.0, 0.0), (12.5, 12.5), (60.0, 60.0), (60.5, 0.5), (-3.0, 0.5)]
 )
 def test_a_retry_after_up_to_a_minute_wins_over_the_backoff(retry_after, delay):
     assert Backoff().delay(0, retry_after, 0.0) == pytest.approx(delay)
