@@ -54,7 +54,8 @@ def orphaned(settings: Settings, report: Report) -> Flow[None]:
     """A start whose worker died while Bird placed the call, whose id it never learnt. When it
     had picked the caller number (``caller_numbers``), the call is ended ``canceled`` by its
     numbers; otherwise it is said in a warning and an event, then forgotten."""
-    record = yield from store_quietly(SnapshotOp(report.challenge_id))
+    # A store that cannot be read raises: the orphan stays claimed and is found again later.
+    record = yield from store(SnapshotOp(report.challenge_id))
     if record is not None and record.expected_cli:
         by = (record.expected_cli, record.phone)
         error: BirdError | None = yield SendReport(report, by)
