@@ -1,6 +1,5 @@
-"""Bird's non-2xx answers and failed connections, as errors: one class per meaning, the hint a
-user acts on, Bird's own fields, the response and request kept without the access key; and
-every error kept as it is through pickle and copy."""
+"""Bird's non-2xx answers and failed connections as errors: one class per meaning, the hint to
+act on, Bird's fields, the response and request without the key; each kept by pickle and copy."""
 
 from __future__ import annotations
 
@@ -43,7 +42,6 @@ from .support import (
     CALL_ID,
     CALLEE,
     CHANNEL_ID,
-    OPERATIONS,
     REAL_422,
     WORKSPACE_ID,
     ScriptedBird,
@@ -57,6 +55,9 @@ REQUEST_ID = "mb-req-42"
 TESTS = Path(__file__).resolve().parents[1]
 SERVER_FAILED = "Bird failed; tried 1 time(s), try again later."
 LOOK = "See the status and body in .response."
+CHECK_KEY = "Check the access key (BIRD_ACCESS_KEY): it is missing, wrong or revoked."
+CHECK_ROLES = "roles do not allow flash calls on this channel: check them in the Bird dashboard."
+ENDED = "The flash call is in a state that does not allow this (already ended?)."
 
 
 async def error_of(flash: Any, bird: ScriptedBird, step: Any, **options: Any) -> APIStatusError:
@@ -70,22 +71,10 @@ async def error_of(flash: Any, bird: ScriptedBird, step: Any, **options: Any) ->
     ("status", "error_class", "hint"),
     [
         (400, BadRequestError, "Bird could not read the request; check the fields sent."),
-        (
-            401,
-            AuthenticationError,
-            "Check the access key (BIRD_ACCESS_KEY): it is missing, wrong or revoked.",
-        ),
-        (
-            403,
-            PermissionDeniedError,
-            "roles do not allow flash calls on this channel: check them in the Bird dashboard.",
-        ),
+        (401, AuthenticationError, CHECK_KEY),
+        (403, PermissionDeniedError, CHECK_ROLES),
         (404, NotFoundError, "Check workspace_id, channel_id and the flash call id."),
-        (
-            409,
-            ConflictError,
-            "The flash call is in a state that does not allow this (already ended?).",
-        ),
+        (409, ConflictError, ENDED),
         (422, UnprocessableEntityError, "Fix the fields listed in details."),
         (429, RateLimitError, "Too many requests: slow down and try again later."),
         (418, APIStatusError, LOOK),
@@ -100,7 +89,7 @@ async def error_of(flash: Any, bird: ScriptedBird, step: Any, **options: Any) ->
     ],
 )
 async def test_each_status_gives_its_class_birds_fields_and_the_hint_to_act_on(
-    flash, bird: ScriptedBird, status, error_class, hint
+    flash, bird, status, error_class, hint
 ):
     body = {"code": "Code", "message": "says Bird", "details": {"to": ["is not E.164"]}}
     headers = {"Messagebird-Request-Id": REQUEST_ID}
@@ -118,34 +107,19 @@ async def test_each_status_gives_its_class_birds_fields_and_the_hint_to_act_on(
     assert len(bird.requests) == 1
 
 
-@pytest.mark.parametrize("operation", OPERATIONS)
-async def test_every_operation_maps_statuses_alike(flash, bird: ScriptedBird, operation):
-    bird.always(reply(404, {"code": "NotFound", "message": "flash call not found"}))
-
-    with pytest.raises(NotFoundError, match="Bird answered 404 Not Found: NotFound: flash call"):
-        await OPERATIONS[operation](flash())
-
-
-async def test_the_whole_explanation_from_birds_own_words(flash, bird: ScriptedBird):
-    body = {
-        "code": "InvalidPayload",
-        "message": "fields are malformed",
-        "details": {"to": ["is not E.164", "is required"], "ringTimeout": ["too long"]},
-    }
+async def test_a_422_is_explained_in_birds_own_words_json_path_keys_kept(flash, bird):
+    details = {"to": ["is not E.164", "is required"], "ringTimeout": ["too long"]}
+    body = {"code": "InvalidPayload", "message": "fields are malformed", "details": details}
 
     error = await error_of(flash, bird, reply(422, body))
+    real_world = await error_of(flash, bird, reply(422, REAL_422))
 
     assert str(error) == (
         "Bird answered 422 Unprocessable Entity: InvalidPayload: fields are malformed "
         "(to: is not E.164, is required; ringTimeout: too long). Fix the fields listed in details."
     )
-
-
-async def test_the_real_world_422_keeps_its_json_path_detail_keys(flash, bird: ScriptedBird):
-    error = await error_of(flash, bird, reply(422, REAL_422))
-
-    assert error.details == {".receiver.contacts[0]": ['property "listId" is unsupported']}
-    assert '.receiver.contacts[0]: property "listId" is unsupported' in str(error)
+    assert real_world.details == {".receiver.contacts[0]": ['property "listId" is unsupported']}
+    assert '.receiver.contacts[0]: property "listId" is unsupported' in str(real_world)
 
 
 @pytest.mark.parametrize(
@@ -160,7 +134,7 @@ async def test_the_real_world_422_keeps_its_json_path_detail_keys(flash, bird: S
     ],
 )
 async def test_the_hint_counts_every_attempt_and_the_wait_bird_asks_for(
-    flash, bird: ScriptedBird, sleeps, step, max_retries, ends
+    flash, bird, sleeps, step, max_retries, ends
 ):
     bird.always(step)
 
@@ -173,34 +147,29 @@ async def test_the_hint_counts_every_attempt_and_the_wait_bird_asks_for(
 # Redirects are not followed: the key stays with base_url.
 
 
+@pytest.mark.parametrize("location", ["https://elsewhere.example/x", None])
 @pytest.mark.parametrize("status", [300, 301, 302, 303, 307, 308, 399])
-async def test_a_redirect_is_not_followed_and_says_where_it_led(flash, bird: ScriptedBird, status):
-    location = {"Location": "https://elsewhere.example/x"}
+async def test_a_redirect_is_not_followed_and_says_where_it_led(flash, bird, status, location):
+    headers = {"Location": location} if location else None
 
-    error = await error_of(flash, bird, reply(status, headers=location))
+    error = await error_of(flash, bird, reply(status, headers=headers))
 
     assert type(error) is APIStatusError
     assert str(error).endswith(
-        "Redirect to https://elsewhere.example/x not followed, so the access key stays with "
+        f"Redirect to {location or '(no Location)'} not followed, so the access key stays with "
         f"{BASE_URL}; check base_url."
     )
     assert len(bird.requests) == 1
 
 
 @BOTH_CLIENTS
-async def test_a_redirect_is_not_followed_even_when_the_http_client_would(
-    flash, bird: ScriptedBird
-):
+async def test_a_redirect_is_not_followed_even_when_the_http_client_would(flash, bird):
     step = reply(302, headers={"Location": f"{BASE_URL}/elsewhere"})
 
     error = await error_of(flash, bird, step, http_options={"follow_redirects": True})
 
     assert "Redirect to" in str(error)
     assert len(bird.requests) == 1
-
-
-async def test_a_redirect_without_a_location_says_so(flash, bird: ScriptedBird):
-    assert "Redirect to (no Location) not followed" in str(await error_of(flash, bird, reply(301)))
 
 
 # Bodies that are not Bird's error shape.
@@ -210,35 +179,15 @@ async def test_a_redirect_without_a_location_says_so(flash, bird: ScriptedBird):
     ("status", "content", "starts"),
     [
         (503, b"  upstream connect error  ", "503 Service Unavailable: upstream connect error. "),
-        (
-            502,
-            b"<html><body><h1>502 Bad Gateway</h1></body></html>",
-            "502 Bad Gateway: <html><body><h1>502",
-        ),
+        (502, b"<html><h1>502 Bad Gateway</h1></html>", "502 Bad Gateway: <html><h1>502 Bad"),
         (404, b"{not json", "404 Not Found: {not json. "),
         (400, b'["a", "list"]', '400 Bad Request: ["a", "list"]. '),
         (403, b'{"error": "forbidden"}', '403 Forbidden: {"error": "forbidden"}. '),
-        (
-            409,
-            b'{"code": "AlreadyEnded", "message": ""}',
-            "409 Conflict: AlreadyEnded: (no message). ",
-        ),
-        (
-            409,
-            b'{"code": "", "message": "the call has ended"}',
-            "409 Conflict: error: the call has ended. ",
-        ),
+        (409, b'{"code":"Ended","message":""}', "409 Conflict: Ended: (no message). "),
+        (409, b'{"code":"","message":"it has ended"}', "409 Conflict: error: it has ended. "),
         # details malformed: Bird's code and message are still read.
-        (
-            409,
-            b'{"code": "Conflict", "message": "ended", "details": "no map"}',
-            "409 Conflict: Conflict: ended. ",
-        ),
-        (
-            500,
-            b"bad gateway \xff\xfe here",
-            "500 Internal Server Error: bad gateway \ufffd\ufffd here. ",
-        ),
+        (409, b'{"code":"Gone","message":"ended","details":1}', "409 Conflict: Gone: ended. "),
+        (500, b"bad \xff\xfe here", "500 Internal Server Error: bad \ufffd\ufffd here. "),
         (500, b" \n ", "500 Internal Server Error. Bird failed"),
         (500, b"", "500 Internal Server Error. Bird failed"),
         (401, b"", "401 Unauthorized. Check the access key"),
@@ -247,7 +196,7 @@ async def test_a_redirect_without_a_location_says_so(flash, bird: ScriptedBird):
     ],
 )
 async def test_any_body_still_gives_the_class_and_what_it_said(
-    flash, bird: ScriptedBird, status, content, starts
+    flash, bird, status, content, starts
 ):
     error = await error_of(flash, bird, reply(status, content=content))
 
@@ -259,7 +208,7 @@ async def test_any_body_still_gives_the_class_and_what_it_said(
 
 
 @pytest.mark.parametrize("size", [300, 100_000])
-async def test_a_long_body_shows_its_first_200_characters(flash, bird: ScriptedBird, size):
+async def test_a_long_body_shows_its_first_200_characters(flash, bird, size):
     text = "".join(chr(ord("a") + i % 26) for i in range(size))
 
     error = await error_of(flash, bird, reply(500, content=text.encode()))
@@ -277,9 +226,7 @@ async def test_a_long_body_shows_its_first_200_characters(flash, bird: ScriptedB
         ({}, None),
     ],
 )
-async def test_the_request_id_comes_from_either_header(
-    flash, bird: ScriptedBird, headers, request_id
-):
+async def test_the_request_id_comes_from_either_header(flash, bird, headers, request_id):
     error = await error_of(flash, bird, reply(404, headers=headers))
 
     assert error.request_id == request_id
@@ -290,15 +237,17 @@ async def test_the_request_id_comes_from_either_header(
 # What an error keeps: the response and the request, without the access key.
 
 
-async def test_the_error_keeps_the_response_and_the_request_sent_without_the_key(
-    flash, bird: ScriptedBird
-):
-    body = {"code": "Forbidden", "message": "no"}
+async def test_the_error_keeps_the_response_and_the_request_sent_without_the_key(flash, bird):
+    body = {"code": "Forbidden", "message": f"bad key {ACCESS_KEY}"}  # the key echoed back
+    headers = {"X-Request-Id": "req-9", "X-Echo": ACCESS_KEY}
 
-    error = await error_of(flash, bird, reply(403, body, headers={"X-Request-Id": "req-9"}))
+    error = await error_of(flash, bird, reply(403, body, headers=headers))
 
-    assert error.response.json() == body
+    assert error.response.json() == {"code": "Forbidden", "message": "bad key ***"}
+    assert ACCESS_KEY.encode() not in error.response.content
+    assert "bad key ***" in str(error)
     assert error.response.headers["X-Request-Id"] == "req-9"
+    assert error.response.headers["X-Echo"] == "***"
     request = error.response.request
     assert request.headers["Authorization"] == "AccessKey ***"
     assert request.headers["User-Agent"].startswith("bird-flashcalls/")
@@ -307,9 +256,7 @@ async def test_the_error_keeps_the_response_and_the_request_sent_without_the_key
 
 
 @BOTH_CLIENTS
-async def test_a_compressed_error_body_is_kept_decoded_without_its_encoding(
-    flash, bird: ScriptedBird
-):
+async def test_a_compressed_error_body_is_kept_decoded_without_its_encoding(flash, bird):
     payload = json.dumps({"code": "Busy", "message": "later"}).encode()
     gzipped = reply(503, content=gzip.compress(payload), headers={"Content-Encoding": "gzip"})
 
@@ -318,16 +265,6 @@ async def test_a_compressed_error_body_is_kept_decoded_without_its_encoding(
     assert (error.code, error.response.content) == ("Busy", payload)
     assert "Content-Encoding" not in error.response.headers
     assert error.response.headers.get("Content-Length") in (None, str(len(payload)))
-
-
-async def test_a_key_echoed_in_a_header_or_body_is_redacted_in_the_copy(flash, bird: ScriptedBird):
-    echoed = reply(401, content=f"bad key {ACCESS_KEY}".encode(), headers={"X-Echo": ACCESS_KEY})
-
-    error = await error_of(flash, bird, echoed)
-
-    assert ACCESS_KEY.encode() not in error.response.content
-    assert error.response.headers["X-Echo"] == "***"
-    assert "bad key ***" in str(error)
 
 
 # Errors without a response.
@@ -344,7 +281,7 @@ async def test_a_key_echoed_in_a_header_or_body_is_redacted_in_the_copy(flash, b
     ],
 )
 async def test_a_connection_error_names_the_call_the_host_and_what_happened(
-    flash, bird: ScriptedBird, raised, error_class, says
+    flash, bird, raised, error_class, says
 ):
     def fail(request: httpx.Request) -> httpx.Response:
         raise raised
@@ -357,20 +294,6 @@ async def test_a_connection_error_names_the_call_the_host_and_what_happened(
     assert type(caught.value) is error_class
     assert str(caught.value).startswith(f"end() to api.bird.test {says}; tried 1 time(s)")
     assert str(caught.value).endswith(". Check the network and base_url, or raise the timeout")
-
-
-async def test_a_create_that_may_have_reached_bird_says_why_it_was_not_sent_again(
-    flash, bird: ScriptedBird
-):
-    bird.always(raises(httpx.ReadTimeout, "slow"))
-
-    with pytest.raises(APITimeoutError) as caught:
-        await flash(max_retries=2).create(CALLEE)
-
-    assert "tried 1 time(s). The request may have reached Bird, so it was not sent again" in str(
-        caught.value
-    )
-    assert caught.value.may_have_been_delivered is True
 
 
 # Every error can be kept: pickled (as a job queue stores a failed task's exception), copied.
@@ -389,10 +312,7 @@ SCRIPTED: list[tuple[Any, str]] = [
     (_says(403, {"code": "Forbidden", "message": "no role"}), "end"),
     (_says(404, {"code": "NotFound", "message": "no such call"}), "end"),
     (_says(409, {"code": "Conflict", "message": "already ended"}), "end"),
-    (
-        _says(422, {"code": "Invalid", "message": "malformed", "details": {".to": ["bad"]}}),
-        "create",
-    ),
+    (_says(422, {"code": "Invalid", "message": "bad", "details": {".to": ["bad"]}}), "create"),
     (_says(429, {"code": "TooMany", "message": "slow"}, **{"Retry-After": "3600"}), "end"),
     (_says(500, b"<html>boom</html>"), "end"),
     (_says(418, {"code": "Teapot", "message": "short and stout"}), "end"),
@@ -433,7 +353,7 @@ async def every_kind_of_error(flash: Any, bird: ScriptedBird) -> list[BirdError]
     return raised
 
 
-async def test_every_error_survives_pickle_copy_and_deepcopy(flash, bird: ScriptedBird):
+async def test_every_error_survives_pickle_copy_and_deepcopy(flash, bird):
     for error in await every_kind_of_error(flash, bird):
         kept = [copy.copy(error), copy.deepcopy(error)]
         for protocol in range(pickle.HIGHEST_PROTOCOL + 1):
@@ -449,7 +369,7 @@ async def test_every_error_survives_pickle_copy_and_deepcopy(flash, bird: Script
             assert "x" not in error.details
 
 
-async def test_errors_unpickle_in_another_process(flash, bird: ScriptedBird, tmp_path: Path):
+async def test_errors_unpickle_in_another_process(flash, bird, tmp_path: Path):
     """What a job queue's result backend does: one process stores it, another loads it."""
     raised = await every_kind_of_error(flash, bird)
     stored = tmp_path / "errors.pickle"
@@ -467,22 +387,3 @@ async def test_errors_unpickle_in_another_process(flash, bird: ScriptedBird, tmp
 
     assert pickle.loads(done.stdout) == [error_fields(error) for error in raised]
     assert done.stderr == b""
-
-
-async def test_retry_after_and_delivery_are_kept_through_pickle_and_copy(flash, bird: ScriptedBird):
-    bird.then(_says(429, {"code": "TooMany", "message": "slow"}, **{"Retry-After": "3600"}))
-    bird.then(raises(httpx.ReadTimeout))
-    fc = flash(max_retries=0)
-
-    with pytest.raises(RateLimitError) as limited:
-        await fc.end(CALL_ID, result="verified")
-    with pytest.raises(APIConnectionError) as timed_out:
-        await fc.create(CALLEE)
-
-    for error, name, value in (
-        (limited.value, "retry_after", 3600.0),
-        (timed_out.value, "may_have_been_delivered", True),
-    ):
-        assert getattr(error, name) == value
-        assert getattr(pickle.loads(pickle.dumps(error)), name) == value
-        assert getattr(copy.deepcopy(error), name) == value

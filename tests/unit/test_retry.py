@@ -44,7 +44,6 @@ from .support import (
     WORKSPACE_ID,
     ChunkedBody,
     ModuleView,
-    ScriptedBird,
     driven,
     raises,
     reply,
@@ -166,9 +165,7 @@ CREATE_RETRYABLE = [503, 408, 429]
         for status in (CREATE_RETRYABLE if operation == "create" else RETRYABLE)
     ],
 )
-async def test_a_retryable_status_is_sent_again_the_same(
-    flash, bird: ScriptedBird, sleeps, operation, status
-):
+async def test_a_retryable_status_is_sent_again_the_same(flash, bird, sleeps, operation, status):
     bird.then(reply(status, request_error_body("Busy", "try again")))
 
     assert await OPERATIONS[operation](flash()) is not None
@@ -183,7 +180,7 @@ async def test_a_retryable_status_is_sent_again_the_same(
     [(500, True), (502, True), (504, True), (503, False), (408, False), (429, False)],
 )
 async def test_create_is_not_sent_again_after_a_status_that_may_follow_the_call(
-    flash, bird: ScriptedBird, sleeps, status, delivered
+    flash, bird, sleeps, status, delivered
 ):
     bird.always(reply(status, request_error_body("Upstream", "gateway gave up")))
 
@@ -197,9 +194,7 @@ async def test_create_is_not_sent_again_after_a_status_that_may_follow_the_call(
 
 @pytest.mark.parametrize("max_retries", [0, 1, 3])
 @pytest.mark.parametrize("status", [503, 429, 408])
-async def test_attempts_are_max_retries_plus_one(
-    flash, bird: ScriptedBird, sleeps, max_retries, status
-):
+async def test_attempts_are_max_retries_plus_one(flash, bird, sleeps, max_retries, status):
     bird.always(reply(status, request_error_body("Busy", "still busy")))
 
     with pytest.raises(APIStatusError):
@@ -218,9 +213,7 @@ async def test_attempts_are_max_retries_plus_one(
         (422, REAL_422),
     ],
 )
-async def test_a_client_error_is_never_retried(
-    flash, bird: ScriptedBird, sleeps, operation, status, body
-):
+async def test_a_client_error_is_never_retried(flash, bird, sleeps, operation, status, body):
     bird.always(reply(status, body))
 
     with pytest.raises(APIStatusError) as caught:
@@ -240,7 +233,7 @@ async def test_a_client_error_is_never_retried(
     ],
 )
 async def test_create_is_sent_once_when_it_may_have_been_delivered_end_and_hangup_again(
-    flash, bird: ScriptedBird, sleeps, failure, error_class
+    flash, bird, sleeps, failure, error_class
 ):
     bird.always(raises(failure))
     fc = flash(max_retries=2)
@@ -263,7 +256,7 @@ async def test_create_is_sent_once_when_it_may_have_been_delivered_end_and_hangu
 @pytest.mark.parametrize("operation", ["end", "hangup"])
 @pytest.mark.parametrize("failure", [httpx.ReadTimeout, httpx.RemoteProtocolError])
 async def test_end_and_hangup_are_retried_when_they_may_have_been_delivered(
-    flash, bird: ScriptedBird, sleeps, operation, failure
+    flash, bird, sleeps, operation, failure
 ):
     bird.then(raises(failure), raises(failure))
 
@@ -281,7 +274,7 @@ async def test_end_and_hangup_are_retried_when_they_may_have_been_delivered(
     ],
 )
 async def test_a_failure_before_sending_is_retried_for_every_operation(
-    flash, bird: ScriptedBird, sleeps, operation, failure, error_class
+    flash, bird, sleeps, operation, failure, error_class
 ):
     bird.then(raises(failure), raises(failure))
     fc = flash(max_retries=2)
@@ -301,7 +294,7 @@ async def test_a_failure_before_sending_is_retried_for_every_operation(
 # How long it waits.
 
 
-async def test_backoff_grows_exponentially_up_to_the_cap(flash, bird: ScriptedBird, sleeps):
+async def test_backoff_grows_exponentially_up_to_the_cap(flash, bird, sleeps):
     bird.always(reply(503))
 
     with pytest.raises(InternalServerError):
@@ -322,7 +315,7 @@ async def test_backoff_grows_exponentially_up_to_the_cap(flash, bird: ScriptedBi
     ],
 )
 async def test_retry_after_is_honoured_up_to_the_limit(
-    flash, bird: ScriptedBird, sleeps, status, retry_after, low, high
+    flash, bird, sleeps, status, retry_after, low, high
 ):
     if retry_after.startswith("an HTTP date"):
         moment = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=30)
@@ -339,7 +332,7 @@ async def test_retry_after_is_honoured_up_to_the_limit(
 
 @pytest.mark.parametrize(("status", "retry_after"), [(429, "6"), (503, "3600")])
 async def test_a_retry_after_above_the_limit_raises_at_once(
-    flash, bird: ScriptedBird, sleeps, status, retry_after
+    flash, bird, sleeps, status, retry_after
 ):
     bird.always(reply(status, headers={"Retry-After": retry_after}))
 
@@ -352,7 +345,7 @@ async def test_a_retry_after_above_the_limit_raises_at_once(
     assert (len(bird.requests), sleeps) == (1, [])
 
 
-async def test_the_last_rate_limit_error_carries_retry_after(flash, bird: ScriptedBird, sleeps):
+async def test_the_last_rate_limit_error_carries_retry_after(flash, bird, sleeps):
     bird.always(reply(429, headers={"Retry-After": "2"}))
 
     with pytest.raises(RateLimitError) as caught:
@@ -362,9 +355,7 @@ async def test_the_last_rate_limit_error_carries_retry_after(flash, bird: Script
     assert (sleeps, len(bird.requests)) == ([2.0], 2)
 
 
-async def test_a_derived_client_keeps_the_backoff_and_its_own_max_retries(
-    flash, bird: ScriptedBird, sleeps
-):
+async def test_a_derived_client_keeps_the_backoff_and_its_own_max_retries(flash, bird, sleeps):
     bird.always(reply(503))
     fc = flash(backoff=Backoff(initial_delay=3.0, max_delay=3.0), max_retries=2)
 
@@ -380,7 +371,7 @@ async def test_a_derived_client_keeps_the_backoff_and_its_own_max_retries(
 
 
 @BOTH_CLIENTS
-async def test_retries_really_wait_with_a_fast_backoff(flash, bird: ScriptedBird):
+async def test_retries_really_wait_with_a_fast_backoff(flash, bird):
     # No recorded sleep here: the real time.sleep / asyncio.sleep path runs.
     bird.then(reply(503), reply(429))
 
@@ -388,7 +379,7 @@ async def test_retries_really_wait_with_a_fast_backoff(flash, bird: ScriptedBird
     assert len(bird.requests) == 3
 
 
-def test_the_retry_log_line_names_birds_request_id(bird: ScriptedBird, sleeps, caplog):
+def test_the_retry_log_line_names_birds_request_id(bird, sleeps, caplog):
     bird.then(reply(503, headers={"X-Request-Id": "req-503"}))
 
     with caplog.at_level(logging.DEBUG, logger="bird_flashcalls"):
@@ -407,7 +398,7 @@ def test_the_retry_log_line_names_birds_request_id(bird: ScriptedBird, sleeps, c
 # The whole attempt, body included, is bounded by `timeout`.
 
 
-def test_sync_a_body_that_outlives_the_timeout_is_a_timeout(monkeypatch, bird: ScriptedBird):
+def test_sync_a_body_that_outlives_the_timeout_is_a_timeout(monkeypatch, bird):
     clock = [1000.0]
 
     class SlowBody(ChunkedBody):
@@ -432,7 +423,7 @@ def test_sync_a_body_that_outlives_the_timeout_is_a_timeout(monkeypatch, bird: S
     assert (body.pulled, len(bird.requests)) == (2, 1)
 
 
-async def test_async_a_response_that_never_completes_is_a_timeout(bird: ScriptedBird):
+async def test_async_a_response_that_never_completes_is_a_timeout(bird):
     async def never_answers(request: httpx.Request) -> httpx.Response:
         await asyncio.Event().wait()
         raise AssertionError("unreachable")
@@ -450,7 +441,7 @@ async def test_async_a_response_that_never_completes_is_a_timeout(bird: Scripted
     assert len(bird.requests) == 1
 
 
-async def test_async_a_body_that_stops_arriving_is_retried_for_end(bird: ScriptedBird, sleeps):
+async def test_async_a_body_that_stops_arriving_is_retried_for_end(bird, sleeps):
     class StalledBody(ChunkedBody):
         async def __aiter__(self):
             yield b'{"result":'
@@ -467,7 +458,7 @@ async def test_async_a_body_that_stops_arriving_is_retried_for_end(bird: Scripte
     assert len(bird.requests) == 2
 
 
-async def test_each_request_carries_its_own_timeout_extension(flash, bird: ScriptedBird):
+async def test_each_request_carries_its_own_timeout_extension(flash, bird):
     fc = flash()
 
     await fc.create(CALLEE)

@@ -18,7 +18,6 @@ from .support import (
     CHANNEL_ID,
     FLASHCALLS_PATH,
     WORKSPACE_ID,
-    ScriptedBird,
 )
 
 pytestmark = pytest.mark.anyio
@@ -83,7 +82,7 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     ids=["environment-only", "arguments-win", "mixed-per-setting"],
 )
 async def test_arguments_then_the_environment_per_setting(
-    flash, bird: ScriptedBird, environment, given, base_url, workspace, channel, key
+    flash, bird, environment, given, base_url, workspace, channel, key
 ):
     await flash(**given).create(CALLEE)
 
@@ -173,7 +172,7 @@ def test_an_access_key_that_is_not_a_string_is_named_by_its_type_alone(access_ke
     ],
 )
 async def test_plain_http_is_allowed_on_loopback_only_and_a_path_prefix_is_kept(
-    flash, bird: ScriptedBird, base_url, sent_to
+    flash, bird, base_url, sent_to
 ):
     await flash(base_url=base_url).create(CALLEE)
 
@@ -271,7 +270,7 @@ def test_an_id_is_described_not_repeated():
     assert refused(channel_id=7).endswith("got int")
 
 
-async def test_upper_case_ids_are_sent_in_canonical_form(flash, bird: ScriptedBird):
+async def test_upper_case_ids_are_sent_in_canonical_form(flash, bird):
     await flash(workspace_id=WORKSPACE_ID.upper(), channel_id=CHANNEL_ID.upper()).create(CALLEE)
 
     assert bird.requests[0].url.path == FLASHCALLS_PATH
@@ -355,9 +354,7 @@ def test_the_bounds_of_the_limits_are_accepted(timeout, max_retries):
         (httpx.Timeout(1.0, connect=9.0), {"connect": 9.0, "read": 1.0, "write": 1.0, "pool": 1.0}),
     ],
 )
-async def test_connecting_is_bounded_by_the_timeout_and_five_seconds(
-    flash, bird: ScriptedBird, timeout, sent
-):
+async def test_connecting_is_bounded_by_the_timeout_and_five_seconds(flash, bird, timeout, sent):
     await flash(timeout=timeout).create(CALLEE)
 
     assert bird.requests[0].extensions["timeout"] == sent

@@ -15,7 +15,6 @@ from .support import (
     CALL_ID,
     CALLEE,
     CALLER,
-    ScriptedBird,
     a_flash_call,
     flash_call_body,
     hangup_body,
@@ -36,7 +35,7 @@ SENDS = {
 
 @BOTH_CLIENTS
 @pytest.mark.parametrize("method", SENDS)
-async def test_extra_body_is_sent_after_the_documented_fields(flash, bird: ScriptedBird, method):
+async def test_extra_body_is_sent_after_the_documented_fields(flash, bird, method):
     send, documented = SENDS[method]
     await send(flash(), EXTRA)
     await send(flash(), None)
@@ -61,7 +60,7 @@ REFUSED = [
 
 @pytest.mark.parametrize(("method", "extra", "message"), REFUSED, ids=[r[2][:40] for r in REFUSED])
 async def test_extra_body_cannot_override_a_documented_field_or_send_what_is_not_json(
-    flash, bird: ScriptedBird, method, extra, message
+    flash, bird, method, extra, message
 ):
     with pytest.raises(InvalidRequestError) as caught:
         await SENDS[method][0](flash(), extra)
@@ -105,7 +104,7 @@ ANSWERS = [
 )
 @pytest.mark.parametrize("method", ["verify", "verify_code"])
 async def test_a_verification_carries_bird_s_answer_to_its_report(
-    flash, bird: ScriptedBird, caplog, method, answer, decided, disputed
+    flash, bird, caplog, method, answer, decided, disputed
 ):
     bird.then(lambda request: httpx.Response(202, json={"result": answer, "reason": "r"}))
     call = a_flash_call()
