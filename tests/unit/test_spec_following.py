@@ -1,6 +1,5 @@
-"""What keeps the client usable before it is regenerated: fields Bird adds to its answers are
-kept, fields Bird has just documented can be sent (extra_body), and Bird's answer to a
-verification's report is shown."""
+"""Usable before it is regenerated: fields Bird adds to answers are kept, new fields can be sent
+(extra_body), and Bird's answer to a verification's report is shown."""
 
 from __future__ import annotations
 
@@ -9,6 +8,7 @@ import json
 import httpx
 import pytest
 from bird_flashcalls import FlashCall, FlashCallHangup, HangupResult, InvalidRequestError
+from bird_flashcalls._verify import check_typed_code
 
 from .support import (
     BOTH_CLIENTS,
@@ -131,7 +131,5 @@ async def test_a_verification_carries_bird_s_answer_to_its_report(
 
 
 def test_a_verification_not_yet_reported_is_not_disputed():
-    from bird_flashcalls._verify import check_typed_code
-
     verification = check_typed_code(a_flash_call().id, CALLER, CALLER[-4:], None)
     assert (verification.reported, verification.disputed) == (None, False)
