@@ -122,26 +122,13 @@ async def test_a_422_is_explained_in_birds_own_words_json_path_keys_kept(flash, 
     assert '.receiver.contacts[0]: property "listId" is unsupported' in str(real_world)
 
 
-@pytest.mark.parametrize(
-    ("step", "max_retries", "ends"),
-    [
-        (reply(502), 2, "Bird failed; tried 3 time(s), try again later."),
-        (
-            reply(429, headers={"Retry-After": "90"}),
-            0,
-            "Too many requests: Bird asks to wait 90 s before trying again.",
-        ),
-    ],
-)
-async def test_the_hint_counts_every_attempt_and_the_wait_bird_asks_for(
-    flash, bird, sleeps, step, max_retries, ends
-):
-    bird.always(step)
+async def test_the_hint_counts_every_attempt(flash, bird, sleeps):
+    bird.always(reply(502))
 
     with pytest.raises(APIStatusError) as caught:
-        await flash(max_retries=max_retries).end(CALL_ID, result="verified")
+        await flash(max_retries=2).end(CALL_ID, result="verified")
 
-    assert str(caught.value).endswith(ends)
+    assert str(caught.value).endswith("Bird failed; tried 3 time(s), try again later.")
 
 
 # Redirects are not followed: the key stays with base_url.

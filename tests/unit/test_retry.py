@@ -318,7 +318,8 @@ async def test_a_retry_after_above_the_limit_raises_at_once(
 
     if status == 429:
         assert caught.value.retry_after == 6.0
-        assert "6 s" in str(caught.value)
+        ends = "Too many requests: Bird asks to wait 6 s before trying again."
+        assert str(caught.value).endswith(ends)
     assert (len(bird.requests), sleeps) == (1, [])
 
 
