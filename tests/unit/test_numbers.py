@@ -28,7 +28,6 @@ from bird_flashcalls._rules import (
     DEFAULT_RING_TIMEOUT,
     E164_PATTERN,
     MAX_RING_TIMEOUT,
-    MIN_CODE_DIGITS,
     MIN_RING_TIMEOUT,
     RESULTS,
     canonical_uuid,
@@ -317,11 +316,6 @@ def test_a_code_that_cannot_be_compared_is_refused(code, digits, field, says):
 
     assert caught.value.field == field
     assert str(caught.value).startswith(says)
-
-
-def test_four_digits_is_the_shortest_code_asked_for_by_default():
-    assert MIN_CODE_DIGITS == 4
-    assert check_typed_code(UUID(CALL_ID), CALLER, CALLER[-4:], None).verified
 
 
 def test_a_bad_expected_cli_is_named_by_either_check():
