@@ -1,9 +1,8 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -49,11 +48,8 @@ Factory = Callable[..., Driver]
 
 @pytest.fixture
 async def flash(kind: str, bird: ScriptedBird) -> AsyncIterator[Factory]:
-    """Builds a client of the parametrised kind on a MockTransport around ``bird``.
-
-    Keyword arguments replace the defaults (pass ``access_key=None`` to read the environment);
-    ``http_options`` go to the httpx client.
-    """
+    """Builds a ``kind`` client on a MockTransport around ``bird``; keywords replace the defaults
+    (``access_key=None`` reads the environment), ``http_options`` go to the httpx client."""
     opened: list[httpx.Client | httpx.AsyncClient] = []
 
     def make(*, http_options: dict[str, Any] | None = None, **options: Any) -> Driver:
@@ -105,12 +101,3 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     recording_asyncio = ModuleView(asyncio, sleep=async_sleep)
     monkeypatch.setattr(_client, "_asyncio", lambda: recording_asyncio)  # imported on first use
     return delays
-
-
-@pytest.fixture
-def debug_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    """Everything logged at DEBUG by the client, httpx and httpcore, and the root logger."""
-    caplog.set_level(logging.DEBUG)
-    for name in ("bird_flashcalls", "httpx", "httpcore"):
-        caplog.set_level(logging.DEBUG, logger=name)
-    yield caplog

@@ -1,6 +1,4 @@
-"""Callers of one async client that retry or give up do not disturb each other.
-
-Many callers at once, threads and tasks over HTTP, are tests/reliability/test_load.py's."""
+"""Tasks of one async client that retry or give up do not disturb each other (load: reliability)."""
 
 from __future__ import annotations
 

@@ -263,8 +263,9 @@ def test_bird_flashcalls_log_prints_each_line_once(setup: str) -> None:
 
 @pytest.mark.anyio
 async def test_each_attempt_and_retry_is_one_debug_line_with_birds_request_id(
-    flash, bird: ScriptedBird, debug_logs: pytest.LogCaptureFixture, sleeps
+    flash, bird: ScriptedBird, caplog: pytest.LogCaptureFixture, sleeps
 ) -> None:
+    caplog.set_level(logging.DEBUG, logger="bird_flashcalls")
     bird.then(
         reply(503, headers={"Messagebird-Request-Id": "mb-503"}),
         raises(httpx.ConnectError),
@@ -275,7 +276,7 @@ async def test_each_attempt_and_retry_is_one_debug_line_with_birds_request_id(
     await flash(max_retries=3).end(CALL_ID, result="verified")
     await flash().create(CALLEE)
 
-    records = [record for record in debug_logs.records if record.name == "bird_flashcalls"]
+    records = [record for record in caplog.records if record.name == "bird_flashcalls"]
     assert {record.levelno for record in records} == {logging.DEBUG}
     lines = [re.sub(r"\d+\.\d+ (m?s)", r"N \1", record.getMessage()) for record in records]
     end = f"POST {OPERATION_PATHS['end']}"

@@ -1,7 +1,5 @@
-"""Socket and TLS errors that a dependency's release lets through unmapped are still BirdErrors.
-
-httpcore 1.0.0, for one, lets the ssl module's error out of a TLS handshake through a proxy.
-"""
+"""Socket and TLS errors a dependency lets through unmapped (httpcore 1.0.0, a TLS handshake
+through a proxy) are still BirdErrors."""
 
 from __future__ import annotations
 
