@@ -7,14 +7,11 @@ from typing import Any
 
 import httpx
 import pytest
-from bird_flashcalls import AsyncFlashCalls, FlashCalls, _client
+from bird_flashcalls import _client
 
 from .support import (
-    ACCESS_KEY,
-    BASE_URL,
-    CHANNEL_ID,
-    FAST,
-    WORKSPACE_ID,
+    CLIENTS,
+    SETTINGS,
     Driver,
     ModuleView,
     ScriptedBird,
@@ -53,26 +50,11 @@ async def flash(kind: str, bird: ScriptedBird) -> AsyncIterator[Factory]:
     opened: list[httpx.Client | httpx.AsyncClient] = []
 
     def make(*, http_options: dict[str, Any] | None = None, **options: Any) -> Driver:
-        settings: dict[str, Any] = {
-            "access_key": ACCESS_KEY,
-            "workspace_id": WORKSPACE_ID,
-            "channel_id": CHANNEL_ID,
-            "base_url": BASE_URL,
-            "backoff": FAST,
-            **options,
-        }
-        transport = httpx.MockTransport(bird)
-        client_class: type[FlashCalls] | type[AsyncFlashCalls]
-        http: httpx.Client | httpx.AsyncClient
-        if kind == "sync":
-            http = httpx.Client(transport=transport, **(http_options or {}))
-            client_class = FlashCalls
-        else:
-            http = httpx.AsyncClient(transport=transport, **(http_options or {}))
-            client_class = AsyncFlashCalls
+        client_class, http_class = CLIENTS[kind]
+        http = http_class(transport=httpx.MockTransport(bird), **(http_options or {}))
         opened.append(http)
         try:
-            return driven(client_class(http_client=http, **settings))  # type: ignore[arg-type]
+            return driven(client_class(http_client=http, **{**SETTINGS, **options}))
         except BaseException as error:
             assert_no_secret(error)
             raise

@@ -19,23 +19,13 @@ from .support import (
     BASE_URL,
     BOTH_CLIENTS,
     CALLEE,
-    CHANNEL_ID,
-    FAST,
-    WORKSPACE_ID,
+    CLIENTS,
+    SETTINGS,
     ScriptedBird,
     driven,
 )
 
 pytestmark = pytest.mark.anyio
-
-SETTINGS = {
-    "access_key": ACCESS_KEY,
-    "workspace_id": WORKSPACE_ID,
-    "channel_id": CHANNEL_ID,
-    "base_url": BASE_URL,
-    "backoff": FAST,
-}
-CLIENTS = {"sync": (FlashCalls, httpx.Client), "async": (AsyncFlashCalls, httpx.AsyncClient)}
 
 
 @pytest.fixture

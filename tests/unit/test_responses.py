@@ -75,8 +75,7 @@ async def test_a_202_that_is_not_a_json_object_is_refused(
     ("operation", "field"),
     [
         *[("create", field) for field in ("id", "channelId", "from", "to", "status")],
-        ("create", "createdAt"),
-        ("create", "updatedAt"),
+        *[("create", field) for field in ("createdAt", "updatedAt")],
         ("end", "result"),
     ],
 )
