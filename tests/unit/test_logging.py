@@ -96,19 +96,9 @@ def test_every_logger_is_under_bird_flashcalls_and_reaches_a_null_handler() -> N
     for name, module in in_source.items():
         assert name == "bird_flashcalls" or name.startswith("bird_flashcalls."), module
 
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            CHECK_LOGGERS,
-            json.dumps(sorted(in_source)),
-            json.dumps(_modules()),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
+    names = [json.dumps(sorted(in_source)), json.dumps(_modules())]
+    command = [sys.executable, "-c", CHECK_LOGGERS, *names]
+    done = subprocess.run(command, capture_output=True, text=True, check=True, timeout=60)
 
     report = json.loads(done.stdout)
     assert set(report["checked"]) >= set(in_source)
@@ -169,15 +159,8 @@ def _run(setup: str = "", *, log: str | None = None) -> subprocess.CompletedProc
     env = {key: value for key, value in os.environ.items() if not key.startswith("BIRD_")}
     if log is not None:
         env["BIRD_FLASHCALLS_LOG"] = log
-    script = TRIGGER.format(setup=setup, call_id=CALL_ID)
-    return subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=True,
-        timeout=60,
-    )
+    command = [sys.executable, "-c", TRIGGER.format(setup=setup, call_id=CALL_ID)]
+    return subprocess.run(command, capture_output=True, text=True, env=env, check=True, timeout=60)
 
 
 REMOVE_NULL_HANDLERS = """
