@@ -159,20 +159,12 @@ def padded_call(size: int) -> bytes:
 @pytest.mark.parametrize(
     ("content", "declared", "read"),
     [
-        (padded_call(LIMIT), True, True),
-        (padded_call(LIMIT + 1), True, False),
-        (padded_call(LIMIT), False, True),
-        (padded_call(LIMIT + 1), False, False),
-        (b" " * MiB * 64, False, False),
-        (padded_call(400), False, True),
-    ],
-    ids=[
-        "limit-declared",
-        "one-over-declared",
-        "limit-chunked",
-        "one-over-chunked",
-        "64-MiB-chunked",
-        "small",
+        pytest.param(padded_call(LIMIT), True, True, id="limit-declared"),
+        pytest.param(padded_call(LIMIT + 1), True, False, id="one-over-declared"),
+        pytest.param(padded_call(LIMIT), False, True, id="limit-chunked"),
+        pytest.param(padded_call(LIMIT + 1), False, False, id="one-over-chunked"),
+        pytest.param(b" " * MiB * 64, False, False, id="64-MiB-chunked"),
+        pytest.param(padded_call(400), False, True, id="small"),
     ],
 )
 async def test_a_body_is_read_up_to_the_limit_and_cut_off_past_it(
@@ -285,19 +277,15 @@ async def test_a_new_status_or_result_is_kept_as_its_string_and_new_fields_are_i
 
 
 async def test_optional_fields_parse_when_present(flash, bird: ScriptedBird):
-    bird.always(
-        reply(
-            202,
-            flash_call_body(
-                status="completed",
-                reason="answered",
-                duration=0,
-                ringingAt="2024-05-01T10:00:01.123456789Z",
-                endedAt="2024-05-01T10:00:03+02:00",
-                attemptPrice={"amount": 15, "exponent": 4, "currency": "EUR"},
-            ),
-        )
+    body = flash_call_body(
+        status="completed",
+        reason="answered",
+        duration=0,
+        ringingAt="2024-05-01T10:00:01.123456789Z",
+        endedAt="2024-05-01T10:00:03+02:00",
+        attemptPrice={"amount": 15, "exponent": 4, "currency": "EUR"},
     )
+    bird.always(reply(202, body))
 
     call = await flash().create(CALLEE)
 
