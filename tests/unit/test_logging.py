@@ -197,17 +197,6 @@ def test_without_bird_flashcalls_log_only_the_applications_logging_prints(setup,
 ATTEMPT = re.compile(r"POST /workspaces/\S+ -> (\d{3}) \(attempt (\d), [\d.]+ ms\)(.*)")
 
 
-def _attempt_lines(output: str) -> list[tuple[str, str, str]]:
-    return [match.groups() for match in map(ATTEMPT.search, output.splitlines()) if match]
-
-
-EXPECTED_ATTEMPTS = [
-    ("503", "1", " [request id mb-1]"),
-    ("202", "2", " [request id mb-2]"),
-    ("404", "1", ""),
-]
-
-
 @pytest.mark.parametrize(
     "setup",
     [
@@ -237,7 +226,12 @@ def test_bird_flashcalls_log_prints_each_line_once(setup: str) -> None:
     done = _run(setup, log="debug")
 
     printed = done.stderr + done.stdout
-    assert _attempt_lines(printed) == EXPECTED_ATTEMPTS
+    attempts = [match.groups() for match in map(ATTEMPT.search, printed.splitlines()) if match]
+    assert attempts == [
+        ("503", "1", " [request id mb-1]"),
+        ("202", "2", " [request id mb-2]"),
+        ("404", "1", ""),
+    ]
     assert len(re.findall(r"unknown value 'voicemail-", printed)) == 1
     assert len(re.findall(r"retrying POST ", printed)) == 1
 
