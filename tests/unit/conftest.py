@@ -1,21 +1,17 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
 import pytest
-from bird_flashcalls import AsyncFlashCalls, FlashCalls, _client
+from bird_flashcalls import _client
 
 from .support import (
-    ACCESS_KEY,
-    BASE_URL,
-    CHANNEL_ID,
-    FAST,
-    WORKSPACE_ID,
+    CLIENTS,
+    SETTINGS,
     Driver,
     ModuleView,
     ScriptedBird,
@@ -49,34 +45,16 @@ Factory = Callable[..., Driver]
 
 @pytest.fixture
 async def flash(kind: str, bird: ScriptedBird) -> AsyncIterator[Factory]:
-    """Builds a client of the parametrised kind on a MockTransport around ``bird``.
-
-    Keyword arguments replace the defaults (pass ``access_key=None`` to read the environment);
-    ``http_options`` go to the httpx client.
-    """
+    """Builds a ``kind`` client on a MockTransport around ``bird``; keywords replace the defaults
+    (``access_key=None`` reads the environment), ``http_options`` go to the httpx client."""
     opened: list[httpx.Client | httpx.AsyncClient] = []
 
     def make(*, http_options: dict[str, Any] | None = None, **options: Any) -> Driver:
-        settings: dict[str, Any] = {
-            "access_key": ACCESS_KEY,
-            "workspace_id": WORKSPACE_ID,
-            "channel_id": CHANNEL_ID,
-            "base_url": BASE_URL,
-            "backoff": FAST,
-            **options,
-        }
-        transport = httpx.MockTransport(bird)
-        client_class: type[FlashCalls] | type[AsyncFlashCalls]
-        http: httpx.Client | httpx.AsyncClient
-        if kind == "sync":
-            http = httpx.Client(transport=transport, **(http_options or {}))
-            client_class = FlashCalls
-        else:
-            http = httpx.AsyncClient(transport=transport, **(http_options or {}))
-            client_class = AsyncFlashCalls
+        client_class, http_class = CLIENTS[kind]
+        http = http_class(transport=httpx.MockTransport(bird), **(http_options or {}))
         opened.append(http)
         try:
-            return driven(client_class(http_client=http, **settings))  # type: ignore[arg-type]
+            return driven(client_class(http_client=http, **{**SETTINGS, **options}))
         except BaseException as error:
             assert_no_secret(error)
             raise
@@ -105,12 +83,3 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     recording_asyncio = ModuleView(asyncio, sleep=async_sleep)
     monkeypatch.setattr(_client, "_asyncio", lambda: recording_asyncio)  # imported on first use
     return delays
-
-
-@pytest.fixture
-def debug_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    """Everything logged at DEBUG by the client, httpx and httpcore, and the root logger."""
-    caplog.set_level(logging.DEBUG)
-    for name in ("bird_flashcalls", "httpx", "httpcore"):
-        caplog.set_level(logging.DEBUG, logger=name)
-    yield caplog

@@ -203,6 +203,16 @@ def driven(client: FlashCalls | AsyncFlashCalls) -> Driver:
     return Driver(client, check=assert_no_secret)
 
 
+# The settings every client of these tests is built with, and the two kinds of client.
+SETTINGS = {
+    "access_key": ACCESS_KEY,
+    "workspace_id": WORKSPACE_ID,
+    "channel_id": CHANNEL_ID,
+    "base_url": BASE_URL,
+    "backoff": FAST,
+}
+CLIENTS = {"sync": (FlashCalls, httpx.Client), "async": (AsyncFlashCalls, httpx.AsyncClient)}
+
 # Sync only by default: the two clients share every decision and differ only in their I/O.
 # Tests of that I/O run on both with @BOTH_CLIENTS (the ``kind`` fixture, parametrised).
 BOTH_CLIENTS = pytest.mark.parametrize("kind", ["sync", "async"])

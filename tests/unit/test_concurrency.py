@@ -1,6 +1,4 @@
-"""Callers of one async client that retry or give up do not disturb each other.
-
-Many callers at once, threads and tasks over HTTP, are tests/reliability/test_load.py's."""
+"""Tasks of one async client that retry or give up do not disturb each other (load: reliability)."""
 
 from __future__ import annotations
 
@@ -8,39 +6,25 @@ import asyncio
 
 import httpx
 import pytest
-from bird_flashcalls import AsyncFlashCalls
 
-from .support import (
-    ACCESS_KEY,
-    BASE_URL,
-    CALL_ID,
-    CHANNEL_ID,
-    FAST,
-    WORKSPACE_ID,
-    ScriptedBird,
-    reply,
-)
+from .support import CALL_ID, ScriptedBird, reply
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.parametrize("kind", ["async"])]
 
-NUMBERS = [f"+3161234{n:04d}" for n in range(40)]
+NUMBERS = [f"+3161234{n:04d}" for n in range(2)]
 
 
-async def test_async_retries_of_one_task_do_not_affect_another(bird: ScriptedBird):
+async def test_async_retries_of_one_task_do_not_affect_another(flash, bird: ScriptedBird):
     bird.then(reply(503), reply(503))
-    async with (
-        httpx.AsyncClient(transport=httpx.MockTransport(bird)) as http,
-        AsyncFlashCalls(
-            ACCESS_KEY, WORKSPACE_ID, CHANNEL_ID, BASE_URL, backoff=FAST, http_client=http
-        ) as fc,
-    ):
-        calls = await asyncio.gather(fc.create(NUMBERS[0]), fc.create(NUMBERS[1]))
+    fc = flash()
 
-    assert [call.to for call in calls] == NUMBERS[:2]
+    calls = await asyncio.gather(fc.create(NUMBERS[0]), fc.create(NUMBERS[1]))
+
+    assert [call.to for call in calls] == NUMBERS
     assert len(bird.requests) == 4
 
 
-async def test_async_cancellation_is_not_turned_into_a_retry_or_an_error(bird: ScriptedBird):
+async def test_async_cancellation_is_not_turned_into_a_retry_or_an_error(flash, bird: ScriptedBird):
     entered = asyncio.Event()
 
     async def hangs(request: httpx.Request) -> httpx.Response:
@@ -49,14 +33,10 @@ async def test_async_cancellation_is_not_turned_into_a_retry_or_an_error(bird: S
         raise AssertionError("unreachable")
 
     bird.always(hangs)
-    async with (
-        httpx.AsyncClient(transport=httpx.MockTransport(bird)) as http,
-        AsyncFlashCalls(ACCESS_KEY, WORKSPACE_ID, CHANNEL_ID, BASE_URL, http_client=http) as fc,
-    ):
-        task = asyncio.ensure_future(fc.end(CALL_ID, result="verified"))
-        await entered.wait()
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
+    task = asyncio.ensure_future(flash().end(CALL_ID, result="verified"))
+    await entered.wait()
+    task.cancel()
 
+    with pytest.raises(asyncio.CancelledError):
+        await task
     assert len(bird.requests) == 1

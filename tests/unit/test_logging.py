@@ -1,16 +1,10 @@
-"""Logging as a library does it.
-
-Every logger of bird_flashcalls and of the generated bird_flashcalls._generated reaches a NullHandler, so
-an application that configured nothing sees nothing (not even through Python's last-resort
-handler); the unknown-value warning of the models goes through the ``bird_flashcalls`` loggers;
-``BIRD_FLASHCALLS_LOG`` prints each line once, whatever the application configured; and each
-line about a response carries Bird's request id when there is one.
-"""
+"""Logging as a library does it: silent unless configured, each line once, Bird's request ids."""
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+import itertools
 import json
 import logging
 import os
@@ -30,8 +24,7 @@ from bird_flashcalls import _generated as bird_channels_api
 from .support import (
     CALL_ID,
     CALLEE,
-    CHANNEL_ID,
-    WORKSPACE_ID,
+    OPERATION_PATHS,
     ModuleView,
     ScriptedBird,
     flash_call_body,
@@ -96,51 +89,39 @@ print(json.dumps({"checked": checked, "without_null_handler": without}))
 """
 
 
-def test_every_logger_of_both_packages_reaches_a_null_handler() -> None:
+def test_every_logger_is_under_bird_flashcalls_and_reaches_a_null_handler() -> None:
     in_source = _logger_names_in_source()
     assert "bird_flashcalls" in in_source
     assert "bird_flashcalls.models" in in_source  # the generated models' unknown values
+    for name, module in in_source.items():
+        assert name == "bird_flashcalls" or name.startswith("bird_flashcalls."), module
 
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            CHECK_LOGGERS,
-            json.dumps(sorted(in_source)),
-            json.dumps(_modules()),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
+    names = [json.dumps(sorted(in_source)), json.dumps(_modules())]
+    command = [sys.executable, "-c", CHECK_LOGGERS, *names]
+    done = subprocess.run(command, capture_output=True, text=True, check=True, timeout=60)
 
     report = json.loads(done.stdout)
     assert set(report["checked"]) >= set(in_source)
     assert report["without_null_handler"] == []
 
 
-def test_every_logger_is_under_bird_flashcalls() -> None:
-    """Configuring ``bird_flashcalls`` is enough to see, or silence, everything the client logs."""
-    for name, module in _logger_names_in_source().items():
-        assert name == "bird_flashcalls" or name.startswith("bird_flashcalls."), module
-
-
-def test_an_unknown_value_is_warned_about_once_through_bird_flashcalls(
+def test_each_unknown_value_is_warned_about_once_through_bird_flashcalls(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    status = f"voicemail-{uuid.uuid4().hex[:8]}"
+    status, other_status = (f"voicemail-{uuid.uuid4().hex[:8]}" for _ in range(2))
     result = f"approved-{uuid.uuid4().hex[:8]}"
     caplog.set_level(logging.DEBUG)
 
     for _ in range(3):
         FlashCall.from_dict(flash_call_body(status=status))
         FlashCallHangup.from_dict({"result": result})
+    FlashCall.from_dict(flash_call_body(status=other_status))
 
     warnings = [record for record in caplog.records if record.levelno == logging.WARNING]
-    assert [record.name for record in warnings] == ["bird_flashcalls.models"] * 2
+    assert [record.name for record in warnings] == ["bird_flashcalls.models"] * 3
     assert status in warnings[0].getMessage()
     assert result in warnings[1].getMessage()
+    assert other_status in warnings[2].getMessage()
 
 
 # In a process of its own: logging as an application that configured nothing finds it.
@@ -178,56 +159,42 @@ def _run(setup: str = "", *, log: str | None = None) -> subprocess.CompletedProc
     env = {key: value for key, value in os.environ.items() if not key.startswith("BIRD_")}
     if log is not None:
         env["BIRD_FLASHCALLS_LOG"] = log
-    script = TRIGGER.format(setup=setup, call_id=CALL_ID)
-    return subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=True,
-        timeout=60,
-    )
+    command = [sys.executable, "-c", TRIGGER.format(setup=setup, call_id=CALL_ID)]
+    return subprocess.run(command, capture_output=True, text=True, env=env, check=True, timeout=60)
 
 
-def test_an_application_that_configured_nothing_sees_nothing() -> None:
-    done = _run()
+REMOVE_NULL_HANDLERS = """
+for name in ('bird_flashcalls', 'bird_flashcalls.models'):
+    for handler in list(logging.getLogger(name).handlers):
+        logging.getLogger(name).removeHandler(handler)
+"""
 
-    assert done.stderr == ""
+
+@pytest.mark.parametrize(
+    ("setup", "stderr"),
+    [
+        pytest.param("", "", id="configured-nothing-sees-nothing"),
+        pytest.param(
+            "logging.basicConfig()",
+            r"WARNING:bird_flashcalls\.models:FlashCallStatus: unknown value 'voicemail-\w+' "
+            r"kept as a plain string; a newer client version may know it\n",
+            id="basic-config-sees-the-warning-once",
+        ),
+        pytest.param(
+            REMOVE_NULL_HANDLERS,
+            r"(?s).*FlashCallStatus: unknown value 'voicemail-.*",
+            id="control-without-null-handlers-the-last-resort-handler-prints",
+        ),
+    ],
+)
+def test_without_bird_flashcalls_log_only_the_applications_logging_prints(setup, stderr) -> None:
+    done = _run(setup)
+
+    assert re.fullmatch(stderr, done.stderr)
     assert done.stdout == ""
 
 
-def test_control_without_the_null_handlers_the_last_resort_handler_would_print() -> None:
-    done = _run(
-        "for name in ('bird_flashcalls', 'bird_flashcalls.models'):\n"
-        "    for handler in list(logging.getLogger(name).handlers):\n"
-        "        logging.getLogger(name).removeHandler(handler)\n"
-    )
-
-    assert "FlashCallStatus: unknown value 'voicemail-" in done.stderr
-
-
-def test_an_application_with_basic_config_sees_the_warning_once() -> None:
-    done = _run("logging.basicConfig()")
-
-    assert re.fullmatch(
-        r"WARNING:bird_flashcalls\.models:FlashCallStatus: unknown value 'voicemail-\w+' "
-        r"kept as a plain string; a newer client version may know it\n",
-        done.stderr,
-    )
-
-
 ATTEMPT = re.compile(r"POST /workspaces/\S+ -> (\d{3}) \(attempt (\d), [\d.]+ ms\)(.*)")
-
-
-def _attempt_lines(output: str) -> list[tuple[str, str, str]]:
-    return [match.groups() for match in map(ATTEMPT.search, output.splitlines()) if match]
-
-
-EXPECTED_ATTEMPTS = [
-    ("503", "1", " [request id mb-1]"),
-    ("202", "2", " [request id mb-2]"),
-    ("404", "1", ""),
-]
 
 
 @pytest.mark.parametrize(
@@ -259,98 +226,46 @@ def test_bird_flashcalls_log_prints_each_line_once(setup: str) -> None:
     done = _run(setup, log="debug")
 
     printed = done.stderr + done.stdout
-    assert _attempt_lines(printed) == EXPECTED_ATTEMPTS
+    attempts = [match.groups() for match in map(ATTEMPT.search, printed.splitlines()) if match]
+    assert attempts == [
+        ("503", "1", " [request id mb-1]"),
+        ("202", "2", " [request id mb-2]"),
+        ("404", "1", ""),
+    ]
     assert len(re.findall(r"unknown value 'voicemail-", printed)) == 1
     assert len(re.findall(r"retrying POST ", printed)) == 1
 
 
-# Bird's request id in each line about a response.
+# In process: one DEBUG line per attempt (timed in ms) and per retry, with Bird's request id.
 
 
 @pytest.mark.anyio
-async def test_each_line_about_a_response_carries_birds_request_id(
-    flash, bird: ScriptedBird, debug_logs: pytest.LogCaptureFixture
+async def test_each_attempt_and_retry_is_one_debug_line_with_birds_request_id(
+    flash, bird: ScriptedBird, caplog: pytest.LogCaptureFixture, sleeps, monkeypatch
 ) -> None:
+    ticks = itertools.count(_client.time.monotonic(), 0.25)  # each attempt takes 250 ms
+    monkeypatch.setattr(_client, "time", ModuleView(_client.time, monotonic=lambda: next(ticks)))
+    caplog.set_level(logging.DEBUG, logger="bird_flashcalls")
     bird.then(
         reply(503, headers={"Messagebird-Request-Id": "mb-503"}),
         raises(httpx.ConnectError),
         reply(429, headers={"X-Request-Id": "x-429", "Retry-After": "0"}),
         reply(202, {"result": "verified"}, headers={"Messagebird-Request-Id": "mb-202"}),
-        reply(202, flash_call_body()),
     )
-    fc = flash(max_retries=3)
 
-    await fc.end(CALL_ID, result="verified")
-    await fc.create(CALLEE)
-
-    lines = [
-        record.getMessage()
-        for record in debug_logs.records
-        if record.name == "bird_flashcalls" and "(attempt" in record.getMessage()
-    ]
-    outcomes = [(line.split(" -> ")[1].split(" ")[0], line.partition(" ms)")[2]) for line in lines]
-    assert outcomes == [
-        ("503", " [request id mb-503]"),
-        ("ConnectError", ""),
-        ("429", " [request id x-429]"),
-        ("202", " [request id mb-202]"),
-        ("202", ""),
-    ]
-
-
-# The client's own lines: one per attempt and one per retry, at DEBUG only.
-
-
-@pytest.mark.anyio
-async def test_logging_has_one_line_per_attempt_and_per_retry(
-    flash, bird: ScriptedBird, debug_logs, sleeps
-):
-    bird.then(reply(503), raises(httpx.ConnectError))
-    fc = flash(max_retries=2)
-
-    await fc.end(CALL_ID, result="verified")
-
-    path = f"/workspaces/{WORKSPACE_ID}/channels/{CHANNEL_ID}/flashcalls/{CALL_ID}"
-    lines = [
-        record.getMessage()
-        for record in debug_logs.records
-        if record.name == "bird_flashcalls" and record.levelno == logging.DEBUG
-    ]
-    attempts = [line for line in lines if "(attempt" in line]
-    retries = [line for line in lines if line.startswith("retrying")]
-    assert len(attempts) == len(bird.requests) == 3
-    assert len(retries) == 2
-    for number, (line, outcome) in enumerate(
-        zip(attempts, ["503", "ConnectError", "202"], strict=True), start=1
-    ):
-        assert line.startswith(f"POST {path} -> {outcome} (attempt {number}, ")
-        assert line.endswith(" ms)")
-    assert retries[0].startswith(f"retrying POST {path} in ")
-    assert "(retry 1 of 2)" in retries[0]
-    assert retries[0].endswith("after status 503")
-    assert "(retry 2 of 2)" in retries[1]
-    assert retries[1].endswith("after ConnectError")
-
-
-@pytest.mark.anyio
-async def test_nothing_is_logged_above_debug_for_a_normal_call(flash, bird: ScriptedBird, caplog):
-    caplog.set_level(logging.DEBUG, logger="bird_flashcalls")
-
+    await flash(max_retries=3).end(CALL_ID, result="verified")
     await flash().create(CALLEE)
 
-    assert [
-        r for r in caplog.records if r.name == "bird_flashcalls" and r.levelno > logging.DEBUG
-    ] == []
-
-
-@pytest.mark.anyio
-async def test_the_attempt_log_line_gives_its_duration_in_milliseconds(flash, monkeypatch, caplog):
-    started = _client.time.monotonic()
-    ticks = iter([started] + [started + 0.25] * 10)
-    monkeypatch.setattr(_client, "time", ModuleView(_client.time, monotonic=lambda: next(ticks)))
-
-    with caplog.at_level(logging.DEBUG, logger="bird_flashcalls"):
-        await flash().create(CALLEE)
-
-    [line] = [r.getMessage() for r in caplog.records if "-> 202" in r.getMessage()]
-    assert line.endswith("-> 202 (attempt 1, 250.0 ms)")
+    records = [record for record in caplog.records if record.name == "bird_flashcalls"]
+    assert {record.levelno for record in records} == {logging.DEBUG}
+    end = f"POST {OPERATION_PATHS['end']}"
+    assert [record.getMessage() for record in records] == [
+        f"{end} -> 503 (attempt 1, 250.0 ms) [request id mb-503]",
+        f"retrying {end} in 0.00 s (retry 1 of 3) after status 503 [request id mb-503]",
+        f"{end} -> ConnectError (attempt 2, 250.0 ms)",
+        f"retrying {end} in 0.00 s (retry 2 of 3) after ConnectError",
+        f"{end} -> 429 (attempt 3, 250.0 ms) [request id x-429]",
+        f"retrying {end} in 0.00 s (retry 3 of 3) after status 429 [request id x-429]",
+        f"{end} -> 202 (attempt 4, 250.0 ms) [request id mb-202]",
+        f"POST {OPERATION_PATHS['create']} -> 202 (attempt 1, 250.0 ms)",
+    ]

@@ -1,10 +1,6 @@
-"""wrapper/ uses only the public API of httpx and httpcore, so their minor releases cannot break it.
-
-Flagged: any import of httpcore or of a private httpx module or name; an attribute (also through
-``getattr``) whose name is private to httpx or httpcore (defined in their sources and not by
-wrapper/ itself); building an object without its constructor (``object.__new__``, an httpx
-class's ``__new__``, ``__dict__.update``).
-"""
+"""wrapper/ uses only the public API of httpx and httpcore: no import of httpcore or of a private
+httpx name, no attribute private to them (also through getattr), no object built without its
+constructor (``object.__new__``, an httpx class's ``__new__``, ``__dict__.update``)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import logging
 import uuid
 
 import pytest
@@ -76,8 +75,7 @@ async def test_a_202_that_is_not_a_json_object_is_refused(
     ("operation", "field"),
     [
         *[("create", field) for field in ("id", "channelId", "from", "to", "status")],
-        ("create", "createdAt"),
-        ("create", "updatedAt"),
+        *[("create", field) for field in ("createdAt", "updatedAt")],
         ("end", "result"),
     ],
 )
@@ -161,13 +159,13 @@ def padded_call(size: int) -> bytes:
 @pytest.mark.parametrize(
     ("content", "declared", "read"),
     [
-        (padded_call(LIMIT), True, True),
-        (padded_call(LIMIT), False, True),
-        (padded_call(LIMIT + 1), False, False),
-        (b" " * MiB * 64, False, False),
-        (padded_call(400), False, True),
+        pytest.param(padded_call(LIMIT), True, True, id="limit-declared"),
+        pytest.param(padded_call(LIMIT + 1), True, False, id="one-over-declared"),
+        pytest.param(padded_call(LIMIT), False, True, id="limit-chunked"),
+        pytest.param(padded_call(LIMIT + 1), False, False, id="one-over-chunked"),
+        pytest.param(b" " * MiB * 64, False, False, id="64-MiB-chunked"),
+        pytest.param(padded_call(400), False, True, id="small"),
     ],
-    ids=["limit-declared", "limit-chunked", "one-over-chunked", "64-MiB-chunked", "small"],
 )
 async def test_a_body_is_read_up_to_the_limit_and_cut_off_past_it(
     flash, bird: ScriptedBird, content, declared, read
@@ -189,7 +187,6 @@ async def test_a_body_is_read_up_to_the_limit_and_cut_off_past_it(
     assert len(bird.requests) == 1
 
 
-@BOTH_CLIENTS
 @pytest.mark.parametrize(
     ("declared", "shown"),
     [
@@ -206,7 +203,7 @@ async def test_a_body_is_read_up_to_the_limit_and_cut_off_past_it(
 async def test_a_declared_size_over_the_limit_is_refused_unread(
     flash, bird: ScriptedBird, declared, shown
 ):
-    body = ChunkedBody(b" " * MiB * 64)
+    body = ChunkedBody(padded_call(400))
     headers = {"Content-Length": declared, "Messagebird-Request-Id": REQUEST_ID}
     bird.always(streamed(202, body, headers=headers))
 
@@ -249,89 +246,46 @@ async def test_only_a_2xx_is_a_success(flash, bird: ScriptedBird, status, succes
             await flash().create(CALLEE)
 
 
-async def test_an_unknown_status_is_kept_as_its_string(flash, bird: ScriptedBird):
-    bird.then(reply(202, flash_call_body(status="voicemail")))
-    fc = flash()
-
-    call = await fc.create(CALLEE)
-
-    assert call.status == "voicemail"
-    assert str(call.status) == "voicemail"
-    assert isinstance(call.status, FlashCallStatus)
-    assert call.status not in list(FlashCallStatus)
-    # The call stays usable: verifying it works as for any other status.
-    outcome = await fc.verify(call, CALLER)
-    assert outcome.verified
+FIELDS_ADDED_LATER = {"priority": 3, "routing": {"carrier": "x", "hops": [1, 2]}, "labels": None}
 
 
-async def test_an_unknown_status_is_logged_once_per_value(flash, bird: ScriptedBird, caplog):
-    caplog.set_level(logging.WARNING)
-    # Unique per run: the generated enum remembers the values it has already reported.
-    first, second = (f"voicemail-{uuid.uuid4().hex[:8]}" for _ in range(2))
-    bird.then(
-        reply(202, flash_call_body(status=first)),
-        reply(202, flash_call_body(status=first)),
-        reply(202, flash_call_body(status=second)),
-    )
-    fc = flash()
-
-    statuses = [(await fc.create(CALLEE)).status for _ in range(3)]
-
-    assert statuses == [first, first, second]
-    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert sum(first in message for message in warnings) == 1
-    assert sum(second in message for message in warnings) == 1
-
-
-@pytest.mark.parametrize("operation", ["end", "hangup"])
-async def test_an_unknown_result_is_kept_as_its_string(
-    flash, bird: ScriptedBird, caplog, operation
+@pytest.mark.parametrize(
+    ("operation", "field", "values"),
+    [
+        ("create", "status", FlashCallStatus),
+        ("end", "result", HangupResult),
+        ("hangup", "result", HangupResult),
+    ],
+)
+async def test_a_new_status_or_result_is_kept_as_its_string_and_new_fields_are_ignored(
+    flash, bird: ScriptedBird, operation, field, values
 ):
-    caplog.set_level(logging.WARNING)
-    value = f"escalated-{uuid.uuid4().hex[:8]}"
-    bird.always(reply(202, {**SUCCESS_BODIES[operation], "result": value}))
+    value = f"voicemail-{uuid.uuid4().hex[:8]}"  # a fresh one: each is logged once per process
+    bird.then(reply(202, {**SUCCESS_BODIES[operation], field: value, **FIELDS_ADDED_LATER}))
+    fc = flash()
 
-    ended = await OPERATIONS[operation](flash())
+    answer = await OPERATIONS[operation](fc)
 
-    assert ended.result == value
-    assert isinstance(ended.result, HangupResult)
-    assert ended.result != HangupResult.UNKNOWN
-    assert [r for r in caplog.records if value in r.getMessage()] != []
-
-
-@pytest.mark.parametrize("operation", OPERATIONS)
-async def test_unknown_extra_fields_are_ignored(flash, bird: ScriptedBird, operation):
-    body = {
-        **SUCCESS_BODIES[operation],
-        "priority": 3,
-        "routing": {"carrier": "x", "hops": [1, 2]},
-        "labels": None,
-    }
-    bird.always(reply(202, body))
-
-    result = await OPERATIONS[operation](flash())
-
-    assert result is not None
-    if operation == "create":
-        assert result.id == uuid.UUID(CALL_ID)
-    else:
-        assert result.result == SUCCESS_BODIES[operation]["result"]
+    kept = getattr(answer, field)
+    assert kept == value
+    assert str(kept) == value
+    assert isinstance(kept, values)
+    assert kept not in list(values)
+    if operation == "create":  # the call stays usable: verifying it works as for any other
+        assert answer.id == uuid.UUID(CALL_ID)
+        assert (await fc.verify(answer, CALLER)).verified
 
 
 async def test_optional_fields_parse_when_present(flash, bird: ScriptedBird):
-    bird.always(
-        reply(
-            202,
-            flash_call_body(
-                status="completed",
-                reason="answered",
-                duration=0,
-                ringingAt="2024-05-01T10:00:01.123456789Z",
-                endedAt="2024-05-01T10:00:03+02:00",
-                attemptPrice={"amount": 15, "exponent": 4, "currency": "EUR"},
-            ),
-        )
+    body = flash_call_body(
+        status="completed",
+        reason="answered",
+        duration=0,
+        ringingAt="2024-05-01T10:00:01.123456789Z",
+        endedAt="2024-05-01T10:00:03+02:00",
+        attemptPrice={"amount": 15, "exponent": 4, "currency": "EUR"},
     )
+    bird.always(reply(202, body))
 
     call = await flash().create(CALLEE)
 

@@ -1,6 +1,4 @@
-"""The access key as a setting: its value object, how a client shows it, why a key is refused.
-
-Where the key may and may not go is tested in tests/security."""
+"""The access key setting: its value object, its repr, its refusals (leaks: tests/security)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,5 @@
-"""Socket and TLS errors that a dependency's release lets through unmapped are still BirdErrors.
-
-httpcore 1.0.0, for one, lets the ssl module's error out of a TLS handshake through a proxy.
-"""
+"""Socket and TLS errors a dependency lets through unmapped (httpcore 1.0.0, a TLS handshake
+through a proxy) are still BirdErrors."""
 
 from __future__ import annotations
 
@@ -18,6 +16,9 @@ from .support import BOTH_CLIENTS, OPERATIONS, ScriptedBird
 pytestmark = [pytest.mark.anyio, BOTH_CLIENTS]
 
 
+REFUSED = "certificate verify failed"
+
+
 def raw(error: OSError) -> Callable[[httpx.Request], httpx.Response]:
     def step(request: httpx.Request) -> httpx.Response:
         raise error
@@ -26,29 +27,23 @@ def raw(error: OSError) -> Callable[[httpx.Request], httpx.Response]:
 
 
 @pytest.mark.parametrize("operation", OPERATIONS)
-async def test_a_refused_certificate_is_a_connection_error_before_sending(
-    flash, bird: ScriptedBird, sleeps, operation
+@pytest.mark.parametrize(
+    ("error", "says", "delivered"),
+    [
+        # Refused in the handshake: nothing was sent, so even create may try again.
+        (ssl.SSLCertVerificationError(f"{REFUSED}: unable to get issuer"), REFUSED, False),
+        # create is not sent again once it may have reached Bird; end and hangup are.
+        (ConnectionResetError(104, "Connection reset by peer"), "reset by peer", True),
+    ],
+    ids=["refused-certificate", "raw-socket-error"],
+)
+async def test_an_unmapped_socket_error_is_a_connection_error(
+    flash, bird: ScriptedBird, sleeps, operation, error, says, delivered
 ):
-    refused = ssl.SSLCertVerificationError("certificate verify failed: unable to get issuer")
-    bird.then(raw(refused), raw(refused))
+    bird.always(raw(error))
 
-    with pytest.raises(APIConnectionError, match="certificate verify failed") as caught:
+    with pytest.raises(APIConnectionError, match=says) as caught:
         await OPERATIONS[operation](flash(max_retries=1))
 
-    # Nothing was sent, so even create may try again.
-    assert caught.value.may_have_been_delivered is False
-    assert len(bird.requests) == 2
-
-
-@pytest.mark.parametrize("operation", OPERATIONS)
-async def test_a_raw_socket_error_may_have_been_delivered(
-    flash, bird: ScriptedBird, sleeps, operation
-):
-    bird.always(raw(ConnectionResetError(104, "Connection reset by peer")))
-
-    with pytest.raises(APIConnectionError, match="reset by peer") as caught:
-        await OPERATIONS[operation](flash(max_retries=1))
-
-    assert caught.value.may_have_been_delivered is True
-    # create is not sent again once it may have reached Bird; end and hangup are.
-    assert len(bird.requests) == (1 if operation == "create" else 2)
+    assert caught.value.may_have_been_delivered is delivered
+    assert len(bird.requests) == (1 if delivered and operation == "create" else 2)
