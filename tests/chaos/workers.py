@@ -1,4 +1,4 @@
-"""The chaos experiments' worker processes: each with its own store and client to a served FakeBird."""
+"""The chaos experiments' worker processes, each with its own store and client to FakeBird."""
 
 from __future__ import annotations
 
