@@ -1,10 +1,8 @@
 """Per-call cost in process: the client against raw httpx on the same MockTransport.
 
 For create and end, sync and async: FlashCalls / AsyncFlashCalls, a raw httpx post + .json(),
-and the generated operation alone (sync_detailed / asyncio_detailed) for reference. Each
-round times a batch of calls per side, the sides taking turns; the figure is the best round.
-Time is this process's CPU time (single thread, no I/O): on an idle machine it equals wall
-time, and on a busy one the other processes shift it much less.
+and the generated operation alone (sync_detailed / asyncio_detailed) for reference; process
+CPU time, the sides taking turns, the best round.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Import cost: whole-process wall time of `import bird_flashcalls` against `import httpx, attrs`.
 
-Each run is a fresh interpreter (the venv's python), timed from spawn to exit; the three
-commands take turns so a burst of load elsewhere hits all of them alike.
+Each run is a fresh interpreter (the venv's python), timed from spawn to exit, the commands
+taking turns.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import resource
 import subprocess
 import sys
 import time
+from collections import defaultdict
 from collections.abc import Iterator
 
 from benchlib import Check, Figure, Result, Stat, clean_env, compile_packages, interleave, main
@@ -20,24 +21,16 @@ COMMANDS = {"bird": "import bird_flashcalls", "floor": "import httpx, attrs", "b
 MUST_NOT_LOAD = ("bird_flashcalls.cli", "bird_flashcalls.testing", "bird_flashcalls.__main__")
 MUST_NOT_LOAD += ("argparse", "http.server", "socketserver")
 MAX_RATIO = 1.15
+ENV = clean_env()
 
 
-def python(*arguments: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, *arguments], check=True, env=env, capture_output=True, text=True
-    )
-
-
-def time_process(code: str, env: dict[str, str]) -> tuple[float, float]:
+def time_process(code: str) -> tuple[float, float]:
     """Wall and CPU (user + sys) milliseconds of one interpreter running ``code``."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
+    command = [sys.executable, "-c", code]
     subprocess.run(
-        [sys.executable, "-c", code],
-        check=True,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
+        command, check=True, env=ENV, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL
     )
     wall = (time.perf_counter() - started) * 1000
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -45,33 +38,33 @@ def time_process(code: str, env: dict[str, str]) -> tuple[float, float]:
     return wall, cpu * 1000
 
 
-def modules_after(code: str, env: dict[str, str]) -> set[str]:
-    listed = python(
-        "-c", f"{code}\nimport sys, json\nprint(json.dumps(sorted(sys.modules)))", env=env
-    )
-    return set(json.loads(listed.stdout)) - {"json", "json.decoder", "json.scanner", "json.encoder"}
-
-
-def import_self_times(code: str, env: dict[str, str]) -> dict[str, int]:
-    """Self time in microseconds of every module `code` imports, from -X importtime."""
+def imported(code: str) -> tuple[set[str], dict[str, int]]:
+    """The modules loaded after ``code``, and the self time in microseconds of each it imports
+    (-X importtime)."""
+    listing = f"{code}\nimport sys, json\nprint(json.dumps(sorted(sys.modules)))"
+    command = [sys.executable, "-X", "importtime", "-c", listing]
+    finished = subprocess.run(command, check=True, env=ENV, capture_output=True, text=True)
     times: dict[str, int] = {}
-    for line in python("-X", "importtime", "-c", code, env=env).stderr.splitlines():
+    for line in finished.stderr.splitlines():
         if line.startswith("import time:") and "self [us]" not in line:
             self_us, _, name = line.removeprefix("import time:").split("|")
             times[name.strip()] = int(self_us)
-    return times
+    modules = set(json.loads(finished.stdout)) - {
+        "json",
+        "json.decoder",
+        "json.scanner",
+        "json.encoder",
+    }
+    return modules, times
 
 
 def run(quick: bool) -> Iterator[Result]:
-    env = clean_env()
     compile_packages()
     for code in COMMANDS.values():
         for _ in range(2):
-            time_process(code, env)
-    measured = interleave(
-        {name: (lambda code=code: time_process(code, env)) for name, code in COMMANDS.items()},
-        5 if quick else 30,
-    )
+            time_process(code)
+    sides = {name: (lambda code=code: time_process(code)) for name, code in COMMANDS.items()}
+    measured = interleave(sides, 5 if quick else 30)
     wall = {name: Stat.median_of([w for w, _ in runs]) for name, runs in measured.items()}
     cpu = {name: Stat.median_of([c for _, c in runs]) for name, runs in measured.items()}
     bird, floor, bare = wall["bird"], wall["floor"], wall["bare"]
@@ -101,7 +94,7 @@ def run(quick: bool) -> Iterator[Result]:
         f"(+{net_bird - net_floor:.1f} ms, x{net_bird / net_floor:.2f})",
     )
 
-    ours = modules_after(COMMANDS["bird"], env)
+    ours, self_times = imported(COMMANDS["bird"])
     prefixes = tuple(f"{name}." for name in MUST_NOT_LOAD)
     loaded = sorted(module for module in ours if f"{module}.".startswith(prefixes))
     yield Check(
@@ -110,13 +103,11 @@ def run(quick: bool) -> Iterator[Result]:
         not loaded,
         "loaded: " + ", ".join(loaded) if loaded else "none of them loaded",
     )
-    self_times = import_self_times(COMMANDS["bird"], env)
-    by_group: dict[str, list[str]] = {}
-    for module in ours - modules_after(COMMANDS["floor"], env):
+    by_group: dict[str, list[str]] = defaultdict(list)
+    for module in ours - imported(COMMANDS["floor"])[0]:
         group = module.split(".")[0]
-        if group not in ("bird_flashcalls", "bird_channels_api"):
-            group = "stdlib " + group
-        by_group.setdefault(group, []).append(module)
+        ours_too = group in ("bird_flashcalls", "bird_channels_api")
+        by_group[group if ours_too else f"stdlib {group}"].append(module)
     group_ms = {
         group: sum(self_times.get(module, 0) for module in modules) / 1000
         for group, modules in by_group.items()

@@ -1,8 +1,7 @@
 """Throughput over loopback: AsyncFlashCalls against raw httpx.AsyncClient, 64 creates in flight.
 
-Both talk to one loopback_server.py process (a minimal asyncio HTTP/1.1 keep-alive server);
-each keeps its own connection pool, with the client's default limits. The server counts the
-connections each side opens (told apart by User-Agent) to show the pool is reused.
+Both talk to one loopback_server.py process, each with its own pool and the client's default
+limits; the server counts the connections each side opens (by User-Agent): the pool is reused.
 """
 
 from __future__ import annotations
@@ -50,14 +49,13 @@ def loopback_server() -> Iterator[tuple[str, Callable[[str], int]]]:
         env=clean_env(),
         text=True,
     )
-    assert process.stdin is not None and process.stdout is not None
     commands, replies = process.stdin, process.stdout
+    assert commands is not None and replies is not None
 
     def accepted(agent: str) -> int:
         commands.write("stats\n")
         commands.flush()
-        counts: dict[str, int] = json.loads(replies.readline())
-        return counts.get(agent, 0)
+        return int(json.loads(replies.readline()).get(agent, 0))
 
     try:
         ready = replies.readline().split()
@@ -104,9 +102,8 @@ def run(quick: bool) -> Iterator[Result]:
     with ExitStack() as stack:
         url, accepted = stack.enter_context(loopback_server())
         runner = stack.enter_context(asyncio.Runner())
-        # The client with its own pool; raw httpx with the same limits, so that the ratio is the
-        # client's own cost and not a difference of pool settings (httpcore's pool work per
-        # request grows with the number of connections it keeps).
+        # Raw httpx with the client's limits: httpcore's pool work per request grows with the
+        # connections it keeps, so the ratio is the client's own cost, not a pool setting's.
         client = flash_calls(AsyncFlashCalls, None, url)
         limits = httpx.Limits(
             max_connections=_constants.MAX_CONNECTIONS,
@@ -127,13 +124,11 @@ def run(quick: bool) -> Iterator[Result]:
         }
         for create, count in sides.values():
             runner.run(one_round(create, CONCURRENCY * (1 if total < 1_000 else 4), count))
-
-        def measured_round(create: Callable[[], Awaitable[Any]], count: Callable[[], int]) -> Round:
-            return runner.run(one_round(create, total, count))
-
-        measured = interleave(
-            {side: partial(measured_round, *pair) for side, pair in sides.items()}, rounds
-        )
+        rounds_of = {
+            side: lambda create=create, count=count: runner.run(one_round(create, total, count))
+            for side, (create, count) in sides.items()
+        }
+        measured = interleave(rounds_of, rounds)
     ours, theirs = measured["client"], measured["raw"]
     yield Figure(
         "loopback",

@@ -1,8 +1,6 @@
-"""Memory: peak RSS of a fresh process that makes N creates, client against raw httpx.
-
-Each measurement is a new process (memory_probe.py); the two sides take turns. A second pair of
-runs under tracemalloc checks that the Python heap does not grow between the first and the
-second half of the calls.
+"""Memory: peak RSS of a fresh process (memory_probe.py) that makes N creates, client against
+raw httpx, the sides taking turns; then one run each under tracemalloc: the Python heap does not
+grow between the first and the second half of the calls.
 """
 
 from __future__ import annotations
@@ -33,8 +31,7 @@ MAX_HEAP_GROWTH_BYTES = 64 * 1024
 def probe(side: str, calls: int, *options: str) -> dict[str, Any]:
     command = [sys.executable, str(BENCH_DIR / "memory_probe.py"), side, str(calls), *options]
     finished = subprocess.run(command, check=True, capture_output=True, text=True, env=clean_env())
-    report: dict[str, Any] = json.loads(finished.stdout.splitlines()[-1])
-    return report
+    return dict(json.loads(finished.stdout.splitlines()[-1]))
 
 
 def run(quick: bool) -> Iterator[Result]:

@@ -1,8 +1,6 @@
-"""What every benchmark shares: the fixed request and response, the timing loops, statistics,
-result rows and the command line.
-
-Kept free of httpx and bird_flashcalls imports at module level: the memory probe and the
-loopback server import it too, and must load only what their side needs.
+"""What every benchmark shares: the fixed request and response, timing loops, statistics, rows
+and the command line. No httpx or bird_flashcalls import at module level: the memory probe and
+the loopback server import it and must load only what their side needs.
 """
 
 from __future__ import annotations
@@ -18,6 +16,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -76,10 +75,8 @@ def flash_calls(client_class: Callable[..., C], http_client: Any, base_url: str 
     return client_class(ACCESS_KEY, WORKSPACE_ID, CHANNEL_ID, base_url, http_client=http_client)
 
 
-# Timing: n calls in this process's CPU time, microseconds per call.
-
-
 def cpu_us_per_call(call: Callable[[int], object], n: int) -> float:
+    """n calls in this process's CPU time, microseconds per call."""
     gc.collect()
     started = time.process_time()
     for number in range(n):
@@ -97,10 +94,9 @@ async def cpu_us_per_call_async(call: Callable[[int], Awaitable[object]], n: int
 
 def interleave(sides: dict[str, Callable[[], T]], rounds: int) -> dict[str, list[T]]:
     """Run each side once per round, reversing the order every other round (A B C, C B A...)."""
-    names = list(sides)
-    measured: dict[str, list[T]] = {name: [] for name in names}
+    measured: dict[str, list[T]] = {name: [] for name in sides}
     for round_number in range(rounds):
-        for name in names if round_number % 2 == 0 else reversed(names):
+        for name in list(sides)[:: 1 if round_number % 2 == 0 else -1]:
             measured[name].append(sides[name]())
     return measured
 
@@ -111,9 +107,7 @@ def best_per_call(
     """Warm every side up, then the best of ``rounds`` batches of ``calls``, sides taking turns."""
     for batch in batches.values():
         batch(warmup)
-    measured = interleave(
-        {side: (lambda batch=batch: batch(calls)) for side, batch in batches.items()}, rounds
-    )
+    measured = interleave({side: partial(batch, calls) for side, batch in batches.items()}, rounds)
     return {side: Stat.best_of(values) for side, values in measured.items()}
 
 
@@ -136,24 +130,22 @@ class Stat:
         return cls(min(values), min(values), max(values), len(values), "best")
 
     def text(self, unit: str, digits: int = 1) -> str:
-        return (
-            f"{self.value:.{digits}f} {unit} "
-            f"({self.how} of {self.samples}; {self.low:.{digits}f}-{self.high:.{digits}f})"
-        )
+        spread = f"{self.low:.{digits}f}-{self.high:.{digits}f}"
+        return f"{self.value:.{digits}f} {unit} ({self.how} of {self.samples}; {spread})"
 
 
-VERDICTS = {True: "PASS", False: "FAIL", None: "info"}
-TABLE_VERDICTS = {True: "pass", False: "**FAIL**", None: "info"}
+VERDICTS = {True: "pass", False: "**FAIL**", None: "info"}
 
 
 @dataclass(frozen=True)
 class Figure:
+    """A ratio ours / raw, and the bound the target puts on it."""
+
     benchmark: str
     name: str
     unit: str
     ours: Stat
     raw: Stat
-    # ratio is ours / raw; the target is a bound on it.
     target_max: float | None = None
     target_min: float | None = None
     generated: Stat | None = None
@@ -179,20 +171,12 @@ class Figure:
     def _text(self, stat: Stat | None) -> str:
         return "-" if stat is None else stat.text(self.unit, self.digits)
 
-    def line(self) -> str:
-        generated = "" if self.generated is None else f" | generated {self._text(self.generated)}"
-        return (
-            f"[{self.benchmark}] {self.name}: bird-flashcalls {self._text(self.ours)} | raw httpx "
-            f"{self._text(self.raw)}{generated} -> ratio {self.ratio:.3f} (target {self.target}) "
-            f"{VERDICTS[self.passed]}" + (f"; {self.note}" if self.note else "")
-        )
-
     def row(self) -> str:
         name = self.name + (f" ({self.note})" if self.note else "")
+        cells = (self.ours, self.raw, self.generated)
         return (
-            f"| {self.benchmark} | {name} | {self._text(self.ours)} | {self._text(self.raw)} "
-            f"| {self._text(self.generated)} | {self.ratio:.3f} | {self.target} "
-            f"| {TABLE_VERDICTS[self.passed]} |"
+            f"| {self.benchmark} | {name} | {' | '.join(map(self._text, cells))} "
+            f"| {self.ratio:.3f} | {self.target} | {VERDICTS[self.passed]} |"
         )
 
 
@@ -205,16 +189,17 @@ class Check:
     passed: bool | None
     detail: str
 
-    def line(self) -> str:
-        return f"[{self.benchmark}] {self.name}: {self.detail} {VERDICTS[self.passed]}"
-
     def row(self) -> str:
-        verdict = TABLE_VERDICTS[self.passed]
+        verdict = VERDICTS[self.passed]
         return f"| {self.benchmark} | {self.name} | {self.detail} | | | | | {verdict} |"
 
 
 Result = Figure | Check
 Benchmark = Callable[[bool], Iterable[Result]]
+ABOUT_TABLE = (
+    "Ratios are bird-flashcalls / raw httpx. Per-call figures are the best round; import, "
+    "loopback and memory figures the median; the spread (min-max over all rounds) is in brackets."
+)
 TABLE_HEAD = (
     "| benchmark | figure | bird-flashcalls | raw httpx | generated alone | ratio | target | result |",
     "|---|---|---|---|---|---|---|---|",
@@ -228,7 +213,7 @@ def main(
     profile: Callable[[bool], Iterable[str]] | None = None,
     output: Path | None = None,
 ) -> None:
-    """Run the benchmarks, each line printed as it is measured, then the table (also written to
+    """Run the benchmarks, each row printed as it is measured, then the table (also written to
     --output when there is one); exit 1 when a target is missed."""
     import argparse
 
@@ -242,8 +227,7 @@ def main(
     parser.add_argument("--output", type=Path, default=output, help="where to write the table")
     args = parser.parse_args()
     selected = [name.strip() for name in args.only.split(",") if name.strip()]
-    unknown = sorted(set(selected) - set(benchmarks))
-    if unknown:
+    if unknown := sorted(set(selected) - set(benchmarks)):
         parser.error(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(benchmarks)}")
 
     header = machine_lines()
@@ -252,34 +236,20 @@ def main(
     results: list[Result] = []
     for name in selected:
         for result in benchmarks[name](args.quick):
-            print(result.line(), flush=True)
+            print(result.row(), flush=True)
             results.append(result)
-    lines = [
-        "# bird-flashcalls benchmarks" + (" (quick mode: smoke test only)" if args.quick else ""),
-        "",
-        *header,
-        f"- took {time.monotonic() - started:.0f} s",
-        "",
-        "Ratios are bird-flashcalls / raw httpx. Per-call figures are the best round; import, "
-        "loopback and memory figures the median; the spread (min-max over all rounds) is in "
-        "brackets.",
-        "",
-        *TABLE_HEAD,
-        *(result.row() for result in results),
-    ]
-    if getattr(args, "profile", False):
-        assert profile is not None
+    quick = " (quick mode: smoke test only)" if args.quick else ""
+    lines = [f"# bird-flashcalls benchmarks{quick}", "", *header]
+    lines += [f"- took {time.monotonic() - started:.0f} s", "", ABOUT_TABLE, "", *TABLE_HEAD]
+    lines += [result.row() for result in results]
+    if profile is not None and args.profile:
         lines += ["", *profile(args.quick)]
     text = "\n".join(lines) + "\n"
-    print()
-    print(text, end="")
+    print(f"\n{text}", end="")
     if args.output is not None:
         args.output.write_text(text, encoding="utf-8")
         print(f"\nwritten to {args.output}")
     sys.exit(1 if any(result.passed is False for result in results) else 0)
-
-
-# Measured subprocesses.
 
 
 QUIET_ENV = ("PYTHONPROFILEIMPORTTIME", "PYTHONTRACEMALLOC", "PYTHONDEVMODE", "PYTHONSTARTUP")
@@ -288,18 +258,12 @@ QUIET_ENV += ("PYTHONMALLOC", "PYTHONASYNCIODEBUG", "BIRD_FLASHCALLS_LOG")
 
 def clean_env() -> dict[str, str]:
     """The environment for measured subprocesses: no tracing, profiling or logging switched on."""
-    env = dict(os.environ)
-    for variable in QUIET_ENV:
-        env.pop(variable, None)
-    return env
+    return {name: value for name, value in os.environ.items() if name not in QUIET_ENV}
 
 
 def compile_packages() -> None:
-    """Write the bytecode of both packages, as pip does on install.
-
-    Measured processes then read it instead of compiling the source on every start, even where
-    PYTHONDONTWRITEBYTECODE is set (it stops an import from writing bytecode, not from reading it).
-    """
+    """Write both packages' bytecode, as pip does on install: measured processes read it, even
+    under PYTHONDONTWRITEBYTECODE, instead of compiling the source on every start."""
     import compileall
 
     import bird_flashcalls
@@ -309,10 +273,8 @@ def compile_packages() -> None:
         compileall.compile_dir(Path(package.__file__).parent, quiet=1)
 
 
-# The header of results.md.
-
-
 def machine_lines() -> list[str]:
+    """The header of results.md."""
     import attrs
     import bird_flashcalls
     import httpx
@@ -331,16 +293,11 @@ def machine_lines() -> list[str]:
     ]
 
 
-# --profile: where one side's time goes beyond the other's, by cProfile.
-
-
 def profile_excess(
     title: str, ours: Callable[[int], object], raw: Callable[[int], object], calls: int, top: int
 ) -> Iterator[str]:
-    """Markdown: the functions whose own time grows most from ``raw`` to ``ours``.
-
-    Profiling inflates every figure, so read the shares, not the microseconds.
-    """
+    """Markdown: the functions whose own time grows most from ``raw`` to ``ours`` under cProfile
+    (which inflates every figure: read the shares, not the microseconds)."""
     import cProfile
     import pstats
 

@@ -1,9 +1,8 @@
 """A minimal asyncio HTTP/1.1 keep-alive server that answers every request with Bird's 202.
 
-Run as its own process (so it shares neither event loop nor GIL with the client measured):
-it prints `listening <port>` once bound to 127.0.0.1, then answers `stats` lines on stdin
-with one JSON line of the connections accepted per client, as named by the first User-Agent
-product token of each connection. It exits when stdin closes.
+Run as its own process (no event loop or GIL shared with the client measured): it prints
+`listening <port>`, then answers each `stats` line on stdin with a JSON line of the connections
+accepted per first User-Agent product token. It exits when stdin closes.
 """
 
 from __future__ import annotations
@@ -14,15 +13,12 @@ import sys
 
 from benchlib import CREATE_RESPONSE, RESPONSE_HEADERS
 
-RESPONSE = (
-    b"HTTP/1.1 202 Accepted\r\n"
-    + b"".join(f"{name}: {value}\r\n".encode() for name, value in RESPONSE_HEADERS.items())
-    + b"Content-Length: "
-    + str(len(CREATE_RESPONSE)).encode()
-    + b"\r\n"
-    b"\r\n" + CREATE_RESPONSE
+HEADERS = {**RESPONSE_HEADERS, "Content-Length": len(CREATE_RESPONSE)}
+HEAD = "HTTP/1.1 202 Accepted\r\n" + "".join(
+    f"{name}: {value}\r\n" for name, value in HEADERS.items()
 )
-CLOSE_RESPONSE = RESPONSE.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n", 1)
+RESPONSE = f"{HEAD}\r\n".encode() + CREATE_RESPONSE
+CLOSE_RESPONSE = f"{HEAD}Connection: close\r\n\r\n".encode() + CREATE_RESPONSE
 MAX_HEAD = 64 * 1024
 
 accepted: dict[str, int] = {}
@@ -72,10 +68,9 @@ class OneResponseProtocol(asyncio.Protocol):
 async def serve() -> None:
     loop = asyncio.get_running_loop()
     server = await loop.create_server(OneResponseProtocol, "127.0.0.1", 0, backlog=1024)
-    port = server.sockets[0].getsockname()[1]
     commands = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(commands), sys.stdin)
-    print(f"listening {port}", flush=True)
+    print(f"listening {server.sockets[0].getsockname()[1]}", flush=True)
     async with server:
         while line := await commands.readline():
             if line.strip() == b"stats":

@@ -2,9 +2,8 @@
 
     python memory_probe.py {client|raw} CALLS [--tracemalloc]
 
-Prints one JSON line: peak RSS (VmHWM, else ru_maxrss) at the end, current RSS after the first and the
-second half of the calls, and with --tracemalloc the traced Python heap at the same points.
-Only the side asked for is imported, so the raw process never loads bird_flashcalls.
+Prints one JSON line: the peak RSS at the end, RSS after each half of the calls and, with
+--tracemalloc, the traced Python heap at the same points. Only the side asked for is imported.
 """
 
 from __future__ import annotations
@@ -19,27 +18,14 @@ from typing import Any
 from benchlib import CREATE_URL, RAW_HEADERS, TO, bird_handler, flash_calls
 
 
-def current_rss_kib() -> int | None:
-    try:
-        with open("/proc/self/statm") as statm:
-            pages = int(statm.read().split()[1])
-    except OSError:
-        return None
-    return pages * resource.getpagesize() // 1024
-
-
-def peak_rss_kib() -> tuple[int, str]:
-    # On Linux a spawned child's ru_maxrss starts at its parent's peak (vfork + exec keeps the
-    # high-water mark), so under run_all it would report the parent. VmHWM is this process's own.
+def status_kib(field: str) -> int | None:
+    """A field of /proc/self/status in KiB (VmRSS now, VmHWM the peak); None without one."""
     try:
         with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]), "VmHWM"
+            lines = [line.split() for line in status if line.startswith(f"{field}:")]
     except OSError:
-        pass
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return (peak // 1024 if sys.platform == "darwin" else peak), "ru_maxrss"
+        return None
+    return int(lines[0][1]) if lines else None
 
 
 def create_call(side: str) -> Callable[[], Any]:
@@ -67,10 +53,16 @@ def main() -> None:
         for _ in range(calls // 2):
             create()
         gc.collect()
-        report[f"rss_after_{half}_kib"] = current_rss_kib()
+        report[f"rss_after_{half}_kib"] = status_kib("VmRSS")
         if traced:
             report[f"traced_after_{half}_bytes"] = tracemalloc.get_traced_memory()[0]
-    report["peak_rss_kib"], report["peak_rss_source"] = peak_rss_kib()
+    # On Linux a spawned child's ru_maxrss starts at its parent's peak (vfork + exec keeps the
+    # high-water mark), so under run_all it would report the parent. VmHWM is this process's own.
+    report["peak_rss_kib"], report["peak_rss_source"] = status_kib("VmHWM"), "VmHWM"
+    if report["peak_rss_kib"] is None:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        report["peak_rss_kib"] = peak // 1024 if sys.platform == "darwin" else peak
+        report["peak_rss_source"] = "ru_maxrss"
     print(json.dumps(report), flush=True)
 
 

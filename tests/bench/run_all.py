@@ -1,12 +1,9 @@
 """Every benchmark of bird-flashcalls against raw httpx; the results as a markdown table.
 
-    .venv/bin/python tests/bench/run_all.py [--quick]
-                                            [--only import,calls,loopback,memory,verification,stores]
-                                            [--profile] [--output tests/bench/results.md]
+    .venv/bin/python tests/bench/run_all.py [--quick] [--only import,calls,...] [--profile]
 
-Prints one line per figure as it is measured, then the table, which is also written to
-tests/bench/results.md. Exits 1 when a target is missed. --quick is a smoke test of a few
-seconds per benchmark whose numbers mean little.
+Prints one row per figure as it is measured, then the table, also written to
+tests/bench/results.md (--output); exits 1 when a target is missed. --quick is a smoke test.
 """
 
 from __future__ import annotations

@@ -1,10 +1,6 @@
-"""What the chaos experiments share: the load they run while a fault lasts, the final sweep
-after it, and the tally of what Bird was told, from FakeBird's request log.
-
-The load is what an application's workers do: start a verification, answer it (rightly seven
-times in ten, otherwise wrongly), now and then run ``expire_due()``. Every caller number is one
-number, so that any worker knows the right answer without asking. Each worker writes what it
-answered to a ledger file of its own, a line at a time, so that a killed one leaves its lines.
+"""What the chaos experiments share: the load run while a fault lasts (start, answer rightly
+seven times in ten, now and then ``expire_due()``; one caller number, so every answer is known;
+one ledger file per worker, a line at a time), the sweep after it, and the tally from FakeBird.
 """
 
 from __future__ import annotations
@@ -13,19 +9,14 @@ import collections
 import itertools
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import attrs
 from bird_flashcalls import BirdError, FlashCalls
 from bird_flashcalls.testing import FakeBird
-from bird_flashcalls.verification import (
-    StoreError,
-    VerificationEvent,
-    VerificationStore,
-    Verifier,
-)
+from bird_flashcalls.verification import StoreError, VerificationEvent, VerificationStore, Verifier
 
 CALLER = "+3197010260002"  # FakeBird(caller_numbers=[CALLER]): the right answer, always
 WRONG = "+3197010269999"
@@ -40,10 +31,6 @@ SETTINGS: dict[str, Any] = {
     "new_destination_limit": None,
 }
 RESULTS = Path(__file__).resolve().parent / "results.md"
-
-
-def fake_bird() -> FakeBird:
-    return FakeBird(caller_numbers=[CALLER])
 
 
 def bird_settings(fake: FakeBird, base_url: str) -> dict[str, str]:
@@ -61,9 +48,8 @@ def bird_client(bird: dict[str, str]) -> FlashCalls:
 
 
 def run_load(verifier: Verifier, worker: int, ledger: Path, until: float) -> None:
-    """Start and answer verifications until ``until`` (time.monotonic()); every failure of the
-    store or of Bird is what the experiment provokes, and is let go. Each worker number rings
-    numbers of its own."""
+    """Start and answer verifications until ``until`` (monotonic), letting every failure go; each
+    worker number rings numbers of its own."""
     rng = random.Random(worker)
     phones = (f"+316{worker:03d}{n:06d}" for n in itertools.count())
     with ledger.open("a", buffering=1) as lines:
@@ -102,19 +88,8 @@ def kind_of(error: BirdError) -> str:
     return next((kind for words, kind in FAULTS.items() if words in error.message), "store-other")
 
 
-def errors(ledgers: Iterable[Path]) -> collections.Counter[str]:
-    """How many operations failed, by kind, in the ledgers."""
-    return collections.Counter(
-        line.split()[1]
-        for ledger in ledgers
-        for line in ledger.read_text().splitlines()
-        if line.startswith("error ")
-    )
-
-
 def settle(flash_calls: FlashCalls, store: VerificationStore) -> int:
-    """After the fault: one worker, its clock past every ttl and lease, ends and reports what is
-    left, until nothing is. Returns how many orphaned starts it found."""
+    """One worker, its clock past every ttl and lease, reports what is left; the orphans found."""
     later = time.time() + TTL + LEASE + 1
     events: list[VerificationEvent] = []
     verifier = Verifier(flash_calls, store, clock=lambda: later, on_event=events.append, **SETTINGS)
@@ -126,8 +101,8 @@ def settle(flash_calls: FlashCalls, store: VerificationStore) -> int:
 
 @attrs.frozen
 class Tally:
-    """One experiment's row: calls Bird placed, reports it accepted, calls never reported,
-    reports beyond the first for a call, and verified results a wrong answer got."""
+    """One experiment's row: calls placed, reports accepted, calls never reported, reports
+    beyond a call's first, and verified results a wrong answer got."""
 
     calls: int
     reports: int
@@ -153,11 +128,9 @@ def tally(fake: FakeBird, ledgers: Iterable[Path]) -> Tally:
     by_number = {call["to"]: call_id for call_id, call in fake.calls.items()}
     results: dict[str, list[str]] = collections.defaultdict(list)
     for request in fake.requests:
-        if request.status != 202 or not request.path.rsplit("/", 1)[1]:
-            continue
         tail = request.path.rsplit("/", 1)[1]
-        if tail == "flashcalls":
-            continue  # a create
+        if request.status != 202 or tail in ("", "flashcalls"):  # flashcalls: a create
+            continue
         call_id = by_number[request.json["to"]] if tail == "hangup" else tail
         results[call_id].append(request.json["result"])
     verified_unanswered = sum(
@@ -172,30 +145,28 @@ def tally(fake: FakeBird, ledgers: Iterable[Path]) -> Tally:
     )
 
 
-def record_row(row: str) -> None:
-    """Add the row to results.md (the README's table under Reliability comes from it)."""
+def recorded(
+    fake: FakeBird, folder: Path, experiment: str, note: str | None = None
+) -> tuple[Tally, collections.Counter[str]]:
+    """The experiment's tally and failed operations by kind; its row (``note``, else the errors)
+    replaces its last one in results.md, where the README's table under Reliability comes from."""
+    ledgers = list(folder.glob("*.log"))
+    result = tally(fake, ledgers)
+    failed = collections.Counter(
+        line.split()[1]
+        for ledger in ledgers
+        for line in ledger.read_text().splitlines()
+        if line.startswith("error ")
+    )
+    if note is None:
+        note = ", ".join(f"{count:,} {kind}" for kind, count in sorted(failed.items())) + " errors"
+    row = result.row(experiment, note)
     header = (
         "| experiment | calls | reports | lost | duplicates | wrong `verified` | notes |\n"
         "|---|---|---|---|---|---|---|\n"
     )
     text = RESULTS.read_text() if RESULTS.exists() else ""
-    if not text.startswith("| experiment"):
-        text = header
-    name = row.split("|")[1]
-    kept = [line for line in text.splitlines()[2:] if line.split("|")[1] != name]
+    lines = text.splitlines()[2:] if text.startswith("| experiment") else []
+    kept = [line for line in lines if line.split("|")[1] != row.split("|")[1]]
     RESULTS.write_text(header + "".join(f"{line}\n" for line in [*kept, row]))
-
-
-def threads_of_load(
-    make_verifier: Callable[[], Verifier], folder: Path, count: int, until: float
-) -> list[Any]:
-    """``count`` threads running the load, each with its own verifier; started."""
-    import threading
-
-    workers = []
-    for number in range(count):
-        ledger = folder / f"thread-{number}.log"
-        thread = threading.Thread(target=run_load, args=(make_verifier(), number, ledger, until))
-        thread.start()
-        workers.append(thread)
-    return workers
+    return result, failed

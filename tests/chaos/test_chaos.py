@@ -1,9 +1,6 @@
-"""Faults on real servers under concurrent load: nothing lost, nothing verified wrongly.
-
-Each experiment runs the load of ``support.run_load`` in several threads or worker processes,
-provokes one fault while it runs, heals it, lets one worker sweep what is left (its clock past
-every ttl and lease), and tallies what Bird was told. Each writes its row to ``results.md``.
-Run by ``make test-chaos`` (CI runs it after ``make test``).
+"""Faults on real servers under concurrent load (``support.run_load`` in threads or worker
+processes): after each fault is healed and one worker swept what was left, nothing is lost and
+nothing verified wrongly. Each experiment writes its row to ``results.md``.
 """
 
 from __future__ import annotations
@@ -12,8 +9,10 @@ import multiprocessing
 import os
 import random
 import signal
+import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +23,13 @@ from verification.redis_server import start_server, stop
 
 from . import workers
 from .support import (
+    CALLER,
     SETTINGS,
     bird_client,
     bird_settings,
-    errors,
-    fake_bird,
-    record_row,
+    recorded,
+    run_load,
     settle,
-    tally,
-    threads_of_load,
 )
 
 
@@ -54,12 +51,12 @@ class RedisServer:
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeBird]:
-    yield fake_bird()
+def fake() -> FakeBird:
+    return FakeBird(caller_numbers=[CALLER])
 
 
 @pytest.fixture
-def redis_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Any]:
+def redis_server(tmp_path: Path) -> Iterator[Any]:
     """Makes the experiment's redis-server; stops it whatever happens."""
     made: list[RedisServer] = []
 
@@ -73,28 +70,29 @@ def redis_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Any
         stop(server.process)
 
 
+@contextmanager
 def redis_load(server: RedisServer, fake: FakeBird, folder: Path, seconds: float, timeout: float):
-    """Four threads of load on the server for ``seconds``; returns the threads and clients."""
+    """Four threads of load for ``seconds``, each with its own client; at exit, the sweep."""
     import redis
 
-    clients: list[Any] = []
-
-    def make() -> Verifier:
+    until = time.monotonic() + seconds
+    threads, clients = [], []
+    for number in range(4):
         client = redis.Redis.from_url(server.url, socket_timeout=timeout, socket_connect_timeout=5)
         clients.append(client)
-        return Verifier(fake.client(max_retries=0), RedisStore(client, prefix="chaos"), **SETTINGS)
-
-    return threads_of_load(make, folder, 4, time.monotonic() + seconds), clients
-
-
-def finish_redis(server: RedisServer, fake: FakeBird, folder: Path, threads: Any, clients: Any):
+        verifier = Verifier(
+            fake.client(max_retries=0), RedisStore(client, prefix="chaos"), **SETTINGS
+        )
+        ledger = folder / f"thread-{number}.log"
+        threads.append(threading.Thread(target=run_load, args=(verifier, number, ledger, until)))
+        threads[-1].start()
+    yield
     for thread in threads:
         thread.join()
     for client in clients:
         client.close()
     with server.admin() as client:
         settle(fake.client(max_retries=0), RedisStore(client, prefix="chaos"))
-    return tally(fake, folder.glob("*.log")), errors(folder.glob("*.log"))
 
 
 @pytest.mark.redis
@@ -102,15 +100,14 @@ def test_redis_killed_and_restarted_with_aof(
     tmp_path: Path, fake: FakeBird, redis_server: Any
 ) -> None:
     server = redis_server("--appendonly", "yes")
-    threads, clients = redis_load(server, fake, tmp_path, 8, timeout=10)
-    time.sleep(2)  # the fault's timing: two seconds of load first
-    server.process.kill()
-    server.process.wait()
-    time.sleep(1)  # down for a second
-    server.restart()
-    result, failed = finish_redis(server, fake, tmp_path, threads, clients)
+    with redis_load(server, fake, tmp_path, 8, timeout=10):
+        time.sleep(2)  # the fault's timing: two seconds of load first
+        server.process.kill()
+        server.process.wait()
+        time.sleep(1)  # down for a second
+        server.restart()
+    result, failed = recorded(fake, tmp_path, "redis-server SIGKILL, restarted 1 s later (AOF)")
 
-    record_row(result.row("redis-server SIGKILL, restarted 1 s later (AOF)", note(failed)))
     assert failed["unreachable"] > 0
     assert result.calls > 100 and result.lost == 0 and result.wrong_verified == 0
 
@@ -120,14 +117,15 @@ def test_redis_paused_longer_than_the_socket_timeout(
     tmp_path: Path, fake: FakeBird, redis_server: Any
 ) -> None:
     server = redis_server()
-    threads, clients = redis_load(server, fake, tmp_path, 8, timeout=2)
-    time.sleep(2)
-    server.process.send_signal(signal.SIGSTOP)
-    time.sleep(3)  # longer than the 2 s socket timeout
-    server.process.send_signal(signal.SIGCONT)
-    result, failed = finish_redis(server, fake, tmp_path, threads, clients)
+    with redis_load(server, fake, tmp_path, 8, timeout=2):
+        time.sleep(2)
+        server.process.send_signal(signal.SIGSTOP)
+        time.sleep(3)  # longer than the 2 s socket timeout
+        server.process.send_signal(signal.SIGCONT)
+    result, failed = recorded(
+        fake, tmp_path, "redis-server SIGSTOP 3 s (socket timeout 2 s), SIGCONT"
+    )
 
-    record_row(result.row("redis-server SIGSTOP 3 s (socket timeout 2 s), SIGCONT", note(failed)))
     assert failed["timeout"] > 0
     assert result.calls > 100 and result.lost == 0 and result.wrong_verified == 0
 
@@ -135,22 +133,19 @@ def test_redis_paused_longer_than_the_socket_timeout(
 @pytest.mark.redis
 def test_redis_full_with_noeviction(tmp_path: Path, fake: FakeBird, redis_server: Any) -> None:
     server = redis_server("--maxmemory-policy", "noeviction")
-    threads, clients = redis_load(server, fake, tmp_path, 7, timeout=10)
-    time.sleep(1.5)
-    with server.admin() as admin:
-        # Room for a few hundred more challenges, then every write is refused for 4 s.
-        admin.config_set("maxmemory", admin.info("memory")["used_memory"] + 300_000)
-        time.sleep(4)
-        admin.config_set("maxmemory", 0)
-    result, failed = finish_redis(server, fake, tmp_path, threads, clients)
+    with redis_load(server, fake, tmp_path, 7, timeout=10):
+        time.sleep(1.5)
+        with server.admin() as admin:
+            # Room for a few hundred more challenges, then every write is refused for 4 s.
+            admin.config_set("maxmemory", admin.info("memory")["used_memory"] + 300_000)
+            time.sleep(4)
+            admin.config_set("maxmemory", 0)
+    result, failed = recorded(
+        fake, tmp_path, "redis-server `maxmemory` reached (noeviction) for 4 s"
+    )
 
-    record_row(result.row("redis-server `maxmemory` reached (noeviction) for 4 s", note(failed)))
     assert failed["out-of-memory"] > 0
     assert result.calls > 100 and result.lost == 0 and result.wrong_verified == 0
-
-
-def note(failed: Any) -> str:
-    return ", ".join(f"{count:,} {kind}" for kind, count in sorted(failed.items())) + " errors"
 
 
 # SQLite: worker processes on one database file, reaching FakeBird over HTTP.
@@ -186,9 +181,8 @@ def test_sqlite_disk_full(tmp_path: Path, fake: FakeBird) -> None:
         store = SQLiteStore(path)
         settle(bird_client(bird), store)
         store.close()
-    result, failed = tally(fake, tmp_path.glob("*.log")), errors(tmp_path.glob("*.log"))
+    result, failed = recorded(fake, tmp_path, "SQLite disk full (RLIMIT_FSIZE, 1 MB more)")
 
-    record_row(result.row("SQLite disk full (RLIMIT_FSIZE, 1 MB more)", note(failed)))
     # Once the disk is full, starts fail before Bird is asked to ring: few calls are placed.
     assert failed["disk-full"] > 0
     assert result.calls > 10 and result.lost == 0 and result.wrong_verified == 0
@@ -199,9 +193,8 @@ def test_sqlite_disk_full(tmp_path: Path, fake: FakeBird) -> None:
 def test_workers_killed(
     tmp_path: Path, fake: FakeBird, redis_server: Any, kind: str, caller_known: bool
 ) -> None:
-    """Worker processes SIGKILLed at random moments for 12 s, each replaced at once. When the
-    verifier picks the caller number, a start killed while Bird placed its call is ended by
-    its numbers afterwards: nothing is left unreported."""
+    """Worker processes SIGKILLed at random moments for 12 s, each replaced at once; with the
+    caller number known, a start killed while Bird placed its call is ended afterwards."""
     if kind == "sqlite":
         location: Any = ("sqlite", tmp_path / "v.db")
         SQLiteStore(location[1]).close()
@@ -231,16 +224,11 @@ def test_workers_killed(
         store.close()
         if kind == "redis":
             store.client.close()  # type: ignore[attr-defined]
-    result = tally(fake, tmp_path.glob("*.log"))
-
     name = "SQLite" if kind == "sqlite" else "redis-server"
     caller = "caller numbers known" if caller_known else "Bird picks the caller"
-    record_row(
-        result.row(
-            f"{name}: worker processes SIGKILLed ({caller})",
-            f"{kills} kills in 12 s; orphaned starts found by expire_due(): {orphans}",
-        )
-    )
+    note = f"{kills} kills in 12 s; orphaned starts found by expire_due(): {orphans}"
+    result, _ = recorded(fake, tmp_path, f"{name}: worker processes SIGKILLed ({caller})", note)
+
     assert result.calls > 100 and result.wrong_verified == 0
     # Each worker has one thread: a kill interrupts at most one start, whose call (if Bird
     # placed it) is the only one that can stay unreported.

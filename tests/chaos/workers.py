@@ -1,5 +1,4 @@
-"""The worker processes of the chaos experiments: each opens its own store and its own client
-to a FakeBird served over loopback HTTP, as an application's workers would."""
+"""The chaos experiments' worker processes, each with its own store and client to FakeBird."""
 
 from __future__ import annotations
 
@@ -32,9 +31,8 @@ def load_process(
     file_size_limit: int | None = None,
     caller_known: bool = False,
 ) -> None:
-    """The load for ``seconds``; with ``file_size_limit``, no file of this process grows past
-    it (RLIMIT_FSIZE): a disk that is full for this process alone; with ``caller_known``, the
-    verifier picks the caller number itself (``caller_numbers``)."""
+    """The load for ``seconds``; ``file_size_limit``: a disk full for this process alone
+    (RLIMIT_FSIZE); ``caller_known``: the verifier picks the caller number itself."""
     if file_size_limit is not None:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a failed write, not a dead process
         resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))

@@ -1,20 +1,12 @@
 """`make mutation`: mutmut over the decision modules, then tests/mutation/results.md.
 
-mutmut names a module after its file's path, dropping a leading ``src.`` only, and puts
-``mutants/src`` first on sys.path. So it runs in build/mutation/, where ``src`` links to
-``wrapper/``: the mutated package is imported as ``bird_flashcalls``, as the tests import it.
-The configuration is the ``[tool.mutmut]`` block of pyproject.toml (copied there).
-
-Surviving mutants are then sorted into three kinds:
-
-- message wording: the mutation only changes a string literal of prose (two words or more,
-  no %-placeholder, no SQL), the text a person reads, which tests need not pin word for word;
-- equivalent: listed in tests/mutation/equivalent.txt with the reason it cannot change
-  behaviour, or only changing the case of SQL text (SQLite reads keywords and names in any case);
-- survived: neither, a gap in the tests.
-
-The score of a module is killed / (mutants - wording - equivalent). Exit status 1 when a module
-is under 90% or all of them together under 95%.
+mutmut names a module after its file's path less a leading ``src.`` and puts ``mutants/src``
+first on sys.path, so it runs in build/mutation/, where ``src`` links to ``wrapper/``
+(configuration: pyproject.toml's ``[tool.mutmut]``, copied there). A surviving mutant is
+wording (it only changes a prose string literal: two words or more, no %-placeholder, no SQL),
+equivalent (listed in equivalent.txt, or only changing the case of SQL text) or survived, a gap
+in the tests. A module's score is killed / (mutants - wording - equivalent); exit status 1 when
+one is under 90% or all together under 95%. ``--report`` sorts the last run's results again.
 """
 
 from __future__ import annotations
@@ -40,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 WORK = ROOT / "build" / "mutation"
 RESULTS = ROOT / "tests" / "mutation" / "results.md"
 EQUIVALENT = ROOT / "tests" / "mutation" / "equivalent.txt"
+MUTMUT = Path(sys.executable).with_name("mutmut")
 MODULE_TARGET = 0.90
 OVERALL_TARGET = 0.95
 
@@ -75,8 +68,7 @@ class Mutant:
 
 @dataclass
 class Allowed:
-    """An equivalent mutant, known by its file and the code it changes (not by its line, so an
-    entry holds while the code around it moves)."""
+    """An equivalent mutant, known by its file and the code it changes (not by its line)."""
 
     path: str
     change: str
@@ -85,22 +77,22 @@ class Allowed:
 
 
 def main() -> int:
-    """``--report``: sort the last run's results again (after editing the allow-list)."""
     timing = WORK / "minutes.txt"
     report_only = "--report" in sys.argv[1:]
     started = time.monotonic()
     if not report_only:
-        stage()
+        shutil.rmtree(WORK, ignore_errors=True)
+        WORK.mkdir(parents=True)
+        shutil.copy2(ROOT / "pyproject.toml", WORK / "pyproject.toml")
     with source_links():
         if not report_only:
             log = WORK / "mutmut.log"
             print(f"mutmut run in {WORK.relative_to(ROOT)} (its output: {log.relative_to(ROOT)})")
-            mutmut = Path(sys.executable).with_name("mutmut")
             # One worker more than cores: a worker waiting on its SQLite file leaves a core idle.
             workers = f"--max-children={(os.cpu_count() or 1) + 1}"
             with log.open("w") as output:
                 run = subprocess.run(
-                    [str(mutmut), "run", workers], cwd=WORK, stdout=output, stderr=output
+                    [MUTMUT, "run", workers], cwd=WORK, stdout=output, stderr=output
                 )
             if run.returncode != 0:
                 print(log.read_text(errors="replace")[-3000:])
@@ -122,13 +114,6 @@ def main() -> int:
     return 0 if met else 1
 
 
-def stage() -> None:
-    """build/mutation/ afresh, with a copy of pyproject.toml."""
-    shutil.rmtree(WORK, ignore_errors=True)
-    WORK.mkdir(parents=True)
-    shutil.copy2(ROOT / "pyproject.toml", WORK / "pyproject.toml")
-
-
 @contextlib.contextmanager
 def source_links() -> Iterator[None]:
     """src -> wrapper/ and tests -> tests/ while mutmut runs or reads its results, removed after:
@@ -145,16 +130,11 @@ def source_links() -> Iterator[None]:
 
 
 def read_results() -> list[Mutant]:
-    mutmut = Path(sys.executable).with_name("mutmut")
     listing = subprocess.run(
-        [str(mutmut), "results", "--all", "true"],
-        cwd=WORK,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+        [MUTMUT, "results", "--all", "true"], cwd=WORK, capture_output=True, text=True, check=True
+    )
     mutants = []
-    for line in listing.splitlines():
+    for line in listing.stdout.splitlines():
         name, _, status = line.strip().rpartition(": ")
         if name:
             mutants.append(Mutant(name, status))
@@ -178,41 +158,34 @@ def locate(mutants: list[Mutant]) -> None:
         diff = shown.getvalue().splitlines()
         mutant.removed = [d[1:] for d in diff if d.startswith("-") and not d.startswith("---")]
         mutant.added = [d[1:] for d in diff if d.startswith("+") and not d.startswith("+++")]
-        hunk = next((d for d in diff if d.startswith("@@")), "@@ -1 @@")
-        mutant.path = "wrapper/" + mutant.module.replace(".", "/") + ".py"
-        mutant.line = source_line(mutant, int(re.findall(r"-(\d+)", hunk)[0]), diff)
+        mutant.path = module_path(mutant.module)
+        mutant.line = source_line(mutant, diff)
     os.chdir(ROOT)
 
 
-def source_line(mutant: Mutant, hunk_start: int, diff: list[str]) -> int:
-    """The line of the source file that the mutation changes."""
+def source_line(mutant: Mutant, diff: list[str]) -> int:
+    """The line of the source file that the mutation changes: the line of its function equal
+    to the first changed one nearest to where the diff's hunk puts it."""
     source = (ROOT / mutant.path).read_text()
     lines = source.splitlines()
-    key = mutant.name.rsplit(".", 1)[1].split("__mutmut_")[0]
-    if key.startswith("xǁ"):
-        class_name, function_name = key[2:].split("ǁ", 1)
-    else:
-        class_name, function_name = None, key[2:]
+    # mutmut's key of the function: x_function, or xǁClassǁmethod
+    *class_name, function_name = mutant.name.rsplit(".", 1)[1].split("__mutmut_")[0][2:].split("ǁ")
     start, end = 1, len(lines)
-    tree = ast.parse(source)
-    scope: list[ast.stmt] = tree.body
-    for node in tree.body:
-        if class_name and isinstance(node, ast.ClassDef) and node.name == class_name:
+    scope: list[ast.stmt] = ast.parse(source).body
+    for node in scope:
+        if class_name and isinstance(node, ast.ClassDef) and node.name == class_name[0]:
             scope = node.body
     for node in scope:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == function_name:
             start, end = node.lineno, node.end_lineno or node.lineno
-    # Where the hunk's first changed line would be, counting from the def line.
-    body_lines = [d for d in diff[diff.index(next(d for d in diff if d.startswith("@@"))) :]]
+    hunk = next(number for number, d in enumerate(diff) if d.startswith("@@"))
     offset = next(
-        (i for i, d in enumerate(body_lines[1:]) if d[:1] in "-+" and not d.startswith("---")), 0
+        (i for i, d in enumerate(diff[hunk + 1 :]) if d[:1] in "-+" and not d.startswith("---")), 0
     )
-    guess = start + hunk_start - 1 + offset
+    guess = start + int(re.findall(r"-(\d+)", diff[hunk])[0]) - 1 + offset
     wanted = (mutant.removed or mutant.added or [""])[0].strip()
     candidates = [n for n in range(start, end + 1) if lines[n - 1].strip() == wanted]
-    if not candidates:
-        return guess
-    return min(candidates, key=lambda n: abs(n - guess))
+    return min(candidates, key=lambda n: abs(n - guess), default=guess)
 
 
 def compact_change(before: str, after: str) -> str:
@@ -237,12 +210,9 @@ def compact_change(before: str, after: str) -> str:
 
 def _common_start(a: str, b: str) -> int:
     """How many characters ``a`` and ``b`` share at their start."""
-    count = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        count += 1
-    return count
+    return next(
+        (i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b))
+    )
 
 
 def changed_literal(mutant: Mutant) -> tuple[str, str] | None:
@@ -265,8 +235,8 @@ def is_wording(mutant: Mutant) -> bool:
     changed = changed_literal(mutant)
     return (
         changed is not None
-        and _PROSE.search(changed[0]) is not None
-        and _NOT_PROSE.search(changed[0]) is None
+        and bool(_PROSE.search(changed[0]))
+        and not _NOT_PROSE.search(changed[0])
     )
 
 
@@ -288,13 +258,12 @@ def read_allow_list(text: str) -> list[Allowed]:
         if not line.strip() or line.startswith("#"):
             continue
         parts = [part.strip() for part in line.split(" | ")]
+        where = f"{EQUIVALENT.name}:{number}"
         if len(parts) != 3 or not all(parts) or " -> " not in parts[1]:
-            raise SystemExit(
-                f"{EQUIVALENT.name}:{number}: expected 'path | change | reason', got {line!r}"
-            )
+            raise SystemExit(f"{where}: expected 'path | change | reason', got {line!r}")
         path, change, reason = parts
         if (path, change) in allowed:
-            raise SystemExit(f"{EQUIVALENT.name}:{number}: {path} | {change} is listed twice")
+            raise SystemExit(f"{where}: {path} | {change} is listed twice")
         allowed[path, change] = Allowed(path, change, reason)
     return list(allowed.values())
 
@@ -334,18 +303,14 @@ def render(mutants: list[Mutant], allowed: list[Allowed], minutes: float) -> tup
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     for mutant in mutants:
         counts[mutant.path or module_path(mutant.module)][mutant.kind] += 1
-    rows = []
     total: Counter[str] = Counter()
-    met = True
-    for path in sorted(counts):
-        count = counts[path]
+    for count in counts.values():
         total.update(count)
-        score = _score(count)
-        met = met and score >= MODULE_TARGET
-        rows.append(_row(path.removeprefix("wrapper/bird_flashcalls/"), count, score))
-    overall = _score(total)
-    met = met and overall >= OVERALL_TARGET
-    rows.append(_row("**total**", total, overall))
+    scores = {path: score(count) for path, count in counts.items()}
+    met = all(s >= MODULE_TARGET for s in scores.values()) and score(total) >= OVERALL_TARGET
+    rows = [
+        row(path.removeprefix("wrapper/bird_flashcalls/"), counts[path]) for path in sorted(counts)
+    ]
     survivors = sorted(
         (m for m in mutants if m.kind == "survived"), key=lambda m: (m.path, m.line, m.name)
     )
@@ -366,13 +331,13 @@ def render(mutants: list[Mutant], allowed: list[Allowed], minutes: float) -> tup
         "| module | mutants | killed | wording | equivalent | survived | score |",
         "|---|---|---|---|---|---|---|",
         *rows,
+        row("**total**", total),
         "",
         "## Survivors",
         "",
+        *[f"- `{m.path}:{m.line}` `{m.change}` ({m.status})" for m in survivors],
     ]
-    if survivors:
-        lines += [f"- `{m.path}:{m.line}` `{m.change}` ({m.status})" for m in survivors]
-    else:
+    if not survivors:
         lines.append("None: every mutant that is not wording or equivalent was killed.")
     if stale:
         lines += [
@@ -391,16 +356,15 @@ def module_path(module: str) -> str:
     return "wrapper/" + module.replace(".", "/") + ".py"
 
 
-def _score(count: Counter[str]) -> float:
+def score(count: Counter[str]) -> float:
     judged = count["killed"] + count["survived"]
     return count["killed"] / judged if judged else 1.0
 
 
-def _row(name: str, count: Counter[str], score: float) -> str:
-    mutants = sum(count.values())
+def row(name: str, count: Counter[str]) -> str:
     return (
-        f"| {name} | {mutants} | {count['killed']} | {count['wording']} | {count['equivalent']} "
-        f"| {count['survived']} | {score:.1%} |"
+        f"| {name} | {sum(count.values())} | {count['killed']} | {count['wording']} "
+        f"| {count['equivalent']} | {count['survived']} | {score(count):.1%} |"
     )
 
 

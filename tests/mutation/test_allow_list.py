@@ -28,25 +28,16 @@ def test_an_entry_holds_wherever_its_line_moves(line: int) -> None:
     assert allowed[0].used
 
 
-def test_the_same_change_of_other_code_or_another_file_is_not_excused() -> None:
+def test_the_same_change_of_other_code_or_another_file_or_a_killed_one_is_not_excused() -> None:
     other_code = survivor(51, LINE.replace("else", "or"), MUTATED.replace("else", "or"))
     other_file = survivor(51, path="wrapper/bird_flashcalls/_rules.py")
-    allowed = read_allow_list(ENTRY)
-
-    classify([other_code, other_file], allowed)
-
-    assert [other_code.kind, other_file.kind] == ["survived", "survived"]
-    assert not allowed[0].used
-
-
-def test_a_killed_mutant_leaves_its_entry_unused() -> None:
-    allowed = read_allow_list(ENTRY)
     killed = survivor(51)
     killed.status = "killed"
+    allowed = read_allow_list(ENTRY)
 
-    classify([killed], allowed)
+    classify([other_code, other_file, killed], allowed)
 
-    assert killed.kind == "killed"
+    assert [other_code.kind, other_file.kind, killed.kind] == ["survived", "survived", "killed"]
     assert not allowed[0].used
 
 
