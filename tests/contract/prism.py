@@ -1,6 +1,5 @@
 """Stoplight Prism in a process group of its own: started on a free loopback port, waited for
-until it answers HTTP, stopped with everything it spawned. A component of its own, apart from
-support.py: it owns a process and its lifetime, and the tests of that lifetime patch it."""
+until it answers HTTP, stopped with everything it spawned."""
 
 from __future__ import annotations
 
