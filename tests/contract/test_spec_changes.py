@@ -19,9 +19,8 @@ from .support import ROOT
 
 CREATE, END, HANGUP = "create-flash-call.json", "end-flash-call.json", "end-flash-call-from-to.json"
 COPIED = ("openapi", "templates", "generated", "generator-config.yaml")
-CHANGELOG = (
-    "# Changelog\n\n## [Unreleased]\n\n### Added\n- `durationMs`.\n\n## [0.1.0]\n\n- `reason`\n"
-)
+# Breaking names mentioned but not accepted: channelId without backticks, `reason` released.
+CHANGELOG = "# Changelog\n\n## [Unreleased]\n\n- channelId.\n\n## [0.1.0]\n\n- `reason`\n"
 CALL_PATH = "/workspaces/{workspaceId}/channels/{channelId}/flashcalls/{callId}"
 
 
@@ -208,7 +207,10 @@ def test_breaking_changes_stop_until_accepted_and_named_in_the_changelog(tmp_pat
     assert "stopped, nothing written: `from`, `channelId`, `reason` breaking" in output
     code, output = generate(root, ACCEPT_BREAKING="1")
     assert code == 2
-    assert "not named in the CHANGELOG's [Unreleased]" in output
+    assert (
+        "stopped, nothing written: `from`, `channelId`, `reason` not named in the CHANGELOG's "
+        "[Unreleased]" in output
+    )
     assert snapshot(root) == before
     changelog = root / "CHANGELOG.md"
     changelog.write_text(
