@@ -183,6 +183,21 @@ def test_an_overlay_request_copy_that_loses_a_published_field_is_an_error() -> N
         merge.check_request_fields(spec, fragments)
 
 
+def test_a_merged_spec_that_lacks_a_published_enum_value_is_an_error() -> None:
+    fragments = merge.load_fragments()
+    merge.check_enums(merged_spec(), fragments)
+    for _, fragment in fragments[1:]:  # both end fragments publish the hangup result
+        fragment["components"]["schemas"]["HangupFlashCall"]["properties"]["result"]["enum"].append(
+            "blocked"
+        )
+    with pytest.raises(
+        merge.MergeError,
+        match=r"drops 'blocked' from the enum at components/schemas/HangupFlashCall/properties/"
+        r"result that end-flash-call-from-to.json publishes",
+    ):
+        merge.check_enums(merged_spec(), fragments)
+
+
 def test_writing_a_generation_touches_only_the_files_that_differ(tmp_path: Path) -> None:
     fresh, into = tmp_path / "fresh", tmp_path / "into"
     for folder, files in ((fresh, {"same.py": "s", "new.py": "n", "changed.py": "2"}),
