@@ -60,18 +60,15 @@ def prism_or_skip() -> Path:
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM to Prism's whole process group, SIGKILL if it lingers; reaps the main process."""
+    """SIGTERM to Prism's whole process group, SIGKILL to what lingers; reaps the main process."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=STOP_TIMEOUT)
     # Node children may outlive the main process in the group.
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=STOP_TIMEOUT)
 
 
 def _start_once(
