@@ -1,6 +1,5 @@
 """Stoplight Prism in a process group of its own: started on a free loopback port, waited for
-until it answers HTTP, stopped with everything it spawned. A component of its own, apart from
-support.py: it owns a process and its lifetime, and the tests of that lifetime patch it."""
+until it answers HTTP, stopped with everything it spawned."""
 
 from __future__ import annotations
 
@@ -61,18 +60,15 @@ def prism_or_skip() -> Path:
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM to Prism's whole process group, SIGKILL if it lingers; reaps the main process."""
+    """SIGTERM to Prism's whole process group, SIGKILL to what lingers; reaps the main process."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=STOP_TIMEOUT)
     # Node children may outlive the main process in the group.
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=STOP_TIMEOUT)
 
 
 def _start_once(

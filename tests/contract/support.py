@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +24,6 @@ ACCESS_KEY = ids.ACCESS_KEY
 CALLER = "+31201234567"
 CALLED = "+31612345678"
 NOWHERE = "http://127.0.0.1:9"  # never dialled: a MockTransport answers
-
-
-# The spec
 
 
 @attrs.frozen
@@ -73,9 +70,6 @@ SPEC: dict[str, Any] = json.loads(MERGED_SPEC.read_text(encoding="utf-8"))
 SPEC_OPERATIONS = spec_operations(SPEC)
 
 
-# What the wrapper sends and receives
-
-
 @attrs.frozen
 class Exchange:
     method: str
@@ -90,32 +84,21 @@ class Exchange:
     def of(cls, response: httpx.Response) -> Exchange:
         request = response.request
         body = json.loads(request.content) if request.content else None
-        return cls(
-            method=request.method,
-            path=request.url.path,
-            headers=request.headers,
-            body=body,
-            status_code=response.status_code,
-            response_headers=response.headers,
-            response_body=response.content,
-        )
+        sent = (request.method, request.url.path, request.headers, body)
+        return cls(*sent, response.status_code, response.headers, response.content)
 
     def response_json(self) -> Any:
         return json.loads(self.response_body)
 
-    def violations(self) -> list[dict[str, Any]]:
-        """Prism's findings about this request and its response (header ``sl-violations``)."""
+    def error_violations(self) -> list[dict[str, Any]]:
+        """Prism's errors about this request and its response (header ``sl-violations``)."""
         header = self.response_headers.get("sl-violations")
         if header is None:
             return []
         # Prism cuts a header longer than ~8 kB to "Too many violations! <prefix>".
         if not header.startswith("["):
             return [{"severity": "Error", "message": header}]
-        found: list[dict[str, Any]] = json.loads(header)
-        return found
-
-    def error_violations(self) -> list[dict[str, Any]]:
-        return [v for v in self.violations() if v.get("severity") == "Error"]
+        return [v for v in json.loads(header) if v.get("severity") == "Error"]
 
 
 class Recorder(list[Exchange]):
@@ -154,29 +137,12 @@ def spec_conform(request: httpx.Request) -> httpx.Response:
     return httpx.Response(404, json={"code": "not_found", "message": "no such route"})
 
 
-@contextlib.contextmanager
-def sync_client(
-    base_url: str = NOWHERE, headers: Mapping[str, str] | None = None, **options: Any
-) -> Iterator[tuple[FlashCalls, Recorder]]:
-    """A FlashCalls that does not retry, sending ``headers`` too and recording its exchanges;
-    without a base URL the spec answers (spec_conform)."""
-    exchanges = Recorder()
-    transport = httpx.MockTransport(spec_conform) if base_url == NOWHERE else None
-    hooks = {"response": [exchanges]}
-    with (
-        httpx.Client(transport=transport, headers=headers, event_hooks=hooks) as http,
-        FlashCalls(
-            ACCESS_KEY, WORKSPACE_ID, CHANNEL_ID, base_url, http_client=http, max_retries=0
-        ) as client,
-    ):
-        yield client, exchanges
-
-
 @contextlib.asynccontextmanager
 async def async_client(
     base_url: str, headers: Mapping[str, str] | None = None
 ) -> AsyncIterator[tuple[AsyncFlashCalls, Recorder]]:
-    """The async twin of sync_client, for a server at ``base_url``."""
+    """An AsyncFlashCalls for ``base_url`` that does not retry, sending ``headers`` too and
+    recording its exchanges."""
     exchanges = Recorder()
     hooks = {"response": [exchanges.after]}
     async with (
@@ -193,9 +159,17 @@ def send(
     base_url: str = NOWHERE,
     headers: Mapping[str, str] | None = None,
 ) -> tuple[Any, list[Exchange]]:
-    """``call(client)`` on a FlashCalls that does not retry: what it returned or raised, and the
-    exchanges it made."""
-    with sync_client(base_url, headers) as (client, exchanges):
+    """``call(client)`` on a FlashCalls that does not retry (the spec answers, spec_conform,
+    without a base URL): what it returned or raised, and the exchanges it made."""
+    exchanges = Recorder()
+    transport = httpx.MockTransport(spec_conform) if base_url == NOWHERE else None
+    hooks = {"response": [exchanges]}
+    with (
+        httpx.Client(transport=transport, headers=headers, event_hooks=hooks) as http,
+        FlashCalls(
+            ACCESS_KEY, WORKSPACE_ID, CHANNEL_ID, base_url, http_client=http, max_retries=0
+        ) as client,
+    ):
         try:
             return call(client), exchanges
         except Exception as error:

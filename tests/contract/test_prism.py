@@ -1,16 +1,17 @@
-"""The wrapper against Stoplight Prism serving the merged spec.
+"""The wrapper against Stoplight Prism serving the merged spec, and each of Bird's fragments as
+published (answers must parse as leniently as Bird publishes them).
 
-Prism validates every request against the spec (findings come back in the ``sl-violations``
-response header) and answers with responses the spec describes: static ones by default, random
-spec-valid ones with ``-d``. ``Prefer: code=...`` picks the status it answers with.
+Prism checks every request against the spec it serves (findings in the ``sl-violations`` response
+header) and answers as the spec describes: static answers, or random spec-valid ones with ``-d``.
+``Prefer: code=...`` picks the status it answers with.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 from collections.abc import Callable, Iterator
+from contextlib import AsyncExitStack, ExitStack
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -19,7 +20,6 @@ import httpx
 import pytest
 from bird_flashcalls import (
     APIStatusError,
-    AsyncFlashCalls,
     AuthenticationError,
     BadRequestError,
     FlashCall,
@@ -38,6 +38,7 @@ from .support import (
     CALLED,
     CALLER,
     CHANNEL_ID,
+    FRAGMENTS,
     MERGED_SPEC,
     SPEC_OPERATIONS,
     WORKSPACE_ID,
@@ -52,6 +53,11 @@ pytestmark = pytest.mark.xdist_group("prism")
 
 CREATE, END, HANGUP = "createChannelFlashCall", "endChannelFlashCall", "endChannelFlashCallFromTo"
 RESULT_TYPES = {CREATE: FlashCall, END: FlashCallHangup, HANGUP: FlashCallHangupFromTo}
+FRAGMENT_OF = {
+    CREATE: "create-flash-call.json",
+    END: "end-flash-call.json",
+    HANGUP: "end-flash-call-from-to.json",
+}
 A_FLASH_CALL = FlashCall.from_dict(flash_call_body({"from": CALLER, "to": CALLED}))
 
 # name -> (the operation the call sends, the call on a FlashCalls or an AsyncFlashCalls);
@@ -97,29 +103,23 @@ FORCED_ERRORS: dict[int, type[APIStatusError]] = {
     404: NotFoundError,
     422: UnprocessableEntityError,
 }
-
-
-def only_exchange(exchanges: list[Exchange], prism: PrismServer) -> Exchange:
-    assert len(exchanges) == 1, f"expected one request, sent {len(exchanges)}"
-    exchange = exchanges[0]
-    errors = exchange.error_violations()
-    assert not errors, (
-        f"Prism found errors in {exchange.method} {exchange.path} {json.dumps(exchange.body)}: "
-        f"{json.dumps(errors)} (Prism's log: {prism.log_path})"
-    )
-    return exchange
+# Random answers per scenario: at least 100 for each operation of each fragment.
+DYNAMIC_CALLS = 25
 
 
 @pytest.fixture(scope="module")
-def prism(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrismServer]:
-    """Random spec-valid answers unless a request prefers ``dynamic=false``."""
-    log = tmp_path_factory.mktemp("prism") / "prism.log"
+def prisms(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, PrismServer]]:
+    """Prism on the merged spec ("spec") and on each fragment (by its file name): random
+    spec-valid answers unless a request prefers ``dynamic=false``."""
+    logs = tmp_path_factory.mktemp("prism")
+    specs = {"spec": MERGED_SPEC, **{name: FRAGMENTS / name for name in FRAGMENT_OF.values()}}
     # warn: Prism logs every request and response at info, which slows a few hundred calls.
-    with running_prism(MERGED_SPEC, ["--dynamic", "--verboseLevel", "warn"], log) as server:
-        yield server
-
-
-# The servers themselves
+    arguments = ["--dynamic", "--verboseLevel", "warn"]
+    with ExitStack() as stack:
+        yield {
+            name: stack.enter_context(running_prism(spec, arguments, logs / f"{name}.log"))
+            for name, spec in specs.items()
+        }
 
 
 def test_missing_prism_skips_with_install_hint_and_fails_under_ci(
@@ -150,38 +150,74 @@ def test_prism_is_stopped_even_when_the_block_fails(tmp_path: Path) -> None:
         httpx.get(base_url, timeout=30)
 
 
-# Every call the wrapper makes is one the spec allows, and every answer parses: the static one,
-# and many random ones. The sync client sends the same requests (test_wrapper_coverage.py).
+# Every call the wrapper makes is one the spec and Bird's fragment allow, and every answer parses:
+# the static one, and many random ones. The sync client sends the same requests
+# (test_wrapper_coverage.py).
 
 
 @pytest.mark.prism
 @pytest.mark.anyio
-@pytest.mark.parametrize(("mode", "calls_per_scenario"), [("static", 1), ("dynamic", 10)])
+@pytest.mark.parametrize("mode", ["static", "dynamic"])
+@pytest.mark.parametrize("served", ["spec", "fragments"])
 async def test_prism_accepts_each_call_and_every_answer_parses(
-    prism: PrismServer, mode: str, calls_per_scenario: int
+    prisms: dict[str, PrismServer], served: str, mode: str
 ) -> None:
-    limit = asyncio.Semaphore(16)
-
-    async def run(scenario: str, client: AsyncFlashCalls) -> Any:
-        operation_id, call = SCENARIOS[scenario]
-        async with limit:
-            result = await call(client)
-        expected = Verification if scenario.startswith("verify") else RESULT_TYPES[operation_id]
-        assert isinstance(result, expected), f"{scenario} returned {result!r}"
-        return result
-
     prefer = {"Prefer": f"dynamic={str(mode == 'dynamic').lower()}"}
-    async with async_client(prism.base_url, prefer) as (client, exchanges):
-        results = await asyncio.gather(
-            *(run(scenario, client) for scenario in SCENARIOS for _ in range(calls_per_scenario))
-        )
+    limit = asyncio.Semaphore(16)
+    async with AsyncExitStack() as stack:
+        clients = {
+            operation_id: await stack.enter_async_context(
+                async_client(prisms["spec" if served == "spec" else fragment].base_url, prefer)
+            )
+            for operation_id, fragment in FRAGMENT_OF.items()
+        }
 
-    errors = [(e.path, e.body, e.error_violations()) for e in exchanges if e.error_violations()]
-    assert not errors, f"Prism found errors: {errors[:5]} (log: {prism.log_path})"
-    assert {exchange.status_code for exchange in exchanges} == {202}
-    # Static answers all carry the example's id; random ones really vary.
-    ids = {result.id for result in results if isinstance(result, FlashCall)}
-    assert (len(ids) == 1) if mode == "static" else (len(ids) > 2 * calls_per_scenario)
+        async def run(scenario: str) -> None:
+            operation_id, call = SCENARIOS[scenario]
+            async with limit:
+                result = await call(clients[operation_id][0])
+            expected = Verification if scenario.startswith("verify") else RESULT_TYPES[operation_id]
+            assert isinstance(result, expected), f"{scenario} returned {result!r}"
+
+        calls = DYNAMIC_CALLS if mode == "dynamic" else 1
+        await asyncio.gather(*(run(scenario) for scenario in SCENARIOS for _ in range(calls)))
+
+    for operation_id, (_, exchanges) in clients.items():
+        errors = [(e.path, e.body, e.error_violations()) for e in exchanges if e.error_violations()]
+        assert not errors, (
+            f"Prism found errors: {errors[:5]} (logs in {prisms['spec'].log_path.parent})"
+        )
+        assert {exchange.status_code for exchange in exchanges} == {202}
+        # Static answers are one example; random ones really vary.
+        bodies = {exchange.response_body for exchange in exchanges}
+        many = len(bodies) > len(exchanges) // 2
+        assert (len(bodies) == 1) if mode == "static" else many, (operation_id, len(bodies))
+
+
+@pytest.mark.prism
+@pytest.mark.parametrize(
+    ("operation_id", "body"),
+    [
+        (CREATE, {"to": CALLED, "callerId": CALLER}),
+        (CREATE, {"to": CALLED, "ringTimeout": 121}),
+        (CREATE, {"from": CALLER}),
+        (END, {"result": "verified", "reason": "ok"}),
+        (END, {"result": "maybe"}),
+        (HANGUP, {"from": CALLER}),
+    ],
+)
+def test_prism_flags_what_the_fragment_refuses(
+    prisms: dict[str, PrismServer], operation_id: str, body: Any
+) -> None:
+    # The checks above are only worth something if Prism does check requests against them.
+    path = SPEC_OPERATIONS[operation_id].path.format(
+        workspaceId=WORKSPACE_ID, channelId=CHANNEL_ID, callId=CALL_ID
+    )
+    base_url = prisms[FRAGMENT_OF[operation_id]].base_url
+    response = httpx.post(
+        base_url + path, json=body, headers={"Authorization": "AccessKey k"}, timeout=30
+    )
+    assert response.status_code == 422 or Exchange.of(response).error_violations(), response.text
 
 
 # Error answers become the right exceptions, with Bird's fields
@@ -191,11 +227,13 @@ async def test_prism_accepts_each_call_and_every_answer_parses(
 @pytest.mark.parametrize("status", sorted(FORCED_ERRORS))
 @pytest.mark.parametrize("scenario", ["create", "end-verified", "hangup-verified", "verify-code"])
 def test_forced_error_status_raises_its_exception(
-    prism: PrismServer, scenario: str, status: int
+    prisms: dict[str, PrismServer], scenario: str, status: int
 ) -> None:
     _, call = SCENARIOS[scenario]
-    error, exchanges = send(call, prism.base_url, {"Prefer": f"code={status}, dynamic=false"})
-    exchange = only_exchange(exchanges, prism)
+    headers = {"Prefer": f"code={status}, dynamic=false"}
+    error, exchanges = send(call, prisms["spec"].base_url, headers)
+    (exchange,) = exchanges
+    assert not exchange.error_violations(), (exchange.body, exchange.error_violations())
     assert exchange.status_code == status, "Prism did not answer with the status asked for"
     assert type(error) is FORCED_ERRORS[status]
     assert error.status_code == status
@@ -207,14 +245,12 @@ def test_forced_error_status_raises_its_exception(
     assert error.details == body.get("details", {})
 
 
-# Security: the overlay's apiKey scheme is one Prism checks (its 401 reaches the client above)
-
-
 @pytest.mark.prism
-def test_prism_refuses_a_request_without_authorization(prism: PrismServer) -> None:
+def test_prism_refuses_a_request_without_authorization(prisms: dict[str, PrismServer]) -> None:
+    # The overlay's apiKey scheme is one Prism checks: its 401 reaches the client above.
     path = SPEC_OPERATIONS[CREATE].path.format(workspaceId=WORKSPACE_ID, channelId=CHANNEL_ID)
     static = {"Prefer": "dynamic=false"}
-    with httpx.Client(base_url=prism.base_url, headers=static, timeout=30) as http:
+    with httpx.Client(base_url=prisms["spec"].base_url, headers=static, timeout=30) as http:
         refused = http.post(path, json={"to": CALLED})
         accepted = http.post(path, json={"to": CALLED}, headers={"Authorization": "AccessKey k"})
     assert refused.status_code == 401, refused.text
@@ -224,13 +260,11 @@ def test_prism_refuses_a_request_without_authorization(prism: PrismServer) -> No
     assert "sl-violations" not in accepted.headers, accepted.headers["sl-violations"]
 
 
-# Random error answers: their details reach the exception
-
-
 @pytest.mark.prism
 @pytest.mark.anyio
-async def test_dynamic_422_details_reach_the_exception(prism: PrismServer) -> None:
-    async with async_client(prism.base_url, {"Prefer": "code=422"}) as (client, exchanges):
+async def test_dynamic_422_details_reach_the_exception(prisms: dict[str, PrismServer]) -> None:
+    base_url = prisms["spec"].base_url
+    async with async_client(base_url, {"Prefer": "code=422"}) as (client, exchanges):
         errors = []
         for _ in range(30):
             with pytest.raises(UnprocessableEntityError) as raised:

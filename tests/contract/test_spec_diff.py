@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -137,24 +136,3 @@ def test_changes_name_the_wrapper_method_and_the_generated_model() -> None:
     assert spec_diff.report([request, response]).splitlines()[0] == (
         "spec: 2 change(s): 0 breaking, 2 additive, 0 neutral"
     )
-
-
-@pytest.mark.parametrize(
-    ("accept", "changelog", "stopped"),
-    [
-        (False, "## [Unreleased]\n- `size` is gone\n", ["size"]),
-        (True, "## [Unreleased]\n- size is gone\n## [0.1.0]\n- `size`\n", ["size"]),
-        (True, "# Changelog\n\n## [Unreleased]\n\n### Changed\n- `size` is gone\n", []),
-    ],
-    ids=["not-accepted", "named-elsewhere", "accepted-and-named"],
-)
-def test_breaking_changes_pass_only_when_accepted_and_named(
-    tmp_path: Path, accept: bool, changelog: str, stopped: list[str]
-) -> None:
-    new = copy.deepcopy(BASE)
-    schema_edit("Out", lambda s: s["properties"].pop("size"))(new)
-    (tmp_path / "CHANGELOG.md").write_text(changelog, encoding="utf-8")
-    refused = spec_diff.unaccepted(
-        spec_diff.diff(BASE, new, ROOT), accept, tmp_path / "CHANGELOG.md"
-    )
-    assert [c.name for c in refused] == stopped

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import shutil
 import subprocess
 import sys
 import typing
@@ -22,15 +21,6 @@ from .support import spec_operations
 
 def merged_spec() -> dict[str, Any]:
     return json.loads(merge.MERGED.read_text(encoding="utf-8"))
-
-
-def test_committed_merged_spec_is_the_deterministic_merge_of_fragments_and_overlay() -> None:
-    built = merge.build()
-    assert built == merge.build()
-    assert merge.MERGED.read_text(encoding="utf-8") == built, (
-        "openapi/bird-flashcalls.openapi.json is stale: run `make generate`"
-    )
-    validate(merged_spec())  # also: each path template variable is a declared parameter
 
 
 def test_merge_keeps_each_published_operation_and_each_component_once() -> None:
@@ -66,18 +56,15 @@ def test_conflicting_component_is_an_error_that_names_it() -> None:
         merge.merge_fragments([*fragments, ("altered.json", altered)])
 
 
-def test_new_fragment_adds_its_operation(tmp_path: Path) -> None:
-    for source in merge.FRAGMENTS.glob("*.json"):
-        shutil.copy(source, tmp_path / source.name)
-    _, base = merge.load_fragments()[0]
-    extra = copy.deepcopy(base)
+def test_new_fragment_adds_its_operation() -> None:
+    fragments = merge.load_fragments()
+    extra = copy.deepcopy(fragments[0][1])
     extra["paths"] = {
         "/workspaces/{workspaceId}/channels/{channelId}/other": {
             "post": {"operationId": "somethingNew", "responses": {"204": {"description": "ok"}}}
         }
     }
-    (tmp_path / "zz-new.json").write_text(json.dumps(extra))
-    merged = merge.merge_fragments(merge.load_fragments(tmp_path))
+    merged = merge.merge_fragments([*fragments, ("zz-new.json", extra)])
     assert "/workspaces/{workspaceId}/channels/{channelId}/other" in merged["paths"]
 
 
@@ -155,14 +142,15 @@ else:
     assert "bird_flashcalls._generated.models.flash_call'" in loaded
 
 
-def test_generated_matches_fresh_generation() -> None:
-    assert check_generated.main() == 0, "generated/ is stale or edited by hand: run `make generate`"
+def test_committed_spec_and_client_are_a_deterministic_fresh_merge_and_generation() -> None:
+    assert merge.build() == merge.build()
+    validate(merged_spec())  # also: each path template variable is a declared parameter
+    # The merged spec is merge(fragments + overlay), generated/ a fresh generation from it.
+    assert check_generated.main() == 0, "openapi/ or generated/ is stale: run `make generate`"
 
 
-def test_hand_edit_to_generated_is_detected(tmp_path: Path) -> None:
-    fresh = tmp_path / "fresh"
-    generate.generate(fresh)
-    expected = check_generated.files_under(fresh)
+def test_hand_edit_to_generated_is_detected() -> None:
+    expected = check_generated.files_under(generate.ROOT / "generated")
     edited = dict(expected)
     edited["bird_channels_api/client.py"] += b"# edited\n"
     edited["bird_channels_api/extra.py"] = b""
@@ -193,6 +181,21 @@ def test_an_overlay_request_copy_that_loses_a_published_field_is_an_error() -> N
         match=r"drops 'receivedCli' from the request of endChannelFlashCall that end-flash-call.json",
     ):
         merge.check_request_fields(spec, fragments)
+
+
+def test_a_merged_spec_that_lacks_a_published_enum_value_is_an_error() -> None:
+    fragments = merge.load_fragments()
+    merge.check_enums(merged_spec(), fragments)
+    for _, fragment in fragments[1:]:  # both end fragments publish the hangup result
+        fragment["components"]["schemas"]["HangupFlashCall"]["properties"]["result"]["enum"].append(
+            "blocked"
+        )
+    with pytest.raises(
+        merge.MergeError,
+        match=r"drops 'blocked' from the enum at components/schemas/HangupFlashCall/properties/"
+        r"result that end-flash-call-from-to.json publishes",
+    ):
+        merge.check_enums(merged_spec(), fragments)
 
 
 def test_writing_a_generation_touches_only_the_files_that_differ(tmp_path: Path) -> None:

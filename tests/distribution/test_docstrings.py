@@ -1,10 +1,5 @@
-"""Every public name of bird_flashcalls has a docstring: the API reference (make docs) is built
-from them.
-
-ruff's D1 rules check the public modules, but take everything defined in a private module
-(``_client.py``, ``_fake.py``...) as private, and most of the public surface is defined there and
-re-exported: this walks what the public modules export instead.
-"""
+"""Every public name of bird_flashcalls has a docstring (make docs builds the API reference from
+them), methods defined in private modules and re-exported included: ruff's D1 rules skip those."""
 
 from __future__ import annotations
 

@@ -63,16 +63,11 @@ def test_twine_accepts_both_artifacts(wheel: Path, sdist: Path) -> None:
 def test_make_mutation_leaves_no_link_into_the_tree(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """Hatchling follows links: one from build/ back into the tree makes it leave out of the
-    sdist every file it reached that way first, so make mutation removes its links when done."""
-    import importlib.util
+    # Hatchling follows links: one from build/ back into the tree leaves out of the sdist every
+    # file it reached that way first.
+    monkeypatch.syspath_prepend(Path(__file__).resolve().parents[1] / "mutation")
+    import run_mutation
 
-    path = Path(__file__).resolve().parents[1] / "mutation" / "run_mutation.py"
-    spec = importlib.util.spec_from_file_location("run_mutation", path)
-    assert spec is not None and spec.loader is not None
-    run_mutation = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "run_mutation", run_mutation)  # for its dataclasses
-    spec.loader.exec_module(run_mutation)
     monkeypatch.setattr(run_mutation, "WORK", tmp_path)
 
     with pytest.raises(KeyboardInterrupt), run_mutation.source_links():

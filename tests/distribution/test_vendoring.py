@@ -1,9 +1,5 @@
-"""Vendored into another service: a plain copy of the package works, and so does pip's vendoring.
-
-The copy sits at ``acme_signup/_vendor/bird_flashcalls`` in a throwaway service. It must use only
-its own code: with no bird_flashcalls importable at all, and with another bird_flashcalls
-installed beside it, which it must not touch.
-"""
+"""Vendored at ``acme_signup/_vendor/bird_flashcalls`` in a throwaway service, by a plain copy or
+by pip's vendoring tool, the package uses only its own code, installed beside another or not."""
 
 from __future__ import annotations
 
@@ -13,7 +9,6 @@ import shutil
 import signal
 import site
 import sys
-import textwrap
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -64,8 +59,8 @@ def test_the_verifier_fixture_comes_from_the_copy(verifier):
 def python(
     service: Path, *arguments: str, isolated: bool = True, extra_env: dict[str, str] | None = None
 ) -> Any:
-    """Python in ``service``; ``isolated``: without the venv's .pth files (-S), so that no
-    installed bird_flashcalls is importable, only httpx, attrs and the other dependencies."""
+    """Python in ``service``; ``isolated``: without the venv's .pth files (-S), so that of the
+    venv only the dependencies are importable, no bird_flashcalls."""
     environment = {
         key: value for key, value in os.environ.items() if not key.startswith(("BIRD_", "PYTEST"))
     }
@@ -85,30 +80,23 @@ def vendor_folder(service: Path) -> Path:
     return vendor
 
 
-def copy_from_wheel(wheel: Path, service: Path) -> Path:
-    """What a vendoring service does by hand: unpack bird_flashcalls/ under its _vendor/."""
-    vendor = vendor_folder(service)
-    with zipfile.ZipFile(wheel) as archive:
-        for member in archive.namelist():
-            if member.startswith("bird_flashcalls/"):
-                archive.extract(member, vendor)
-    return vendor / "bird_flashcalls"
-
-
 @pytest.fixture(scope="module")
 def service(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What a vendoring service does by hand: bird_flashcalls/ unpacked under its _vendor/."""
     service = tmp_path_factory.mktemp("acme-signup")
-    copy_from_wheel(wheel, service)
+    vendor = vendor_folder(service)
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(
+            vendor, [m for m in archive.namelist() if m.startswith("bird_flashcalls/")]
+        )
     return service
 
 
 @pytest.mark.parametrize("isolated", [True, False], ids=["alone", "beside-an-installed-copy"])
 def test_a_plain_copy_uses_only_its_own_code(service: Path, isolated: bool) -> None:
-    script = service / "use_the_copy.py"
-    script.write_text(USE_THE_COPY)
     flags = ["--isolated"] if isolated else []
 
-    result = python(service, str(script), *flags, isolated=isolated)
+    result = python(service, "-c", USE_THE_COPY, *flags, isolated=isolated)
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "verification demo passed" in result.stdout
@@ -142,7 +130,7 @@ def test_the_vendored_serve_in_the_background_runs_the_copy(service: Path) -> No
 
 def test_the_vendored_pytest_plugin_gives_the_fixtures(service: Path) -> None:
     (service / "conftest.py").write_text(f'pytest_plugins = ["{VENDORED}.testing.pytest_plugin"]\n')
-    (service / "test_signup.py").write_text(textwrap.dedent(SERVICE_TEST))
+    (service / "test_signup.py").write_text(SERVICE_TEST)
 
     result = python(service, "-m", "pytest", "-q", "-p", "no:cacheprovider")
 
@@ -164,9 +152,7 @@ def test_pips_vendoring_tool_vendors_it(wheel: Path, tmp_path: Path) -> None:
 
     assert synced.returncode == 0, synced.stdout + synced.stderr
     assert (vendor / "bird_flashcalls" / "LICENSE").is_file()
-    script = service / "use_the_copy.py"
-    script.write_text(USE_THE_COPY)
-    result = python(service, str(script), "--isolated")
+    result = python(service, "-c", USE_THE_COPY, "--isolated")
     assert result.returncode == 0, result.stderr
 
 

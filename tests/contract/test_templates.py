@@ -1,6 +1,8 @@
-"""The template overrides on spec shapes the Flash Calling spec lacks (a spec change may add them):
-nested models required, optional, in lists, unions, additional properties and self-references;
-optional query parameters; two request bodies; a response-only model."""
+"""The generator's templates: each override starts from a stored copy of the generator's own
+template (when the pinned openapi-python-client changes one, a test names it: carry the change
+over and store the new copy), and works on spec shapes the Flash Calling spec lacks but a spec
+change may add: nested models required, optional, in lists, unions, additional properties and
+self-references; optional query parameters; two request bodies; a response-only model."""
 
 from __future__ import annotations
 
@@ -10,12 +12,21 @@ import sys
 from pathlib import Path
 
 import generate
+import openapi_python_client
 import pytest
+
+from .support import ROOT
 
 # One worker generates this module's client (make test runs the suite on xdist).
 pytestmark = pytest.mark.xdist_group("template-shapes")
 
 SPEC = Path(__file__).with_name("template_shapes.openapi.json")
+OVERRIDES = ROOT / "templates"
+STORED = Path(__file__).with_name("upstream_templates")
+UPSTREAM = Path(openapi_python_client.__file__).parent / "templates"
+OVERRIDE_FILES = sorted(
+    path.relative_to(OVERRIDES).as_posix() for path in OVERRIDES.rglob("*.jinja")
+)
 
 EXERCISE = r"""
 import uuid
@@ -89,3 +100,23 @@ def test_response_models_are_loaded_where_used(generated: Path) -> None:
     endpoint = module_head(generated, "api/default/post_thing.py")
     assert "from ...models.outer import Outer\n" in endpoint  # a request body
     assert "models.problem" not in endpoint  # only a response
+
+
+def test_each_override_and_only_an_override_has_a_stored_upstream_copy() -> None:
+    assert OVERRIDE_FILES, "templates/ is empty: this check guards nothing"
+    stored = sorted(path.relative_to(STORED).as_posix() for path in STORED.rglob("*.jinja"))
+    assert stored == OVERRIDE_FILES, (
+        f"each template in templates/ overrides a generator template; {STORED.relative_to(ROOT)}/ "
+        "keeps a copy of the upstream template it started from, and nothing else"
+    )
+
+
+@pytest.mark.parametrize("name", OVERRIDE_FILES)
+def test_the_pinned_generator_template_is_the_stored_copy(name: str) -> None:
+    upstream = UPSTREAM / name
+    assert upstream.is_file(), f"the generator no longer has templates/{name}: drop the override"
+    assert upstream.read_text(encoding="utf-8") == (STORED / name).read_text(encoding="utf-8"), (
+        f"openapi-python-client {openapi_python_client.__version__} changed templates/{name}: "
+        f"re-read it, carry the change in templates/{name} over, then store the new upstream "
+        f"copy in {STORED.relative_to(ROOT)}/{name}"
+    )
