@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 from uuid import uuid4
 
@@ -13,7 +12,6 @@ import pytest
 from bird_flashcalls import (
     APIConnectionError,
     APITimeoutError,
-    AsyncFlashCalls,
     FlashCalls,
     InternalServerError,
     NotFoundError,
@@ -27,14 +25,11 @@ from .support import FAST, OTHER, TO, WAIT, respond
 WAYS_IN = pytest.mark.parametrize("where", ["in process", "over http"])
 
 
-def client(
-    fake: FakeBird, where: str, base_url: str, *, is_async: bool = False, **options: Any
-) -> Any:
-    """A FlashCalls (an AsyncFlashCalls if ``is_async``) in process or over HTTP."""
+def client(fake: FakeBird, where: str, base_url: str, **options: Any) -> FlashCalls:
+    """A FlashCalls in process or over HTTP."""
     if where == "in process":
-        return (fake.async_client if is_async else fake.client)(**options)
-    kind = AsyncFlashCalls if is_async else FlashCalls
-    return kind(fake.access_key, fake.workspace_id, fake.channel_id, base_url, **options)
+        return fake.client(**options)
+    return FlashCalls(fake.access_key, fake.workspace_id, fake.channel_id, base_url, **options)
 
 
 # The clients in process.
@@ -63,10 +58,15 @@ def test_the_client_runs_a_whole_verification_and_sees_bird_errors(fake: FakeBir
 
 
 @pytest.mark.anyio
-async def test_the_async_client_runs_a_whole_verification(fake: FakeBird) -> None:
+async def test_the_async_client_runs_a_whole_verification_slowed_by_a_delay(
+    fake: FakeBird,
+) -> None:
+    fake.fail_next(delay=0.05, times=2)  # a slow but correct answer
     async with fake.async_client() as flash_calls:
+        started = time.monotonic()
         call = await flash_calls.create(TO)
         outcome = await flash_calls.verify(call, received_cli=fake.handset_cli(call.id))
+        assert time.monotonic() - started >= 0.1
         ended = await flash_calls.hangup(from_=call.from_, to=TO, result="canceled")
     assert outcome.verified
     assert ended.result in ("canceled", UNSET)
@@ -103,11 +103,15 @@ def test_fail_next_sends_retry_after(fake: FakeBird) -> None:
     assert error.value.retry_after == 30
 
 
-def test_faults_queue_up_in_order(fake: FakeBird) -> None:
+def test_faults_queue_up_in_order_and_clear_faults_forgets_them(fake: FakeBird) -> None:
     fake.fail_next(status=502)
     fake.fail_next(status=404, times=2)
     statuses = [respond(fake, "create", {"to": TO}).status for _ in range(4)]
     assert statuses == [502, 404, 404, 202]
+    fake.fail_next(status=503, times=5)
+    fake.fail_randomly(rate=1.0)
+    fake.clear_faults()
+    assert respond(fake, "create", {"to": TO}).status == 202
 
 
 @WAYS_IN
@@ -140,17 +144,6 @@ def test_a_delay_longer_than_the_timeout_times_out(fake: FakeBird, where: str) -
     assert len(fake.calls) == 1  # Bird got the request; its answer was late
 
 
-@pytest.mark.anyio
-async def test_a_short_delay_is_a_slow_but_correct_answer(fake: FakeBird) -> None:
-    fake.fail_next(delay=0.05, times=2)
-    async with fake.async_client() as flash_calls:
-        started = time.monotonic()
-        call = await flash_calls.create(TO)
-        await flash_calls.end(call, result="timeout")
-    assert time.monotonic() - started >= 0.1
-    assert fake.calls[call.id]["result"] == "timeout"
-
-
 def test_fail_randomly_is_repeatable_with_a_seed_and_can_be_stopped() -> None:
     def statuses(seed: int) -> list[int]:
         fake = FakeBird()
@@ -178,13 +171,6 @@ def test_random_faults_can_be_limited_to_operations_and_a_count(fake: FakeBird) 
     assert [report["result"] for report in fake.calls[call_id]["reports"]] == ["verified"]
 
 
-def test_clear_faults_forgets_queued_and_random_faults(fake: FakeBird) -> None:
-    fake.fail_next(status=503, times=5)
-    fake.fail_randomly(rate=1.0)
-    fake.clear_faults()
-    assert respond(fake, "create", {"to": TO}).status == 202
-
-
 @pytest.mark.parametrize(
     ("method", "arguments", "message"),
     [
@@ -210,18 +196,17 @@ def test_faults_that_make_no_sense_are_refused(
         getattr(fake, method)(**arguments)
 
 
-# Load.
+# Load, in process (over HTTP: tests/reliability/test_load.py).
 
 
-@WAYS_IN
-def test_eight_threads(fake: FakeBird, where: str) -> None:
+def test_eight_threads(fake: FakeBird) -> None:
     threads_count, calls_per_thread = 8, 25
     errors: list[BaseException] = []
     start = threading.Barrier(threads_count)
 
-    def work(make_client: Callable[[], FlashCalls]) -> None:
+    def work() -> None:
         try:
-            with make_client() as flash_calls:
+            with fake.client() as flash_calls:
                 start.wait()
                 for _ in range(calls_per_thread):
                     call = flash_calls.create(TO)
@@ -229,15 +214,11 @@ def test_eight_threads(fake: FakeBird, where: str) -> None:
         except BaseException as error:
             errors.append(error)
 
-    with fake.serve() as base_url:
-        threads = [
-            threading.Thread(target=work, args=(lambda: client(fake, where, base_url),))
-            for _ in range(threads_count)
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(WAIT)
+    threads = [threading.Thread(target=work) for _ in range(threads_count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(WAIT)
     assert not any(thread.is_alive() for thread in threads)
     assert errors == []
     assert len(fake.calls) == threads_count * calls_per_thread
@@ -247,14 +228,10 @@ def test_eight_threads(fake: FakeBird, where: str) -> None:
 
 
 @pytest.mark.anyio
-@WAYS_IN
-async def test_64_concurrent_async_requests_with_random_faults(fake: FakeBird, where: str) -> None:
+async def test_64_concurrent_async_requests_with_random_faults(fake: FakeBird) -> None:
     fake.fail_randomly(rate=0.1, status=503, seed=3)
-    with fake.serve() as base_url:
-        async with client(
-            fake, where, base_url, is_async=True, backoff=FAST, max_retries=8
-        ) as flash_calls:
-            created = await asyncio.gather(*(flash_calls.create(TO) for _ in range(64)))
+    async with fake.async_client(backoff=FAST, max_retries=8) as flash_calls:
+        created = await asyncio.gather(*(flash_calls.create(TO) for _ in range(64)))
     ids = {str(call.id) for call in created}
     assert len(ids) == 64
     assert set(fake.calls) == ids
