@@ -12,6 +12,7 @@ import pytest
 from bird_flashcalls import (
     APIConnectionError,
     APITimeoutError,
+    AsyncFlashCalls,
     FlashCalls,
     InternalServerError,
     NotFoundError,
@@ -25,11 +26,14 @@ from .support import FAST, OTHER, TO, WAIT, respond
 WAYS_IN = pytest.mark.parametrize("where", ["in process", "over http"])
 
 
-def client(fake: FakeBird, where: str, base_url: str, **options: Any) -> FlashCalls:
-    """A FlashCalls in process or over HTTP."""
+def client(
+    fake: FakeBird, where: str, base_url: str, *, is_async: bool = False, **options: Any
+) -> Any:
+    """A FlashCalls (an AsyncFlashCalls if ``is_async``) in process or over HTTP."""
     if where == "in process":
-        return fake.client(**options)
-    return FlashCalls(fake.access_key, fake.workspace_id, fake.channel_id, base_url, **options)
+        return (fake.async_client if is_async else fake.client)(**options)
+    kind = AsyncFlashCalls if is_async else FlashCalls
+    return kind(fake.access_key, fake.workspace_id, fake.channel_id, base_url, **options)
 
 
 # The clients in process.
@@ -67,11 +71,13 @@ async def test_the_async_client_runs_a_whole_verification_slowed_by_a_delay(
         call = await flash_calls.create(TO)
         outcome = await flash_calls.verify(call, received_cli=fake.handset_cli(call.id))
         assert time.monotonic() - started >= 0.1
+        await flash_calls.end(call, result="timeout")
         ended = await flash_calls.hangup(from_=call.from_, to=TO, result="canceled")
     assert outcome.verified
     assert ended.result in ("canceled", UNSET)
     assert fake.calls[call.id]["result"] == "verified"  # the first report's
-    assert [r["result"] for r in fake.calls[call.id]["reports"]] == ["verified", "canceled"]
+    reports = [r["result"] for r in fake.calls[call.id]["reports"]]
+    assert reports == ["verified", "timeout", "canceled"]
 
 
 # Faults.
@@ -196,7 +202,7 @@ def test_faults_that_make_no_sense_are_refused(
         getattr(fake, method)(**arguments)
 
 
-# Load, in process (over HTTP: tests/reliability/test_load.py).
+# Load (threads over HTTP: tests/reliability/test_load.py).
 
 
 def test_eight_threads(fake: FakeBird) -> None:
@@ -228,10 +234,14 @@ def test_eight_threads(fake: FakeBird) -> None:
 
 
 @pytest.mark.anyio
-async def test_64_concurrent_async_requests_with_random_faults(fake: FakeBird) -> None:
+@WAYS_IN
+async def test_64_concurrent_async_requests_with_random_faults(fake: FakeBird, where: str) -> None:
     fake.fail_randomly(rate=0.1, status=503, seed=3)
-    async with fake.async_client(backoff=FAST, max_retries=8) as flash_calls:
-        created = await asyncio.gather(*(flash_calls.create(TO) for _ in range(64)))
+    with fake.serve() as base_url:
+        async with client(
+            fake, where, base_url, is_async=True, backoff=FAST, max_retries=8
+        ) as flash_calls:
+            created = await asyncio.gather(*(flash_calls.create(TO) for _ in range(64)))
     ids = {str(call.id) for call in created}
     assert len(ids) == 64
     assert set(fake.calls) == ids
