@@ -9,6 +9,7 @@ import signal
 from pathlib import Path
 
 import pytest
+from bird_flashcalls import FlashCalls
 from bird_flashcalls.testing import FakeBird, caller_pool
 
 from .support import TO, Cli, parse_exports, run_module
@@ -84,14 +85,14 @@ def test_serve_rings_from_the_numbers_of_a_file_or_a_seeded_pool(tmp_path: Path)
         started = run_module("serve", "--background", "--port", "0", *flags)
         assert started.returncode == 0, started.stderr
         exports = parse_exports(started.stdout.splitlines())
+        settings = [
+            exports[f"BIRD_{name}"] for name in ("ACCESS_KEY", "WORKSPACE_ID", "CHANNEL_ID")
+        ]
         try:
-            created = [
-                json.loads(run_module("create", "--to", TO, "--json", env=exports).stdout)["from"]
-                for _ in range(6)
-            ]
+            with FlashCalls(*settings, exports["BIRD_BASE_URL"]) as flash_calls:
+                picked[name] = {flash_calls.create(TO).from_ for _ in range(6)}
         finally:
             os.kill(int(exports["FAKEBIRD_PID"]), signal.SIGTERM)
-        picked[name] = set(created)
     assert picked["file"] <= {"+3197010261234", "+3197010265678"}
     assert picked["pool"] <= set(caller_pool(3, 5))
 
@@ -106,13 +107,13 @@ def test_serve_rings_from_the_numbers_of_a_file_or_a_seeded_pool(tmp_path: Path)
     ],
 )
 def test_serve_refuses_a_caller_pool_it_cannot_use(
-    tmp_path: Path, content: str | None, flags: list[str], message: str
+    cli: Cli, tmp_path: Path, content: str | None, flags: list[str], message: str
 ) -> None:
     numbers = tmp_path / "numbers.txt"
     if content is not None:
         numbers.write_text(content)
         flags = ["--caller-numbers", str(numbers), *flags]
-    result = run_module("serve", "--port", "0", *flags)
+    result = cli("serve", "--port", "0", *flags)
     assert (result.returncode, result.stdout) == (2, "")
     assert message in result.stderr
     assert "0612345678" not in result.stderr

@@ -12,70 +12,62 @@ from bird_flashcalls.testing import FakeBird
 
 from .support import TO, Cli
 
+CALL = str(uuid4())
+CREATE = ["create", "--to", TO]
+VERIFY_CODE = ["verify-code", CALL, "--expected-cli", TO, "--code"]
+SERVE = ["serve", "--port"]
+NOT_E164 = "is not an international phone number"
+USAGE_ERRORS = [
+    (["create", "--to", "0612345678"], f"--to {NOT_E164} (10 characters starting '061')"),
+    ([*CREATE, "--ring-timeout", "500"], "argument --ring-timeout: "),
+    ([*CREATE, "--ring-timeout", "2"], "from 3 to 120"),
+    (["end", "call-1", "--result", "verified"], "CALL_ID must be a UUID"),
+    (["end", CALL, "--result", "verified", "--received-cli", "x"], "--received-cli"),
+    (
+        ["hangup", "--from", "x", "--to", TO, "--result", "canceled"],
+        f"--from {NOT_E164} (1 character)",
+    ),
+    (["verify", CALL, "--expected-cli", "12", "--received-cli", TO], "--expected-cli"),
+    (["verify", CALL, "--expected-cli", TO, "--received-cli", " "], "--received-cli"),
+    ([*VERIFY_CODE, "12ab"], "--code must be digits only"),
+    ([*VERIFY_CODE, ""], "--code must be"),
+    ([*VERIFY_CODE, "123"], "--code has 3"),
+    ([*VERIFY_CODE, "1", "--digits", "0"], "--digits"),
+    ([*VERIFY_CODE, "1", "--digits", "14"], "--digits: cannot compare 14 digits"),
+    ([*CREATE, "--timeout", "0"], "argument --timeout: must be a number"),
+    ([*CREATE, "--timeout", "inf"], "argument --timeout: "),
+    ([*CREATE, "--timeout", "nan"], "argument --timeout: "),
+    ([*CREATE, "--timeout", "-Infinity"], "argument --timeout: "),
+    ([*CREATE, "--timeout", "3601"], "at most 3600"),
+    (["--timeout", "1e400", *CREATE], "argument --timeout: "),
+    ([*CREATE, "--timeout", "soon"], "argument --timeout: "),
+    ([*CREATE, "--max-retries", "-1"], "argument --max-retries: "),
+    ([*CREATE, "--max-retries", "1000"], "from 0 to 10"),
+    ([*CREATE, "--max-retries", "11"], "from 0 to 10"),
+    ([*CREATE, "--base-url", "http://bird.example.com"], "plain http"),
+    ([*CREATE, "--base-url", "bird"], "--base-url must be an absolute"),
+    ([*CREATE, "--access-key-file", "/no/such/file"], "cannot read"),
+    ([*CREATE, "--workspace-id", "w-1"], "--workspace-id must be a UUID"),
+    (["create"], "--to"),
+    (["end", CALL, "--result", "done"], "invalid choice"),
+    (["ring", "--to", TO], "invalid choice"),
+    ([*SERVE, "-1"], "argument --port: must be a whole number from 0 to 65535"),
+    ([*SERVE, "99999"], "argument --port: "),
+    ([*SERVE, "http"], "argument --port: "),
+    (["serve", "--host", "0.0.0.0", "--port", "0"], "--host: FakeBird only listens on loop"),
+    (["serve", "--workspace-id", "w-1", "--port", "0"], "--workspace-id must be a UUID"),
+    (["serve", "--base-url", "https://api.bird.com"], "serve does not take --base-url"),
+    (["--timeout", "5", "serve"], "serve does not take --timeout"),
+    (["demo", "--json"], "demo does not take --json"),
+    (["--json", "demo"], "demo does not take --json"),
+    (["demo", "--base-url", "http://127.0.0.1:1"], "demo does not take --base-url"),
+    (["--channel-id", CALL, "demo"], "demo does not take --channel-id"),
+    (["demo", "--timeout", "nan"], "argument --timeout: "),
+    ([], "required"),
+]
 
-@pytest.mark.parametrize(
-    ("arguments", "expected"),
-    [
-        (
-            ["create", "--to", "0612345678"],
-            "--to is not an international phone number (10 characters starting '061')",
-        ),
-        (["create", "--to", TO, "--ring-timeout", "500"], "argument --ring-timeout: "),
-        (["create", "--to", TO, "--ring-timeout", "2"], "from 3 to 120"),
-        (["end", "call-1", "--result", "verified"], "CALL_ID must be a UUID"),
-        (["end", str(uuid4()), "--result", "verified", "--received-cli", "x"], "--received-cli"),
-        (
-            ["hangup", "--from", "x", "--to", TO, "--result", "canceled"],
-            "--from is not an international phone number (1 character)",
-        ),
-        (["verify", str(uuid4()), "--expected-cli", "12", "--received-cli", TO], "--expected-cli"),
-        (["verify", str(uuid4()), "--expected-cli", TO, "--received-cli", " "], "--received-cli"),
-        (
-            ["verify-code", str(uuid4()), "--expected-cli", TO, "--code", "12ab"],
-            "--code must be digits only",
-        ),
-        (["verify-code", str(uuid4()), "--expected-cli", TO, "--code", ""], "--code must be"),
-        (["verify-code", str(uuid4()), "--expected-cli", TO, "--code", "123"], "--code has 3"),
-        (
-            ["verify-code", str(uuid4()), "--expected-cli", TO, "--code", "1", "--digits", "0"],
-            "--digits",
-        ),
-        (
-            ["verify-code", str(uuid4()), "--expected-cli", TO, "--code", "1", "--digits", "14"],
-            "--digits: cannot compare 14 digits",
-        ),
-        (["create", "--to", TO, "--timeout", "0"], "argument --timeout: must be a number"),
-        (["create", "--to", TO, "--timeout", "inf"], "argument --timeout: "),
-        (["create", "--to", TO, "--timeout", "nan"], "argument --timeout: "),
-        (["create", "--to", TO, "--timeout", "-Infinity"], "argument --timeout: "),
-        (["create", "--to", TO, "--timeout", "3601"], "at most 3600"),
-        (["--timeout", "1e400", "create", "--to", TO], "argument --timeout: "),
-        (["create", "--to", TO, "--timeout", "soon"], "argument --timeout: "),
-        (["create", "--to", TO, "--max-retries", "-1"], "argument --max-retries: "),
-        (["create", "--to", TO, "--max-retries", "1000"], "from 0 to 10"),
-        (["create", "--to", TO, "--max-retries", "11"], "from 0 to 10"),
-        (["create", "--to", TO, "--base-url", "http://bird.example.com"], "plain http"),
-        (["create", "--to", TO, "--base-url", "bird"], "--base-url must be an absolute"),
-        (["create", "--to", TO, "--access-key-file", "/no/such/file"], "cannot read"),
-        (["create", "--to", TO, "--workspace-id", "w-1"], "--workspace-id must be a UUID"),
-        (["create"], "--to"),
-        (["end", str(uuid4()), "--result", "done"], "invalid choice"),
-        (["ring", "--to", TO], "invalid choice"),
-        (["serve", "--port", "-1"], "argument --port: must be a whole number from 0 to 65535"),
-        (["serve", "--port", "99999"], "argument --port: "),
-        (["serve", "--port", "http"], "argument --port: "),
-        (["serve", "--host", "0.0.0.0", "--port", "0"], "--host: FakeBird only listens on loop"),
-        (["serve", "--workspace-id", "w-1", "--port", "0"], "--workspace-id must be a UUID"),
-        (["serve", "--base-url", "https://api.bird.com"], "serve does not take --base-url"),
-        (["--timeout", "5", "serve"], "serve does not take --timeout"),
-        (["demo", "--json"], "demo does not take --json"),
-        (["--json", "demo"], "demo does not take --json"),
-        (["demo", "--base-url", "http://127.0.0.1:1"], "demo does not take --base-url"),
-        (["--channel-id", str(uuid4()), "demo"], "demo does not take --channel-id"),
-        (["demo", "--timeout", "nan"], "argument --timeout: "),
-        ([], "required"),
-    ],
-)
+
+@pytest.mark.parametrize(("arguments", "expected"), USAGE_ERRORS)
 def test_usage_and_invalid_input_are_exit_2_with_one_line(
     cli: Cli, fake: FakeBird, arguments: list[str], expected: str
 ) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import subprocess
 import sys
 from collections.abc import Callable
@@ -11,14 +10,19 @@ from uuid import UUID
 
 import bird_flashcalls.testing
 import pytest
-from bird_flashcalls._demo import INTRODUCTION, run_demo
+from bird_flashcalls._demo import INTRODUCTION
 from bird_flashcalls.cli import main
 from bird_flashcalls.testing import FakeBird
 
 from .support import PROCESS_TIMEOUT, clean_env
 
 
-def test_the_demo_runs_every_step_and_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_demo_runs_every_step_records_every_result_and_exits_0(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = [FakeBird(), FakeBird()]  # the flash-call story's, then the verification story's
+    monkeypatch.setattr(bird_flashcalls.testing, "FakeBird", iter(made).__next__)
+
     assert main(["demo"]) == 0
 
     captured = capsys.readouterr()
@@ -43,20 +47,16 @@ def test_the_demo_runs_every_step_and_exits_0(capsys: pytest.CaptureFixture[str]
     assert lines[-1].startswith("verification demo passed: 6 steps")
     assert all(len(line) <= 100 for line in lines), max(lines, key=len)
     assert captured.err == ""
-
-
-def test_the_demo_records_every_result_in_the_fake() -> None:
-    fake = FakeBird()
-    out = io.StringIO()
-
-    assert run_demo(fake, out) == 0, out.getvalue()
-
+    fake = made[0]
     results = [call.get("result") for call in fake.calls.values()]
     assert results == ["verified", "wrong_cli", "canceled", "verified"]
     # Every request went over HTTP to the served fake and was answered 202.
     assert [request.status for request in fake.requests] == [202] * 8
-    shown = {line.split()[3] for line in out.getvalue().splitlines()[2:-1]}
+    shown = {line.split()[3] for line in steps}
     assert shown == {str(UUID(call_id))[:8] for call_id in fake.calls}
+
+
+TRIED_ONCE = "tried 1 time(s)"
 
 
 class _HandsetSeesAnotherNumber(FakeBird):
@@ -64,64 +64,49 @@ class _HandsetSeesAnotherNumber(FakeBird):
         return "+3197010260999"
 
 
-def test_the_demo_exits_1_naming_the_step_that_failed() -> None:
-    out = io.StringIO()
+def failing_bird(**fault: float) -> Callable[[], FakeBird]:
+    """A FakeBird whose first answer is ``fault`` (a 503 or a 5 s delay, which a default client
+    gets past)."""
 
-    assert run_demo(_HandsetSeesAnotherNumber(), out) == 1
+    def make() -> FakeBird:
+        fake = FakeBird()
+        fake.fail_next(**fault)
+        return fake
 
-    last = out.getvalue().splitlines()[-1]
-    assert last.startswith("demo FAILED at step 3 (verify):")
-    assert "wrong_cli" in last
-
-
-def test_the_demo_exits_1_when_bird_refuses() -> None:
-    fake = FakeBird()
-    fake.fail_next(status=404)
-    out = io.StringIO()
-
-    assert run_demo(fake, out) == 1
-
-    last = out.getvalue().splitlines()[-1]
-    assert last.startswith("demo FAILED at step 1 (create): NotFoundError")
-
-
-def slow_bird() -> FakeBird:
-    """Answers the first request after 5 s: within the default 10 s timeout."""
-    fake = FakeBird()
-    fake.fail_next(delay=5)
-    return fake
-
-
-def failing_once_bird() -> FakeBird:
-    """Answers the first request with a 503: a default client retries it."""
-    fake = FakeBird()
-    fake.fail_next(status=503)
-    return fake
+    return make
 
 
 @pytest.mark.parametrize(
-    ("make_fake", "options", "failure"),
+    ("make_fake", "options", "failure", "said"),
     [
-        (slow_bird, ["--timeout", "0.3"], "APITimeoutError"),
-        (failing_once_bird, ["--max-retries", "0"], "InternalServerError"),
+        (_HandsetSeesAnotherNumber, [], "3 (verify): ", "wrong_cli"),
+        (failing_bird(status=404), [], "1 (create): NotFoundError", "Bird answered 404"),
+        (failing_bird(delay=5), ["--timeout", "0.3"], "1 (create): APITimeoutError", TRIED_ONCE),
+        (
+            failing_bird(status=503),
+            ["--max-retries", "0"],
+            "1 (create): InternalServerError",
+            TRIED_ONCE,
+        ),
     ],
-    ids=["--timeout", "--max-retries"],
+    ids=["wrong handset", "bird refuses", "--timeout", "--max-retries"],
 )
-def test_the_demo_honours_timeout_and_max_retries(
+def test_the_demo_exits_1_naming_the_step_that_failed(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
     make_fake: Callable[[], FakeBird],
     options: list[str],
     failure: str,
+    said: str,
 ) -> None:
-    # The demo makes its own FakeBird: hand it one that a default client would get past.
+    # The demo makes its own FakeBird: hand it one that goes wrong.
     monkeypatch.setattr(bird_flashcalls.testing, "FakeBird", make_fake)
 
     assert main(["demo", *options]) == 1
 
     last = capsys.readouterr().out.splitlines()[-1]
-    assert last.startswith(f"demo FAILED at step 1 (create): {failure}")
-    assert "tried 1 time(s)" in last
+    assert last.startswith(f"demo FAILED at step {failure}")
+    assert said in last
 
 
 def test_the_console_script_runs_the_demo() -> None:

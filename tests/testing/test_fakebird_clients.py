@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 from uuid import uuid4
 
@@ -63,15 +62,22 @@ def test_the_client_runs_a_whole_verification_and_sees_bird_errors(fake: FakeBir
 
 
 @pytest.mark.anyio
-async def test_the_async_client_runs_a_whole_verification(fake: FakeBird) -> None:
+async def test_the_async_client_runs_a_whole_verification_slowed_by_a_delay(
+    fake: FakeBird,
+) -> None:
+    fake.fail_next(delay=0.05, times=2)  # a slow but correct answer
     async with fake.async_client() as flash_calls:
+        started = time.monotonic()
         call = await flash_calls.create(TO)
         outcome = await flash_calls.verify(call, received_cli=fake.handset_cli(call.id))
+        assert time.monotonic() - started >= 0.1
+        await flash_calls.end(call, result="timeout")
         ended = await flash_calls.hangup(from_=call.from_, to=TO, result="canceled")
     assert outcome.verified
     assert ended.result in ("canceled", UNSET)
     assert fake.calls[call.id]["result"] == "verified"  # the first report's
-    assert [r["result"] for r in fake.calls[call.id]["reports"]] == ["verified", "canceled"]
+    reports = [r["result"] for r in fake.calls[call.id]["reports"]]
+    assert reports == ["verified", "timeout", "canceled"]
 
 
 # Faults.
@@ -103,11 +109,15 @@ def test_fail_next_sends_retry_after(fake: FakeBird) -> None:
     assert error.value.retry_after == 30
 
 
-def test_faults_queue_up_in_order(fake: FakeBird) -> None:
+def test_faults_queue_up_in_order_and_clear_faults_forgets_them(fake: FakeBird) -> None:
     fake.fail_next(status=502)
     fake.fail_next(status=404, times=2)
     statuses = [respond(fake, "create", {"to": TO}).status for _ in range(4)]
     assert statuses == [502, 404, 404, 202]
+    fake.fail_next(status=503, times=5)
+    fake.fail_randomly(rate=1.0)
+    fake.clear_faults()
+    assert respond(fake, "create", {"to": TO}).status == 202
 
 
 @WAYS_IN
@@ -140,17 +150,6 @@ def test_a_delay_longer_than_the_timeout_times_out(fake: FakeBird, where: str) -
     assert len(fake.calls) == 1  # Bird got the request; its answer was late
 
 
-@pytest.mark.anyio
-async def test_a_short_delay_is_a_slow_but_correct_answer(fake: FakeBird) -> None:
-    fake.fail_next(delay=0.05, times=2)
-    async with fake.async_client() as flash_calls:
-        started = time.monotonic()
-        call = await flash_calls.create(TO)
-        await flash_calls.end(call, result="timeout")
-    assert time.monotonic() - started >= 0.1
-    assert fake.calls[call.id]["result"] == "timeout"
-
-
 def test_fail_randomly_is_repeatable_with_a_seed_and_can_be_stopped() -> None:
     def statuses(seed: int) -> list[int]:
         fake = FakeBird()
@@ -178,13 +177,6 @@ def test_random_faults_can_be_limited_to_operations_and_a_count(fake: FakeBird) 
     assert [report["result"] for report in fake.calls[call_id]["reports"]] == ["verified"]
 
 
-def test_clear_faults_forgets_queued_and_random_faults(fake: FakeBird) -> None:
-    fake.fail_next(status=503, times=5)
-    fake.fail_randomly(rate=1.0)
-    fake.clear_faults()
-    assert respond(fake, "create", {"to": TO}).status == 202
-
-
 @pytest.mark.parametrize(
     ("method", "arguments", "message"),
     [
@@ -210,18 +202,17 @@ def test_faults_that_make_no_sense_are_refused(
         getattr(fake, method)(**arguments)
 
 
-# Load.
+# Load (threads over HTTP: tests/reliability/test_load.py).
 
 
-@WAYS_IN
-def test_eight_threads(fake: FakeBird, where: str) -> None:
+def test_eight_threads(fake: FakeBird) -> None:
     threads_count, calls_per_thread = 8, 25
     errors: list[BaseException] = []
     start = threading.Barrier(threads_count)
 
-    def work(make_client: Callable[[], FlashCalls]) -> None:
+    def work() -> None:
         try:
-            with make_client() as flash_calls:
+            with fake.client() as flash_calls:
                 start.wait()
                 for _ in range(calls_per_thread):
                     call = flash_calls.create(TO)
@@ -229,15 +220,11 @@ def test_eight_threads(fake: FakeBird, where: str) -> None:
         except BaseException as error:
             errors.append(error)
 
-    with fake.serve() as base_url:
-        threads = [
-            threading.Thread(target=work, args=(lambda: client(fake, where, base_url),))
-            for _ in range(threads_count)
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(WAIT)
+    threads = [threading.Thread(target=work) for _ in range(threads_count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(WAIT)
     assert not any(thread.is_alive() for thread in threads)
     assert errors == []
     assert len(fake.calls) == threads_count * calls_per_thread

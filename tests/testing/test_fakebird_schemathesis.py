@@ -1,12 +1,5 @@
-"""FakeBird as schemathesis sees it against the merged spec: every check, every phase, zero failures.
-
-``bird-flashcalls serve`` runs on 127.0.0.1 in a process of its own, as a user would start it, and
-schemathesis's command line tests it with every check (among them: what the request schemas accept
-is accepted, what they refuse is refused): the coverage phase (each schema rule, met and broken,
-every media type and method), fuzzing, and the stateful phase, which follows links from create to
-both end operations so that their 202 paths are reached. The seed is fixed and the example count
-bounds the run to about 20 s (some 1,300 requests).
-"""
+"""FakeBird, run by ``bird-flashcalls serve``, passes schemathesis's every check and phase
+(coverage, fuzzing, stateful via links from create to both end operations) with zero failures."""
 
 from __future__ import annotations
 
@@ -26,23 +19,14 @@ import pytest
 from .support import WAIT, spec_document
 
 SEED = 1
-MAX_EXAMPLES = 120
+# The coverage phase does not depend on it; 25 still reaches every operation's 202 and both links.
+MAX_EXAMPLES = 25
 CREATE = "/workspaces/{workspaceId}/channels/{channelId}/flashcalls"
 
 
 def spec_for_schemathesis() -> dict[str, Any]:
-    """The merged spec, plus what the overlay is about to carry, plus links for the stateful
-    phase. Each addition is a no-op once the merged spec has it."""
+    """The merged spec plus the links the stateful phase follows (no-ops once it has them)."""
     document = spec_document()
-    for item in document["paths"].values():
-        # Bird answers 401 to a missing or wrong access key, in its RequestError shape; the
-        # fragments do not list it yet. Schemathesis sends requests without the key on purpose
-        # (ignored_auth, and the coverage phase), so an undocumented 401 would trip
-        # status_code_conformance although FakeBird answers as Bird does.
-        item["post"]["responses"].setdefault("401", {"$ref": "#/components/responses/requestError"})
-    # Links live here, not in openapi/: the spec is Bird's and its overlay's, and links are what
-    # a stateful test needs to chain a create to the two end operations (the overlay could carry
-    # them, as they describe Bird's API truly).
     accepted = document["paths"][CREATE]["post"]["responses"]["202"]
     links = accepted.setdefault("links", {})
     links.setdefault(
@@ -73,7 +57,6 @@ def spec_for_schemathesis() -> dict[str, Any]:
 def _config(access_key: str, workspace_id: str, channel_id: str) -> str:
     return f"""\
 seed = {SEED}
-# Every request carries the valid key; schemathesis removes it itself where it tests auth.
 headers = {{ Authorization = "AccessKey {access_key}" }}
 
 [cache]
@@ -90,12 +73,8 @@ database = "none"
 [checks]
 enabled = true
 
-# A tool quirk, not a FakeBird bug: ensure_resource_availability takes a 404 after a create for
-# "the created resource vanished" when every *parameter* of the next request came from a link or
-# the config. Hangup names its call by body fields, and schemathesis keeps each linked body field
-# only with some probability, generating the rest; a hangup whose `from` it generated finds no
-# call, and 404 is then the right answer. The check stays on for end by id, whose call id is a
-# path parameter.
+# A hangup names its call by body fields, which schemathesis may generate instead of linking:
+# its 404 is then right, not a vanished resource. The check stays on for end by id.
 [[operations]]
 include-operation-id = "endChannelFlashCallFromTo"
 checks.ensure_resource_availability.enabled = false
@@ -117,7 +96,7 @@ def test_schemathesis_finds_nothing_wrong_with_fakebird(tmp_path: Path) -> None:
     config_file = tmp_path / "schemathesis.toml"
     config_file.write_text(_config(access_key, workspace_id, channel_id))
     report_file = tmp_path / "report.json"
-    # A file, not a pipe: thousands of request lines would fill a pipe nobody reads meanwhile.
+    # A file, not a pipe: request lines would fill a pipe nobody reads meanwhile.
     log_file = tmp_path / "serve.log"
 
     with log_file.open("w") as log:
@@ -159,7 +138,7 @@ def test_schemathesis_finds_nothing_wrong_with_fakebird(tmp_path: Path) -> None:
     assert report["operations"]["tested"] == 3
     for phase in ("coverage", "fuzzing", "stateful"):
         assert report["phases"][phase]["status"] == "success", (phase, output)
-    assert report["test_cases"]["generated"] >= 1000
+    assert report["test_cases"]["generated"] >= 300
     links = re.search(r"API Links:\s+(\d+) covered / (\d+) selected / (\d+) total", output)
     assert links is not None and links.groups() == ("2", "2", "2"), output
 
