@@ -5,6 +5,8 @@ caller number's country first), and text that is no number."""
 from __future__ import annotations
 
 import pytest
+from bird_flashcalls import InvalidRequestError
+from bird_flashcalls.verification._answers import given_answer
 
 from .support import Env, end_requests, wrong
 
@@ -40,3 +42,28 @@ async def test_text_that_is_no_number_is_wrong_and_reported_without_a_number(env
     assert (await verifier.check(challenge.id, received_cli="+12")).status == "wrong"
     assert (await verifier.check(challenge.id, received_cli="0-x")).status == "locked"
     assert end_requests(env.fake, challenge.call_id) == [{"result": "wrong_cli"}]
+
+
+@pytest.mark.parametrize(
+    ("received_cli", "code", "alone"),
+    [
+        (None, "12 34", ("code", "1234")),
+        ("+31 970 (0)1234-5678", None, ("cli", "+3197012345678")),
+        ("+12", None, ("cli", "")),
+        ("0970 1234 5678", None, None),
+        ("0031970 1234 5678", None, None),
+    ],
+)
+def test_a_store_compares_alone_only_what_reads_the_same_in_every_country(
+    received_cli: str | None, code: str | None, alone: tuple[str, str] | None
+) -> None:
+    assert given_answer(received_cli, code).readable_alone() == alone
+
+
+def test_a_code_of_another_length_is_refused_before_anything_is_counted() -> None:
+    with pytest.raises(InvalidRequestError) as refused:
+        given_answer(None, "12345").compare("+3197012345678", 4)
+    assert (str(refused.value), refused.value.field) == (
+        "code has 5 digits; this challenge's code has 4",
+        "code",
+    )
