@@ -7,7 +7,7 @@ from uuid import UUID
 
 import attrs
 
-from .._numbers import compact
+from .._numbers import compact, read_received
 from .._rules import MIN_CODE_DIGITS, is_e164
 from .._verify import check_received_cli, check_typed_code, typed_code
 from ..errors import InvalidRequestError
@@ -32,16 +32,30 @@ class GivenAnswer:
         # Only the comparison is used; the Verification these return (and its call id) is not.
         if self.code is not None:
             if len(self.code) != code_digits:
-                # Raised before the store writes anything: no attempt is used.
-                raise InvalidRequestError(
-                    f"code has {len(self.code)} digits; this challenge's code has {code_digits}",
-                    field="code",
-                )
+                raise wrong_code_length(self.code, code_digits)
             typed = check_typed_code(_UNUSED_CALL_ID, expected_cli, self.code, code_digits)
             return typed.verified, None
         assert self.received_cli is not None
         seen = check_received_cli(_UNUSED_CALL_ID, expected_cli, self.received_cli)
         return seen.verified, seen.received_cli if is_e164(seen.received_cli) else None
+
+    def readable_alone(self) -> tuple[str, str] | None:
+        """The answer as a store can compare it without this code: ("code", the digits) to match
+        the caller number's last digits, ("cli", the E.164 number or "" for none) to match it
+        whole; None when reading it needs the caller number's country (digits without ``+``)."""
+        if self.code is not None:
+            return "code", self.code
+        assert self.received_cli is not None
+        if not self.received_cli.startswith("+"):
+            return None
+        return "cli", read_received(self.received_cli, "").e164 or ""
+
+
+def wrong_code_length(code: str, code_digits: int) -> InvalidRequestError:
+    # Raised before the store writes anything: no attempt is used.
+    return InvalidRequestError(
+        f"code has {len(code)} digits; this challenge's code has {code_digits}", field="code"
+    )
 
 
 def given_answer(received_cli: str | None, code: str | None) -> GivenAnswer:

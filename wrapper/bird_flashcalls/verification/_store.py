@@ -176,6 +176,11 @@ class UserAnswer(Protocol):
         is not one."""
         ...
 
+    def readable_alone(self) -> tuple[str, str] | None:
+        """("code", digits) or ("cli", E.164 or "") when the answer can be compared without the
+        caller number's country; None when it cannot (``GivenAnswer.readable_alone``)."""
+        ...
+
 
 class StoreOperations(Protocol):
     """The operations of a store; each is atomic across threads, and across processes and

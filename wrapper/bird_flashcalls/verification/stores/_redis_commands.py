@@ -22,6 +22,7 @@ from typing import Any, TypeVar, cast
 
 import attrs
 
+from .._answers import wrong_code_length
 from .._models import CheckStatus
 from .._store import (
     CallerSample,
@@ -57,7 +58,11 @@ _SCRIPT_PARTS = {
 
 def _lua(parts: Sequence[str]) -> str:
     folder = resources.files(__package__).joinpath("lua")
-    return "\n".join(folder.joinpath(f"{part}.lua").read_text(encoding="utf-8") for part in parts)
+    # The constants of _transitions, written into the source rather than sent with every call.
+    kept = (UNREPORTED_KEPT_FOR, ENDED_KEPT_FOR)
+    constants = "local UNREPORTED_KEPT_FOR, ENDED_KEPT_FOR = {!r}, {!r}".format(*kept)
+    texts = (folder.joinpath(f"{part}.lua").read_text(encoding="utf-8") for part in parts)
+    return "\n".join((constants, *texts))
 
 
 @attrs.frozen
@@ -118,9 +123,6 @@ async def run_async(commands: Commands[T]) -> T:
 
 class RedisCommands:
     """The operations of a RedisStore, for either client."""
-
-    # What a check compares with, fixed at create (and the expiry, for the due index).
-    FIXED = ("expected_cli", "code_digits", "expires_at")
 
     def __init__(self, client: Any, prefix: str) -> None:
         from redis.exceptions import NoScriptError  # redis is loaded once a RedisStore is made
@@ -263,27 +265,34 @@ class RedisCommands:
     def check(
         self, challenge_id: str, answer: UserAnswer, now: float, claim: Claim
     ) -> Commands[CheckOutcome]:
-        # The comparison reads only fields fixed at create; the script decides atomically.
         key = self._challenge(challenge_id)
-        fixed = yield self._client.hmget(key, *self.FIXED)
-        if not fixed[0]:  # no record, or one whose call is being placed
-            return CheckOutcome("not_found", 0)
-        matched, received_cli = answer.compare(_text(fixed[0]), int(fixed[1]))
-        pipe = self._client.pipeline(transaction=False)
-        # Due no later than the claim would end, whatever the script decides: a worker that
-        # dies after it leaves a report that expire_due() finds.
-        pipe.zadd(self._due, {challenge_id: min(float(fixed[2]), claim.until)})
-        args = [int(matched), received_cli or "", *_end_args(now, claim)]
-        self._queue(pipe, "check", [key], args)
-        answers = yield from self._execute(pipe, {1: ("check", [key], args)})
-        status, left, result, newly_expired, call_id = answers[1]
-        report = None
-        if result := _text(result):
-            cli = None if result == "timeout" else received_cli
-            report = Report(
-                challenge_id, _text(call_id), _result(result), cli, claim.token, bool(newly_expired)
-            )
-        return CheckOutcome(cast("CheckStatus", _text(status)), int(left), report)
+        alone = answer.readable_alone()
+        if alone is None:  # read in the caller number's country: compared here, decided there
+            fixed = yield self._client.hmget(key, "expected_cli", "code_digits")
+            if not fixed[0]:  # no record, or one whose call is being placed
+                return CheckOutcome("not_found", 0)
+            matched, received_cli = answer.compare(_text(fixed[0]), int(fixed[1]))
+            given = f"m{int(matched)}{received_cli or ''}"
+        else:
+            kind, value = alone
+            given = ("c" if kind == "code" else "n") + value
+            received_cli = value if kind == "cli" and value else None
+        packed_claim = f"{_float(now)} {claim.token} {_float(claim.until)}"
+        reply = yield from self._eval("check", [key], [given, packed_claim])
+        if isinstance(reply, int):  # the most frequent answer, and the one an attacker sends
+            return CheckOutcome("wrong", reply)
+        status, left = cast("CheckStatus", _text(reply[0])), int(reply[1])
+        if len(reply) == 2:
+            if status == "code_length":  # type: ignore[comparison-overlap]
+                raise wrong_code_length(value, left)
+            return CheckOutcome(status, left)
+        # Due when the claim ends, not at the expiry set at create: a worker that dies before
+        # this leaves the report to be found at the expiry instead.
+        yield self._client.zadd(self._due, {challenge_id: claim.until})
+        result = _result(reply[2])
+        cli = None if result == "timeout" else received_cli
+        report = Report(challenge_id, _text(reply[4]), result, cli, claim.token, bool(reply[3]))
+        return CheckOutcome(status, left, report, _text(reply[5]) if len(reply) > 5 else None)
 
     def cancel(self, challenge_id: str, now: float, claim: Claim) -> Commands[CancelOutcome]:
         key = self._challenge(challenge_id)
@@ -334,7 +343,7 @@ class RedisCommands:
 
     def report_done(self, challenge_id: str, token: str, now: float) -> Commands[None]:
         key = self._challenge(challenge_id)
-        args = [_float(now), _float(ENDED_KEPT_FOR)]
+        args = [_float(now)]
         pipe = self._client.pipeline(transaction=False)
         self._queue(pipe, "report_done", [key], args)
         pipe.zrem(self._due, challenge_id)
@@ -355,7 +364,7 @@ class RedisCommands:
         answer = yield from self._eval(
             "report_failed",
             [self._challenge(challenge_id)],
-            [token, _float(now), int(give_up), _float(ENDED_KEPT_FOR)],
+            [token, _float(now), int(give_up)],
         )
         if answer == 1:
             yield self._client.zadd(self._due, {challenge_id: now})
@@ -364,4 +373,4 @@ class RedisCommands:
 
 
 def _end_args(now: float, claim: Claim) -> list[str]:
-    return [_float(now), claim.token, _float(claim.until), _float(UNREPORTED_KEPT_FOR)]
+    return [_float(now), claim.token, _float(claim.until)]

@@ -91,6 +91,15 @@ _SAVE = (
 )
 _GET = f"SELECT {_COLUMNS} FROM bird_flashcalls_challenges WHERE id = ?"
 _DELETE = "DELETE FROM bird_flashcalls_challenges WHERE id = ?"
+_FIXED = (
+    "SELECT expected_cli, code_digits, call_id, attempts, max_attempts "
+    "FROM bird_flashcalls_challenges WHERE id = ?"
+)
+# _transitions.on_check for a wrong answer that leaves at least one attempt.
+_WRONG = (
+    "UPDATE bird_flashcalls_challenges SET attempts = ? "
+    "WHERE id = ? AND attempts = ? AND state = 'pending' AND expires_at > ?"
+)
 
 # A connection and the process and thread that opened it.
 _Opened = tuple[int, threading.Thread, sqlite3.Connection]
@@ -259,14 +268,26 @@ class SQLiteStore(VerificationStore, StoreOperations):
     def check(
         self, challenge_id: str, answer: UserAnswer, now: float, claim: Claim
     ) -> CheckOutcome:
+        connection = self._connection()
+        # Compared outside any transaction: the fields read never change once the call is placed.
+        fixed = connection.execute(_FIXED, (challenge_id,)).fetchone()
+        if fixed is None or not fixed[2]:  # unknown, or its call still being placed
+            return CheckOutcome("not_found", 0)
+        matched, received_cli = answer.compare(fixed[0], fixed[1])
+        if not matched:
+            # A wrong answer that leaves attempts: one statement, atomic on its own, applied
+            # only if no other check came in between. Any other case (the last attempt, expired,
+            # ended, a concurrent check) is decided in the transaction below.
+            attempts, max_attempts = fixed[3] + 1, fixed[4]
+            if attempts < max_attempts:
+                wrong = connection.execute(_WRONG, (attempts, challenge_id, fixed[3], now))
+                if wrong.rowcount == 1:
+                    return CheckOutcome("wrong", max_attempts - attempts)
         with self._write() as connection:
             row = connection.execute(_GET, (challenge_id,)).fetchone()
             if row is None:
                 return CheckOutcome("not_found", 0)
             record = record_from_row(row)
-            if _transitions.is_ringing(record):
-                return CheckOutcome("not_found", 0)
-            matched, received_cli = answer.compare(record.expected_cli, record.code_digits)
             outcome = _transitions.on_check(record, matched, received_cli, now, claim)
             _save(connection, record, row)
             return outcome

@@ -1,10 +1,10 @@
 -- Shared by report_done and a dropped report: _transitions.on_report_done. Returns 1.
-local function done(key, state, expires, now, ended_kept)
+local function done(key, state, expires, now)
   if state == 'verified' or state == 'canceled' then
     redis.call('DEL', key)
     return 1
   end
-  local purge = expires + ended_kept
+  local purge = expires + ENDED_KEPT_FOR
   if purge <= now then
     redis.call('DEL', key)
     return 1

@@ -1,4 +1,4 @@
--- _transitions.on_due. KEYS[1] the challenge; ARGV: now, token, lease_until, kept.
+-- _transitions.on_due. KEYS[1] the challenge; ARGV: now, token, lease_until.
 -- Returns {'gone'}, {'later', when} or {'claim', result, received_cli, newly_expired, call_id}.
 local key = KEYS[1]
 local r = redis.call('HMGET', key, 'state', 'expires_at', 'report', 'report_cli', 'claim',
@@ -9,11 +9,11 @@ if r[1] == 'pending' then
   local expires = tonumber(r[2])
   if now >= expires and r[7] == '' then
     -- Its worker died while Bird placed the call: claimed as an orphan (no call id).
-    finish(key, 'canceled', 'canceled', '', now, expires, ARGV[2], ARGV[3], tonumber(ARGV[4]))
+    finish(key, 'canceled', 'canceled', '', now, expires, ARGV[2], ARGV[3])
     return {'claim', 'canceled', '', 0, ''}
   end
   if now >= expires then
-    finish(key, 'expired', 'timeout', '', now, expires, ARGV[2], ARGV[3], tonumber(ARGV[4]))
+    finish(key, 'expired', 'timeout', '', now, expires, ARGV[2], ARGV[3])
     return {'claim', 'timeout', '', 1, r[7]}
   end
   redis.call('HSET', key, 'due_at', r[2])
