@@ -36,6 +36,10 @@ def store_params(kinds: tuple[str, ...] = STORE_KINDS) -> list[Any]:
     return [pytest.param(kind, marks=[pytest.mark.redis] * (kind in REDIS_KINDS)) for kind in kinds]
 
 
+# The stores that worker processes can open too.
+SHARED_STORES = pytest.mark.parametrize("stores", store_params(("sqlite", "redis")), indirect=True)
+
+
 class Clock:
     """Seconds since the epoch, moved by hand, from the real time (Redis expires by its own)."""
 

@@ -14,7 +14,7 @@ from bird_flashcalls.testing import FakeBird
 from bird_flashcalls.verification import AsyncVerifier, SQLiteStore, Verifier
 
 from . import verification_workers
-from .support import Clock, Stores, reports, wrong
+from .support import SHARED_STORES, Clock, Stores, reports, wrong
 
 THREADS = 50
 PHONE = "+31612345678"
@@ -158,14 +158,15 @@ PROCESSES = 3
 THREADS_PER_PROCESS = 8
 
 
+@SHARED_STORES
 def test_worker_processes_verify_once_lock_at_max_attempts_and_expire_once(
-    shared_stores: Stores, fake_bird_served: tuple[FakeBird, dict[str, str]]
+    stores: Stores, fake_bird_served: tuple[FakeBird, dict[str, str]]
 ) -> None:
     fake, bird = fake_bird_served
     ttl = 600
     here = Verifier(
         fake.client(max_retries=0),
-        shared_stores.new(),
+        stores.new(),
         ttl=ttl,
         resend_cooldown=0,
         per_number_limit=None,
@@ -186,7 +187,7 @@ def test_worker_processes_verify_once_lock_at_max_attempts_and_expire_once(
     processes = [
         spawn.Process(
             target=verification_workers.run_scenarios,
-            args=(shared_stores.location(), bird, scenarios, barrier, results, THREADS_PER_PROCESS),
+            args=(stores.location(), bird, scenarios, barrier, results, THREADS_PER_PROCESS),
         )
         for _ in range(PROCESSES)
     ]

@@ -78,9 +78,7 @@ def test_an_orphan_whose_caller_was_picked_is_ended_by_its_numbers(
     assert verifier.store._records == {}  # type: ignore[attr-defined]
 
 
-def test_an_orphan_is_ended_at_a_later_flush_when_bird_cannot_be_asked(
-    fake_bird: FakeBird,
-) -> None:
+def test_an_orphan_is_ended_at_a_later_flush_when_bird_cannot_be_asked(fake_bird: FakeBird) -> None:
     clock = Clock()
     caller = fake_bird.caller_numbers[0]
     verifier = memory_verifier(fake_bird, clock=clock, report_lease=30, caller_numbers=[caller])

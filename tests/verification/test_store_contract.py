@@ -20,17 +20,7 @@ from bird_flashcalls.verification._answers import GivenAnswer
 from bird_flashcalls.verification._store import CheckOutcome, Claim
 
 from .conftest import open_stores
-from .support import (
-    NOW,
-    OTHER_PHONE,
-    PHONE,
-    REDIS_KINDS,
-    WRONG_CLI,
-    Clock,
-    Env,
-    Stores,
-    record,
-)
+from .support import NOW, OTHER_PHONE, PHONE, REDIS_KINDS, WRONG_CLI, Clock, Env, Stores, record
 
 
 def test_claim_due_claims_at_most_the_limit_earliest_first(stores: Stores) -> None:
