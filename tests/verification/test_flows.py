@@ -16,6 +16,7 @@ from bird_flashcalls.verification import (
     VerificationRateLimited,
     Verifier,
 )
+from bird_flashcalls.verification._answers import MAX_ANSWER_LENGTH
 from bird_flashcalls.verification._delivery import DUE_BATCH
 
 from .support import (
@@ -59,10 +60,9 @@ async def test_answers_are_read_as_the_client_reads_numbers_and_codes(env: Env) 
         await verifier.start(PHONE, client_key=None) for _ in range(4)
     ]
     seen = env.fake.handset_cli(spaced.call_id)
+    longest = f"{seen[:3]} {seen[3:6]} {seen[6:]}".ljust(MAX_ANSWER_LENGTH)  # the longest read
 
-    assert (
-        await verifier.check(spaced.id, received_cli=f"{seen[:3]} {seen[3:6]} {seen[6:]}")
-    ).verified
+    assert (await verifier.check(spaced.id, received_cli=longest)).verified
     cli = "00" + env.fake.handset_cli(international.call_id)[1:]
     assert (await verifier.check(international.id, received_cli=cli)).verified
     five_digits = env.fake.handset_cli(short_code.call_id)[-5:]
@@ -102,8 +102,10 @@ def test_arguments_are_checked_before_the_store_or_bird_is_asked(fake_bird: Fake
         (lambda: verifier.check(12345, code="1234"), "challenge_id", None),
         (lambda: verifier.check(challenge.id, code="12a4"), "code", "digits only"),
         (lambda: verifier.check(challenge.id, code="123"), "code", "has 3 digits: a code has 4"),
-        (lambda: verifier.check(challenge.id, code="1" * 200_000), "code", "at most 64"),
-        (lambda: verifier.check(challenge.id, received_cli="1" * 10**6), "received_cli", "at most"),
+        (lambda: verifier.check(challenge.id, code="1" * 65), "code", "at most 64"),
+        (lambda: verifier.check(challenge.id, received_cli="1" * 65), "received_cli", "at most"),
+        (lambda: verifier.check(challenge.id, received_cli=31612345678), "received_cli", "got int"),
+        (lambda: verifier.check(challenge.id, received_cli="  "), "received_cli", "is empty"),
         (lambda: verifier.start("12345", client_key=None), "phone", None),
         (lambda: verifier.start(PHONE, client_key=""), "client_key", "non-empty string"),
     ]
