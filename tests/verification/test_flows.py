@@ -1,5 +1,5 @@
-"""What the flows decide whatever the store: arguments, answers, limits' messages, events, logs
-and store failures. Run once, on a MemoryStore with a Verifier."""
+"""What the flows decide whatever the store (arguments, answers, messages, events, logs, store
+failures): run once, on a MemoryStore with a Verifier."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import pytest
 from bird_flashcalls import InvalidRequestError
 from bird_flashcalls.testing import FakeBird
 from bird_flashcalls.verification import (
-    AsyncVerifier,
     MemoryStore,
     VerificationEvent,
     VerificationRateLimited,
@@ -160,10 +159,8 @@ async def test_events_follow_the_flow_and_a_failed_report_holds_up_the_rest(env:
     await verifier.check(challenge.id, code=wrong(right_code(env.fake, challenge)))
     await verifier.check(challenge.id, code=right_code(env.fake, challenge))
     await verifier.check("no-such-challenge", code="1234")
-    first, second = (
-        await verifier.start(OTHER_PHONE, client_key=None),
-        await verifier.start("+31612345670", client_key=None),
-    )
+    first = await verifier.start(OTHER_PHONE, client_key=None)
+    second = await verifier.start("+31612345670", client_key=None)
     env.clock.advance(10)
     env.fake.fail_next(status=500, times=10)  # the first report fails: the rest wait too
 
@@ -183,7 +180,7 @@ async def test_events_follow_the_flow_and_a_failed_report_holds_up_the_rest(env:
     assert all(event.detail is None for event in expiries)
     env.fake.clear_faults()
     assert await verifier.flush() == 2
-    assert [env.reports(c.call_id) for c in (first, second)] == [["timeout"]] * 2
+    assert env.reported([first, second]) == [["timeout"]] * 2
 
 
 async def test_a_failing_hook_changes_nothing(env: Env, caplog: pytest.LogCaptureFixture) -> None:
@@ -285,17 +282,6 @@ def test_a_call_nobody_can_check_is_canceled_at_bird(
 
     with pytest.raises((ConnectionError, InvalidRequestError), match=error):
         verifier.start(PHONE, client_key=None)
-
-    [call_id] = list(fake_bird.calls)
-    assert end_requests(fake_bird, call_id) == [{"result": "canceled"}]
-
-
-async def test_the_coroutine_driver_hands_a_failed_step_to_its_flow(fake_bird: FakeBird) -> None:
-    # run_flow_async, as run_flow: the store's error goes back into the flow, which cancels.
-    async with fake_bird.async_client(max_retries=0) as client:
-        verifier = AsyncVerifier(client, FailingCreateStore(), clock=Clock())
-        with pytest.raises(ConnectionError, match="the store went away"):
-            await verifier.start(PHONE, client_key=None)
 
     [call_id] = list(fake_bird.calls)
     assert end_requests(fake_bird, call_id) == [{"result": "canceled"}]
