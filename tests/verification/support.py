@@ -25,6 +25,8 @@ PHONE = "+31612345678"
 OTHER_PHONE = "+31612345679"
 WRONG_CLI = "+3197010269999"
 NOW = time.time()
+# Off, for a test that starts many challenges for one number.
+NO_LIMITS = {"resend_cooldown": 0, "per_number_limit": None, "new_destination_limit": None}
 
 
 STORE_KINDS = ("memory", "sqlite", "redis", "cluster")

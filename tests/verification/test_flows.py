@@ -19,6 +19,7 @@ from bird_flashcalls.verification._answers import MAX_ANSWER_LENGTH
 from bird_flashcalls.verification._delivery import DUE_BATCH
 
 from .support import (
+    NO_LIMITS,
     OTHER_PHONE,
     PHONE,
     Clock,
@@ -289,9 +290,7 @@ def test_a_call_nobody_can_check_is_canceled_at_bird(
 
 async def test_many_expired_challenges_are_all_reported(env: Env) -> None:
     # More than one batch of the store's claim_due (each store's limit: the store contract).
-    verifier = env.verifier(
-        ttl=10, resend_cooldown=0, per_number_limit=None, new_destination_limit=None
-    )
+    verifier = env.verifier(ttl=10, **NO_LIMITS)
     count = DUE_BATCH + 7
     calls = [(await verifier.start(PHONE, client_key=None)).call_id for _ in range(count)]
     env.clock.advance(10)
