@@ -1,7 +1,5 @@
-"""A start is kept before Bird is asked to ring and completed after: a worker that dies in
-between leaves a record that expire_due() finds once report_lease has run out (an orphan),
-said in a warning and an ``orphaned`` event. A create Bird surely refused leaves nothing.
-(Real killed workers: tests/chaos.)"""
+"""A start interrupted between keeping its record and Bird's answer leaves an orphan that
+expire_due() ends once report_lease has run out; a create Bird surely refused leaves nothing."""
 
 from __future__ import annotations
 
