@@ -7,6 +7,7 @@ import multiprocessing
 import threading
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -23,23 +24,13 @@ PHONE = "+31612345678"
 def in_threads(count: int, work: Callable[[int], Any]) -> list[Any]:
     """Run ``work(i)`` in ``count`` threads released together by a barrier."""
     barrier = threading.Barrier(count)
-    results: list[Any] = [None] * count
-    errors: list[BaseException] = []
 
-    def run(number: int) -> None:
+    def run(number: int) -> Any:
         barrier.wait(timeout=30)
-        try:
-            results[number] = work(number)
-        except BaseException as error:
-            errors.append(error)
+        return work(number)
 
-    threads = [threading.Thread(target=run, args=(number,)) for number in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    return results
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(run, range(count)))
 
 
 def verifiers(stores: Stores, fake: FakeBird, count: int, **settings: Any) -> list[Verifier]:
