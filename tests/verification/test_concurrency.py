@@ -90,17 +90,18 @@ def test_workers_expiring_at_the_same_moment_report_each_timeout_once(
 async def test_fifty_tasks_with_the_right_answer_verify_exactly_once(
     stores: Stores, fake_bird: FakeBird
 ) -> None:
-    verifier = AsyncVerifier(fake_bird.async_client(max_retries=0), stores.new(for_async=True))
     try:
-        challenge = await verifier.start(PHONE, client_key=None)
-        right = fake_bird.handset_cli(challenge.call_id)
-        other = await verifier.start("+31612345679", client_key=None)
-        given = wrong(fake_bird.handset_cli(other.call_id))
+        async with fake_bird.async_client(max_retries=0) as client:
+            verifier = AsyncVerifier(client, stores.new(for_async=True))
+            challenge = await verifier.start(PHONE, client_key=None)
+            right = fake_bird.handset_cli(challenge.call_id)
+            other = await verifier.start("+31612345679", client_key=None)
+            given = wrong(fake_bird.handset_cli(other.call_id))
 
-        statuses = await asyncio.gather(
-            *(verifier.check(challenge.id, received_cli=right) for _ in range(THREADS)),
-            *(verifier.check(other.id, received_cli=given) for _ in range(THREADS)),
-        )
+            statuses = await asyncio.gather(
+                *(verifier.check(challenge.id, received_cli=right) for _ in range(THREADS)),
+                *(verifier.check(other.id, received_cli=given) for _ in range(THREADS)),
+            )
     finally:
         await stores.aclose()
 

@@ -287,9 +287,12 @@ def test_claim_tokens_and_challenge_ids_are_unique_and_a_given_token_is_kept() -
 
     tokens = {_steps.claim_for(settings, NOW).token for _ in range(100)}
     given = _steps.claim_for(settings, NOW, "this-run")
+    before = _steps.new_token()
+    _steps._new_token_prefix()  # what os.register_at_fork runs in a child
 
     assert len(tokens) == 100 and all(tokens)
     assert (given.token, given.until) == ("this-run", NOW + 30)
+    assert _steps.new_token().rsplit("-", 1)[0] != before.rsplit("-", 1)[0]
     assert len({_steps.new_challenge_id() for _ in range(100)}) == 100
 
 
