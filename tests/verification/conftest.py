@@ -1,8 +1,4 @@
-"""Fixtures of the verification tests: a controllable clock, the three stores, sync and async.
-
-``env`` is parametrized over every store and both verifiers, so a test written once against it
-runs six times; ``memory_env`` is one MemoryStore and a Verifier, for what no store changes.
-"""
+"""``env``: every store with each verifier (a test runs eight times); ``memory_env``: one."""
 
 from __future__ import annotations
 
@@ -70,15 +66,7 @@ async def memory_env(tmp_path: Path, clock: Clock, anyio_backend: str) -> AsyncI
 
 @pytest.fixture(params=store_params())
 def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stores]:
-    """Sync handles onto one store of each kind."""
-    handles = open_stores(request, request.param, tmp_path)
-    yield handles
-    handles.close()
-
-
-@pytest.fixture(params=store_params(("sqlite", "redis")))
-def shared_stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stores]:
-    """Sync handles onto a store that worker processes can open too."""
+    """Sync handles onto one store of each kind (``SHARED_STORES``: those processes can open)."""
     handles = open_stores(request, request.param, tmp_path)
     yield handles
     handles.close()

@@ -1,8 +1,4 @@
-"""A throwaway redis-server on 127.0.0.1 for the RedisStore tests: started and stopped by them.
-
-Missing redis-server skips those tests with a message saying how to get it, except under
-CI=true, where it is a failure (as with Prism).
-"""
+"""Throwaway redis-servers on 127.0.0.1 for the RedisStore tests; missing, they skip (CI: fail)."""
 
 from __future__ import annotations
 
@@ -28,14 +24,23 @@ def ci_requires_redis() -> bool:
     return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
 
 
-def redis_server_or_skip() -> str:
-    """The redis-server executable; skips when it is missing, fails under CI."""
-    found = shutil.which("redis-server")
+def _executable_or_skip(name: str, hint: str) -> str:
+    """The executable ``name``; skips with ``hint`` when it is missing, fails under CI."""
+    found = shutil.which(name)
     if found is not None:
         return found
     if ci_requires_redis():
-        pytest.fail(INSTALL_HINT + " CI=true: these tests are required there.", pytrace=False)
-    pytest.skip(INSTALL_HINT)
+        pytest.fail(hint + " CI=true: these tests are required there.", pytrace=False)
+    pytest.skip(hint)
+
+
+def redis_server_or_skip() -> str:
+    return _executable_or_skip("redis-server", INSTALL_HINT)
+
+
+def redis_cli_or_skip() -> str:
+    hint = "a redis-server executable", "redis-cli (it comes with redis-server)"
+    return _executable_or_skip("redis-cli", INSTALL_HINT.replace(*hint))
 
 
 def _free_port() -> int:
@@ -67,8 +72,7 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 def start_server(
     directory: Path, *options: str, port: int | None = None, start_timeout: float = 20.0
 ) -> tuple[subprocess.Popen[bytes], int]:
-    """redis-server on 127.0.0.1 (on ``port``, or a free one), its files in ``directory``,
-    answering PING; ``options`` are more ``--name value`` settings."""
+    """redis-server on 127.0.0.1 (``port`` or a free one) answering PING, files in ``directory``."""
     executable = redis_server_or_skip()
     failures = []
     # A free port may be taken between probing and redis binding it: try a few.
@@ -119,22 +123,9 @@ def running_redis(directory: Path, *options: str) -> Iterator[str]:
         stop(process)
 
 
-def redis_cli_or_skip() -> str:
-    found = shutil.which("redis-cli")
-    if found is not None:
-        return found
-    hint = INSTALL_HINT.replace(
-        "a redis-server executable", "redis-cli (it comes with redis-server)"
-    )
-    if ci_requires_redis():
-        pytest.fail(hint + " CI=true: these tests are required there.", pytrace=False)
-    pytest.skip(hint)
-
-
 @contextlib.contextmanager
 def running_cluster(directory: Path, masters: int = 3) -> Iterator[list[int]]:
-    """A Redis Cluster of ``masters`` primaries on free loopback ports (no replicas), every slot
-    assigned; yields their ports."""
+    """A Redis Cluster of ``masters`` primaries (no replicas), every slot assigned; yields ports."""
     cli = redis_cli_or_skip()
     processes: list[subprocess.Popen[bytes]] = []
     ports: list[int] = []

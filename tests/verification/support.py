@@ -1,5 +1,4 @@
-"""What the verification tests share: a clock moved by hand, handles onto the three stores, one
-async interface over Verifier and AsyncVerifier (``Env.verifier``), records and answers."""
+"""A hand-moved clock, handles onto each store, one async interface over both verifiers."""
 
 from __future__ import annotations
 
@@ -26,6 +25,8 @@ PHONE = "+31612345678"
 OTHER_PHONE = "+31612345679"
 WRONG_CLI = "+3197010269999"
 NOW = time.time()
+# Off, for a test that starts many challenges for one number.
+NO_LIMITS = {"resend_cooldown": 0, "per_number_limit": None, "new_destination_limit": None}
 
 
 STORE_KINDS = ("memory", "sqlite", "redis", "cluster")
@@ -37,9 +38,12 @@ def store_params(kinds: tuple[str, ...] = STORE_KINDS) -> list[Any]:
     return [pytest.param(kind, marks=[pytest.mark.redis] * (kind in REDIS_KINDS)) for kind in kinds]
 
 
+# The stores that worker processes can open too.
+SHARED_STORES = pytest.mark.parametrize("stores", store_params(("sqlite", "redis")), indirect=True)
+
+
 class Clock:
-    """Seconds since the epoch, moved by hand. It starts at the real time: Redis applies the
-    records' expiries (PEXPIREAT) against its own clock."""
+    """Seconds since the epoch, moved by hand, from the real time (Redis expires by its own)."""
 
     def __init__(self) -> None:
         self.now = time.time()
@@ -52,8 +56,7 @@ class Clock:
 
 
 class Stores:
-    """Handles onto one store of a kind, as separate workers open it (MemoryStore: the object
-    itself, one process)."""
+    """Handles onto one store of a kind, as separate workers open it (MemoryStore: itself)."""
 
     def __init__(self, kind: str, tmp_path: Path, *redis_urls: str) -> None:
         self.kind = kind
@@ -90,8 +93,7 @@ class Stores:
         return RedisStore(client, prefix=self.prefix)
 
     def redis_client(self, *, for_async: bool = False, decode: bool | None = None) -> Any:
-        """A client of the kind's server; on a cluster, by default the sync one decodes
-        responses and the async one does not, so the env suite meets both."""
+        """A client of the kind's server; by default the sync one decodes, the async one not."""
         import redis
         import redis.asyncio
         import redis.asyncio.cluster
@@ -127,8 +129,7 @@ class Env:
         return self.stores.new(for_async=self.mode == "async")
 
     def verifier(self, store: VerificationStore | None = None, **settings: Any) -> Any:
-        """A verifier on this env's store (or ``store``), the clock, no HTTP retries; every
-        method a coroutine, for both kinds."""
+        """A verifier on ``store`` (or the env's), the clock, no HTTP retries; methods awaited."""
         settings.setdefault("clock", self.clock)
         if self.mode == "sync":
             client: Any = self.fake.client(max_retries=0)
@@ -142,6 +143,10 @@ class Env:
     def reports(self, call_id: object) -> list[str]:
         return reports(self.fake, call_id)
 
+    def reported(self, challenges: list[Challenge]) -> list[list[str]]:
+        """The results Bird accepted for each challenge's call."""
+        return [self.reports(challenge.call_id) for challenge in challenges]
+
     async def aclose(self) -> None:
         for client in self._clients:
             await client.aclose() if hasattr(client, "aclose") else client.close()
@@ -150,8 +155,8 @@ class Env:
 
 def end_requests(fake: FakeBird, call_id: object) -> list[dict[str, Any]]:
     """The bodies of the End requests Bird accepted for a call, in order."""
-    path_end = f"/flashcalls/{call_id}"
-    return [r.json for r in fake.requests if r.path.endswith(path_end) and r.status == 202]
+    path = f"/flashcalls/{call_id}"
+    return [r.json for r in fake.requests if r.path.endswith(path) and r.status == 202]
 
 
 def reports(fake: FakeBird, call_id: object) -> list[str]:

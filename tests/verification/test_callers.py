@@ -10,12 +10,20 @@ import pytest
 from bird_flashcalls import ConfigurationError
 from bird_flashcalls.testing import CALLER_NUMBERS, FakeBird
 from bird_flashcalls.verification import MemoryStore, VerificationEvent
-from bird_flashcalls.verification._callers import CallerWatch, guess_chance
+from bird_flashcalls.verification._callers import (
+    MIN_SAMPLES,
+    WARN_EVERY,
+    CallerWatch,
+    ending_key,
+    guess_chance,
+)
 from bird_flashcalls.verification._store import CallerSample
 
 from .support import Env, memory_verifier, right_code
 
 POOL = tuple(f"+319701026{n:04d}" for n in range(1000, 1100))
+CALLER = "+3197010261234"
+SALT = b"s" * 32
 
 
 def flagged_at(endings: list[str], store: MemoryStore | None = None) -> int | None:
@@ -40,10 +48,25 @@ def test_uniform_random_4_digit_endings_are_not_flagged_in_1000_starts() -> None
     assert sum(at is not None for at in runs) <= 1  # in at least 99 of 100 seeded runs
 
 
+@pytest.mark.parametrize(
+    ("samples", "equal_pairs", "attempts", "chance"),
+    [
+        (1, 0, 3, 0.0),
+        (2, 0, 1, 0.0),
+        (2, 1, 1, 1.0),
+        (3, 1, 1, 1 / 3),
+        (3, 1, 6, 1.0),
+        (10, 9, 1, 9 / 45),
+        (100, 4950, 3, 1.0),  # one number only
+    ],
+)
+def test_the_guess_chance_is_the_share_of_equal_pairs_times_the_attempts(
+    samples: int, equal_pairs: int, attempts: int, chance: float
+) -> None:
+    assert guess_chance(CallerSample(samples, equal_pairs), attempts) == pytest.approx(chance)
+
+
 def test_the_collision_estimate_is_exact_on_even_pools() -> None:
-    assert guess_chance(CallerSample(10, 9), 1) == pytest.approx(9 / 45)
-    assert guess_chance(CallerSample(1, 0), 3) == 0.0
-    assert guess_chance(CallerSample(100, 4950), 3) == 1.0  # one number only
     # 5 numbers taken in turn: every fifth pair equal, 3 guesses win 3 times in 5.
     store = MemoryStore()
     for index in range(1000):
@@ -53,6 +76,21 @@ def test_the_collision_estimate_is_exact_on_even_pools() -> None:
     for index in range(1000):
         sample = store.note_caller(f"new{index}", 1000)
     assert sample == CallerSample(1000, 0)
+
+
+def test_a_weak_pool_is_warned_of_above_the_limit_once_per_period() -> None:
+    watch, sample = CallerWatch(), CallerSample(MIN_SAMPLES, 0)
+    assert not watch.should_warn(CallerSample(MIN_SAMPLES - 1, 0), 0.5, 0.01, 0.0)
+    assert not watch.should_warn(sample, 0.01, 0.01, 0.0)  # at the limit: not over it
+    assert watch.should_warn(sample, 0.02, 0.01, 0.0)
+    assert not watch.should_warn(sample, 0.02, 0.01, WARN_EVERY - 1)
+    assert watch.should_warn(sample, 0.02, 0.01, WARN_EVERY)
+
+
+def test_a_caller_ending_is_keyed_on_its_last_digits_alone() -> None:
+    assert ending_key(CALLER, 4, SALT) == ending_key("+447700901234", 4, SALT)
+    assert ending_key(CALLER, 4, SALT) != ending_key("+3197010261235", 4, SALT)
+    assert ending_key(CALLER, 4, SALT) != ending_key(CALLER, 4, b"t" * 32)
 
 
 async def test_fakebirds_five_numbers_are_flagged_once_an_hour_by_every_store(
@@ -94,6 +132,7 @@ def test_caller_numbers_are_picked_per_start_and_sent_as_from(fake_bird: FakeBir
     ("numbers", "message"),
     [
         ("+3197010260000", "caller_numbers must be a sequence of the E.164 numbers"),
+        ({"+3197010260000": 1}, "caller_numbers must be a sequence of the E.164 numbers"),
         ([], "caller_numbers is empty"),
         (["+3197010260000", "0612345678"], "caller_numbers[1] is not an international phone"),
     ],

@@ -7,6 +7,7 @@ import multiprocessing
 import threading
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from bird_flashcalls.testing import FakeBird
 from bird_flashcalls.verification import AsyncVerifier, SQLiteStore, Verifier
 
 from . import verification_workers
-from .support import Clock, Stores, reports, wrong
+from .support import NO_LIMITS, SHARED_STORES, Clock, Stores, reports, wrong
 
 THREADS = 50
 PHONE = "+31612345678"
@@ -23,28 +24,24 @@ PHONE = "+31612345678"
 def in_threads(count: int, work: Callable[[int], Any]) -> list[Any]:
     """Run ``work(i)`` in ``count`` threads released together by a barrier."""
     barrier = threading.Barrier(count)
-    results: list[Any] = [None] * count
-    errors: list[BaseException] = []
 
-    def run(number: int) -> None:
+    def run(number: int) -> Any:
         barrier.wait(timeout=30)
-        try:
-            results[number] = work(number)
-        except BaseException as error:
-            errors.append(error)
+        return work(number)
 
-    threads = [threading.Thread(target=run, args=(number,)) for number in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    return results
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(run, range(count)))
 
 
 def verifiers(stores: Stores, fake: FakeBird, count: int, **settings: Any) -> list[Verifier]:
     """One verifier per worker thread, each on its own store handle and client."""
     return [Verifier(fake.client(max_retries=0), stores.new(), **settings) for _ in range(count)]
+
+
+def assert_verified_once_and_locked_at_3(right: list[str], wrong: list[str]) -> None:
+    """The statuses of many concurrent checks of one right answer, and of one wrong answer."""
+    assert Counter(right) == {"verified": 1, "not_found": len(right) - 1}
+    assert Counter(wrong) == {"wrong": 2, "locked": len(wrong) - 2}
 
 
 # Threads of one process, every store.
@@ -65,8 +62,7 @@ def test_fifty_threads_verify_once_and_never_exceed_max_attempts(
         THREADS, lambda number: workers[number].check(wrong_one.id, received_cli=given).status
     )
 
-    assert Counter(verified) == {"verified": 1, "not_found": THREADS - 1}
-    assert Counter(locked) == {"wrong": 2, "locked": THREADS - 2}
+    assert_verified_once_and_locked_at_3(verified, locked)
     assert reports(fake_bird, right_one.call_id) == ["verified"]
     assert reports(fake_bird, wrong_one.call_id) == ["wrong_cli"]
     record = stores.new().sync_operations().snapshot(wrong_one.id)
@@ -77,16 +73,7 @@ def test_workers_expiring_at_the_same_moment_report_each_timeout_once(
     stores: Stores, fake_bird: FakeBird
 ) -> None:
     clock = Clock()
-    workers = verifiers(
-        stores,
-        fake_bird,
-        8,
-        clock=clock,
-        ttl=60,
-        resend_cooldown=0,
-        per_number_limit=None,
-        new_destination_limit=None,
-    )
+    workers = verifiers(stores, fake_bird, 8, clock=clock, ttl=60, **NO_LIMITS)
     challenges = [workers[0].start(PHONE, client_key=None) for _ in range(40)]
     clock.advance(60)
 
@@ -103,28 +90,23 @@ def test_workers_expiring_at_the_same_moment_report_each_timeout_once(
 async def test_fifty_tasks_with_the_right_answer_verify_exactly_once(
     stores: Stores, fake_bird: FakeBird
 ) -> None:
-    verifier = AsyncVerifier(fake_bird.async_client(max_retries=0), stores.new(for_async=True))
     try:
-        challenge = await verifier.start(PHONE, client_key=None)
-        right = fake_bird.handset_cli(challenge.call_id)
-        other = await verifier.start("+31612345679", client_key=None)
-        given = wrong(fake_bird.handset_cli(other.call_id))
+        async with fake_bird.async_client(max_retries=0) as client:
+            verifier = AsyncVerifier(client, stores.new(for_async=True))
+            challenge = await verifier.start(PHONE, client_key=None)
+            right = fake_bird.handset_cli(challenge.call_id)
+            other = await verifier.start("+31612345679", client_key=None)
+            given = wrong(fake_bird.handset_cli(other.call_id))
 
-        statuses = await asyncio.gather(
-            *(verifier.check(challenge.id, received_cli=right) for _ in range(THREADS)),
-            *(verifier.check(other.id, received_cli=given) for _ in range(THREADS)),
-        )
+            statuses = await asyncio.gather(
+                *(verifier.check(challenge.id, received_cli=right) for _ in range(THREADS)),
+                *(verifier.check(other.id, received_cli=given) for _ in range(THREADS)),
+            )
     finally:
         await stores.aclose()
 
-    assert Counter(result.status for result in statuses[:THREADS]) == {
-        "verified": 1,
-        "not_found": THREADS - 1,
-    }
-    assert Counter(result.status for result in statuses[THREADS:]) == {
-        "wrong": 2,
-        "locked": THREADS - 2,
-    }
+    checked = [result.status for result in statuses]
+    assert_verified_once_and_locked_at_3(checked[:THREADS], checked[THREADS:])
     assert reports(fake_bird, challenge.call_id) == ["verified"]
 
 
@@ -158,19 +140,13 @@ PROCESSES = 3
 THREADS_PER_PROCESS = 8
 
 
+@SHARED_STORES
 def test_worker_processes_verify_once_lock_at_max_attempts_and_expire_once(
-    shared_stores: Stores, fake_bird_served: tuple[FakeBird, dict[str, str]]
+    stores: Stores, fake_bird_served: tuple[FakeBird, dict[str, str]]
 ) -> None:
     fake, bird = fake_bird_served
     ttl = 600
-    here = Verifier(
-        fake.client(max_retries=0),
-        shared_stores.new(),
-        ttl=ttl,
-        resend_cooldown=0,
-        per_number_limit=None,
-        new_destination_limit=None,
-    )
+    here = Verifier(fake.client(max_retries=0), stores.new(), ttl=ttl, **NO_LIMITS)
     right_one, wrong_one = here.start(PHONE, client_key=None), here.start(PHONE, client_key=None)
     right = fake.handset_cli(right_one.call_id)
     given = wrong(fake.handset_cli(wrong_one.call_id))
@@ -186,7 +162,7 @@ def test_worker_processes_verify_once_lock_at_max_attempts_and_expire_once(
     processes = [
         spawn.Process(
             target=verification_workers.run_scenarios,
-            args=(shared_stores.location(), bird, scenarios, barrier, results, THREADS_PER_PROCESS),
+            args=(stores.location(), bird, scenarios, barrier, results, THREADS_PER_PROCESS),
         )
         for _ in range(PROCESSES)
     ]
@@ -201,8 +177,8 @@ def test_worker_processes_verify_once_lock_at_max_attempts_and_expire_once(
     by_scenario: dict[int, list[Any]] = {0: [], 1: [], 2: []}
     for number, result in collected:
         by_scenario[number].append(result)
-    assert Counter(by_scenario[0]) == {"verified": 1, "not_found": workers - 1}
-    assert Counter(by_scenario[1]) == {"wrong": 2, "locked": workers - 2}
+    assert len(by_scenario[0]) == len(by_scenario[1]) == workers
+    assert_verified_once_and_locked_at_3(by_scenario[0], by_scenario[1])
     assert sum(by_scenario[2]) == len(expiring)
     assert reports(fake, right_one.call_id) == ["verified"]
     assert reports(fake, wrong_one.call_id) == ["wrong_cli"]

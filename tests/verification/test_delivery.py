@@ -1,6 +1,5 @@
-"""What delivery is: at least once. When Bird took a report but its answer was lost (the
-connection dropped after Bird processed it), the report is sent again, once its claim's
-report_lease has run out, and Bird hears it twice: one duplicate per lost answer, no more."""
+"""Delivery is at least once: a report whose answer was lost (Bird took it) is sent again once
+its claim's report_lease has run out: one duplicate per lost answer, no more."""
 
 from __future__ import annotations
 
@@ -8,7 +7,7 @@ import collections
 
 import pytest
 
-from .support import Env, right_code
+from .support import NO_LIMITS, Env, right_code
 
 pytestmark = pytest.mark.anyio
 
@@ -16,9 +15,7 @@ CHALLENGES, LOST = 40, 10
 
 
 async def test_a_report_whose_answer_was_lost_is_sent_again_once_after_the_lease(env: Env) -> None:
-    verifier = env.verifier(
-        report_lease=60, resend_cooldown=0, per_number_limit=None, new_destination_limit=None
-    )
+    verifier = env.verifier(report_lease=60, **NO_LIMITS)
     challenges = [
         await verifier.start(f"+3161000{n:04d}", client_key=None) for n in range(CHALLENGES)
     ]

@@ -15,7 +15,12 @@ from bird_flashcalls.verification import (
     VerificationEvent,
 )
 from bird_flashcalls.verification._countries import CALLING_CODES, SPLITS
-from bird_flashcalls.verification._guard import built_in_country, destination_refusal
+from bird_flashcalls.verification._guard import (
+    PROVEN_FOR,
+    ProvenDestinations,
+    built_in_country,
+    destination_refusal,
+)
 
 from .support import memory_verifier
 
@@ -87,6 +92,17 @@ def test_a_refused_destination_places_no_call_and_says_where(fake_bird: FakeBird
     assert "256789" not in str(caught.value)
     assert events == [VerificationEvent("refused", None, "allowed_countries", "GG")]
     assert fake_bird.calls == {}
+
+
+def test_a_country_stays_proven_for_30_days_after_a_verified_check() -> None:
+    proven = ProvenDestinations()
+    assert not proven.holds("NL", 0.5, None)
+    assert proven.holds("NL", 0.5, frozenset({"NL"}))
+    assert not proven.holds("NL", 0.5, frozenset({"BE"}))
+    proven.add("NL", 1000.0)
+    assert proven.holds("NL", 1000.0 + PROVEN_FOR - 1, None)
+    assert not proven.holds("NL", 1000.0 + PROVEN_FOR, None)
+    assert not proven.holds("BE", 1000.0, None)
 
 
 def test_the_calling_codes_are_libphonenumbers() -> None:

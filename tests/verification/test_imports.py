@@ -32,8 +32,3 @@ def test_the_verification_package_loads_sqlite3_and_redis_only_for_their_stores(
     loaded = loaded_after("from bird_flashcalls.verification import RedisStore, SQLiteStore")
     assert "redis" not in loaded  # until a RedisStore is made
     assert "sqlite3" in loaded
-
-
-def test_the_pytest_plugin_loads_no_verification_until_the_fixture_is_used() -> None:
-    loaded = loaded_after("import bird_flashcalls.testing.pytest_plugin")
-    assert not {m for m in loaded if m.startswith("bird_flashcalls.verification")}

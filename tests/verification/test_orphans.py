@@ -1,7 +1,5 @@
-"""A start is kept before Bird is asked to ring and completed after: a worker that dies in
-between leaves a record that expire_due() finds once report_lease has run out (an orphan),
-said in a warning and an ``orphaned`` event. A create Bird surely refused leaves nothing.
-(Real killed workers: tests/chaos.)"""
+"""A start interrupted between keeping its record and Bird's answer leaves an orphan that
+expire_due() ends once report_lease has run out; a create Bird surely refused leaves nothing."""
 
 from __future__ import annotations
 
@@ -78,9 +76,7 @@ def test_an_orphan_whose_caller_was_picked_is_ended_by_its_numbers(
     assert verifier.store._records == {}  # type: ignore[attr-defined]
 
 
-def test_an_orphan_is_ended_at_a_later_flush_when_bird_cannot_be_asked(
-    fake_bird: FakeBird,
-) -> None:
+def test_an_orphan_is_ended_at_a_later_flush_when_bird_cannot_be_asked(fake_bird: FakeBird) -> None:
     clock = Clock()
     caller = fake_bird.caller_numbers[0]
     verifier = memory_verifier(fake_bird, clock=clock, report_lease=30, caller_numbers=[caller])

@@ -1,5 +1,4 @@
-"""Without redis-server (or the redis-cli that makes a cluster), the RedisStore tests skip and
-say how to get it; under CI=true they fail instead."""
+"""Without redis-server or redis-cli, the RedisStore tests skip saying how to get it (CI: fail)."""
 
 from __future__ import annotations
 

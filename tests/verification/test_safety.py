@@ -1,5 +1,5 @@
-"""Safe by default: nothing secret in returned objects, reprs, logs or store keys; constant-time
-comparison; hashed rate-limit keys; records that expire by themselves."""
+"""Nothing secret in what is handed out, shown, logged or stored; constant-time comparison;
+keyed rate-limit hashes; records that expire by themselves."""
 
 from __future__ import annotations
 
@@ -85,11 +85,8 @@ def stored_keys(stores: Stores, store: Any) -> list[str]:
         with sqlite3.connect(stores.path) as connection:
             rows = connection.execute("SELECT key FROM bird_flashcalls_starts").fetchall()
         return [row[0] for row in rows]
-    client = redis_client(stores)
-    try:
+    with stores.redis_client(decode=True) as client:  # on a cluster, one that scans every node
         return list(client.scan_iter(match=f"{stores.prefix}:*"))
-    finally:
-        client.close()
 
 
 def test_nothing_secret_is_handed_out_stored_shown_or_logged(
@@ -168,16 +165,12 @@ def test_answers_are_compared_in_constant_time(
     assert any(a == b and a.strip() == cli.encode() for a, b in compared)
 
 
-def redis_client(stores: Stores) -> Any:
-    return stores.redis_client(decode=True)  # on a cluster, one that scans every node
-
-
 @pytest.mark.redis
 def test_redis_records_and_limits_expire_by_themselves(
     tmp_path: Path, redis_url: str, fake_bird: FakeBird
 ) -> None:
     stores = Stores("redis", tmp_path, redis_url)
-    client = redis_client(stores)
+    client = stores.redis_client(decode=True)
     verifier = Verifier(fake_bird.client(), stores.new(), ttl=300, max_attempts=1)
     challenge = verifier.start(PHONE, client_key=CLIENT_KEY)
     key = f"{stores.prefix}:challenge:{{{challenge.id}}}"
@@ -243,11 +236,10 @@ def test_unreported_records_are_not_kept_forever(fake_bird: FakeBird, clock: Clo
 
 
 def test_the_steps_of_a_flow_keep_numbers_and_answers_out_of_their_reprs() -> None:
-    """A traceback with local variables shows each step's repr."""
+    # A traceback with local variables shows each step's repr.
     from bird_flashcalls.verification._answers import GivenAnswer
     from bird_flashcalls.verification._steps import Ring
 
     shown = repr(Ring(PHONE)) + repr(GivenAnswer("4711", WRONG_CLI))
-    assert PHONE not in shown
-    assert WRONG_CLI not in shown
-    assert "4711" not in shown
+    for secret in (PHONE, WRONG_CLI, "4711"):
+        assert secret not in shown

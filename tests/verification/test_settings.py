@@ -17,8 +17,6 @@ from bird_flashcalls.verification import (
 )
 from bird_flashcalls.verification._settings import Settings
 
-from .support import WRONG_CLI, Clock, end_requests, reports
-
 
 def test_the_defaults_are_the_documented_ones() -> None:
     settings = Settings()
@@ -135,29 +133,3 @@ def test_a_redis_store_goes_with_the_verifier_of_its_client(
         RedisStore(object())
     with pytest.raises(ConfigurationError, match="prefix"):
         RedisStore(redis.Redis.from_url(redis_url), prefix="{x}")
-
-
-@pytest.mark.redis
-def test_a_redis_client_that_decodes_responses_works_the_same(
-    fake_bird: FakeBird, redis_url: str, clock: Clock
-) -> None:
-    import redis
-
-    client = redis.Redis.from_url(redis_url, decode_responses=True)
-    store = RedisStore(client, prefix="decoded")
-    verifier = Verifier(fake_bird.client(), store, ttl=60, max_attempts=2, clock=clock)
-    right, locked, expiring = (verifier.start(f"+3161234567{n}", client_key=None) for n in range(3))
-
-    assert verifier.check(right.id, received_cli=fake_bird.handset_cli(right.call_id)).verified
-    assert [verifier.check(locked.id, received_cli=WRONG_CLI).status for _ in range(2)] == [
-        "wrong",
-        "locked",
-    ]
-    assert verifier.state(expiring.id).status == "pending"  # type: ignore[union-attr]
-    clock.advance(60)
-    assert verifier.expire_due() == 1
-    assert end_requests(fake_bird, locked.call_id) == [
-        {"result": "wrong_cli", "receivedCli": WRONG_CLI}
-    ]
-    assert reports(fake_bird, expiring.call_id) == ["timeout"]
-    client.close()

@@ -9,7 +9,6 @@ import threading
 from pathlib import Path
 
 import pytest
-from bird_flashcalls import ConfigurationError
 from bird_flashcalls.verification import (
     CheckResult,
     MemoryStore,
@@ -20,17 +19,7 @@ from bird_flashcalls.verification._answers import GivenAnswer
 from bird_flashcalls.verification._store import CheckOutcome, Claim
 
 from .conftest import open_stores
-from .support import (
-    NOW,
-    OTHER_PHONE,
-    PHONE,
-    REDIS_KINDS,
-    WRONG_CLI,
-    Clock,
-    Env,
-    Stores,
-    record,
-)
+from .support import NOW, OTHER_PHONE, PHONE, REDIS_KINDS, WRONG_CLI, Clock, Env, Stores, record
 
 
 def test_claim_due_claims_at_most_the_limit_earliest_first(stores: Stores) -> None:
@@ -121,24 +110,6 @@ def test_sqlite_store_keeps_one_connection_per_live_thread_in_wal_mode(tmp_path:
     operations.create(record("b"))
     assert operations.snapshot("r0") is not None and operations.snapshot("b") is not None
     store.close()
-
-
-@pytest.mark.parametrize(
-    ("path", "message"),
-    [
-        (":memory:", "MemoryStore"),
-        ("", "MemoryStore"),
-        ("file:v.db", "path of a database file"),
-        ("file::memory:?cache=shared", "path of a database file"),
-    ],
-)
-def test_sqlite_store_refuses_a_database_other_connections_could_not_open(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str, message: str
-) -> None:
-    monkeypatch.chdir(tmp_path)
-    with pytest.raises(ConfigurationError, match=message):
-        SQLiteStore(path)
-    assert list(tmp_path.iterdir()) == []
 
 
 # Redis: scripts a server does not know (restart, failover, SCRIPT FLUSH), on every kind of

@@ -1,6 +1,5 @@
-"""Every failure of a store reaches the caller as StoreError (a BirdError) that names the store
-and what to check, with the original exception as its cause and no phone number; a server
-that may evict keys, a missing directory or a file that is not SQLite are refused at once."""
+"""A store's failure reaches the caller as StoreError naming the store, what to check and the
+cause, never the number; a store that cannot work is refused when it is made."""
 
 from __future__ import annotations
 
@@ -43,19 +42,24 @@ def assert_store_error(error: BaseException, store: str, says: str, cause: type)
 
 
 @pytest.mark.parametrize(
-    ("make", "says"),
+    ("path", "make", "says"),
     [
-        (lambda path: None, "the directory"),
-        (lambda path: path.mkdir(), "is a directory"),
-        (lambda path: path.write_bytes(b"name,phone\n"), "not an SQLite database"),
+        ("missing/v.db", None, "the directory"),
+        ("v.db", Path.mkdir, "is a directory"),
+        ("v.db", lambda path: path.write_bytes(b"name,phone\n"), "not an SQLite database"),
+        # Databases other connections could not open.
+        (":memory:", None, "MemoryStore"),
+        ("", None, "MemoryStore"),
+        ("file:v.db", None, "path of a database file"),
+        ("file::memory:?cache=shared", None, "path of a database file"),
     ],
-    ids=["no-directory", "a-directory", "not-sqlite"],
 )
 def test_sqlite_store_refuses_a_path_it_cannot_use_at_construction(
-    tmp_path: Path, make: Any, says: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str, make: Any, says: str
 ) -> None:
-    path = tmp_path / "missing" / "v.db" if says == "the directory" else tmp_path / "v.db"
-    make(path)
+    monkeypatch.chdir(tmp_path)
+    if make is not None:
+        make(tmp_path / path)
     before = sorted(tmp_path.rglob("*"))
     with pytest.raises(ConfigurationError, match=says) as raised:
         SQLiteStore(path)
@@ -90,12 +94,12 @@ def test_a_database_locked_longer_than_busy_timeout_raises_store_error(
     tmp_path: Path, fake_bird: FakeBird
 ) -> None:
     path = tmp_path / "v.db"
-    verifier = Verifier(fake_bird.client(), SQLiteStore(path, busy_timeout=0.2))
+    verifier = Verifier(fake_bird.client(), SQLiteStore(path, busy_timeout=0.05))
     challenge = verifier.start(PHONE, client_key=None)
     code = wrong(right_code(fake_bird, challenge))
     with locked(path), pytest.raises(StoreError) as raised:
         verifier.check(challenge.id, code=code)
-    assert_store_error(raised.value, "SQLiteStore", "busy_timeout (0.2 s)", sqlite3.Error)
+    assert_store_error(raised.value, "SQLiteStore", "busy_timeout (0.05 s)", sqlite3.Error)
     assert verifier.check(challenge.id, code=code).attempts_left == 2  # counted once, now
     verifier.store.close()
 
@@ -117,7 +121,7 @@ def test_a_start_failing_after_bird_placed_the_call_says_so_and_reports_canceled
     tmp_path: Path, fake_bird: FakeBird, bird_takes_the_cancel: bool
 ) -> None:
     path = tmp_path / "v.db"
-    store = SQLiteStore(path, busy_timeout=0.2)
+    store = SQLiteStore(path, busy_timeout=0.05)
     lock = contextlib.ExitStack()
 
     def after_create(response: httpx.Response) -> None:

@@ -1,5 +1,4 @@
-"""What the verification results promise a type checker: a misspelt status or limit name is an
-error under ``mypy --strict --strict-equality`` (a StrEnum would not be one)."""
+"""A misspelt status or limit name is an error under mypy --strict-equality (a StrEnum's is not)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Worker processes for the multi-process tests: each opens its own store and its own client to
-a FakeBird served by the test over loopback HTTP, as separate application workers would."""
+"""Worker processes: each opens its own store and client to the test's served FakeBird."""
 
 from __future__ import annotations
 
@@ -50,9 +49,8 @@ def run_scenarios(
     results: Any,
     threads: int,
 ) -> None:
-    """For each scenario (operation, its arguments, clock offset): every thread of every worker
-    waits at ``barrier``, then runs the operation once; results go to ``results`` as
-    (scenario number, result)."""
+    """Each scenario (operation, arguments, clock offset) run once by every thread past
+    ``barrier``; ``results`` gets (scenario number, result)."""
     flash_calls = bird_client(bird)
     store = open_store(location)
 
@@ -87,8 +85,7 @@ def decide_then_hang(
     decided: Any,
     never: Any,
 ) -> None:
-    """Run ``operation`` and stop dead between the store's decision and the report to Bird:
-    the on_event hook sees the decision, tells the test, and blocks until the test kills us."""
+    """Run ``operation``; on its decision (on_event), set ``decided`` and block until killed."""
 
     def hang_after_decision(event: VerificationEvent) -> None:
         if event.kind in ("checked", "expired"):
