@@ -326,9 +326,9 @@ def stalled_body(delay: float = 0.0) -> Behaviour:
     return respond(202, b"{", declared=500, delay=delay, end="stall")
 
 
-def dribble(fast: bytes, slow: bytes, interval: float) -> Behaviour:
-    """``fast`` at once, then ``slow`` one byte every ``interval`` seconds."""
-    return send([fast, *[slow[i : i + 1] for i in range(len(slow))]], interval=interval)
+def dribble(fast: bytes, slow: bytes, interval: float, size: int = 1) -> Behaviour:
+    """``fast`` at once, then ``slow`` ``size`` bytes every ``interval`` seconds."""
+    return send([fast, *[slow[i : i + size] for i in range(0, len(slow), size)]], interval=interval)
 
 
 def chunked_cut() -> Behaviour:

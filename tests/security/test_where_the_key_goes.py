@@ -66,8 +66,10 @@ def test_a_redirect_is_not_followed_even_by_an_http_client_built_to_follow(
     fault_server.script(redirect(status, redirect_target.url + data.BASE_PATH))
     options = settings(KEY, fault_server.url)
     answered = outcome_of(kind, data.CREATE.call, options, follow_redirects=True)
-    assert isinstance(answered, APIStatusError)
+    assert type(answered) is APIStatusError
     assert answered.status_code == status
+    assert "not followed" in str(answered)
+    assert redirect_target.url + data.BASE_PATH in str(answered)
     assert redirect_target.accepted == 0
     assert fault_server.request_count == 1
 
