@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import pytest
 from bird_flashcalls.testing import FakeBird
 
-from .fault_server import FaultServer, open_socket_count
+from .support import FaultServer, open_socket_count
 
 
 @pytest.fixture
@@ -34,8 +34,3 @@ def fake_url(fake: FakeBird) -> Iterator[str]:
     """FakeBird served over HTTP on 127.0.0.1."""
     with fake.serve() as base_url:
         yield base_url
-
-
-@pytest.fixture(params=["sync", "async"])
-def kind(request: pytest.FixtureRequest) -> str:
-    return str(request.param)

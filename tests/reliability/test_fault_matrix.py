@@ -14,21 +14,29 @@ import bird_flashcalls as bird
 import pytest
 
 from . import support as data
-from .fault_server import (
+from .support import (
+    CHUNKED,
+    CREATE,
+    KINDS,
+    OPERATIONS,
     Behaviour,
     FaultServer,
-    chunked_cut,
+    Operation,
+    answering,
+    chunk,
     closed_port,
     dribble,
+    drive,
+    encoded,
     hang_up,
     head,
     huge_body,
+    outcome,
     respond,
     retry_after,
     retry_after_date,
-    stalled_body,
+    send,
 )
-from .support import CREATE, KINDS, OPERATIONS, Operation, answering, drive, encoded, outcome
 
 # The rows about a slow server use a short timeout against a server slower by a wide margin
 # (one that never answers, or dribbles for 5 s). Every other row's server answers at once, and
@@ -152,13 +160,18 @@ BROKEN = {
     "closed_before_response": hang_up("close"),
     "reset_mid_body": respond(202, CUT, declared=2 * len(CUT), end="reset"),
     "body_shorter_than_content_length": respond(202, CUT, declared=len(CUT) + 100, end="close"),
-    "chunked_body_cut": chunked_cut(),
+    "chunked_body_cut": send(
+        [head(202, CHUNKED) + chunk(b'{"id": "3fa85f64') + b"40\r\nab"], end="close"
+    ),
 }
 # The server is slow: `timeout` bounds each attempt as documented for each client kind.
 SLOW = {
     "never_answers": (hang_up("stall"), WHOLE_TIMEOUT),
-    "headers_then_stalled_body": (stalled_body(), WHOLE_TIMEOUT),
-    "late_headers_then_stalled_body": (stalled_body(delay=0.5 * TIMEOUT), LATE_HEADERS),
+    "headers_then_stalled_body": (respond(202, b"{", declared=500, end="stall"), WHOLE_TIMEOUT),
+    "late_headers_then_stalled_body": (
+        respond(202, b"{", declared=500, delay=0.5 * TIMEOUT, end="stall"),
+        LATE_HEADERS,
+    ),
     "body_dribbled": (
         dribble(DRIBBLED_HEAD, DRIBBLED_BODY, DRIBBLE_INTERVAL, DRIBBLE_SIZE),
         WHOLE_TIMEOUT,

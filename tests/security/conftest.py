@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 import pytest
 from reliability.conftest import fault_server, no_leaks  # noqa: F401
-from reliability.fault_server import FaultServer
+from reliability.support import FaultServer
 
 from .support import DEBUG_LOGGERS, DebugLines, unique_key
 

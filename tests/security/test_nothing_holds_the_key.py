@@ -1,17 +1,7 @@
-"""Nothing the client hands out holds the access key.
-
-For each way a server can answer (successes, retries, every error family, some echoing the key
-it received in bodies, fields and headers, resets, a timeout, a refused connection), with both
-clients, every operation (with arguments that pass validation and some that do not):
-
-- no str, bytes or bytearray reachable from an error, a result or the client holds the key;
-- nor does ``pickle.dumps`` of an error or a result (each comes back whole), or a copy;
-- nor does what a user can see: str, repr, a traceback formatted with the values of local
-  variables (chained into an application's own exception), a log line written at DEBUG by any
-  logger or with that traceback, stdout or stderr.
-
-Controls show that each check finds a key that is there.
-"""
+"""Nothing the client hands out holds the access key, however the server answers (some echo it),
+for both clients and every operation: no string reachable from an error, a result or the client;
+no pickle or copy; no str, repr, traceback with locals, DEBUG log line, stdout or stderr.
+Controls show that each check finds a key that is there."""
 
 from __future__ import annotations
 
@@ -28,17 +18,19 @@ from bird_flashcalls import BirdError, FlashCall, NotFoundError
 from bird_flashcalls._secret import AccessKey
 from error_fields import error_fields
 from reliability import support as data
-from reliability.fault_server import (
+from reliability.support import (
+    KINDS,
     Behaviour,
     FaultServer,
+    answering,
     closed_port,
+    drive,
     hang_up,
     huge_body,
     redirect,
     respond,
     retry_after,
 )
-from reliability.support import KINDS, answering, drive
 
 from .support import (
     APP_LOG,

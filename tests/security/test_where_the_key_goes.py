@@ -15,8 +15,7 @@ from bird_flashcalls import APIStatusError, ConfigurationError, FlashCalls
 from hypothesis import event, given
 from hypothesis import strategies as st
 from reliability import support as data
-from reliability.fault_server import FaultServer, redirect
-from reliability.support import FUZZ, KINDS, Recorder, outcome_of
+from reliability.support import FUZZ, KINDS, FaultServer, Recorder, outcome_of, redirect
 
 from .support import holding, settings, shown
 
