@@ -14,29 +14,7 @@ import bird_flashcalls as bird
 import pytest
 
 from . import support as data
-from .support import (
-    CHUNKED,
-    CREATE,
-    KINDS,
-    OPERATIONS,
-    Behaviour,
-    FaultServer,
-    Operation,
-    answering,
-    chunk,
-    closed_port,
-    dribble,
-    drive,
-    encoded,
-    hang_up,
-    head,
-    huge_body,
-    outcome,
-    respond,
-    retry_after,
-    retry_after_date,
-    send,
-)
+from .support import KINDS, OPERATIONS, Behaviour, FaultServer, Operation, answering, respond
 
 # The rows about a slow server use a short timeout against a server slower by a wide margin
 # (one that never answers, or dribbles for 5 s). Every other row's server answers at once, and
@@ -54,7 +32,7 @@ HUGE = 64 * 1024 * 1024
 DRIBBLE_INTERVAL = 0.025
 DRIBBLE_SIZE = 5
 DRIBBLED_BODY = b" " * 1000
-DRIBBLED_HEAD = head(202, {"Content-Type": "application/json", "Content-Length": "1000"})
+DRIBBLED_HEAD = data.head(202, {"Content-Type": "application/json", "Content-Length": "1000"})
 # Seconds each attempt waits for a slow server, for the sync and the async client. The async one
 # bounds the whole attempt by the timeout. The sync one waits for late headers, then a whole read
 # timeout for the body's next byte; its reads never wait long on headers dribbled a few bytes at a
@@ -103,7 +81,7 @@ def not_an_answer(op: Operation) -> dict[str, Behaviour]:
         "json_array": respond(202, [answer]),
         # The rest of the bytes follow on the same connection.
         "content_length_shorter_than_body": respond(
-            202, encoded(answer), declared=len(encoded(answer)) // 2
+            202, data.encoded(answer), declared=len(data.encoded(answer)) // 2
         ),
         **{
             f"missing_{field}": respond(202, {k: v for k, v in answer.items() if k != field})
@@ -156,35 +134,35 @@ TIMED_OUT = bird.APITimeoutError
 INVALID = bird.APIResponseValidationError
 # Every attempt fails once the request may have reached Bird.
 BROKEN = {
-    "reset_before_response": hang_up("reset"),
-    "closed_before_response": hang_up("close"),
+    "reset_before_response": data.hang_up("reset"),
+    "closed_before_response": data.hang_up("close"),
     "reset_mid_body": respond(202, CUT, declared=2 * len(CUT), end="reset"),
     "body_shorter_than_content_length": respond(202, CUT, declared=len(CUT) + 100, end="close"),
-    "chunked_body_cut": send(
-        [head(202, CHUNKED) + chunk(b'{"id": "3fa85f64') + b"40\r\nab"], end="close"
+    "chunked_body_cut": data.send(
+        [data.head(202, data.CHUNKED) + data.chunk(b'{"id": "3fa85f64') + b"40\r\nab"], end="close"
     ),
 }
 # The server is slow: `timeout` bounds each attempt as documented for each client kind.
 SLOW = {
-    "never_answers": (hang_up("stall"), WHOLE_TIMEOUT),
+    "never_answers": (data.hang_up("stall"), WHOLE_TIMEOUT),
     "headers_then_stalled_body": (respond(202, b"{", declared=500, end="stall"), WHOLE_TIMEOUT),
     "late_headers_then_stalled_body": (
         respond(202, b"{", declared=500, delay=0.5 * TIMEOUT, end="stall"),
         LATE_HEADERS,
     ),
     "body_dribbled": (
-        dribble(DRIBBLED_HEAD, DRIBBLED_BODY, DRIBBLE_INTERVAL, DRIBBLE_SIZE),
+        data.dribble(DRIBBLED_HEAD, DRIBBLED_BODY, DRIBBLE_INTERVAL, DRIBBLE_SIZE),
         WHOLE_TIMEOUT,
     ),
     "whole_response_dribbled": (
-        dribble(b"", DRIBBLED_HEAD + DRIBBLED_BODY, DRIBBLE_INTERVAL, DRIBBLE_SIZE),
+        data.dribble(b"", DRIBBLED_HEAD + DRIBBLED_BODY, DRIBBLE_INTERVAL, DRIBBLE_SIZE),
         DRIBBLED_HEADERS,
     ),
 }
 # A failure, then the answer; with what create ends in, as it is not sent again when the failure
 # may have come after Bird placed the call.
 RECOVERED: dict[str, tuple[Behaviour, type[bird.BirdError] | None]] = {
-    "reset_before_response_once": (hang_up("reset"), CONNECTION),
+    "reset_before_response_once": (data.hang_up("reset"), CONNECTION),
     "408_then_success": (respond(408), None),
     **{
         f"{status}_then_success": (
@@ -229,20 +207,20 @@ ROWS: list[Row] = [
     *(
         Row(f"429_retry_after_{name}_then_success", (first, answering()), None, 2, retry_wait=wait)
         for name, first, wait in (
-            ("seconds", retry_after("0.2"), (0.2, 0.2)),
-            ("garbage", retry_after("soon, maybe"), (0.0, 0.0)),
+            ("seconds", data.retry_after("0.2"), (0.2, 0.2)),
+            ("garbage", data.retry_after("soon, maybe"), (0.0, 0.0)),
         )
     ),
     Row(
         "429_retry_after_http_date_then_success",
-        (retry_after_date(1), answering()),
+        (data.retry_after_date(1), answering()),
         None,
         2,
         retry_wait=(0.0, 1.0),
-        ops=(CREATE,),
+        ops=(data.CREATE,),
     ),
     *(
-        Row(f"429_{name}", (retry_after(value),), bird.RateLimitError, requests, fields=fields)
+        Row(f"429_{name}", (data.retry_after(value),), bird.RateLimitError, requests, fields=fields)
         for name, value, requests, fields in (
             ("retry_after_above_cap", "30", 1, {"retry_after": 30.0}),
             ("always", "0", ATTEMPTS, {"retry_after": 0.0}),
@@ -297,15 +275,15 @@ def check_row(
 @pytest.mark.parametrize(("row", "op"), CASES)
 def test_exchange(row: Row, op: Operation, kind: str, fault_server: FaultServer) -> None:
     fault_server.script(*row.script)
-    base_url = f"http://127.0.0.1:{closed_port()}" if row.refused else fault_server.url
+    base_url = f"http://127.0.0.1:{data.closed_port()}" if row.refused else fault_server.url
     timeout = TIMEOUT if any(row.slow) else data.ANSWERED_TIMEOUT
 
     async def timed(client: Any) -> tuple[object, float]:
         started = time.monotonic()
-        result = await outcome(lambda: op.call(client))
+        result = await data.outcome(lambda: op.call(client))
         return result, time.monotonic() - started
 
-    result, elapsed = drive(kind, timed, settings(base_url, timeout))
+    result, elapsed = data.drive(kind, timed, settings(base_url, timeout))
     check_row(row, op, kind, result, elapsed, fault_server)
     # The client closed every connection it opened (and the server has seen it).
     assert fault_server.wait_until_idle()
@@ -322,15 +300,16 @@ def test_exchange(row: Row, op: Operation, kind: str, fault_server: FaultServer)
 def test_next_call_is_not_poisoned_by_bytes_past_a_short_content_length(
     fault_server: FaultServer,
 ) -> None:
-    body = encoded(CREATE.answer())
+    body = data.encoded(data.CREATE.answer())
     fault_server.script(respond(202, body, declared=len(body) // 2), answering())
 
     async def twice(client: Any) -> object:
-        first = await outcome(lambda: client.create(data.TO))
+        first = await data.outcome(lambda: client.create(data.TO))
         assert isinstance(first, bird.APIResponseValidationError)
-        return await outcome(lambda: client.create(data.TO))
+        return await data.outcome(lambda: client.create(data.TO))
 
-    assert shown(drive("sync", twice, settings(fault_server.url)), CREATE) == CREATE.shows
+    second = data.drive("sync", twice, settings(fault_server.url))
+    assert shown(second, data.CREATE) == data.CREATE.shows
     assert fault_server.request_count == 2
     assert fault_server.wait_until_idle()
 
@@ -340,12 +319,12 @@ def test_next_call_is_not_poisoned_by_bytes_past_a_short_content_length(
 def test_a_huge_body_is_refused_unread_and_memory_stays_bounded(
     fault_server: FaultServer, kind: str, declare_length: bool
 ) -> None:
-    fault_server.script(huge_body(HUGE, declare_length=declare_length))
+    fault_server.script(data.huge_body(HUGE, declare_length=declare_length))
 
     async def peak_memory(client: Any) -> int:
         tracemalloc.start()
         try:
-            error = await outcome(lambda: client.create(data.TO))
+            error = await data.outcome(lambda: client.create(data.TO))
             _, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
@@ -353,7 +332,7 @@ def test_a_huge_body_is_refused_unread_and_memory_stays_bounded(
         assert "larger than 10 MB" in str(error)
         return peak
 
-    peak = drive(kind, peak_memory, settings(fault_server.url))
+    peak = data.drive(kind, peak_memory, settings(fault_server.url))
     assert fault_server.wait_until_idle()
     assert fault_server.request_count == 1
     # At most the 10 MB cap is held (and freed), not the 64 MB the server offered: the client

@@ -18,19 +18,7 @@ from bird_flashcalls import BirdError, FlashCall, NotFoundError
 from bird_flashcalls._secret import AccessKey
 from error_fields import error_fields
 from reliability import support as data
-from reliability.support import (
-    KINDS,
-    Behaviour,
-    FaultServer,
-    answering,
-    closed_port,
-    drive,
-    hang_up,
-    huge_body,
-    redirect,
-    respond,
-    retry_after,
-)
+from reliability.support import KINDS, Behaviour, FaultServer, answering, respond
 
 from .support import (
     APP_LOG,
@@ -59,22 +47,22 @@ SCENARIOS: dict[str, Behaviour] = {
     "404_echoing_the_key": bird_error(404, "NotFound", "no channel for {key}"),
     "409": respond(409, b"already ended", content_type="text/plain"),
     "422_echoing_the_key": bird_error(422, "InvalidPayload", "from {key}", details=DETAILS),
-    "429_above_the_cap": retry_after("3600"),
-    "429_then_success": retry_after("0"),
+    "429_above_the_cap": data.retry_after("3600"),
+    "429_then_success": data.retry_after("0"),
     "500_echoing_the_key": echoing(500, "<html>AccessKey {key} broke us</html>", content_type=None),
     "503_then_success": respond(503),
     "418": respond(418),
-    "redirect": redirect(307, "http://127.0.0.1:9/elsewhere"),
+    "redirect": data.redirect(307, "http://127.0.0.1:9/elsewhere"),
     "202_html_echoing_the_key": echoing(
         202, "<html>welcome {key}</html>", content_type="text/html"
     ),
     "202_field_echoing_the_key": echoing(
         202, json.dumps({**data.flash_call(), "createdAt": "{key}"})
     ),
-    "reset_always": hang_up("reset"),
-    "reset_then_success": hang_up("reset"),
-    "timeout": hang_up("stall"),
-    "huge_body": huge_body(16 * 1024 * 1024, declare_length=True),
+    "reset_always": data.hang_up("reset"),
+    "reset_then_success": data.hang_up("reset"),
+    "timeout": data.hang_up("stall"),
+    "huge_body": data.huge_body(16 * 1024 * 1024, declare_length=True),
     "refused": respond(204),  # never reached: nothing listens at base_url
 }
 # A result keeps what a success body held as it came: see the xfail test below.
@@ -161,7 +149,7 @@ def test_nothing_the_client_hands_out_holds_the_key(
     if scenario.endswith("_then_success"):
         fault_server.script(SCENARIOS[scenario], answering())
     if scenario == "refused":
-        options = settings(key, f"http://127.0.0.1:{closed_port()}")
+        options = settings(key, f"http://127.0.0.1:{data.closed_port()}")
     else:
         options = settings(key, fault_server.url)
     if scenario == "timeout":
@@ -172,7 +160,7 @@ def test_nothing_the_client_hands_out_holds_the_key(
         check_client(client, key)  # with its connections open
         return outcomes
 
-    outcomes = drive(kind, every_operation, options)
+    outcomes = data.drive(kind, every_operation, options)
     for outcome in outcomes:
         if isinstance(outcome, TaskFailed):
             check_error(outcome, key)
@@ -220,7 +208,7 @@ def test_a_key_echoed_in_an_unknown_field_of_a_success_is_not_kept(
     async def hangup(client: Any) -> object:
         return await attempt(client, OPERATIONS[2])
 
-    check_result(drive("sync", hangup, settings(key, fault_server.url)), key)
+    check_result(data.drive("sync", hangup, settings(key, fault_server.url)), key)
 
 
 def test_the_access_key_object_never_shows_the_key(key: str) -> None:
