@@ -34,7 +34,7 @@ from .support import (
 )
 
 # Only the "timeout" scenario, whose server never answers, is about time.
-SHORT_TIMEOUT = 0.3
+SHORT_TIMEOUT = 0.1
 
 DETAILS = {".to.{key}": ["not a number: {key}"]}
 # What the server answers; a scenario whose name ends in "_then_success" answers in kind next.
