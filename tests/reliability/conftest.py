@@ -1,24 +1,18 @@
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import pytest
 from bird_flashcalls.testing import FakeBird
 
-from .fault_server import FaultServer, open_socket_count
+from .support import FaultServer, open_socket_count
 
 
 @pytest.fixture
 def no_leaks() -> Iterator[None]:
-    """Fails the test if it leaves a thread running or a socket open (a connection included)."""
-    threads_before = set(threading.enumerate())
+    """Fails the test if it leaves a socket open, a connection included (threads: tests/leaks)."""
     sockets_before = open_socket_count()
     yield
-    leftover = [thread for thread in threading.enumerate() if thread not in threads_before]
-    for thread in leftover:
-        thread.join(timeout=2.0)
-    assert [thread for thread in leftover if thread.is_alive()] == []
     if sockets_before is not None:
         assert open_socket_count() == sockets_before
 
@@ -31,13 +25,6 @@ def fault_server(no_leaks: None) -> Iterator[FaultServer]:
 
 
 @pytest.fixture
-def redirect_target(no_leaks: None) -> Iterator[FaultServer]:
-    """A second listener: a redirect to it must never be followed."""
-    with FaultServer() as server:
-        yield server
-
-
-@pytest.fixture
 def fake() -> FakeBird:
     return FakeBird()
 
@@ -47,8 +34,3 @@ def fake_url(fake: FakeBird) -> Iterator[str]:
     """FakeBird served over HTTP on 127.0.0.1."""
     with fake.serve() as base_url:
         yield base_url
-
-
-@pytest.fixture(params=["sync", "async"])
-def kind(request: pytest.FixtureRequest) -> str:
-    return str(request.param)

@@ -1,8 +1,5 @@
-"""An AsyncFlashCalls used from more than one event loop: it works, or it refuses before sending.
-
-``asyncio.run`` per task (Celery, scripts) and pytest-asyncio with a module-level client both use
-one client on a new loop each time. FakeBird's HTTP server counts what actually arrived.
-"""
+"""An AsyncFlashCalls used from more than one event loop (``asyncio.run`` per task, a module-level
+client under pytest-asyncio): it works, or it refuses before sending."""
 
 from __future__ import annotations
 
@@ -74,14 +71,3 @@ def test_a_loop_still_running_elsewhere_keeps_its_connections(
         other.call_soon_threadsafe(other.stop)
         runner.join()
         other.close()
-
-
-def test_concurrent_calls_on_one_loop_share_the_client(fake: FakeBird, fake_url: str) -> None:
-    async def many() -> list[Any]:
-        async with AsyncFlashCalls(**settings(fake, fake_url)) as client:
-            return await asyncio.gather(*(client.create(TO) for _ in range(20)))
-
-    first, second = asyncio.run(many()), asyncio.run(many())
-
-    assert len({call.id for call in first + second}) == 40
-    assert len(fake.requests) == 40

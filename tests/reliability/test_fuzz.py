@@ -1,10 +1,6 @@
-"""Random responses and random arguments: nothing but a BirdError ever reaches the caller.
-
-Responses come through ``httpx.MockTransport``: statuses, headers (Retry-After, Content-Type,
-Content-Length, request ids...), bodies built from the spec's schemas and then damaged, random
-JSON and bytes, transport errors and bodies cut short. Arguments are refused with
-InvalidRequestError before anything is sent, or sent on exactly the spec's paths.
-"""
+"""Random responses (statuses, headers, damaged spec bodies, bytes, transport errors, cut bodies)
+end in the result or a BirdError of the right class; random arguments are refused with
+InvalidRequestError before anything is sent, or sent on exactly the spec's paths."""
 
 from __future__ import annotations
 
@@ -40,7 +36,6 @@ from .support import (
 # The "fuzz" profile runs each test for minutes; the default one for seconds.
 pytestmark = [pytest.mark.timeout(900), pytest.mark.slow]
 
-ACCESS_KEY = data.ACCESS_KEY
 # Retries without waiting: the retry paths run, the examples stay fast.
 NO_WAIT = bird.Backoff(initial_delay=0.0, max_delay=0.0, max_retry_after=0.0)
 MAX_RETRIES = 2
@@ -194,10 +189,7 @@ def bent_uuids(draw: st.DrawFn) -> str:
 
 
 def mostly(valid: st.SearchStrategy[Any], other: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
-    """Three draws in four from ``valid``, so that many calls get through to the transport.
-
-    (st.one_of flattens nested one_ofs, so repeating a branch would not weight it.)
-    """
+    """Three draws in four from ``valid`` (st.one_of flattens nested one_ofs: no weights)."""
     return st.integers(min_value=0, max_value=3).flatmap(lambda n: other if n == 0 else valid)
 
 

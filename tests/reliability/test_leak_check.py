@@ -1,8 +1,5 @@
-"""The suite-wide check that no test leaves a thread, a process or a server running.
-
-Each case runs a small test file in a pytest of its own, with the check loaded as the suite
-loads it, and reads the verdict.
-"""
+"""The suite-wide check that no test leaves a thread, a process or a server running: each case
+runs a small test file in a pytest of its own, with the check loaded as the suite loads it."""
 
 from __future__ import annotations
 

@@ -1,10 +1,5 @@
-"""The clients honour HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY and SSL_CERT_FILE as httpx does.
-
-A forward proxy runs on 127.0.0.1 in front of FakeBird's HTTP server. For https it answers
-CONNECT, ends TLS itself with a certificate of a test authority (trusted only through
-SSL_CERT_FILE) and passes the requests on to FakeBird: what a corporate egress proxy with its
-own CA looks like to the client.
-"""
+"""The clients honour HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY and SSL_CERT_FILE as httpx does,
+through a proxy in front of FakeBird that ends TLS with its own test CA (a corporate egress)."""
 
 from __future__ import annotations
 
@@ -22,7 +17,7 @@ import trustme
 from bird_flashcalls import APIConnectionError
 from bird_flashcalls.testing import FakeBird
 
-from .support import fake_options, outcome_of
+from .support import KINDS, fake_options, outcome_of
 
 PROXY_VARIABLES = (
     *("http_proxy", "https_proxy", "all_proxy", "no_proxy"),
@@ -128,6 +123,7 @@ def create(kind: str, fake: FakeBird, base_url: str) -> Any:
     return outcome_of(kind, lambda client: client.create(TO), settings)
 
 
+@pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("variable", ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "NO_PROXY"])
 def test_a_proxy_from_the_environment_carries_every_request_but_those_no_proxy_names(
     proxy: _ProxyServer,
@@ -151,6 +147,7 @@ def test_a_proxy_from_the_environment_carries_every_request_but_those_no_proxy_n
     assert str(call.id) in fake.calls
 
 
+@pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("trusted", [True, False], ids=["SSL_CERT_FILE", "untrusted"])
 def test_https_goes_through_connect_and_trusts_only_ssl_cert_file(
     proxy: _ProxyServer,

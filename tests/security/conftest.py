@@ -4,7 +4,8 @@ import logging
 from collections.abc import Iterator
 
 import pytest
-from reliability.conftest import fault_server, no_leaks, redirect_target  # noqa: F401
+from reliability.conftest import fault_server, no_leaks  # noqa: F401
+from reliability.support import FaultServer
 
 from .support import DEBUG_LOGGERS, DebugLines, unique_key
 
@@ -12,6 +13,13 @@ from .support import DEBUG_LOGGERS, DebugLines, unique_key
 @pytest.fixture
 def key() -> str:
     return unique_key()
+
+
+@pytest.fixture
+def redirect_target() -> Iterator[FaultServer]:
+    """A second listener: a redirect to it must never be followed."""
+    with FaultServer() as server:
+        yield server
 
 
 @pytest.fixture

@@ -17,8 +17,7 @@ import attrs
 import httpx
 from bird_flashcalls import Backoff, BirdError
 from reliability import support as data
-from reliability.fault_server import Behaviour, ReceivedRequest, respond, respond_with
-from reliability.support import settle
+from reliability.support import Behaviour, ReceivedRequest, respond, respond_with, settle
 
 REQUEST_ID = "req-7f3a9c"
 WALK_LIMIT = 20_000

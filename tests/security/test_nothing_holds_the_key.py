@@ -1,17 +1,7 @@
-"""Nothing the client hands out holds the access key.
-
-For each way a server can answer (successes, retries, every error family, some echoing the key
-it received in bodies, fields and headers, resets, a timeout, a refused connection), with both
-clients, every operation (with arguments that pass validation and some that do not):
-
-- no str, bytes or bytearray reachable from an error, a result or the client holds the key;
-- nor does ``pickle.dumps`` of an error or a result (each comes back whole), or a copy;
-- nor does what a user can see: str, repr, a traceback formatted with the values of local
-  variables (chained into an application's own exception), a log line written at DEBUG by any
-  logger or with that traceback, stdout or stderr.
-
-Controls show that each check finds a key that is there.
-"""
+"""Nothing the client hands out holds the access key, however the server answers (some echo it),
+for both clients and every operation: no string reachable from an error, a result or the client;
+no pickle or copy; no str, repr, traceback with locals, DEBUG log line, stdout or stderr.
+Controls show that each check finds a key that is there."""
 
 from __future__ import annotations
 
@@ -28,17 +18,7 @@ from bird_flashcalls import BirdError, FlashCall, NotFoundError
 from bird_flashcalls._secret import AccessKey
 from error_fields import error_fields
 from reliability import support as data
-from reliability.fault_server import (
-    Behaviour,
-    FaultServer,
-    closed_port,
-    hang_up,
-    huge_body,
-    redirect,
-    respond,
-    retry_after,
-)
-from reliability.support import KINDS, answering, drive
+from reliability.support import KINDS, Behaviour, FaultServer, answering, respond
 
 from .support import (
     APP_LOG,
@@ -54,7 +34,7 @@ from .support import (
 )
 
 # Only the "timeout" scenario, whose server never answers, is about time.
-SHORT_TIMEOUT = 0.3
+SHORT_TIMEOUT = 0.1
 
 DETAILS = {".to.{key}": ["not a number: {key}"]}
 # What the server answers; a scenario whose name ends in "_then_success" answers in kind next.
@@ -67,22 +47,22 @@ SCENARIOS: dict[str, Behaviour] = {
     "404_echoing_the_key": bird_error(404, "NotFound", "no channel for {key}"),
     "409": respond(409, b"already ended", content_type="text/plain"),
     "422_echoing_the_key": bird_error(422, "InvalidPayload", "from {key}", details=DETAILS),
-    "429_above_the_cap": retry_after("3600"),
-    "429_then_success": retry_after("0"),
+    "429_above_the_cap": data.retry_after("3600"),
+    "429_then_success": data.retry_after("0"),
     "500_echoing_the_key": echoing(500, "<html>AccessKey {key} broke us</html>", content_type=None),
     "503_then_success": respond(503),
     "418": respond(418),
-    "redirect": redirect(307, "http://127.0.0.1:9/elsewhere"),
+    "redirect": data.redirect(307, "http://127.0.0.1:9/elsewhere"),
     "202_html_echoing_the_key": echoing(
         202, "<html>welcome {key}</html>", content_type="text/html"
     ),
     "202_field_echoing_the_key": echoing(
         202, json.dumps({**data.flash_call(), "createdAt": "{key}"})
     ),
-    "reset_always": hang_up("reset"),
-    "reset_then_success": hang_up("reset"),
-    "timeout": hang_up("stall"),
-    "huge_body": huge_body(16 * 1024 * 1024, declare_length=True),
+    "reset_always": data.hang_up("reset"),
+    "reset_then_success": data.hang_up("reset"),
+    "timeout": data.hang_up("stall"),
+    "huge_body": data.huge_body(16 * 1024 * 1024, declare_length=True),
     "refused": respond(204),  # never reached: nothing listens at base_url
 }
 # A result keeps what a success body held as it came: see the xfail test below.
@@ -169,7 +149,7 @@ def test_nothing_the_client_hands_out_holds_the_key(
     if scenario.endswith("_then_success"):
         fault_server.script(SCENARIOS[scenario], answering())
     if scenario == "refused":
-        options = settings(key, f"http://127.0.0.1:{closed_port()}")
+        options = settings(key, f"http://127.0.0.1:{data.closed_port()}")
     else:
         options = settings(key, fault_server.url)
     if scenario == "timeout":
@@ -180,7 +160,7 @@ def test_nothing_the_client_hands_out_holds_the_key(
         check_client(client, key)  # with its connections open
         return outcomes
 
-    outcomes = drive(kind, every_operation, options)
+    outcomes = data.drive(kind, every_operation, options)
     for outcome in outcomes:
         if isinstance(outcome, TaskFailed):
             check_error(outcome, key)
@@ -228,7 +208,7 @@ def test_a_key_echoed_in_an_unknown_field_of_a_success_is_not_kept(
     async def hangup(client: Any) -> object:
         return await attempt(client, OPERATIONS[2])
 
-    check_result(drive("sync", hangup, settings(key, fault_server.url)), key)
+    check_result(data.drive("sync", hangup, settings(key, fault_server.url)), key)
 
 
 def test_the_access_key_object_never_shows_the_key(key: str) -> None:
