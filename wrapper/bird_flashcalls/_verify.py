@@ -122,9 +122,7 @@ def check_received_cli(call_id: UUID, expected_cli: str, received_cli: str) -> V
             "received_cli is empty: pass the caller number the handset showed, as it showed it",
             field="received_cli",
         )
-    reading = _numbers.read_received(received_cli, expected)
-    # Compared even when nothing could be read: the same constant-time step for every input.
-    verified = _numbers.same_number(expected, reading.e164)
+    verified, reading = received_matches(expected, received_cli)
     result = HangupResult.VERIFIED if verified else HangupResult.WRONG_CLI
     # Whatever the handset showed that is not a number is kept as it was, for the caller to log.
     received = received_cli if reading.e164 is None else reading.e164
@@ -157,6 +155,18 @@ def check_typed_code(
             f"cannot compare {length} digits: the caller number has {len(expected_digits)}",
             field="digits" if digits is not None else "code",
         )
-    verified = len(typed) == length and _numbers.same_digits(expected_digits[-length:], typed)
+    verified = code_matches(expected, typed, length)
     result = HangupResult.VERIFIED if verified else HangupResult.WRONG_CLI
     return Verification(call_id, verified, result, expected, typed, "last_digits")
+
+
+def received_matches(expected: str, received_cli: str) -> tuple[bool, _numbers.Reading]:
+    """Whether ``received_cli`` denotes ``expected`` (E.164), and how it was read."""
+    reading = _numbers.read_received(received_cli, expected)
+    # Compared even when nothing could be read: the same constant-time step for every input.
+    return _numbers.same_number(expected, reading.e164), reading
+
+
+def code_matches(expected: str, typed: str, length: int) -> bool:
+    """Whether ``typed`` is the last ``length`` digits of ``expected`` (E.164)."""
+    return len(typed) == length and _numbers.same_digits(expected[1:][-length:], typed)

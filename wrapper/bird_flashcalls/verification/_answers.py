@@ -3,20 +3,16 @@ a record by the client's own functions (in constant time, in every number format
 
 from __future__ import annotations
 
-from uuid import UUID
-
 import attrs
 
 from .._numbers import compact, read_received
-from .._rules import MIN_CODE_DIGITS, is_e164
-from .._verify import check_received_cli, check_typed_code, typed_code
+from .._rules import MIN_CODE_DIGITS
+from .._verify import code_matches, received_matches, typed_code
 from ..errors import InvalidRequestError
 from ._settings import MAX_CODE_DIGITS
 
 # The longest answer read at all: a caller number written with every separator fits.
 MAX_ANSWER_LENGTH = 64
-
-_UNUSED_CALL_ID = UUID(int=0)
 
 
 @attrs.define
@@ -29,15 +25,13 @@ class GivenAnswer:
     received_cli: str | None = attrs.field(repr=False)
 
     def compare(self, expected_cli: str, code_digits: int) -> tuple[bool, str | None]:
-        # Only the comparison is used; the Verification these return (and its call id) is not.
         if self.code is not None:
             if len(self.code) != code_digits:
                 raise wrong_code_length(self.code, code_digits)
-            typed = check_typed_code(_UNUSED_CALL_ID, expected_cli, self.code, code_digits)
-            return typed.verified, None
+            return code_matches(expected_cli, self.code, code_digits), None
         assert self.received_cli is not None
-        seen = check_received_cli(_UNUSED_CALL_ID, expected_cli, self.received_cli)
-        return seen.verified, seen.received_cli if is_e164(seen.received_cli) else None
+        matched, reading = received_matches(expected_cli, self.received_cli)
+        return matched, reading.e164
 
     def readable_alone(self) -> tuple[str, str] | None:
         """The answer as a store can compare it without this code: ("code", the digits) to match
