@@ -557,7 +557,7 @@ def outcome_of(kind: str, call: Callable[[Any], Any], settings: dict[str, Any], 
 # The fuzz tests: seconds in `make test`, minutes in `make fuzz`. Applied per test rather than as
 # a loaded profile, so other hypothesis tests keep their own.
 FUZZ = settings(
-    max_examples=10_000 if os.environ.get("HYPOTHESIS_PROFILE") == "fuzz" else 500,
+    max_examples=10_000 if os.environ.get("HYPOTHESIS_PROFILE") == "fuzz" else 200,
     # No deadline: two slow CI cores make per-example timings meaningless.
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
