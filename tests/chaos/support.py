@@ -9,7 +9,7 @@ import collections
 import itertools
 import random
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -47,18 +47,19 @@ def bird_client(bird: dict[str, str]) -> FlashCalls:
     return FlashCalls(**bird, max_retries=0)
 
 
-def run_load(verifier: Verifier, worker: int, ledger: Path, until: float) -> None:
-    """Start and answer verifications until ``until`` (monotonic), letting every failure go; each
-    worker number rings numbers of its own."""
+def run_load(verifier: Verifier, worker: int, ledger: Path, stop: Path) -> None:
+    """Start and answer verifications until the file ``stop`` exists, letting every failure go;
+    each worker number rings numbers of its own."""
     rng = random.Random(worker)
     phones = (f"+316{worker:03d}{n:06d}" for n in itertools.count())
     with ledger.open("a", buffering=1) as lines:
-        while time.monotonic() < until:
+        while not stop.exists():
             try:
                 challenge = verifier.start(next(phones), client_key=None)
             except BirdError as error:
                 lines.write(f"error {kind_of(error)}\n")
                 continue
+            lines.write("started\n")
             right = rng.random() < 0.7
             if right:  # written before the check: a worker killed during it is counted right
                 lines.write(f"right {challenge.call_id}\n")
@@ -86,6 +87,25 @@ def kind_of(error: BirdError) -> str:
     if not isinstance(error, StoreError):
         return type(error).__name__
     return next((kind for words, kind in FAULTS.items() if words in error.message), "store-other")
+
+
+# Experiments wait on what the load has done, not on the clock: on a busy machine it does less
+# per second. The bound only turns a load that makes no progress into a failure that says so.
+PROGRESS_TIMEOUT = 120.0
+
+
+def wait_until(done: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + PROGRESS_TIMEOUT
+    while not done():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the load did not get there in {PROGRESS_TIMEOUT:.0f} s: {what}")
+        time.sleep(0.05)  # polling what the load wrote
+
+
+def seen(folder: Path, line: str) -> int:
+    """How many times the ledgers in ``folder`` hold ``line`` so far (``started``, or
+    ``error out-of-memory``...)."""
+    return sum(ledger.read_text().count(line + "\n") for ledger in folder.glob("*.log"))
 
 
 def settle(flash_calls: FlashCalls, store: VerificationStore) -> int:

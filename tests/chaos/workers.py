@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import resource
 import signal
-import time
 from pathlib import Path
 from typing import Any
 
@@ -27,15 +26,15 @@ def load_process(
     bird: dict[str, str],
     worker: int,
     ledger: Path,
-    seconds: float,
+    stop: Path,
     file_size_limit: int | None = None,
     caller_known: bool = False,
 ) -> None:
-    """The load for ``seconds``; ``file_size_limit``: a disk full for this process alone
+    """The load until the file ``stop`` exists; ``file_size_limit``: a disk full for this process alone
     (RLIMIT_FSIZE); ``caller_known``: the verifier picks the caller number itself."""
     if file_size_limit is not None:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a failed write, not a dead process
         resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
     callers = {"caller_numbers": [CALLER]} if caller_known else {}
     verifier = Verifier(bird_client(bird), open_store(location), **SETTINGS, **callers)
-    run_load(verifier, worker, ledger, time.monotonic() + seconds)
+    run_load(verifier, worker, ledger, stop)
