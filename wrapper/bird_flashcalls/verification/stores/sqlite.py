@@ -1,7 +1,9 @@
 """SQLiteStore: the standard library's sqlite3 in WAL mode, for the processes of one machine.
 
 Every operation that writes is one ``BEGIN IMMEDIATE`` transaction: it takes the database's
-write lock before reading what it will change, so two processes cannot both decide. Every
+write lock before reading what it will change, so two processes cannot both decide. A wrong
+answer that leaves attempts is one ``UPDATE`` that applies only if the attempt count it read is
+still the record's. Every
 failure of SQLite or of the file system below it is raised as ``StoreError``.
 """
 
@@ -35,71 +37,8 @@ from .._store import (
     record_from_row,
     record_to_row,
 )
+from . import _sqlite_sql as sql
 from ._sqlite_errors import check_file, translated
-
-# Columns in the order of Record's fields: a row is what the record codec reads and writes.
-_COLUMNS = ", ".join(FIELDS)
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS bird_flashcalls_challenges (
-        id TEXT PRIMARY KEY,
-        call_id TEXT NOT NULL,
-        phone TEXT NOT NULL,
-        expected_cli TEXT NOT NULL,
-        code_digits INTEGER NOT NULL,
-        max_attempts INTEGER NOT NULL,
-        expires_at REAL NOT NULL,
-        attempts INTEGER NOT NULL,
-        state TEXT NOT NULL,
-        report TEXT,
-        report_cli TEXT,
-        claim TEXT,
-        lease_until REAL NOT NULL,
-        due_at REAL,
-        purge_at REAL NOT NULL
-    ) WITHOUT ROWID""",
-    """CREATE INDEX IF NOT EXISTS bird_flashcalls_challenges_due
-        ON bird_flashcalls_challenges (due_at) WHERE due_at IS NOT NULL""",
-    """CREATE INDEX IF NOT EXISTS bird_flashcalls_challenges_purge
-        ON bird_flashcalls_challenges (purge_at)""",
-    # One row per start counted under a rate-limit key (a hash).
-    """CREATE TABLE IF NOT EXISTS bird_flashcalls_starts (
-        key TEXT NOT NULL,
-        at REAL NOT NULL,
-        forget_at REAL NOT NULL
-    )""",
-    "CREATE INDEX IF NOT EXISTS bird_flashcalls_starts_key ON bird_flashcalls_starts (key, at)",
-    """CREATE INDEX IF NOT EXISTS bird_flashcalls_starts_forget
-        ON bird_flashcalls_starts (forget_at)""",
-    """CREATE TABLE IF NOT EXISTS bird_flashcalls_meta (
-        name TEXT PRIMARY KEY,
-        value BLOB NOT NULL
-    )""",
-    # The last caller endings seen (keyed hashes), oldest first: for guess_chance().
-    """CREATE TABLE IF NOT EXISTS bird_flashcalls_callers (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        ending TEXT NOT NULL
-    )""",
-)
-_INSERT = (
-    f"INSERT INTO bird_flashcalls_challenges ({_COLUMNS}) VALUES ({', '.join('?' * len(FIELDS))})"
-)
-# Every field but the id, then the id.
-_SAVE = (
-    "UPDATE bird_flashcalls_challenges SET "
-    + ", ".join(f"{name} = ?" for name in FIELDS[1:])
-    + " WHERE id = ?"
-)
-_GET = f"SELECT {_COLUMNS} FROM bird_flashcalls_challenges WHERE id = ?"
-_DELETE = "DELETE FROM bird_flashcalls_challenges WHERE id = ?"
-_FIXED = (
-    "SELECT expected_cli, code_digits, call_id, attempts, max_attempts "
-    "FROM bird_flashcalls_challenges WHERE id = ?"
-)
-# _transitions.on_check for a wrong answer that leaves at least one attempt.
-_WRONG = (
-    "UPDATE bird_flashcalls_challenges SET attempts = ? "
-    "WHERE id = ? AND attempts = ? AND state = 'pending' AND expires_at > ?"
-)
 
 # A connection and the process and thread that opened it.
 _Opened = tuple[int, threading.Thread, sqlite3.Connection]
@@ -153,7 +92,7 @@ class SQLiteStore(VerificationStore, StoreOperations):
         # WAL: readers never wait for the writer; kept in the file once set.
         connection.execute("PRAGMA journal_mode=WAL")
         with self._write() as schema:
-            for statement in _SCHEMA:
+            for statement in sql.SCHEMA:
                 schema.execute(statement)
 
     def __repr__(self) -> str:
@@ -248,12 +187,12 @@ class SQLiteStore(VerificationStore, StoreOperations):
     @translated("create")
     def create(self, record: Record) -> None:
         with self._write() as connection:
-            connection.execute(_INSERT, record_to_row(record))
+            connection.execute(sql.INSERT, record_to_row(record))
 
     @translated("complete")
     def complete(self, record: Record) -> bool:
         with self._write() as connection:
-            row = connection.execute(_GET, (record.id,)).fetchone()
+            row = connection.execute(sql.GET, (record.id,)).fetchone()
             if row is None or not _transitions.on_complete(record_from_row(row)):
                 return False
             _save(connection, record)
@@ -261,7 +200,7 @@ class SQLiteStore(VerificationStore, StoreOperations):
 
     @translated("snapshot")
     def snapshot(self, challenge_id: str) -> Record | None:
-        row = self._connection().execute(_GET, (challenge_id,)).fetchone()
+        row = self._connection().execute(sql.GET, (challenge_id,)).fetchone()
         return None if row is None else record_from_row(row)
 
     @translated("check")
@@ -270,7 +209,7 @@ class SQLiteStore(VerificationStore, StoreOperations):
     ) -> CheckOutcome:
         connection = self._connection()
         # Compared outside any transaction: the fields read never change once the call is placed.
-        fixed = connection.execute(_FIXED, (challenge_id,)).fetchone()
+        fixed = connection.execute(sql.FIXED, (challenge_id,)).fetchone()
         if fixed is None or not fixed[2]:  # unknown, or its call still being placed
             return CheckOutcome("not_found", 0)
         matched, received_cli = answer.compare(fixed[0], fixed[1])
@@ -280,11 +219,11 @@ class SQLiteStore(VerificationStore, StoreOperations):
             # ended, a concurrent check) is decided in the transaction below.
             attempts, max_attempts = fixed[3] + 1, fixed[4]
             if attempts < max_attempts:
-                wrong = connection.execute(_WRONG, (attempts, challenge_id, fixed[3], now))
+                wrong = connection.execute(sql.WRONG, (attempts, challenge_id, fixed[3], now))
                 if wrong.rowcount == 1:
                     return CheckOutcome("wrong", max_attempts - attempts)
         with self._write() as connection:
-            row = connection.execute(_GET, (challenge_id,)).fetchone()
+            row = connection.execute(sql.GET, (challenge_id,)).fetchone()
             if row is None:
                 return CheckOutcome("not_found", 0)
             record = record_from_row(row)
@@ -295,7 +234,7 @@ class SQLiteStore(VerificationStore, StoreOperations):
     @translated("cancel")
     def cancel(self, challenge_id: str, now: float, claim: Claim) -> CancelOutcome:
         with self._write() as connection:
-            row = connection.execute(_GET, (challenge_id,)).fetchone()
+            row = connection.execute(sql.GET, (challenge_id,)).fetchone()
             if row is None:
                 return CancelOutcome(False)
             record = record_from_row(row)
@@ -312,7 +251,7 @@ class SQLiteStore(VerificationStore, StoreOperations):
             while len(reports) < limit:
                 # Each row looked at leaves this range (due_at moves past now, or to NULL).
                 rows = connection.execute(
-                    f"SELECT {_COLUMNS} FROM bird_flashcalls_challenges "
+                    f"SELECT {sql.COLUMNS} FROM bird_flashcalls_challenges "
                     "WHERE due_at <= ? ORDER BY due_at LIMIT ?",
                     (now, limit - len(reports)),
                 ).fetchall()
@@ -329,7 +268,7 @@ class SQLiteStore(VerificationStore, StoreOperations):
     @translated("report_done")
     def report_done(self, challenge_id: str, token: str, now: float) -> None:
         with self._write() as connection:
-            row = connection.execute(_GET, (challenge_id,)).fetchone()
+            row = connection.execute(sql.GET, (challenge_id,)).fetchone()
             if row is not None:
                 record = record_from_row(row)
                 forget = _transitions.on_report_done(record, now)
@@ -338,7 +277,7 @@ class SQLiteStore(VerificationStore, StoreOperations):
     @translated("report_failed")
     def report_failed(self, challenge_id: str, token: str, now: float, give_up: bool) -> None:
         with self._write() as connection:
-            row = connection.execute(_GET, (challenge_id,)).fetchone()
+            row = connection.execute(sql.GET, (challenge_id,)).fetchone()
             if row is not None:
                 record = record_from_row(row)
                 forget = _transitions.on_report_failed(record, token, now, give_up)
@@ -393,7 +332,7 @@ class _Transaction:
 def _save(connection: sqlite3.Connection, record: Record, before: Sequence[Any] = ()) -> None:
     row = record_to_row(record)
     if not before:
-        connection.execute(_SAVE, (*row[1:], row[0]))
+        connection.execute(sql.SAVE, (*row[1:], row[0]))
         return
     # Only the columns that changed (a wrong answer: one), as it was read in this transaction.
     changed = tuple(index for index, old in enumerate(before) if old != row[index])
@@ -409,6 +348,6 @@ def _update(columns: tuple[int, ...]) -> str:
 
 def _save_or_delete(connection: sqlite3.Connection, record: Record, forget: bool) -> None:
     if forget:
-        connection.execute(_DELETE, (record.id,))
+        connection.execute(sql.DELETE, (record.id,))
     else:
         _save(connection, record)
