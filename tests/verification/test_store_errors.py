@@ -269,3 +269,36 @@ async def test_a_full_redis_raises_store_error_before_anything_rings(
     # The start is kept before Bird is asked to ring: a store that cannot keep it stops it.
     assert raised.value.operation == "create" and not raised.value.call_placed
     assert len(env.fake.calls) == 1
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("stores", ["redis"], indirect=True)
+def test_a_report_whose_due_time_cannot_be_moved_keeps_the_decision_and_is_sent_once(
+    stores: Stores, fake_bird: FakeBird, caplog: pytest.LogCaptureFixture
+) -> None:
+    import redis
+
+    clock = Clock()
+    store = stores.new()
+    verifier = Verifier(fake_bird.client(max_retries=0), store, clock=clock)
+    challenge = verifier.start(PHONE, client_key=None)
+    commands = store._ops._commands  # type: ignore[attr-defined]
+    client = commands._client
+
+    class DueKeyUnreachable:  # the node holding the due index is down (a Cluster's, say)
+        def __getattr__(self, name: str) -> Any:
+            return getattr(client, name)
+
+        def zadd(self, *args: Any, **kwargs: Any) -> Any:
+            raise redis.exceptions.ConnectionError("connection refused")
+
+    commands._client = DueKeyUnreachable()
+    try:
+        result = verifier.check(challenge.id, code=right_code(fake_bird, challenge))
+    finally:
+        commands._client = client
+    assert (result.status, result.phone) == ("verified", PHONE)
+    assert "could not move a report's due time" in caplog.text and PHONE[1:] not in caplog.text
+    clock.advance(24 * 3600)
+    verifier.expire_due()
+    assert reports(fake_bird, challenge.call_id) == ["verified"]

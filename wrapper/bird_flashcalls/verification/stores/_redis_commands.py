@@ -15,6 +15,7 @@ outside pipelines and not at all in a ``ClusterPipeline``, so they are not used.
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from collections.abc import Generator, Sequence
 from importlib import resources
@@ -41,6 +42,7 @@ from .._store import (
 from .._transitions import ENDED_KEPT_FOR, UNREPORTED_KEPT_FOR
 
 T = TypeVar("T")
+logger = logging.getLogger("bird_flashcalls.verification")
 
 # Each script, and the shared Lua functions it calls (finish, done) put before it.
 _SCRIPT_PARTS = {
@@ -125,10 +127,11 @@ class RedisCommands:
     """The operations of a RedisStore, for either client."""
 
     def __init__(self, client: Any, prefix: str) -> None:
-        from redis.exceptions import NoScriptError  # redis is loaded once a RedisStore is made
+        import redis.exceptions as failures  # redis is loaded once a RedisStore is made
 
         self._client = client
-        self._no_script = NoScriptError
+        self._no_script = failures.NoScriptError
+        self._failures = (failures.RedisError, failures.RedisClusterException, OSError)
         self._salt: bytes | None = None
         self._due = f"{prefix}:due"
         self._salt_key = f"{prefix}:salt"
@@ -286,9 +289,7 @@ class RedisCommands:
             if status == "code_length":  # type: ignore[comparison-overlap]
                 raise wrong_code_length(value, left)
             return CheckOutcome(status, left)
-        # Due when the claim ends, not at the expiry set at create: a worker that dies before
-        # this leaves the report to be found at the expiry instead.
-        yield self._client.zadd(self._due, {challenge_id: claim.until})
+        yield from self._due_at_lease_end(challenge_id, claim)
         result = _result(reply[2])
         cli = None if result == "timeout" else received_cli
         report = Report(challenge_id, _text(reply[4]), result, cli, claim.token, bool(reply[3]))
@@ -301,11 +302,24 @@ class RedisCommands:
         )
         if not _text(result):
             return CancelOutcome(bool(canceled))
-        yield self._client.zadd(self._due, {challenge_id: claim.until})
+        yield from self._due_at_lease_end(challenge_id, claim)
         report = Report(
             challenge_id, _text(call_id), _result(result), None, claim.token, bool(newly_expired)
         )
         return CancelOutcome(bool(canceled), report)
+
+    def _due_at_lease_end(self, challenge_id: str, claim: Claim) -> Commands[None]:
+        """Move a challenge that now holds a report to be due when its claim ends. The script
+        has decided by then: a failure here must not hide that decision from the caller, and the
+        due entry set at create finds the report at the challenge's expiry instead."""
+        try:
+            yield self._client.zadd(self._due, {challenge_id: claim.until})
+        except self._failures as error:
+            logger.warning(
+                "RedisStore could not move a report's due time to its lease end (%s): "
+                "expire_due() sends it once the challenge expires",
+                type(error).__name__,
+            )
 
     def claim_due(self, now: float, claim: Claim, limit: int) -> Commands[list[Report]]:
         reports: list[Report] = []

@@ -1,7 +1,7 @@
 """RedisStore: challenges in Redis, shared by any number of machines.
 
-Each operation on a challenge is one Lua script (``register_script``, from ``lua/*.lua``) on
-one key, so it is atomic without WATCH retries; the scripts mirror the state changes of
+Each operation on a challenge is one Lua script (run by EVALSHA, from ``lua/*.lua``) on one
+key, so it is atomic without WATCH retries; the scripts mirror the state changes of
 ``_transitions`` line by line (the shared store test suite holds them to it). Keys of one
 challenge share a ``{hash tag}`` and no script touches two slots, so it works on Redis Cluster. Records and rate-limit keys carry an
 expiry (PEXPIREAT / PEXPIRE): Redis forgets them by itself.
