@@ -183,12 +183,17 @@ def read_received(received: str, expected: str) -> Reading:
     """
     written = compact(received)
     if written.startswith("+"):
-        return Reading(written, "e164") if is_e164(written) else _UNPARSED
+        return read_as_written(written)
     if not ascii_digits(written) or len(written) > _MAX_RECEIVED_DIGITS:
         return _UNPARSED
     if libphonenumber_available():
         return _read_with_libphonenumber(written, country_code(expected))
     return read_with_built_in_rules(written, country_code(expected))
+
+
+def read_as_written(written: str) -> Reading:
+    """A compact number written with ``+``: read the same in every country."""
+    return Reading(written, "e164") if is_e164(written) else _UNPARSED
 
 
 def read_with_built_in_rules(digits: str, code: str) -> Reading:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import attrs
 
-from .._numbers import compact, read_received
+from .._numbers import compact, read_as_written
 from .._rules import MIN_CODE_DIGITS
 from .._verify import code_matches, received_matches, typed_code
 from ..errors import InvalidRequestError
@@ -42,7 +42,7 @@ class GivenAnswer:
         assert self.received_cli is not None
         if not self.received_cli.startswith("+"):
             return None
-        return "cli", read_received(self.received_cli, "").e164 or ""
+        return "cli", read_as_written(self.received_cli).e164 or ""
 
 
 def wrong_code_length(code: str, code_digits: int) -> InvalidRequestError:

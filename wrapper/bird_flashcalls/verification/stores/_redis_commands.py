@@ -284,10 +284,10 @@ class RedisCommands:
         reply = yield from self._eval("check", [key], [given, packed_claim])
         if isinstance(reply, int):  # the most frequent answer, and the one an attacker sends
             return CheckOutcome("wrong", reply)
+        if _text(reply[0]) == "code_length":  # only a typed code ("c" and its digits)
+            raise wrong_code_length(given[1:], int(reply[1]))
         status, left = cast("CheckStatus", _text(reply[0])), int(reply[1])
         if len(reply) == 2:
-            if status == "code_length":  # type: ignore[comparison-overlap]
-                raise wrong_code_length(value, left)
             return CheckOutcome(status, left)
         yield from self._due_at_lease_end(challenge_id, claim)
         result = _result(reply[2])

@@ -3,8 +3,8 @@
 Every operation that writes is one ``BEGIN IMMEDIATE`` transaction: it takes the database's
 write lock before reading what it will change, so two processes cannot both decide. A wrong
 answer that leaves attempts is one ``UPDATE`` that applies only if the attempt count it read is
-still the record's. Every
-failure of SQLite or of the file system below it is raised as ``StoreError``.
+still the record's. Every failure of SQLite or of the file system below it is raised as
+``StoreError``.
 """
 
 from __future__ import annotations
