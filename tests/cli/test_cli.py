@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -117,36 +116,7 @@ def test_verify_reports_verified_exit_0_or_wrong_cli_exit_3(
     assert report.items() <= json.loads(bad_json.stdout).items()
 
 
-def test_the_access_key_can_come_from_a_file(cli: Cli, fake: FakeBird, tmp_path: Path) -> None:
-    key_file = tmp_path / "bird-key"
-    key_file.write_text(fake.access_key + "\n")
-    env = cli.settings(without="BIRD_ACCESS_KEY")
-
-    result = cli("create", "--to", TO, "--access-key-file", str(key_file), env=env)
-
-    assert result.returncode == 0, result.stderr
-    assert len(fake.calls) == 1
-
-
 # API and network errors: exit 1, with what Bird said on stderr.
-
-
-def test_a_bird_error_shows_code_message_and_request_id_as_text_or_json(
-    cli: Cli, fake: FakeBird
-) -> None:
-    text = cli("end", str(uuid4()), "--result", "verified")
-    text_request_id = fake.requests[-1].request_id
-    as_json = cli("--json", "end", str(uuid4()), "--result", "verified")
-
-    assert (text.returncode, as_json.returncode) == (1, 1)
-    assert text.stdout == as_json.stdout == ""
-    for shown in ("404", "code: NotFound", "does not exist", f"request id: {text_request_id}"):
-        assert shown in text.stderr
-    error = json.loads(as_json.stderr)["error"]
-    assert error["type"] == "NotFoundError"
-    assert (error["status"], error["code"]) == (404, "NotFound")
-    assert error["requestId"] == fake.requests[-1].request_id
-    assert "does not exist" in error["message"]
 
 
 class _RefusingBird(FakeBird):
@@ -159,7 +129,7 @@ class _RefusingBird(FakeBird):
         return FakeResponse(422, headers, json.dumps(payload).encode())
 
 
-def test_a_422_shows_its_details(
+def test_a_bird_error_shows_code_message_details_and_request_id_as_text_or_json(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake = _RefusingBird()
@@ -168,8 +138,10 @@ def test_a_422_shows_its_details(
         result = refusing_cli("create", "--to", TO)
         as_json = refusing_cli("create", "--to", TO, "--json")
 
-    assert result.returncode == 1
+    assert (result.returncode, as_json.returncode) == (1, 1)
+    assert result.stdout == as_json.stdout == ""
     for shown in (
+        "422",
         "code: InvalidPayload",
         "Fields are malformed",
         "details: .to: number is not reachable",
@@ -177,7 +149,15 @@ def test_a_422_shows_its_details(
         "request id: req-422",
     ):
         assert shown in result.stderr
-    assert json.loads(as_json.stderr)["error"]["details"]["ringTimeout"] == ["too short"]
+    error = json.loads(as_json.stderr)["error"]
+    assert error["type"] == "UnprocessableEntityError"
+    assert (error["status"], error["code"], error["requestId"]) == (
+        422,
+        "InvalidPayload",
+        "req-422",
+    )
+    assert "Fields are malformed" in error["message"]
+    assert error["details"]["ringTimeout"] == ["too short"]
 
 
 def test_a_wrong_access_key_is_exit_1_and_neither_key_is_printed(cli: Cli) -> None:
