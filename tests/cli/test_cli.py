@@ -171,7 +171,7 @@ def test_a_wrong_access_key_is_exit_1_and_neither_key_is_printed(cli: Cli) -> No
 
 
 def test_a_server_error_after_retries_is_exit_1(cli: Cli, fake: FakeBird) -> None:
-    fake.fail_next(status=503, times=2)
+    fake.fail_next(status=503, times=2, retry_after=0)  # retried at once
 
     result = cli("create", "--to", TO, "--max-retries", "1")
 
