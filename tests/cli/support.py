@@ -1,5 +1,4 @@
-"""Running the bird-flashcalls command in process (``main(argv)``) or, where the process
-boundary matters, as ``python -m bird_flashcalls`` in a subprocess."""
+"""Running bird-flashcalls in process (``main(argv)``) or as ``python -m bird_flashcalls``."""
 
 from __future__ import annotations
 
@@ -98,8 +97,7 @@ class Outcome:
 
 
 class Cli:
-    """Calls ``main(argv)`` with the fake's settings as the only BIRD_* environment; checks the
-    output of every run for the access key, which must never appear."""
+    """``main(argv)`` with only the fake's BIRD_* settings; the key must never be printed."""
 
     def __init__(
         self,

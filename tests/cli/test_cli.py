@@ -1,8 +1,4 @@
-"""The bird-flashcalls command against FakeBird on loopback, called in process as ``main(argv)``.
-
-What needs a process of its own (serve, signals, the entry point's exit status) is in
-test_cli_process.py.
-"""
+"""The bird-flashcalls command against a served FakeBird, called in process as ``main(argv)``."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""``fake calls|requests|reset|fail|clear-faults`` against a served FakeBird, and the caller-pool
-flags of ``serve``."""
+"""``fake calls|requests|reset|fail|clear-faults``, and the caller-pool flags of ``serve``."""
 
 from __future__ import annotations
 

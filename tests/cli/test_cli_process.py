@@ -1,7 +1,4 @@
-"""The bird-flashcalls command in a process of its own, where that is what is tested: the exit
-status of the real entry point, tracebacks that must not appear, ``serve`` under signals and in
-the background. Each waits on a sign of readiness (a line printed, a port closed), never a sleep.
-"""
+"""The command in a process of its own: the entry point's exit status, ``serve`` and signals."""
 
 from __future__ import annotations
 

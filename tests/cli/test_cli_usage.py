@@ -1,5 +1,4 @@
-"""The bird-flashcalls command's usage: what it refuses (exit 2, one line naming the flag or the
-setting, nothing sent), and its help and version."""
+"""What the command refuses (exit 2, one line, nothing sent), and its help and version."""
 
 from __future__ import annotations
 

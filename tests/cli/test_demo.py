@@ -65,8 +65,7 @@ class _HandsetSeesAnotherNumber(FakeBird):
 
 
 def failing_bird(**fault: float) -> Callable[[], FakeBird]:
-    """A FakeBird whose first answer is ``fault`` (a 503 or a 5 s delay, which a default client
-    gets past)."""
+    """A FakeBird whose first answer is ``fault``."""
 
     def make() -> FakeBird:
         fake = FakeBird()

@@ -1,5 +1,4 @@
-"""The FakeBird tests' shared parts: the merged spec as validators, FakeBird's paths and headers,
-requests to its core, and running pytest the way a user's project does."""
+"""The FakeBird tests' shared parts: the spec as validators, paths, requests, a user's pytest."""
 
 from __future__ import annotations
 
@@ -38,8 +37,7 @@ class Spec:
         self._registry: Registry[Any] = Registry().with_resource(SPEC_URI, resource)
 
     def check_response(self, template: str, status: int, body: Any) -> None:
-        """Validate a response body against the schema the spec documents for that status; an
-        undocumented status (401, 405, an injected 5xx) must still be Bird's RequestError."""
+        """``body`` fits the schema for ``status``; an undocumented status's is a RequestError."""
         pointer = "/components/schemas/RequestError"
         response = self.document["paths"][template]["post"]["responses"].get(str(status))
         if response is not None:
@@ -66,8 +64,7 @@ NUMBER_FIELDS = {
 
 
 def spec_document() -> dict[str, Any]:
-    """The merged spec with ``pattern: E164_PATTERN`` on every number field (no change where
-    it is)."""
+    """The merged spec with ``pattern: E164_PATTERN`` on every number field."""
     document: dict[str, Any] = json.loads(SPEC_PATH.read_text(encoding="utf-8"))
     schemas = document["components"]["schemas"]
     for schema, fields in NUMBER_FIELDS.items():
@@ -93,8 +90,7 @@ def respond(
     call_id: object = "",
     headers: dict[str, str] | None = None,
 ) -> FakeResponse:
-    """FakeBird's answer, from the core, to a POST of ``body`` (bytes as they are, anything else
-    as JSON) to one of its operations; with the client's headers unless ``headers`` are given."""
+    """The core's answer to a POST of ``body`` (bytes as they are, else JSON) to ``operation``."""
     path = paths(fake)[operation].format(call_id=call_id)
     content = body if isinstance(body, bytes) else json.dumps(body).encode()
     return fake.respond("POST", path, json_headers(fake) if headers is None else headers, content)

@@ -1,5 +1,4 @@
-"""FakeBird's answer to each operation and each kind of bad request, asked of its core
-(``FakeBird.respond``), which the in-process transport and the HTTP server both call."""
+"""FakeBird's core (``FakeBird.respond``): its answer to each operation and each bad request."""
 
 from __future__ import annotations
 

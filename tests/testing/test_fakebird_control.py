@@ -1,5 +1,4 @@
-"""FakeBird's control API under /_fakebird/: each endpoint, each refusal (which changes nothing),
-and FakeBirdControl, its client, against a served FakeBird."""
+"""FakeBird's control API under /_fakebird/, and FakeBirdControl against a served FakeBird."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""FakeBird's HTTP server: it sends exactly what the core answers, reads what HTTP allows, answers
-what it cannot read in Bird's shape, and stops cleanly."""
+"""FakeBird's HTTP server: the core's answers byte for byte, HTTP's edges, a clean stop."""
 
 from __future__ import annotations
 

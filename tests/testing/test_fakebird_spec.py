@@ -1,5 +1,4 @@
-"""Every answer body of FakeBird, injected faults included, fits the merged spec's schema for its
-operation and status (what it accepts: test_fakebird_schemathesis.py)."""
+"""Every answer body of FakeBird, injected faults included, fits the merged spec."""
 
 from __future__ import annotations
 

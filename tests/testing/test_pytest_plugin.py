@@ -1,5 +1,4 @@
-"""The installed package gives every pytest run a ``fake_bird`` fixture: a fresh FakeBird per test;
-the README's examples for testing with it run, as written, in a user's pytest."""
+"""The ``fake_bird`` fixture in a user's pytest, and the README's examples that use it."""
 
 from __future__ import annotations
 
