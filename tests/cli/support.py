@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -89,13 +88,6 @@ def free_port() -> int:
     return port
 
 
-@dataclass(frozen=True)
-class Outcome:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
 class Cli:
     """``main(argv)`` with only the fake's BIRD_* settings; the key must never be printed."""
 
@@ -123,7 +115,7 @@ class Cli:
 
     def __call__(
         self, *arguments: str, env: Mapping[str, str] | None = None, secrets: tuple[str, ...] = ()
-    ) -> Outcome:
+    ) -> subprocess.CompletedProcess[str]:
         for name in os.environ:
             if name.startswith("BIRD_"):
                 self._monkeypatch.delenv(name)
@@ -135,7 +127,7 @@ class Cli:
         for secret in (self.fake.access_key, *secrets):
             assert secret not in captured.out, "the access key was printed on stdout"
             assert secret not in captured.err, "the access key was printed on stderr"
-        return Outcome(code, captured.out, captured.err)
+        return subprocess.CompletedProcess(arguments, code, captured.out, captured.err)
 
     def create(self, *arguments: str) -> dict[str, Any]:
         """``create --to TO ARGUMENTS --json``, which must succeed: the call as printed."""
