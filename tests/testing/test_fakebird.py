@@ -371,6 +371,7 @@ def test_every_answer_carries_a_distinct_request_id_that_the_record_keeps(fake: 
     ]
     statuses = [reply.status for reply in replies]
     assert statuses == [503, 202, 422, 400, 401, 404, 405]
+    assert "GET" in replies[-1].json()["message"]
     ids = [reply.headers["Messagebird-Request-Id"] for reply in replies]
     assert len(set(ids)) == len(ids)
     assert [request.request_id for request in fake.requests] == ids
