@@ -154,14 +154,6 @@ def test_fail_randomly_is_repeatable_with_a_seed_and_can_be_stopped() -> None:
     assert respond(fake, "create", {"to": TO}).status == 202
 
 
-def test_random_faults_can_be_limited_to_operations_and_a_count(fake: FakeBird) -> None:
-    fake.fail_randomly(rate=1.0, status=502, operations=["end", "hangup"], count=2)
-    call_id = respond(fake, "create", {"to": TO}).json()["id"]
-    ends = [respond(fake, "end", {"result": "verified"}, call_id).status for _ in range(3)]
-    assert ends == [502, 502, 202]
-    assert [report["result"] for report in fake.calls[call_id]["reports"]] == ["verified"]
-
-
 @pytest.mark.parametrize(
     ("method", "arguments", "message"),
     [
