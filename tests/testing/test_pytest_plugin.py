@@ -6,7 +6,12 @@ import re
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from .support import ROOT, run_pytest
+
+# Listing the fixture and turning it off need no process of their own: pytester runs pytest here.
+pytest_plugins = ["pytester"]
 
 USER_TESTS = """
 import sys
@@ -52,17 +57,17 @@ def test_the_fixture_is_fresh_for_each_test_and_the_readme_examples_pass(tmp_pat
     assert "6 passed" in result.stdout
 
 
-def test_the_fixture_is_listed_with_its_description(tmp_path: Path) -> None:
-    result = run_pytest(tmp_path, "--fixtures")
-    assert result.returncode in (0, 5), result.stdout + result.stderr
-    assert "fake_bird" in result.stdout
-    assert "A fresh FakeBird for each test" in result.stdout
+def test_the_fixture_is_listed_with_its_description(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_inprocess("--fixtures")
+    assert result.ret == 0
+    assert "fake_bird" in result.stdout.str()
+    assert "A fresh FakeBird for each test" in result.stdout.str()
 
 
-def test_the_plugin_can_be_turned_off(tmp_path: Path) -> None:
-    (tmp_path / "test_user_code.py").write_text("def test_x(fake_bird):\n    pass\n")
+def test_the_plugin_can_be_turned_off(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_x(fake_bird):\n    pass\n")
 
-    result = run_pytest(tmp_path, "-p", "no:bird_flashcalls")
+    result = pytester.runpytest_inprocess("-p", "no:bird_flashcalls")
 
-    assert result.returncode == 1
-    assert "fixture 'fake_bird' not found" in result.stdout
+    assert result.ret == 1
+    assert "fixture 'fake_bird' not found" in result.stdout.str()
