@@ -324,12 +324,6 @@ def test_hangup_ends_the_most_recent_call_with_that_from_and_to(
     assert "result" not in calls[other["id"]]
 
 
-def test_hangup_without_a_matching_call_is_404(fake: FakeBird) -> None:
-    respond(fake, "create", {"to": TO, "from": OTHER})
-    reply = respond(fake, "hangup", {"from": OTHER, "to": "+31600000000", "result": "canceled"})
-    assert (reply.status, reply.json()["code"]) == (404, "NotFound")
-
-
 def hangup_answers(fake: FakeBird) -> list[frozenset[str]]:
     """The keys of each answer to 30 hangups; each call ends as asked."""
     shapes = []
