@@ -1,9 +1,5 @@
-"""Per-call cost in process: the client against raw httpx on the same MockTransport.
-
-For create and end, sync and async: FlashCalls / AsyncFlashCalls, a raw httpx post + .json(),
-and the generated operation alone (sync_detailed / asyncio_detailed) for reference; process
-CPU time, the sides taking turns, the best round.
-"""
+"""Per-call CPU time of create and end, sync and async, on one MockTransport: the client, a raw
+httpx post + .json(), and the generated operation alone (*_detailed) for reference."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""Import cost: whole-process wall time of `import bird_flashcalls` against `import httpx, attrs`.
-
-Each run is a fresh interpreter (the venv's python), timed from spawn to exit, the commands
-taking turns.
-"""
+"""Import cost: a fresh interpreter's time from spawn to exit, `import bird_flashcalls` against
+`import httpx, attrs` (and `pass`), the commands taking turns."""
 
 from __future__ import annotations
 
@@ -21,6 +18,7 @@ COMMANDS = {"bird": "import bird_flashcalls", "floor": "import httpx, attrs", "b
 MUST_NOT_LOAD = ("bird_flashcalls.cli", "bird_flashcalls.testing", "bird_flashcalls.__main__")
 MUST_NOT_LOAD += ("argparse", "http.server", "socketserver")
 MAX_RATIO = 1.15
+LISTING_MODULES = {"json", "json.decoder", "json.scanner", "json.encoder"}  # loaded to list them
 ENV = clean_env()
 
 
@@ -39,8 +37,7 @@ def time_process(code: str) -> tuple[float, float]:
 
 
 def imported(code: str) -> tuple[set[str], dict[str, int]]:
-    """The modules loaded after ``code``, and the self time in microseconds of each it imports
-    (-X importtime)."""
+    """The modules loaded after ``code``, and the self time (us, -X importtime) of each."""
     listing = f"{code}\nimport sys, json\nprint(json.dumps(sorted(sys.modules)))"
     command = [sys.executable, "-X", "importtime", "-c", listing]
     finished = subprocess.run(command, check=True, env=ENV, capture_output=True, text=True)
@@ -49,13 +46,7 @@ def imported(code: str) -> tuple[set[str], dict[str, int]]:
         if line.startswith("import time:") and "self [us]" not in line:
             self_us, _, name = line.removeprefix("import time:").split("|")
             times[name.strip()] = int(self_us)
-    modules = set(json.loads(finished.stdout)) - {
-        "json",
-        "json.decoder",
-        "json.scanner",
-        "json.encoder",
-    }
-    return modules, times
+    return set(json.loads(finished.stdout)) - LISTING_MODULES, times
 
 
 def run(quick: bool) -> Iterator[Result]:

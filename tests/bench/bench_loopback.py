@@ -1,8 +1,5 @@
-"""Throughput over loopback: AsyncFlashCalls against raw httpx.AsyncClient, 64 creates in flight.
-
-Both talk to one loopback_server.py process, each with its own pool and the client's default
-limits; the server counts the connections each side opens (by User-Agent): the pool is reused.
-"""
+"""Throughput over loopback: AsyncFlashCalls against raw httpx.AsyncClient (same limits), 64
+creates in flight, to one loopback_server.py process that counts each side's connections."""
 
 from __future__ import annotations
 

@@ -1,7 +1,5 @@
-"""Memory: peak RSS of a fresh process (memory_probe.py) that makes N creates, client against
-raw httpx, the sides taking turns; then one run each under tracemalloc: the Python heap does not
-grow between the first and the second half of the calls.
-"""
+"""Memory: peak RSS of a fresh process (memory_probe.py) making N creates, client against raw
+httpx, taking turns; then one run each under tracemalloc: no heap growth in the second half."""
 
 from __future__ import annotations
 

@@ -1,14 +1,7 @@
-"""What a store adds over the one primitive it cannot do without, per operation.
-
-``check`` with a wrong answer (no report, so no Bird call) and ``start`` (one create through
-``httpx.MockTransport``) on a sync Verifier, wall time per call, against the bare primitive of
-each store in the same run, the sides taking turns:
-
-- RedisStore: one EVALSHA of a script that does nothing (a redis-server started for the run);
-- SQLiteStore: one ``BEGIN IMMEDIATE`` / ``UPDATE`` of one row / ``COMMIT`` on a WAL database.
-
-The "raw httpx" column holds the primitive here.
-"""
+"""What a store adds over the one primitive it cannot do without: a wrong ``check`` (no report,
+no Bird call) and a ``start`` (one create on MockTransport) of a sync Verifier against one EVALSHA
+of a no-op script (RedisStore, its own redis-server) or one BEGIN IMMEDIATE / UPDATE / COMMIT of a
+row (SQLiteStore, WAL), wall time per call; the "raw httpx" column holds the primitive here."""
 
 from __future__ import annotations
 

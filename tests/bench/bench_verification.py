@@ -1,13 +1,7 @@
-"""Verification sessions: what the flow costs over the bare client, and check throughput per store.
-
-1. ``start`` + ``check`` (Verifier, MemoryStore, limits on) against ``create`` + ``verify`` on the
-   same FlashCalls and ``httpx.MockTransport``: both sides make one create and one end per
-   round trip. Process CPU time per pair, best round, the sides taking turns.
-2. ``check`` throughput at 64 concurrent (AsyncVerifier, asyncio tasks) with SQLiteStore and
-   RedisStore (a redis-server started for the run), each against MemoryStore in the same run;
-   p50 and p99 latency of one check. Bird answers through MockTransport, so the figures are the
-   store's and the client's own cost.
-"""
+"""Verification: ``start`` + ``check`` (Verifier, MemoryStore) against ``create`` + ``verify`` on
+one MockTransport, CPU time per pair (one create and one end each); ``check`` throughput and p50/p99
+latency at 64 concurrent (AsyncVerifier) with SQLiteStore and RedisStore, each against MemoryStore
+in the same run: Bird answers through MockTransport, so these are the store's and client's cost."""
 
 from __future__ import annotations
 

@@ -1,7 +1,5 @@
-"""What every benchmark shares: the fixed request and response, timing loops, statistics, rows
-and the command line. No httpx or bird_flashcalls import at module level: the memory probe and
-the loopback server import it and must load only what their side needs.
-"""
+"""What every benchmark shares; no httpx or bird_flashcalls import at module level: the memory
+probe and the loopback server load only what their side needs."""
 
 from __future__ import annotations
 
@@ -213,8 +211,7 @@ def main(
     profile: Callable[[bool], Iterable[str]] | None = None,
     output: Path | None = None,
 ) -> None:
-    """Run the benchmarks, each row printed as it is measured, then the table (also written to
-    --output when there is one); exit 1 when a target is missed."""
+    """Each row printed as it is measured, then the table (to --output too); exit 1 on a miss."""
     import argparse
 
     parser = argparse.ArgumentParser(description=description.splitlines()[0])
@@ -262,8 +259,7 @@ def clean_env() -> dict[str, str]:
 
 
 def compile_packages() -> None:
-    """Write both packages' bytecode, as pip does on install: measured processes read it, even
-    under PYTHONDONTWRITEBYTECODE, instead of compiling the source on every start."""
+    """Both packages' bytecode, as pip writes it: measured processes read it, not the source."""
     import compileall
 
     import bird_flashcalls
@@ -296,8 +292,8 @@ def machine_lines() -> list[str]:
 def profile_excess(
     title: str, ours: Callable[[int], object], raw: Callable[[int], object], calls: int, top: int
 ) -> Iterator[str]:
-    """Markdown: the functions whose own time grows most from ``raw`` to ``ours`` under cProfile
-    (which inflates every figure: read the shares, not the microseconds)."""
+    """Markdown: the functions whose own time grows most from ``raw`` to ``ours`` (cProfile
+    inflates every figure: read the shares, not the microseconds)."""
     import cProfile
     import pstats
 

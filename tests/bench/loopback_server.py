@@ -1,9 +1,6 @@
-"""A minimal asyncio HTTP/1.1 keep-alive server that answers every request with Bird's 202.
-
-Run as its own process (no event loop or GIL shared with the client measured): it prints
-`listening <port>`, then answers each `stats` line on stdin with a JSON line of the connections
-accepted per first User-Agent product token. It exits when stdin closes.
-"""
+"""An asyncio HTTP/1.1 keep-alive server answering Bird's 202, in its own process: it prints
+`listening <port>`, answers each `stats` line on stdin with a JSON line of the connections accepted
+per User-Agent product, and exits when stdin closes."""
 
 from __future__ import annotations
 

@@ -1,10 +1,6 @@
-"""One measured process for bench_memory.py: import one side, make N creates on MockTransport.
-
-    python memory_probe.py {client|raw} CALLS [--tracemalloc]
-
-Prints one JSON line: the peak RSS at the end, RSS after each half of the calls and, with
---tracemalloc, the traced Python heap at the same points. Only the side asked for is imported.
-"""
+"""`memory_probe.py {client|raw} CALLS [--tracemalloc]`: imports that side alone, makes CALLS
+creates on MockTransport and prints one JSON line: the peak RSS, RSS after each half of the calls
+and, with --tracemalloc, the traced Python heap at the same points."""
 
 from __future__ import annotations
 

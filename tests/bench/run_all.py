@@ -8,22 +8,14 @@ tests/bench/results.md (--output); exits 1 when a target is missed. --quick is a
 
 from __future__ import annotations
 
-import bench_calls
-import bench_import
-import bench_loopback
-import bench_memory
-import bench_stores
-import bench_verification
+import importlib
+
 from benchlib import BENCH_DIR, main
 
-BENCHMARKS = {
-    "import": bench_import.run,
-    "calls": bench_calls.run,
-    "loopback": bench_loopback.run,
-    "memory": bench_memory.run,
-    "verification": bench_verification.run,
-    "stores": bench_stores.run,
-}
+# bench_<name>.py, in the order they run and print.
+NAMES = ("import", "calls", "loopback", "memory", "verification", "stores")
+MODULES = {name: importlib.import_module(f"bench_{name}") for name in NAMES}
 
 if __name__ == "__main__":
-    main(BENCHMARKS, __doc__, profile=bench_calls.profile, output=BENCH_DIR / "results.md")
+    benchmarks = {name: module.run for name, module in MODULES.items()}
+    main(benchmarks, __doc__, profile=MODULES["calls"].profile, output=BENCH_DIR / "results.md")

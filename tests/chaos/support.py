@@ -1,13 +1,14 @@
 """What the chaos experiments share: the load run while a fault lasts (start, answer rightly
 seven times in ten, now and then ``expire_due()``; one caller number, so every answer is known;
-one ledger file per worker, a line at a time), the sweep after it, and the tally from FakeBird.
-"""
+one ledger file per worker, a line at a time), its worker processes, the sweep and the tally."""
 
 from __future__ import annotations
 
 import collections
 import itertools
 import random
+import resource
+import signal
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -16,7 +17,14 @@ from typing import Any
 import attrs
 from bird_flashcalls import BirdError, FlashCalls
 from bird_flashcalls.testing import FakeBird
-from bird_flashcalls.verification import StoreError, VerificationEvent, VerificationStore, Verifier
+from bird_flashcalls.verification import (
+    RedisStore,
+    SQLiteStore,
+    StoreError,
+    VerificationEvent,
+    VerificationStore,
+    Verifier,
+)
 
 CALLER = "+3197010260002"  # FakeBird(caller_numbers=[CALLER]): the right answer, always
 WRONG = "+3197010269999"
@@ -71,6 +79,34 @@ def run_load(verifier: Verifier, worker: int, ledger: Path, stop: Path) -> None:
                     verifier.expire_due()
             except BirdError as error:
                 lines.write(f"error {kind_of(error)}\n")
+
+
+def open_store(location: tuple[str, Any]) -> VerificationStore:
+    kind, where = location
+    if kind == "sqlite":
+        return SQLiteStore(where)
+    import redis
+
+    return RedisStore(redis.Redis.from_url(where, socket_timeout=10), prefix="chaos")
+
+
+def load_process(
+    location: tuple[str, Any],
+    bird: dict[str, str],
+    worker: int,
+    ledger: Path,
+    stop: Path,
+    file_size_limit: int | None = None,
+    caller_known: bool = False,
+) -> None:
+    """A worker process: the load until ``stop`` exists; ``file_size_limit``: a disk full for it
+    alone (RLIMIT_FSIZE); ``caller_known``: the verifier picks the caller number itself."""
+    if file_size_limit is not None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a failed write, not a dead process
+        resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
+    callers = {"caller_numbers": [CALLER]} if caller_known else {}
+    verifier = Verifier(bird_client(bird), open_store(location), **SETTINGS, **callers)
+    run_load(verifier, worker, ledger, stop)
 
 
 # What a StoreError's message says, as one word per kind of fault.

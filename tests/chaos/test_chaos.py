@@ -21,13 +21,14 @@ from bird_flashcalls.testing import FakeBird
 from bird_flashcalls.verification import RedisStore, SQLiteStore, Verifier
 from verification.redis_server import start_server, stop
 
-from . import workers
 from .support import (
     CALLER,
     PROGRESS_TIMEOUT,
     SETTINGS,
     bird_client,
     bird_settings,
+    load_process,
+    open_store,
     recorded,
     run_load,
     seen,
@@ -171,7 +172,7 @@ SPAWN = multiprocessing.get_context("spawn")
 def spawn(location: Any, bird: dict[str, str], worker: int, folder: Path, **more: Any):
     """A worker process with the load until ``folder / "stop"`` exists."""
     process = SPAWN.Process(
-        target=workers.load_process,
+        target=load_process,
         args=(location, bird, worker, folder / f"process-{worker}.log", folder / "stop"),
         kwargs=more,
     )
@@ -239,7 +240,7 @@ def test_workers_killed(
             process.kill()
             process.join()
             kills += 1
-        store = workers.open_store(location)
+        store = open_store(location)
         orphans = settle(bird_client(bird), store)
         store.close()
         if kind == "redis":

@@ -1,13 +1,12 @@
 """`make mutation`: mutmut over the decision modules, then tests/mutation/results.md.
 
-mutmut names a module after its file's path less a leading ``src.`` and puts ``mutants/src``
-first on sys.path, so it runs in build/mutation/, where ``src`` links to ``wrapper/``
-(configuration: pyproject.toml's ``[tool.mutmut]``, copied there). A surviving mutant is
-wording (it only changes a prose string literal: two words or more, no %-placeholder, no SQL),
-equivalent (listed in equivalent.txt, or only changing the case of SQL text) or survived, a gap
-in the tests. A module's score is killed / (mutants - wording - equivalent); exit status 1 when
-one is under 90% or all together under 95%. ``--report`` sorts the last run's results again.
-"""
+mutmut names a module after its path less a leading ``src.`` and puts ``mutants/src`` first on
+sys.path: it runs in build/mutation/, where ``src`` links to ``wrapper/`` (pyproject.toml's
+``[tool.mutmut]`` copied there). A surviving mutant is wording (it only changes a prose string
+literal: two words or more, no %-placeholder, no SQL), equivalent (in equivalent.txt, or only
+changing the case of SQL text) or survived, a gap in the tests. A module's score is killed /
+(mutants - wording - equivalent); exit status 1 when one is under 90% or all together under 95%.
+``--report`` sorts the last run's results again."""
 
 from __future__ import annotations
 
