@@ -70,7 +70,7 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def start_server(
-    directory: Path, *options: str, port: int | None = None, start_timeout: float = 20.0
+    directory: Path, *options: str, port: int | None = None
 ) -> tuple[subprocess.Popen[bytes], int]:
     """redis-server on 127.0.0.1 (``port`` or a free one) answering PING, files in ``directory``."""
     executable = redis_server_or_skip()
@@ -94,7 +94,7 @@ def start_server(
             stdout=subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
         )  # fmt: skip
-        deadline = time.monotonic() + start_timeout
+        deadline = time.monotonic() + 20.0
         try:
             while time.monotonic() < deadline and not _answers_ping(chosen):
                 try:
@@ -114,9 +114,9 @@ def start_server(
 
 
 @contextlib.contextmanager
-def running_redis(directory: Path, *options: str) -> Iterator[str]:
+def running_redis(directory: Path) -> Iterator[str]:
     """redis-server on a free loopback port, its files in ``directory``; yields its URL."""
-    process, port = start_server(directory, *options)
+    process, port = start_server(directory)
     try:
         yield f"redis://127.0.0.1:{port}/0"
     finally:
@@ -124,13 +124,13 @@ def running_redis(directory: Path, *options: str) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def running_cluster(directory: Path, masters: int = 3) -> Iterator[list[int]]:
-    """A Redis Cluster of ``masters`` primaries (no replicas), every slot assigned; yields ports."""
+def running_cluster(directory: Path) -> Iterator[list[int]]:
+    """A Redis Cluster of 3 primaries (no replicas), every slot assigned; yields their ports."""
     cli = redis_cli_or_skip()
     processes: list[subprocess.Popen[bytes]] = []
     ports: list[int] = []
     try:
-        for _ in range(masters):
+        for _ in range(3):
             bus = _free_port()  # the cluster bus port, given explicitly: port + 10000 may be taken
             process, port = start_server(
                 directory,
