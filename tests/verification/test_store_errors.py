@@ -13,9 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from bird_flashcalls import BirdError, ConfigurationError, FlashCalls
+from bird_flashcalls import BirdError, ConfigurationError
 from bird_flashcalls.testing import FakeBird
 from bird_flashcalls.verification import (
     AsyncVerifier,
@@ -118,32 +117,26 @@ def locked(path: Path) -> Iterator[None]:
 
 @pytest.mark.parametrize("bird_takes_the_cancel", [True, False], ids=["canceled", "cancel-lost"])
 def test_a_start_failing_after_bird_placed_the_call_says_so_and_reports_canceled(
-    tmp_path: Path, fake_bird: FakeBird, bird_takes_the_cancel: bool
+    tmp_path: Path,
+    fake_bird: FakeBird,
+    monkeypatch: pytest.MonkeyPatch,
+    bird_takes_the_cancel: bool,
 ) -> None:
     path = tmp_path / "v.db"
     store = SQLiteStore(path, busy_timeout=0.05)
-    lock = contextlib.ExitStack()
+    client = fake_bird.client(max_retries=0)
+    create, lock = client.create, contextlib.ExitStack()
 
-    def after_create(response: httpx.Response) -> None:
-        # Bird has placed the call; now the store stays locked until start() is over.
-        if response.request.method == "POST" and response.request.url.path.endswith("/flashcalls"):
-            lock.enter_context(locked(path))
-            if not bird_takes_the_cancel:
-                fake_bird.fail_next(status=503)
+    def create_then_lock(*args: Any, **kwargs: Any) -> Any:
+        call = create(*args, **kwargs)  # Bird has placed the call; now the store stays locked
+        lock.enter_context(locked(path))
+        if not bird_takes_the_cancel:
+            fake_bird.fail_next(status=503)
+        return call
 
-    with fake_bird.serve() as base_url:
-        http = httpx.Client(event_hooks={"response": [after_create]})
-        flash_calls = FlashCalls(
-            access_key=fake_bird.access_key,
-            workspace_id=fake_bird.workspace_id,
-            channel_id=fake_bird.channel_id,
-            base_url=base_url,
-            max_retries=0,
-            http_client=http,
-        )
-        with lock, pytest.raises(StoreError) as raised:
-            Verifier(flash_calls, store).start(PHONE, client_key=None)
-        http.close()
+    monkeypatch.setattr(client, "create", create_then_lock)
+    with lock, pytest.raises(StoreError) as raised:
+        Verifier(client, store).start(PHONE, client_key=None)
     store.close()
 
     error = raised.value
