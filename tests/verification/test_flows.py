@@ -127,30 +127,6 @@ def test_arguments_are_checked_before_the_store_or_bird_is_asked(fake_bird: Fake
     assert state is not None and state.attempts_left == 3
 
 
-@pytest.mark.parametrize(
-    ("settings", "client_key", "limit", "explains"),
-    [
-        ({"resend_cooldown": 0.4}, None, "resend_cooldown", "started moments ago"),
-        ({"per_number_limit": (1, 0.4)}, None, "per_number_limit", "to this phone number"),
-        ({"per_client_limit": (1, 0.4)}, "10.0.0.1", "per_client_limit", "by this client"),
-    ],
-)
-async def test_a_refused_start_says_which_limit_and_when_to_try_again(
-    env: Env, settings, client_key, limit, explains
-) -> None:
-    verifier = env.verifier(**{"resend_cooldown": 0, **settings})
-    await verifier.start(PHONE, client_key=client_key)
-    phone = PHONE if limit != "per_client_limit" else OTHER_PHONE
-
-    with pytest.raises(VerificationRateLimited) as caught:
-        await verifier.start(phone, client_key=client_key)
-
-    assert (caught.value.limit, caught.value.retry_after) == (limit, pytest.approx(0.4))
-    # Whole seconds, rounded up, and never "0 s".
-    assert str(caught.value).endswith(f"({limit}): try again in 1 s")
-    assert explains in str(caught.value)
-
-
 async def test_events_follow_the_flow_and_a_failed_report_holds_up_the_rest(env: Env) -> None:
     events: list[VerificationEvent] = []
     verifier = env.verifier(on_event=events.append, per_number_limit=(1, 60), ttl=10)

@@ -207,7 +207,7 @@ async def test_per_number_limit_refuses_before_any_call_in_a_sliding_window(env:
 
     assert isinstance(refused.value, BirdError)
     assert (refused.value.limit, refused.value.retry_after) == ("per_number_limit", approx(300))
-    assert "try again in 300 s" in str(refused.value)
+    assert "calls to this phone number (per_number_limit): try again in 300 s" in str(refused.value)
     assert PHONE not in str(refused.value) and "12345678" not in str(refused.value)
     assert len(env.fake.calls) == creates
     await verifier.start(OTHER_PHONE, client_key=None)  # another number is not limited
@@ -215,6 +215,7 @@ async def test_per_number_limit_refuses_before_any_call_in_a_sliding_window(env:
     with pytest.raises(VerificationRateLimited) as refused:
         await verifier.start(PHONE, client_key=None)
     assert refused.value.retry_after == pytest.approx(0.5)
+    assert str(refused.value).endswith("(per_number_limit): try again in 1 s")  # never "0 s"
     env.clock.advance(0.5)  # exactly one window after the first start
     await verifier.start(PHONE, client_key=None)
 
@@ -226,6 +227,7 @@ async def test_the_resend_cooldown_spaces_starts_and_the_longest_wait_is_given(e
     with pytest.raises(VerificationRateLimited) as refused:
         await verifier.start(PHONE, client_key=None)
     assert (refused.value.limit, refused.value.retry_after) == ("resend_cooldown", approx(20))
+    assert str(refused.value).endswith("started moments ago (resend_cooldown): try again in 20 s")
     env.clock.advance(20)
     await verifier.start(PHONE, client_key=None)
 
@@ -247,6 +249,7 @@ async def test_per_client_limit_counts_by_client_key_and_refusals_use_up_no_limi
         await verifier.start("+31612345673", client_key="203.0.113.7")
 
     assert (refused.value.limit, refused.value.retry_after) == ("per_client_limit", approx(3600))
+    assert str(refused.value).endswith("by this client (per_client_limit): try again in 3600 s")
     await verifier.start("+31612345673", client_key="198.51.100.1")
     # Without a key, only the number's limits apply.
     await verifier.start("+31612345674", client_key=None)
