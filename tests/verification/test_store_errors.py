@@ -196,28 +196,28 @@ def redis_config(url: str, **settings: str) -> Iterator[Any]:
                 admin.config_set(name, value)
 
 
+REDIS_ENVS = pytest.mark.parametrize(
+    "env", [("redis", "sync"), ("redis", "async")], ids=["redis-sync", "redis-async"], indirect=True
+)
+
+
 @pytest.mark.redis
 @pytest.mark.anyio
-@pytest.mark.parametrize("mode", ["sync", "async"])
-async def test_a_redis_that_evicts_keys_is_refused_unless_allowed(
-    tmp_path: Path, redis_url: str, mode: str
-) -> None:
-    stores = Stores("redis", tmp_path, redis_url)
-    env = Env(stores, mode, Clock())
+@REDIS_ENVS
+async def test_a_redis_that_evicts_keys_is_refused_unless_allowed(env: Env, redis_url: str) -> None:
     with redis_config(redis_url, **{"maxmemory-policy": "allkeys-lru"}):
-        if mode == "sync":
+        if env.mode == "sync":
             with pytest.raises(ConfigurationError, match="maxmemory-policy is allkeys-lru"):
-                stores.new()
+                env.new_store()
         else:
-            verifier = env.verifier(stores.new(for_async=True))
+            verifier = env.verifier(env.new_store())
             for _ in range(2):  # at every operation, until the server is fixed
                 with pytest.raises(ConfigurationError, match="noeviction"):
                     await verifier.start(PHONE, client_key=None)
-        client = stores.redis_client(for_async=mode == "async")
-        allowed = RedisStore(client, prefix=stores.prefix, allow_eviction=True)
-        stores._opened.append(allowed.client)
+        client = env.stores.redis_client(for_async=env.mode == "async")
+        allowed = RedisStore(client, prefix=env.stores.prefix, allow_eviction=True)
+        env.stores._opened.append(allowed.client)
         assert (await env.verifier(allowed).start(PHONE, client_key=None)).phone == PHONE
-    await env.aclose()
 
 
 @pytest.mark.redis
@@ -247,17 +247,14 @@ async def test_where_config_get_is_not_allowed_one_warning_is_logged(
 
 @pytest.mark.redis
 @pytest.mark.anyio
-@pytest.mark.parametrize("mode", ["sync", "async"])
+@REDIS_ENVS
 async def test_a_full_redis_raises_store_error_before_anything_rings(
-    tmp_path: Path, redis_url: str, mode: str
+    env: Env, redis_url: str
 ) -> None:
-    stores = Stores("redis", tmp_path, redis_url)
-    env = Env(stores, mode, Clock())
-    verifier = env.verifier(stores.new(for_async=mode == "async"))
+    verifier = env.verifier()
     await verifier.start("+31612345670", client_key=None)  # the salt, before memory runs out
     with redis_config(redis_url, maxmemory="1"), pytest.raises(StoreError) as raised:
         await verifier.start(PHONE, client_key=None)
-    await env.aclose()
     assert_store_error(raised.value, "RedisStore", "out of memory", Exception)
     # The start is kept before Bird is asked to ring: a store that cannot keep it stops it.
     assert raised.value.operation == "create" and not raised.value.call_placed
