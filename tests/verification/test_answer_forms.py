@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from bird_flashcalls import InvalidRequestError
-from bird_flashcalls.verification._answers import given_answer
+from bird_flashcalls.verification._answers import MAX_ANSWER_LENGTH, given_answer
 
 from .support import Env, end_requests, wrong
 
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.anyio
 def forms(cli: str) -> dict[str, str]:
     assert cli.startswith("+31"), cli  # FakeBird's caller numbers are Dutch
     return {
-        "e164": f"{cli[:3]} {cli[3:6]} {cli[6:]}",
+        "e164": f"{cli[:3]} {cli[3:6]} {cli[6:]}".ljust(MAX_ANSWER_LENGTH),  # the longest read
         "national": "0" + cli[3:],
         "international_prefix": "00" + cli[1:],
     }

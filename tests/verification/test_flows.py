@@ -15,7 +15,6 @@ from bird_flashcalls.verification import (
     VerificationRateLimited,
     Verifier,
 )
-from bird_flashcalls.verification._answers import MAX_ANSWER_LENGTH
 from bird_flashcalls.verification._delivery import DUE_BATCH
 
 from .support import (
@@ -52,29 +51,6 @@ async def test_the_public_dict_has_everything_but_the_call_id(env: Env) -> None:
     }
     assert str(challenge.call_id) not in str(public)
     assert env.fake.handset_cli(challenge.call_id) not in str(public)
-
-
-async def test_answers_are_read_as_the_client_reads_numbers_and_codes(env: Env) -> None:
-    verifier = env.verifier(resend_cooldown=0, per_number_limit=None, max_attempts=2)
-    spaced, international, short_code, not_a_number = [
-        await verifier.start(PHONE, client_key=None) for _ in range(4)
-    ]
-    seen = env.fake.handset_cli(spaced.call_id)
-    longest = f"{seen[:3]} {seen[3:6]} {seen[6:]}".ljust(MAX_ANSWER_LENGTH)  # the longest read
-
-    assert (await verifier.check(spaced.id, received_cli=longest)).verified
-    cli = "00" + env.fake.handset_cli(international.call_id)[1:]
-    assert (await verifier.check(international.id, received_cli=cli)).verified
-    five_digits = env.fake.handset_cli(short_code.call_id)[-5:]
-    with pytest.raises(InvalidRequestError, match="code has 5 digits"):
-        await verifier.check(short_code.id, code=five_digits)  # uses no attempt
-    assert (await verifier.state(short_code.id)).attempts_left == 2
-    assert (await verifier.check(short_code.id, code=right_code(env.fake, short_code))).verified
-    await verifier.check(not_a_number.id, received_cli="Unknown caller")
-    await verifier.check(not_a_number.id, received_cli="Unknown caller")
-
-    assert end_requests(env.fake, spaced.call_id) == [{"result": "verified", "receivedCli": seen}]
-    assert end_requests(env.fake, not_a_number.call_id) == [{"result": "wrong_cli"}]
 
 
 class CountingStore(MemoryStore):
