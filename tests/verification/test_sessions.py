@@ -84,15 +84,17 @@ async def test_a_report_bird_did_not_take_waits_for_flush_and_the_outcome_stands
     ]
 
 
-async def test_wrong_answers_count_down_and_the_last_one_locks_and_is_reported_once(
+async def test_wrong_answers_count_down_the_last_locks_and_state_reads_without_changing(
     env: Env,
 ) -> None:
-    verifier = env.verifier(max_attempts=2, resend_cooldown=0)
-    saved = await verifier.start(PHONE, client_key=None)
-    locked = await verifier.start(PHONE, client_key=None)
+    verifier = env.verifier(ttl=100, max_attempts=2, resend_cooldown=0)
+    saved, locked, waiting = [await verifier.start(PHONE, client_key=None) for _ in range(3)]
     code = right_code(env.fake, locked)
 
     assert await verifier.check(saved.id, received_cli=WRONG_CLI) == CheckResult("wrong", False, 1)
+    pending = await verifier.state(saved.id)
+    assert pending == ChallengeState(saved, "pending", 1, False)
+    assert await verifier.state(saved.id) == pending
     assert (await verifier.check(saved.id, code=right_code(env.fake, saved))).attempts_left == 1
     assert await verifier.check(locked.id, code=wrong(code)) == CheckResult("wrong", False, 1)
     assert await verifier.check(locked.id, received_cli=WRONG_CLI) == LOCKED
@@ -103,6 +105,17 @@ async def test_wrong_answers_count_down_and_the_last_one_locks_and_is_reported_o
     assert end_requests(env.fake, locked.call_id) == [
         {"result": "wrong_cli", "receivedCli": WRONG_CLI}
     ]
+    # Verified (and canceled) records go once reported; locked ones answer "locked" until an
+    # hour past their expiry.
+    assert await verifier.state(saved.id) is None
+    assert (await verifier.state(locked.id)).status == "locked"
+    env.clock.advance(100)
+    assert await verifier.state(waiting.id) == ChallengeState(waiting, "expired", 0, False)
+    assert env.reports(waiting.call_id) == []
+    env.clock.advance(3600)
+    await verifier.expire_due()
+    if env.kind not in REDIS_KINDS:  # Redis forgets by its own clock (PEXPIREAT): test_safety.py
+        assert await verifier.state(locked.id) is None
 
 
 async def test_an_answer_counts_until_the_expiry_and_then_the_timeout_is_reported_once(
@@ -123,51 +136,38 @@ async def test_an_answer_counts_until_the_expiry_and_then_the_timeout_is_reporte
     assert await verifier.state(late.id) == ChallengeState(late, "expired", 0, True)
 
 
-async def test_cancel_ends_a_pending_challenge_only_and_reports_once(env: Env) -> None:
+async def test_cancel_ends_a_pending_challenge_only_and_expire_due_each_expired_one_once(
+    env: Env,
+) -> None:
     events: list[VerificationEvent] = []
     verifier = env.verifier(
-        ttl=60, max_attempts=1, resend_cooldown=0, per_number_limit=None, on_event=events.append
+        ttl=100, max_attempts=1, resend_cooldown=0, per_number_limit=None, on_event=events.append
     )
-    challenges = [await verifier.start(PHONE, client_key=None) for _ in range(4)]
-    canceled, verified, locked, expiring = challenges
+    challenges = [await verifier.start(PHONE, client_key=None) for _ in range(7)]
+    canceled, verified, locked, expiring, *old = challenges
     assert (await verifier.check(verified.id, code=right_code(env.fake, verified))).verified
     assert await verifier.check(locked.id, received_cli=WRONG_CLI) == LOCKED
 
     assert await verifier.cancel(canceled.id) is True
     for ended in (canceled, verified, locked):
         assert await verifier.cancel(ended.id) is False
-    env.clock.advance(60)
-    assert await verifier.cancel(expiring.id) is False  # at the moment of expiry: a timeout
-    assert await verifier.cancel(expiring.id) is False
-
-    assert await verifier.check(canceled.id, code=right_code(env.fake, canceled)) == NOT_FOUND
-    assert await verifier.state(expiring.id) == ChallengeState(expiring, "expired", 0, True)
-    assert env.reported(challenges) == [["canceled"], ["verified"], ["wrong_cli"], ["timeout"]]
-    assert [e for e in events if e.kind == "canceled"] == [
-        VerificationEvent("canceled", canceled.id, None)
-    ]
-
-
-async def test_expire_due_reports_each_expired_challenge_once_and_leaves_the_rest(env: Env) -> None:
-    verifier = env.verifier(ttl=100, resend_cooldown=0, per_number_limit=None)
-    old = [await verifier.start(PHONE, client_key=None) for _ in range(3)]
-    verified, locked, canceled = [await verifier.start(PHONE, client_key=None) for _ in range(3)]
-    await verifier.check(verified.id, code=right_code(env.fake, verified))
-    for _ in range(3):
-        await verifier.check(locked.id, received_cli=WRONG_CLI)
-    await verifier.cancel(canceled.id)
     env.clock.advance(50)
     young = await verifier.start(PHONE, client_key=None)
     env.clock.advance(50)
-
+    assert await verifier.cancel(expiring.id) is False  # at the moment of expiry: a timeout
+    assert await verifier.cancel(expiring.id) is False
     assert await verifier.expire_due() == 3
     assert await verifier.expire_due() == 0
 
-    assert env.reported(old) == [["timeout"]] * 3
+    assert await verifier.check(canceled.id, code=right_code(env.fake, canceled)) == NOT_FOUND
+    assert await verifier.state(expiring.id) == ChallengeState(expiring, "expired", 0, True)
     assert [await verifier.check(c.id, code=right_code(env.fake, c)) for c in old] == [EXPIRED] * 3
-    ended = env.reported([verified, locked, canceled, young])
-    assert ended == [["verified"], ["wrong_cli"], ["canceled"], []]
+    ended = [["canceled"], ["verified"], ["wrong_cli"], ["timeout"], *[["timeout"]] * 3, []]
+    assert env.reported([*challenges, young]) == ended
     assert (await verifier.check(young.id, code=right_code(env.fake, young))).verified
+    assert [e for e in events if e.kind == "canceled"] == [
+        VerificationEvent("canceled", canceled.id, None)
+    ]
 
 
 async def test_a_report_bird_refuses_for_good_is_dropped_and_the_outcome_stands(
@@ -269,29 +269,3 @@ async def test_workers_sharing_a_store_share_its_limits_and_challenges(env: Env)
             await verifier.start(PHONE, client_key=None)
     assert (await second.check(challenge.id, code=right_code(env.fake, challenge))).verified
     assert await first.check(challenge.id, code=right_code(env.fake, challenge)) == NOT_FOUND
-
-
-async def test_state_reads_a_challenge_without_changing_it_and_ended_ones_are_forgotten(
-    env: Env,
-) -> None:
-    verifier = env.verifier(ttl=100, resend_cooldown=0)
-    challenge, verified, locked = [await verifier.start(PHONE, client_key=None) for _ in range(3)]
-    await verifier.check(challenge.id, received_cli=WRONG_CLI)
-    await verifier.check(verified.id, code=right_code(env.fake, verified))
-    for _ in range(3):
-        await verifier.check(locked.id, received_cli=WRONG_CLI)
-
-    pending = await verifier.state(challenge.id)
-    assert pending == ChallengeState(challenge, "pending", 2, False)
-    assert await verifier.state(challenge.id) == pending
-    # Verified (and canceled) records go once reported; locked ones answer "locked" until an
-    # hour past their expiry.
-    assert await verifier.state(verified.id) is None
-    assert (await verifier.state(locked.id)).status == "locked"
-    env.clock.advance(100)
-    assert await verifier.state(challenge.id) == ChallengeState(challenge, "expired", 0, False)
-    assert env.reports(challenge.call_id) == []
-    env.clock.advance(3600)
-    await verifier.expire_due()
-    if env.kind not in REDIS_KINDS:  # Redis forgets by its own clock (PEXPIREAT): test_safety.py
-        assert await verifier.state(locked.id) is None
