@@ -1,6 +1,4 @@
-"""Every form of answer is decided alike on every store: a number written with ``+`` (which
-Redis compares in its script), the national and international-prefix forms (read in the
-caller number's country first), and text that is no number."""
+"""Each form of an answer (+, national, 00, no number) is decided alike on every store."""
 
 from __future__ import annotations
 

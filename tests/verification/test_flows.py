@@ -1,5 +1,4 @@
-"""What the flows decide whatever the store (arguments, answers, messages, events, logs, store
-failures): run once, on a MemoryStore with a Verifier."""
+"""What the flows decide whatever the store: run once, on a MemoryStore with a Verifier."""
 
 from __future__ import annotations
 

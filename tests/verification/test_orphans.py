@@ -1,5 +1,4 @@
-"""A start interrupted between keeping its record and Bird's answer leaves an orphan that
-expire_due() ends once report_lease has run out; a create Bird surely refused leaves nothing."""
+"""A start cut off before Bird's answer leaves an orphan expire_due() ends, if a call may exist."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""A worker SIGKILLed between the store's decision and the report: the outcome stands, and
-another worker delivers the report once the dead one's claim (report_lease) has run out."""
+"""A worker SIGKILLed after its decision: the outcome stands, another reports it after the lease."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""A session on every store, sync and async: what each store keeps and applies (the decisions are
-test_transitions.py's), from start to the one report Bird gets."""
+"""A session on every store, sync and async: what each store keeps and applies, up to the report."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""What every store promises its verifier, on each store: the cases a verifier alone reaches
-only by timing (another worker's claim, a record forgotten between two steps, a batch limit)."""
+"""What every store promises its verifier, in the cases a verifier reaches only by timing."""
 
 from __future__ import annotations
 

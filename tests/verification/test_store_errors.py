@@ -1,5 +1,4 @@
-"""A store's failure reaches the caller as StoreError naming the store, what to check and the
-cause, never the number; a store that cannot work is refused when it is made."""
+"""A store failure is a StoreError naming store, check and cause, never the number."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The pure state changes every store applies (and the Lua mirrors), rate-limit arithmetic,
-report verdicts, claim tokens and the record codec."""
+"""The pure state changes, rate-limit arithmetic, report verdicts, claim tokens, record codec."""
 
 from __future__ import annotations
 
