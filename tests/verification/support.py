@@ -38,6 +38,15 @@ def store_params(kinds: tuple[str, ...] = STORE_KINDS) -> list[Any]:
     return [pytest.param(kind, marks=[pytest.mark.redis] * (kind in REDIS_KINDS)) for kind in kinds]
 
 
+def env_params(kinds: tuple[str, ...] = STORE_KINDS) -> list[Any]:
+    """``env`` params: each store kind with each verifier, the Redis ones marked ``redis``."""
+    return [
+        pytest.param((kind, mode), id=f"{kind}-{mode}", marks=store_params((kind,))[0].marks)
+        for kind in kinds
+        for mode in ("sync", "async")
+    ]
+
+
 # The stores that worker processes can open too.
 SHARED_STORES = pytest.mark.parametrize("stores", store_params(("sqlite", "redis")), indirect=True)
 

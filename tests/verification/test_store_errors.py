@@ -24,7 +24,7 @@ from bird_flashcalls.verification import (
 )
 from driver import Driver
 
-from .support import OTHER_PHONE, PHONE, Clock, Env, Stores, reports, right_code, wrong
+from .support import OTHER_PHONE, PHONE, Clock, Env, Stores, env_params, reports, right_code, wrong
 
 
 def assert_store_error(error: BaseException, store: str, says: str, cause: type) -> None:
@@ -195,14 +195,8 @@ def redis_config(url: str, **settings: str) -> Iterator[Any]:
                 admin.config_set(name, value)
 
 
-REDIS_ENVS = pytest.mark.parametrize(
-    "env", [("redis", "sync"), ("redis", "async")], ids=["redis-sync", "redis-async"], indirect=True
-)
-
-
-@pytest.mark.redis
 @pytest.mark.anyio
-@REDIS_ENVS
+@pytest.mark.parametrize("env", env_params(("redis",)), indirect=True)
 async def test_a_redis_that_evicts_keys_is_refused_unless_allowed(env: Env, redis_url: str) -> None:
     with redis_config(redis_url, **{"maxmemory-policy": "allkeys-lru"}):
         if env.mode == "sync":
@@ -244,9 +238,8 @@ async def test_where_config_get_is_not_allowed_one_warning_is_logged(
     assert len(warnings) == 1 and "could not read maxmemory-policy" in warnings[0]
 
 
-@pytest.mark.redis
 @pytest.mark.anyio
-@REDIS_ENVS
+@pytest.mark.parametrize("env", env_params(("redis",)), indirect=True)
 async def test_a_full_redis_raises_store_error_before_anything_rings(
     env: Env, redis_url: str
 ) -> None:
