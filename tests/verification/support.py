@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -196,6 +199,18 @@ def record(challenge_id: str, **fields: Any) -> Record:
         "purge_at": NOW + 300 + UNREPORTED_KEPT_FOR,
     }
     return Record(**(defaults | fields))
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Another process's write transaction on an SQLite database, held."""
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
 
 
 def memory_verifier(fake: FakeBird, **settings: Any) -> Verifier:

@@ -24,7 +24,7 @@ from bird_flashcalls.verification import (
 )
 from driver import Driver
 
-from .support import OTHER_PHONE, PHONE, Clock, Env, Stores, env_params, reports, right_code, wrong
+from .support import OTHER_PHONE, PHONE, WRONG_CLI, Clock, Env, Stores, env_params, locked, reports
 
 
 def assert_store_error(error: BaseException, store: str, says: str, cause: type) -> None:
@@ -94,24 +94,11 @@ def test_a_database_locked_longer_than_busy_timeout_raises_store_error(
     path = tmp_path / "v.db"
     verifier = Verifier(fake_bird.client(), SQLiteStore(path, busy_timeout=0.05))
     challenge = verifier.start(PHONE, client_key=None)
-    code = wrong(right_code(fake_bird, challenge))
     with locked(path), pytest.raises(StoreError) as raised:
-        verifier.check(challenge.id, code=code)
+        verifier.check(challenge.id, received_cli=WRONG_CLI)
     assert_store_error(raised.value, "SQLiteStore", "busy_timeout (0.05 s)", sqlite3.Error)
-    assert verifier.check(challenge.id, code=code).attempts_left == 2  # counted once, now
+    assert verifier.check(challenge.id, received_cli=WRONG_CLI).attempts_left == 2  # counted now
     verifier.store.close()
-
-
-@contextlib.contextmanager
-def locked(path: Path) -> Iterator[None]:
-    """Another process's write transaction, held."""
-    other = sqlite3.connect(path, isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    finally:
-        other.execute("ROLLBACK")
-        other.close()
 
 
 @pytest.mark.parametrize("bird_takes_the_cancel", [True, False], ids=["canceled", "cancel-lost"])
@@ -276,7 +263,7 @@ def test_a_report_whose_due_time_cannot_be_moved_keeps_the_decision_and_is_sent_
 
     commands._client = DueKeyUnreachable()
     try:
-        result = verifier.check(challenge.id, code=right_code(fake_bird, challenge))
+        result = verifier.check(challenge.id, received_cli=fake_bird.handset_cli(challenge.call_id))
     finally:
         commands._client = client
     assert (result.status, result.phone) == ("verified", PHONE)
