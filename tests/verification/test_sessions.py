@@ -61,28 +61,6 @@ async def test_start_rings_the_phone_and_the_right_answer_verifies_once(env: Env
         assert await verifier.cancel(unknown) is False
 
 
-async def test_a_report_bird_did_not_take_waits_for_flush_and_the_outcome_stands(env: Env) -> None:
-    verifier = env.verifier()
-    challenge = await verifier.start(PHONE, client_key=None)
-    seen = env.fake.handset_cli(challenge.call_id)
-    env.fake.fail_next(status=503, times=2)
-
-    assert await verifier.check(challenge.id, received_cli=seen) == CheckResult(
-        "verified", True, 3, PHONE
-    )
-
-    state = await verifier.state(challenge.id)
-    assert state is not None and (state.status, state.reported) == ("verified", False)
-    assert await verifier.flush() == 0  # Bird is still down
-    assert await verifier.check(challenge.id, received_cli=seen) == NOT_FOUND  # granted once
-    env.clock.advance(121)  # RedisStore may hold the report until the check's lease ends
-    assert await verifier.flush() == 1
-    assert await verifier.flush() == 0
-    assert end_requests(env.fake, challenge.call_id) == [
-        {"result": "verified", "receivedCli": seen}
-    ]
-
-
 async def test_wrong_answers_count_down_the_last_locks_and_state_reads_without_changing(
     env: Env,
 ) -> None:
@@ -169,12 +147,21 @@ async def test_cancel_ends_a_pending_challenge_only_and_expire_due_each_expired_
     ]
 
 
-async def test_a_report_bird_refuses_for_good_is_dropped_and_the_outcome_stands(
+async def test_a_report_bird_did_not_take_waits_for_flush_one_it_refuses_is_dropped(
     env: Env, caplog: pytest.LogCaptureFixture
 ) -> None:
     events: list[VerificationEvent] = []
     verifier = env.verifier(max_attempts=1, resend_cooldown=0, on_event=events.append)
-    verified, locked = [await verifier.start(PHONE, client_key=None) for _ in range(2)]
+    kept, verified, locked = [await verifier.start(PHONE, client_key=None) for _ in range(3)]
+    seen = env.fake.handset_cli(kept.call_id)
+    env.fake.fail_next(status=503, times=2)
+    assert await verifier.check(kept.id, received_cli=seen) == CheckResult(
+        "verified", True, 1, PHONE
+    )
+    state = await verifier.state(kept.id)
+    assert state is not None and (state.status, state.reported) == ("verified", False)
+    assert await verifier.flush() == 0  # Bird is still down
+    assert await verifier.check(kept.id, received_cli=seen) == NOT_FOUND  # granted once
     env.fake.fail_next(status=422)
     assert (await verifier.check(verified.id, code=right_code(env.fake, verified))).verified
     env.fake.fail_next(status=404)
@@ -189,8 +176,10 @@ async def test_a_report_bird_refuses_for_good_is_dropped_and_the_outcome_stands(
     assert await verifier.check(verified.id, received_cli=PHONE) == NOT_FOUND
     assert (await verifier.state(locked.id)).status == "locked"
     assert await verifier.check(locked.id, received_cli=PHONE) == LOCKED
-    env.clock.advance(121)  # past the report's lease: nothing is left to send
+    env.clock.advance(121)  # RedisStore may hold a report until the check's lease ends
+    assert await verifier.flush() == 1
     assert await verifier.flush() == 0
+    assert end_requests(env.fake, kept.call_id) == [{"result": "verified", "receivedCli": seen}]
     assert env.reports(verified.call_id) == env.reports(locked.call_id) == []
 
 
