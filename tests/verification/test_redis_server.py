@@ -7,9 +7,7 @@ import pytest
 from . import redis_server
 
 
-@pytest.mark.parametrize(
-    "find", [redis_server.redis_server_or_skip, redis_server.redis_cli_or_skip]
-)
+@pytest.mark.parametrize("name", ["redis-server", "redis-cli"])
 @pytest.mark.parametrize(
     ("ci", "outcome", "says"),
     [
@@ -19,10 +17,10 @@ from . import redis_server
     ids=["skips", "fails-under-ci"],
 )
 def test_a_missing_redis_executable_skips_with_how_to_install_it_or_fails_under_ci(
-    monkeypatch: pytest.MonkeyPatch, find, ci: str, outcome: type, says: str
+    monkeypatch: pytest.MonkeyPatch, name: str, ci: str, outcome: type, says: str
 ) -> None:
     monkeypatch.setattr(redis_server.shutil, "which", lambda name: None)
     monkeypatch.setenv("CI", ci)
 
     with pytest.raises(outcome, match=says):
-        find()
+        redis_server.executable_or_skip(name)
