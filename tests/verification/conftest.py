@@ -9,7 +9,7 @@ import pytest
 from bird_flashcalls.testing import FakeBird
 
 from .redis_server import running_cluster, running_redis
-from .support import REDIS_KINDS, STORE_KINDS, Clock, Env, Stores, store_params
+from .support import Clock, Env, Stores, env_params, store_params
 
 
 @pytest.fixture(scope="session")
@@ -37,15 +37,7 @@ def open_stores(request: pytest.FixtureRequest, kind: str, tmp_path: Path) -> St
     return Stores(kind, tmp_path)
 
 
-@pytest.fixture(
-    params=[
-        pytest.param(
-            (kind, mode), id=f"{kind}-{mode}", marks=[pytest.mark.redis] * (kind in REDIS_KINDS)
-        )
-        for kind in STORE_KINDS
-        for mode in ("sync", "async")
-    ]
-)
+@pytest.fixture(params=env_params())
 async def env(
     request: pytest.FixtureRequest, tmp_path: Path, clock: Clock, anyio_backend: str
 ) -> AsyncIterator[Env]:

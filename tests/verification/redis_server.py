@@ -20,27 +20,16 @@ INSTALL_HINT = (
 )
 
 
-def ci_requires_redis() -> bool:
-    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
-
-
-def _executable_or_skip(name: str, hint: str) -> str:
-    """The executable ``name``; skips with ``hint`` when it is missing, fails under CI."""
+def executable_or_skip(name: str) -> str:
+    """redis-server or redis-cli; when missing, skips saying how to get it (fails under CI)."""
     found = shutil.which(name)
     if found is not None:
         return found
-    if ci_requires_redis():
+    cli = "a redis-server executable", "redis-cli (it comes with redis-server)"
+    hint = INSTALL_HINT if name == "redis-server" else INSTALL_HINT.replace(*cli)
+    if os.environ.get("CI", "").strip().lower() in ("true", "1", "yes"):
         pytest.fail(hint + " CI=true: these tests are required there.", pytrace=False)
     pytest.skip(hint)
-
-
-def redis_server_or_skip() -> str:
-    return _executable_or_skip("redis-server", INSTALL_HINT)
-
-
-def redis_cli_or_skip() -> str:
-    hint = "a redis-server executable", "redis-cli (it comes with redis-server)"
-    return _executable_or_skip("redis-cli", INSTALL_HINT.replace(*hint))
 
 
 def _free_port() -> int:
@@ -70,10 +59,10 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def start_server(
-    directory: Path, *options: str, port: int | None = None, start_timeout: float = 20.0
+    directory: Path, *options: str, port: int | None = None
 ) -> tuple[subprocess.Popen[bytes], int]:
     """redis-server on 127.0.0.1 (``port`` or a free one) answering PING, files in ``directory``."""
-    executable = redis_server_or_skip()
+    executable = executable_or_skip("redis-server")
     failures = []
     # A free port may be taken between probing and redis binding it: try a few.
     for _ in range(3 if port is None else 1):
@@ -94,7 +83,7 @@ def start_server(
             stdout=subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
         )  # fmt: skip
-        deadline = time.monotonic() + start_timeout
+        deadline = time.monotonic() + 20.0
         try:
             while time.monotonic() < deadline and not _answers_ping(chosen):
                 try:
@@ -114,9 +103,9 @@ def start_server(
 
 
 @contextlib.contextmanager
-def running_redis(directory: Path, *options: str) -> Iterator[str]:
+def running_redis(directory: Path) -> Iterator[str]:
     """redis-server on a free loopback port, its files in ``directory``; yields its URL."""
-    process, port = start_server(directory, *options)
+    process, port = start_server(directory)
     try:
         yield f"redis://127.0.0.1:{port}/0"
     finally:
@@ -124,13 +113,13 @@ def running_redis(directory: Path, *options: str) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def running_cluster(directory: Path, masters: int = 3) -> Iterator[list[int]]:
-    """A Redis Cluster of ``masters`` primaries (no replicas), every slot assigned; yields ports."""
-    cli = redis_cli_or_skip()
+def running_cluster(directory: Path) -> Iterator[list[int]]:
+    """A Redis Cluster of 3 primaries (no replicas), every slot assigned; yields their ports."""
+    cli = executable_or_skip("redis-cli")
     processes: list[subprocess.Popen[bytes]] = []
     ports: list[int] = []
     try:
-        for _ in range(masters):
+        for _ in range(3):
             bus = _free_port()  # the cluster bus port, given explicitly: port + 10000 may be taken
             process, port = start_server(
                 directory,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +39,15 @@ REDIS_KINDS = ("redis", "cluster")  # a redis-server, a 3-primary Redis Cluster
 def store_params(kinds: tuple[str, ...] = STORE_KINDS) -> list[Any]:
     """Fixture params for store kinds, the Redis ones marked ``redis`` (``-m "not redis"``)."""
     return [pytest.param(kind, marks=[pytest.mark.redis] * (kind in REDIS_KINDS)) for kind in kinds]
+
+
+def env_params(kinds: tuple[str, ...] = STORE_KINDS) -> list[Any]:
+    """``env`` params: each store kind with each verifier, the Redis ones marked ``redis``."""
+    return [
+        pytest.param((kind, mode), id=f"{kind}-{mode}", marks=store_params((kind,))[0].marks)
+        for kind in kinds
+        for mode in ("sync", "async")
+    ]
 
 
 # The stores that worker processes can open too.
@@ -187,6 +199,18 @@ def record(challenge_id: str, **fields: Any) -> Record:
         "purge_at": NOW + 300 + UNREPORTED_KEPT_FOR,
     }
     return Record(**(defaults | fields))
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Another process's write transaction on an SQLite database, held."""
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
 
 
 def memory_verifier(fake: FakeBird, **settings: Any) -> Verifier:

@@ -1,12 +1,10 @@
-"""Every form of answer is decided alike on every store: a number written with ``+`` (which
-Redis compares in its script), the national and international-prefix forms (read in the
-caller number's country first), and text that is no number."""
+"""Each form of an answer (+, national, 00, no number) is decided alike on every store."""
 
 from __future__ import annotations
 
 import pytest
 from bird_flashcalls import InvalidRequestError
-from bird_flashcalls.verification._answers import given_answer
+from bird_flashcalls.verification._answers import MAX_ANSWER_LENGTH, given_answer
 
 from .support import Env, end_requests, wrong
 
@@ -16,7 +14,7 @@ pytestmark = pytest.mark.anyio
 def forms(cli: str) -> dict[str, str]:
     assert cli.startswith("+31"), cli  # FakeBird's caller numbers are Dutch
     return {
-        "e164": f"{cli[:3]} {cli[3:6]} {cli[6:]}",
+        "e164": f"{cli[:3]} {cli[3:6]} {cli[6:]}".ljust(MAX_ANSWER_LENGTH),  # the longest read
         "national": "0" + cli[3:],
         "international_prefix": "00" + cli[1:],
     }

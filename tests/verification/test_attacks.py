@@ -1,5 +1,4 @@
-"""Attacks run as a script would run them, with FakeBird and a hand-moved clock, against the
-default settings: each test asserts the bound the README's threat model quotes."""
+"""Attacks run as a script would, on the defaults: the bounds the README's threat model quotes."""
 
 from __future__ import annotations
 

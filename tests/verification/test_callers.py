@@ -1,5 +1,4 @@
-"""Codes nobody can predict: caller_numbers picked per start, and guess_chance() measured in the
-store, flagging a small pool quickly without crying wolf over a large one."""
+"""caller_numbers picked per start; guess_chance() flags a small pool fast, never a large one."""
 
 from __future__ import annotations
 

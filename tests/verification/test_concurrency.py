@@ -15,7 +15,7 @@ from bird_flashcalls.testing import FakeBird
 from bird_flashcalls.verification import AsyncVerifier, SQLiteStore, Verifier
 
 from . import verification_workers
-from .support import NO_LIMITS, SHARED_STORES, Clock, Stores, reports, wrong
+from .support import NO_LIMITS, SHARED_STORES, Clock, Stores, locked, reports, wrong
 
 THREADS = 50
 PHONE = "+31612345678"
@@ -111,27 +111,20 @@ async def test_fifty_tasks_with_the_right_answer_verify_exactly_once(
 
 
 @pytest.mark.anyio
-async def test_sqlite_transactions_do_not_block_the_event_loop(tmp_path: Any) -> None:
+async def test_sqlite_transactions_do_not_block_the_event_loop(
+    tmp_path: Any, fake_bird: FakeBird
+) -> None:
     # While one process holds SQLite's write lock, an AsyncVerifier's check waits for it in a
     # thread: other coroutines keep running meanwhile.
-    fake = FakeBird()
     path = tmp_path / "verification.db"
-    verifier = AsyncVerifier(fake.async_client(max_retries=0), SQLiteStore(path))
+    verifier = AsyncVerifier(fake_bird.async_client(max_retries=0), SQLiteStore(path))
     challenge = await verifier.start(PHONE, client_key=None)
-    locker = SQLiteStore(path)
-    connection = locker._connection()
-    connection.execute("BEGIN IMMEDIATE")
-    ticks = 0
-    waiting = asyncio.create_task(verifier.check(challenge.id, received_cli="+3197010269999"))
-    try:
-        while ticks < 20:
+    with locked(path):
+        waiting = asyncio.create_task(verifier.check(challenge.id, received_cli="+3197010269999"))
+        for _ in range(20):
             await asyncio.sleep(0)
-            ticks += 1
         assert not waiting.done()  # held up by the lock, yet the loop ran 20 times
-    finally:
-        connection.execute("ROLLBACK")
     assert (await waiting).status == "wrong"
-    locker.close()
 
 
 # Several worker processes: SQLite and Redis.

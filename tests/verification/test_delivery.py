@@ -1,5 +1,4 @@
-"""Delivery is at least once: a report whose answer was lost (Bird took it) is sent again once
-its claim's report_lease has run out: one duplicate per lost answer, no more."""
+"""A report whose answer was lost is sent again once its report_lease has run out, no more."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Where a verifier may ring: blocked ranges and allowed countries, exact inside shared calling
-codes with and without the phonenumbers extra; the built-in tables against libphonenumber's."""
+"""Where a verifier may ring: blocked ranges, exact allowed countries, libphonenumber's tables."""
 
 from __future__ import annotations
 

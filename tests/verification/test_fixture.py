@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
+
+from testing.support import run_pytest
 
 USER_TESTS = """
 import sys
@@ -33,30 +31,15 @@ def test_each_test_gets_a_fresh_store(verifier):
 
 
 def test_the_verifier_fixture_is_wired_to_fake_bird(tmp_path: Path) -> None:
-    (tmp_path / "test_user_code.py").write_text(textwrap.dedent(USER_TESTS))
-    env = {key: value for key, value in os.environ.items() if not key.startswith("BIRD_")}
-    env.pop("PYTEST_ADDOPTS", None)
+    (tmp_path / "test_user_code.py").write_text(USER_TESTS)
 
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-p", "no:randomly"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_pytest(tmp_path, "-p", "no:randomly")
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "3 passed" in result.stdout
 
 
 def test_the_fixture_is_listed_with_its_description(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--fixtures"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_pytest(tmp_path, "--fixtures")
     assert result.returncode in (0, 5), result.stdout + result.stderr
     assert "A Verifier wired to this test's ``fake_bird``" in result.stdout

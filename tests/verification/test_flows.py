@@ -1,5 +1,4 @@
-"""What the flows decide whatever the store (arguments, answers, messages, events, logs, store
-failures): run once, on a MemoryStore with a Verifier."""
+"""What the flows decide whatever the store: run once, on a MemoryStore with a Verifier."""
 
 from __future__ import annotations
 
@@ -15,7 +14,6 @@ from bird_flashcalls.verification import (
     VerificationRateLimited,
     Verifier,
 )
-from bird_flashcalls.verification._answers import MAX_ANSWER_LENGTH
 from bird_flashcalls.verification._delivery import DUE_BATCH
 
 from .support import (
@@ -52,29 +50,6 @@ async def test_the_public_dict_has_everything_but_the_call_id(env: Env) -> None:
     }
     assert str(challenge.call_id) not in str(public)
     assert env.fake.handset_cli(challenge.call_id) not in str(public)
-
-
-async def test_answers_are_read_as_the_client_reads_numbers_and_codes(env: Env) -> None:
-    verifier = env.verifier(resend_cooldown=0, per_number_limit=None, max_attempts=2)
-    spaced, international, short_code, not_a_number = [
-        await verifier.start(PHONE, client_key=None) for _ in range(4)
-    ]
-    seen = env.fake.handset_cli(spaced.call_id)
-    longest = f"{seen[:3]} {seen[3:6]} {seen[6:]}".ljust(MAX_ANSWER_LENGTH)  # the longest read
-
-    assert (await verifier.check(spaced.id, received_cli=longest)).verified
-    cli = "00" + env.fake.handset_cli(international.call_id)[1:]
-    assert (await verifier.check(international.id, received_cli=cli)).verified
-    five_digits = env.fake.handset_cli(short_code.call_id)[-5:]
-    with pytest.raises(InvalidRequestError, match="code has 5 digits"):
-        await verifier.check(short_code.id, code=five_digits)  # uses no attempt
-    assert (await verifier.state(short_code.id)).attempts_left == 2
-    assert (await verifier.check(short_code.id, code=right_code(env.fake, short_code))).verified
-    await verifier.check(not_a_number.id, received_cli="Unknown caller")
-    await verifier.check(not_a_number.id, received_cli="Unknown caller")
-
-    assert end_requests(env.fake, spaced.call_id) == [{"result": "verified", "receivedCli": seen}]
-    assert end_requests(env.fake, not_a_number.call_id) == [{"result": "wrong_cli"}]
 
 
 class CountingStore(MemoryStore):
@@ -125,30 +100,6 @@ def test_arguments_are_checked_before_the_store_or_bird_is_asked(fake_bird: Fake
     assert len(fake_bird.calls) == 1
     state = verifier.state(challenge.id)
     assert state is not None and state.attempts_left == 3
-
-
-@pytest.mark.parametrize(
-    ("settings", "client_key", "limit", "explains"),
-    [
-        ({"resend_cooldown": 0.4}, None, "resend_cooldown", "started moments ago"),
-        ({"per_number_limit": (1, 0.4)}, None, "per_number_limit", "to this phone number"),
-        ({"per_client_limit": (1, 0.4)}, "10.0.0.1", "per_client_limit", "by this client"),
-    ],
-)
-async def test_a_refused_start_says_which_limit_and_when_to_try_again(
-    env: Env, settings, client_key, limit, explains
-) -> None:
-    verifier = env.verifier(**{"resend_cooldown": 0, **settings})
-    await verifier.start(PHONE, client_key=client_key)
-    phone = PHONE if limit != "per_client_limit" else OTHER_PHONE
-
-    with pytest.raises(VerificationRateLimited) as caught:
-        await verifier.start(phone, client_key=client_key)
-
-    assert (caught.value.limit, caught.value.retry_after) == (limit, pytest.approx(0.4))
-    # Whole seconds, rounded up, and never "0 s".
-    assert str(caught.value).endswith(f"({limit}): try again in 1 s")
-    assert explains in str(caught.value)
 
 
 async def test_events_follow_the_flow_and_a_failed_report_holds_up_the_rest(env: Env) -> None:
@@ -257,32 +208,22 @@ def test_a_store_failure_after_a_decision_is_logged_and_the_answer_stands(
     assert warnings == [f"store operation {operation} failed after a decision (ConnectionError)"]
 
 
-class FailingCreateStore(MemoryStore):
-    def complete(self, record):  # type: ignore[no-untyped-def]
-        raise ConnectionError("the store went away")  # after Bird placed the call
-
-
-@pytest.mark.parametrize("fault", ["store down", "caller not a number"])
-def test_a_call_nobody_can_check_is_canceled_at_bird(
-    fake_bird: FakeBird, monkeypatch: pytest.MonkeyPatch, fault: str
+def test_a_call_whose_caller_number_is_not_a_number_is_canceled_at_bird(
+    fake_bird: FakeBird, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # A store failing at that step: test_store_errors.py's start-failing test.
     client = fake_bird.client(max_retries=0)
-    if fault == "store down":
-        error, store = "the store went away", FailingCreateStore()
-    else:
-        error, store = "^the caller number Bird returned is not", MemoryStore()
-        create = client.create
+    create = client.create
 
-        def anonymous(*args: Any, **kwargs: Any) -> Any:
-            call = create(*args, **kwargs)
-            call.from_ = "anonymous"
-            return call
+    def anonymous(*args: Any, **kwargs: Any) -> Any:
+        call = create(*args, **kwargs)
+        call.from_ = "anonymous"
+        return call
 
-        monkeypatch.setattr(client, "create", anonymous)
-    verifier = Verifier(client, store, clock=Clock())
+    monkeypatch.setattr(client, "create", anonymous)
 
-    with pytest.raises((ConnectionError, InvalidRequestError), match=error):
-        verifier.start(PHONE, client_key=None)
+    with pytest.raises(InvalidRequestError, match=r"^the caller number Bird returned is not"):
+        Verifier(client, MemoryStore(), clock=Clock()).start(PHONE, client_key=None)
 
     [call_id] = list(fake_bird.calls)
     assert end_requests(fake_bird, call_id) == [{"result": "canceled"}]

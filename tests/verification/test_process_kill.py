@@ -1,5 +1,4 @@
-"""A worker SIGKILLed between the store's decision and the report: the outcome stands, and
-another worker delivers the report once the dead one's claim (report_lease) has run out."""
+"""A worker SIGKILLed after its decision: the outcome stands, another reports it after the lease."""
 
 from __future__ import annotations
 
@@ -11,7 +10,7 @@ from bird_flashcalls.testing import FakeBird
 from bird_flashcalls.verification import CheckResult, Verifier
 
 from . import verification_workers
-from .support import SHARED_STORES, Clock, Stores, reports, wrong
+from .support import PHONE, SHARED_STORES, Clock, Stores, reports, wrong
 
 LEASE = 120.0
 
@@ -34,60 +33,48 @@ def kill_after_decision(
     assert worker.exitcode == -9
 
 
-@pytest.mark.parametrize("answer", ["right", "wrong"])
+@pytest.mark.parametrize(
+    ("answer", "decided", "then", "reported"),
+    [
+        ("right", "verified", "not_found", "verified"),
+        ("wrong", "locked", "locked", "wrong_cli"),
+        (None, "expired", "expired", "timeout"),  # decided by the killed worker's expire_due()
+    ],
+    ids=["right", "wrong", "timeout"],
+)
 @SHARED_STORES
-def test_a_check_decided_by_a_killed_worker_is_reported_by_the_next_flush(
-    stores: Stores, fake_bird_served: tuple[FakeBird, dict[str, str]], answer: str
+def test_a_decision_of_a_killed_worker_stands_and_is_reported_once_its_lease_has_run_out(
+    stores: Stores,
+    fake_bird_served: tuple[FakeBird, dict[str, str]],
+    answer: str | None,
+    decided: str,
+    then: str,
+    reported: str,
 ) -> None:
     fake, bird = fake_bird_served
     clock = Clock()
     here = Verifier(
         fake.client(max_retries=0), stores.new(), max_attempts=1, report_lease=LEASE, clock=clock
     )
-    challenge = here.start("+31612345678", client_key=None)
+    challenge = here.start(PHONE, client_key=None)
     seen = fake.handset_cli(challenge.call_id)
-    given = seen if answer == "right" else wrong(seen)
+    if answer is None:
+        clock.advance(300)
+        operation, arguments = "expire_due", {}
+    else:
+        given = seen if answer == "right" else wrong(seen)
+        operation, arguments = "check", {"challenge_id": challenge.id, "received_cli": given}
 
-    kill_after_decision(
-        stores.location(),
-        bird,
-        "check",
-        {"challenge_id": challenge.id, "received_cli": given},
-        clock.now,
-    )
+    kill_after_decision(stores.location(), bird, operation, arguments, clock.now)
 
-    decided, expected = ("verified", "verified") if answer == "right" else ("locked", "wrong_cli")
     assert reports(fake, challenge.call_id) == []  # the worker died before telling Bird
     state = here.state(challenge.id)
     assert state is not None and (state.status, state.reported) == (decided, False)
     # The outcome stands: no second chance for the same challenge.
-    assert here.check(challenge.id, received_cli=seen).status == (
-        "not_found" if answer == "right" else "locked"
-    )
-    assert here.flush() == 0  # the dead worker's claim still holds
+    assert here.check(challenge.id, received_cli=seen) == CheckResult(then, False, 0)
+    sweep = here.flush if answer else here.expire_due
+    assert sweep() == 0  # the dead worker's claim still holds
     clock.advance(LEASE)
-    assert here.flush() == 1
-    assert reports(fake, challenge.call_id) == [expected]
-    assert here.flush() == 0
-
-
-@SHARED_STORES
-def test_a_timeout_decided_by_a_killed_worker_is_reported_by_the_next_expire_due(
-    stores: Stores, fake_bird_served: tuple[FakeBird, dict[str, str]]
-) -> None:
-    fake, bird = fake_bird_served
-    clock = Clock()
-    here = Verifier(
-        fake.client(max_retries=0), stores.new(), ttl=60, report_lease=LEASE, clock=clock
-    )
-    challenge = here.start("+31612345678", client_key=None)
-    clock.advance(60)
-
-    kill_after_decision(stores.location(), bird, "expire_due", {}, clock.now)
-
-    assert reports(fake, challenge.call_id) == []
-    assert here.check(challenge.id, code="0000") == CheckResult("expired", False, 0)
-    assert here.expire_due() == 0  # decided by the dead worker, claimed by it too
-    clock.advance(LEASE)
-    assert here.expire_due() == 0  # not a new timeout: the old one, delivered now
-    assert reports(fake, challenge.call_id) == ["timeout"]
+    assert sweep() == (1 if answer else 0)  # a timeout: the old one, not a new one
+    assert reports(fake, challenge.call_id) == [reported]
+    assert sweep() == 0

@@ -6,24 +6,21 @@ import pytest
 
 from . import redis_server
 
-FINDERS = [redis_server.redis_server_or_skip, redis_server.redis_cli_or_skip]
 
-
-@pytest.mark.parametrize("find", FINDERS, ids=["redis-server", "redis-cli"])
-def test_a_missing_redis_executable_skips_with_how_to_install_it(
-    monkeypatch: pytest.MonkeyPatch, find
+@pytest.mark.parametrize("name", ["redis-server", "redis-cli"])
+@pytest.mark.parametrize(
+    ("ci", "outcome", "says"),
+    [
+        ("", pytest.skip.Exception, "apt-get install redis-server"),
+        ("true", pytest.fail.Exception, "CI=true: these tests are required"),
+    ],
+    ids=["skips", "fails-under-ci"],
+)
+def test_a_missing_redis_executable_skips_with_how_to_install_it_or_fails_under_ci(
+    monkeypatch: pytest.MonkeyPatch, name: str, ci: str, outcome: type, says: str
 ) -> None:
     monkeypatch.setattr(redis_server.shutil, "which", lambda name: None)
-    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setenv("CI", ci)
 
-    with pytest.raises(pytest.skip.Exception, match="apt-get install redis-server"):
-        find()
-
-
-@pytest.mark.parametrize("find", FINDERS, ids=["redis-server", "redis-cli"])
-def test_a_missing_redis_executable_fails_under_ci(monkeypatch: pytest.MonkeyPatch, find) -> None:
-    monkeypatch.setattr(redis_server.shutil, "which", lambda name: None)
-    monkeypatch.setenv("CI", "true")
-
-    with pytest.raises(pytest.fail.Exception, match="CI=true: these tests are required"):
-        find()
+    with pytest.raises(outcome, match=says):
+        redis_server.executable_or_skip(name)

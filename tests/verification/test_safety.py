@@ -1,5 +1,4 @@
-"""Nothing secret in what is handed out, shown, logged or stored; constant-time comparison;
-keyed rate-limit hashes; records that expire by themselves."""
+"""Nothing secret handed out, shown, logged or stored; constant-time compares; expiring records."""
 
 from __future__ import annotations
 
@@ -32,8 +31,7 @@ _SKIPPED = (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionTyp
 
 
 def reachable_text(root: object, *, limit: int = 20_000) -> Iterator[str]:
-    """Every string (and bytes, decoded) reachable from ``root`` through gc referents, without
-    crossing into classes, modules or functions (which reach everything)."""
+    """Every string and bytes reachable from ``root``, not through classes, modules, functions."""
     seen: set[int] = set()
     stack = [root]
     while stack and len(seen) < limit:

@@ -1,5 +1,4 @@
-"""What every store promises its verifier, on each store: the cases a verifier alone reaches
-only by timing (another worker's claim, a record forgotten between two steps, a batch limit)."""
+"""What every store promises its verifier, in the cases a verifier reaches only by timing."""
 
 from __future__ import annotations
 
@@ -18,8 +17,17 @@ from bird_flashcalls.verification import (
 from bird_flashcalls.verification._answers import GivenAnswer
 from bird_flashcalls.verification._store import CheckOutcome, Claim
 
-from .conftest import open_stores
-from .support import NOW, OTHER_PHONE, PHONE, REDIS_KINDS, WRONG_CLI, Clock, Env, Stores, record
+from .support import (
+    NOW,
+    OTHER_PHONE,
+    PHONE,
+    REDIS_KINDS,
+    WRONG_CLI,
+    Env,
+    Stores,
+    env_params,
+    record,
+)
 
 
 def test_claim_due_claims_at_most_the_limit_earliest_first(stores: Stores) -> None:
@@ -116,17 +124,14 @@ def test_sqlite_store_keeps_one_connection_per_live_thread_in_wal_mode(tmp_path:
 # client. A NOSCRIPT answer means the script did not run: it is loaded and sent once more.
 
 
-@pytest.mark.redis
 @pytest.mark.anyio
 @pytest.mark.parametrize("decode", [False, True], ids=["bytes", "decoded"])
-@pytest.mark.parametrize("mode", ["sync", "async"])
-@pytest.mark.parametrize("kind", REDIS_KINDS)
+@pytest.mark.parametrize("env", env_params(REDIS_KINDS), indirect=True)
 async def test_redis_store_reloads_flushed_scripts_and_runs_each_command_once(
-    request: pytest.FixtureRequest, tmp_path: Path, kind: str, mode: str, decode: bool
+    env: Env, decode: bool
 ) -> None:
-    stores = open_stores(request, kind, tmp_path)
-    env = Env(stores, mode, Clock())
-    store = stores.new(for_async=mode == "async", decode=decode)
+    stores = env.stores
+    store = stores.new(for_async=env.mode == "async", decode=decode)
     # Every node forgets every script before each call, and after each event inside one: the
     # pipelines of start and check, the scripts of cancel and expire_due, report_done's.
     verifier = env.verifier(
@@ -165,7 +170,6 @@ async def test_redis_store_reloads_flushed_scripts_and_runs_each_command_once(
         ["timeout"],
     ]
     assert await verifier.flush() == 0
-    await env.aclose()
 
 
 def test_a_ringing_record_is_completed_once_or_taken_for_an_orphan(stores: Stores) -> None:

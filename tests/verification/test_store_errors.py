@@ -1,5 +1,4 @@
-"""A store's failure reaches the caller as StoreError naming the store, what to check and the
-cause, never the number; a store that cannot work is refused when it is made."""
+"""A store failure is a StoreError naming store, check and cause, never the number."""
 
 from __future__ import annotations
 
@@ -13,9 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from bird_flashcalls import BirdError, ConfigurationError, FlashCalls
+from bird_flashcalls import BirdError, ConfigurationError
 from bird_flashcalls.testing import FakeBird
 from bird_flashcalls.verification import (
     AsyncVerifier,
@@ -26,7 +24,7 @@ from bird_flashcalls.verification import (
 )
 from driver import Driver
 
-from .support import OTHER_PHONE, PHONE, Clock, Env, Stores, reports, right_code, wrong
+from .support import OTHER_PHONE, PHONE, WRONG_CLI, Clock, Env, Stores, env_params, locked, reports
 
 
 def assert_store_error(error: BaseException, store: str, says: str, cause: type) -> None:
@@ -96,54 +94,35 @@ def test_a_database_locked_longer_than_busy_timeout_raises_store_error(
     path = tmp_path / "v.db"
     verifier = Verifier(fake_bird.client(), SQLiteStore(path, busy_timeout=0.05))
     challenge = verifier.start(PHONE, client_key=None)
-    code = wrong(right_code(fake_bird, challenge))
     with locked(path), pytest.raises(StoreError) as raised:
-        verifier.check(challenge.id, code=code)
+        verifier.check(challenge.id, received_cli=WRONG_CLI)
     assert_store_error(raised.value, "SQLiteStore", "busy_timeout (0.05 s)", sqlite3.Error)
-    assert verifier.check(challenge.id, code=code).attempts_left == 2  # counted once, now
+    assert verifier.check(challenge.id, received_cli=WRONG_CLI).attempts_left == 2  # counted now
     verifier.store.close()
-
-
-@contextlib.contextmanager
-def locked(path: Path) -> Iterator[None]:
-    """Another process's write transaction, held."""
-    other = sqlite3.connect(path, isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    finally:
-        other.execute("ROLLBACK")
-        other.close()
 
 
 @pytest.mark.parametrize("bird_takes_the_cancel", [True, False], ids=["canceled", "cancel-lost"])
 def test_a_start_failing_after_bird_placed_the_call_says_so_and_reports_canceled(
-    tmp_path: Path, fake_bird: FakeBird, bird_takes_the_cancel: bool
+    tmp_path: Path,
+    fake_bird: FakeBird,
+    monkeypatch: pytest.MonkeyPatch,
+    bird_takes_the_cancel: bool,
 ) -> None:
     path = tmp_path / "v.db"
     store = SQLiteStore(path, busy_timeout=0.05)
-    lock = contextlib.ExitStack()
+    client = fake_bird.client(max_retries=0)
+    create, lock = client.create, contextlib.ExitStack()
 
-    def after_create(response: httpx.Response) -> None:
-        # Bird has placed the call; now the store stays locked until start() is over.
-        if response.request.method == "POST" and response.request.url.path.endswith("/flashcalls"):
-            lock.enter_context(locked(path))
-            if not bird_takes_the_cancel:
-                fake_bird.fail_next(status=503)
+    def create_then_lock(*args: Any, **kwargs: Any) -> Any:
+        call = create(*args, **kwargs)  # Bird has placed the call; now the store stays locked
+        lock.enter_context(locked(path))
+        if not bird_takes_the_cancel:
+            fake_bird.fail_next(status=503)
+        return call
 
-    with fake_bird.serve() as base_url:
-        http = httpx.Client(event_hooks={"response": [after_create]})
-        flash_calls = FlashCalls(
-            access_key=fake_bird.access_key,
-            workspace_id=fake_bird.workspace_id,
-            channel_id=fake_bird.channel_id,
-            base_url=base_url,
-            max_retries=0,
-            http_client=http,
-        )
-        with lock, pytest.raises(StoreError) as raised:
-            Verifier(flash_calls, store).start(PHONE, client_key=None)
-        http.close()
+    monkeypatch.setattr(client, "create", create_then_lock)
+    with lock, pytest.raises(StoreError) as raised:
+        Verifier(client, store).start(PHONE, client_key=None)
     store.close()
 
     error = raised.value
@@ -203,28 +182,22 @@ def redis_config(url: str, **settings: str) -> Iterator[Any]:
                 admin.config_set(name, value)
 
 
-@pytest.mark.redis
 @pytest.mark.anyio
-@pytest.mark.parametrize("mode", ["sync", "async"])
-async def test_a_redis_that_evicts_keys_is_refused_unless_allowed(
-    tmp_path: Path, redis_url: str, mode: str
-) -> None:
-    stores = Stores("redis", tmp_path, redis_url)
-    env = Env(stores, mode, Clock())
+@pytest.mark.parametrize("env", env_params(("redis",)), indirect=True)
+async def test_a_redis_that_evicts_keys_is_refused_unless_allowed(env: Env, redis_url: str) -> None:
     with redis_config(redis_url, **{"maxmemory-policy": "allkeys-lru"}):
-        if mode == "sync":
+        if env.mode == "sync":
             with pytest.raises(ConfigurationError, match="maxmemory-policy is allkeys-lru"):
-                stores.new()
+                env.new_store()
         else:
-            verifier = env.verifier(stores.new(for_async=True))
+            verifier = env.verifier(env.new_store())
             for _ in range(2):  # at every operation, until the server is fixed
                 with pytest.raises(ConfigurationError, match="noeviction"):
                     await verifier.start(PHONE, client_key=None)
-        client = stores.redis_client(for_async=mode == "async")
-        allowed = RedisStore(client, prefix=stores.prefix, allow_eviction=True)
-        stores._opened.append(allowed.client)
+        client = env.stores.redis_client(for_async=env.mode == "async")
+        allowed = RedisStore(client, prefix=env.stores.prefix, allow_eviction=True)
+        env.stores._opened.append(allowed.client)
         assert (await env.verifier(allowed).start(PHONE, client_key=None)).phone == PHONE
-    await env.aclose()
 
 
 @pytest.mark.redis
@@ -252,19 +225,15 @@ async def test_where_config_get_is_not_allowed_one_warning_is_logged(
     assert len(warnings) == 1 and "could not read maxmemory-policy" in warnings[0]
 
 
-@pytest.mark.redis
 @pytest.mark.anyio
-@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize("env", env_params(("redis",)), indirect=True)
 async def test_a_full_redis_raises_store_error_before_anything_rings(
-    tmp_path: Path, redis_url: str, mode: str
+    env: Env, redis_url: str
 ) -> None:
-    stores = Stores("redis", tmp_path, redis_url)
-    env = Env(stores, mode, Clock())
-    verifier = env.verifier(stores.new(for_async=mode == "async"))
+    verifier = env.verifier()
     await verifier.start("+31612345670", client_key=None)  # the salt, before memory runs out
     with redis_config(redis_url, maxmemory="1"), pytest.raises(StoreError) as raised:
         await verifier.start(PHONE, client_key=None)
-    await env.aclose()
     assert_store_error(raised.value, "RedisStore", "out of memory", Exception)
     # The start is kept before Bird is asked to ring: a store that cannot keep it stops it.
     assert raised.value.operation == "create" and not raised.value.call_placed
@@ -294,7 +263,7 @@ def test_a_report_whose_due_time_cannot_be_moved_keeps_the_decision_and_is_sent_
 
     commands._client = DueKeyUnreachable()
     try:
-        result = verifier.check(challenge.id, code=right_code(fake_bird, challenge))
+        result = verifier.check(challenge.id, received_cli=fake_bird.handset_cli(challenge.call_id))
     finally:
         commands._client = client
     assert (result.status, result.phone) == ("verified", PHONE)

@@ -1,5 +1,4 @@
-"""The pure state changes every store applies (and the Lua mirrors), rate-limit arithmetic,
-report verdicts, claim tokens and the record codec."""
+"""The pure state changes, rate-limit arithmetic, report verdicts, claim tokens, record codec."""
 
 from __future__ import annotations
 
@@ -82,30 +81,25 @@ def test_what_a_cancel_decides(state, after, canceled, result) -> None:
     assert (outcome.report and outcome.report.newly_expired) == (result and result == "timeout")
 
 
-def test_a_pending_challenge_past_its_expiry_is_ended_by_the_due_sweep() -> None:
-    due = record("a", expires_at=NOW)
-
-    report = _transitions.on_due(due, NOW, CLAIM)
-
-    assert report == Report("a", due.call_id, "timeout", None, "worker", True)
-    assert due.state == "expired"
-
-
 @pytest.mark.parametrize(
-    ("fields", "due_after"),
+    ("fields", "report", "state", "due_after"),
     [
-        ({"expires_at": NOW + 100}, 100),  # pending, looked at early: again at its expiry
-        ({"state": "verified"}, None),  # ended with nothing to report: never again
+        ({"expires_at": NOW}, "timeout", "expired", 60),  # claimed: due again at its lease's end
+        ({"expires_at": NOW + 100}, None, "pending", 100),  # looked at early: again at its expiry
+        ({"state": "verified"}, None, "verified", None),  # ended with nothing to report: never
     ],
 )
-def test_a_record_with_nothing_to_report_yet_is_looked_at_again_when_it_may_have(
-    fields, due_after
-) -> None:
+def test_what_the_due_sweep_decides(fields, report, state, due_after) -> None:
     due = record("a", due_at=NOW - 5, **fields)
 
-    assert _transitions.on_due(due, NOW, CLAIM) is None
+    reported = _transitions.on_due(due, NOW, CLAIM)
 
-    assert (due.due_at, due.claim) == (due_after and NOW + due_after, None)
+    assert reported == (report and Report("a", due.call_id, report, None, "worker", True))
+    assert (due.state, due.due_at, due.claim) == (
+        state,
+        due_after and NOW + due_after,
+        report and "worker",
+    )
 
 
 def test_a_report_another_worker_is_sending_is_left_to_it_until_its_lease_ends() -> None:

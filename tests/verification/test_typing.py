@@ -25,15 +25,8 @@ def test_a_misspelt_status_limit_or_event_kind_is_a_type_error(tmp_path: Path) -
     (tmp_path / "snippet.py").write_text(SNIPPET)
     ran = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "mypy",
-            "--strict",
-            "--strict-equality",
-            "--no-incremental",
-            "--config-file",
-            "",
-            "snippet.py",
+            *(sys.executable, "-m", "mypy", "--strict", "--strict-equality", "--no-incremental"),
+            *("--config-file", "", "snippet.py"),
         ],
         cwd=tmp_path,
         env={"MYPYPATH": str(WRAPPER), "PATH": ""},

@@ -49,8 +49,7 @@ def run_scenarios(
     results: Any,
     threads: int,
 ) -> None:
-    """Each scenario (operation, arguments, clock offset) run once by every thread past
-    ``barrier``; ``results`` gets (scenario number, result)."""
+    """Each (operation, arguments, clock offset) run by every thread; puts (number, result)."""
     flash_calls = bird_client(bird)
     store = open_store(location)
 
