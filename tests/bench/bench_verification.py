@@ -48,34 +48,58 @@ def numbers(count: int, offset: int = 0) -> list[str]:
     return [f"+3161{offset + number:07d}" for number in range(count)]
 
 
-def run_flow(pairs: int, rounds: int) -> Figure:
+def run_flow(pairs: int, rounds: int) -> Iterator[Figure]:
     client = flash_calls(FlashCalls, httpx.Client(transport=httpx.MockTransport(bird_handler)))
     # Both sides must give the right answer: the flow would lock after three wrong ones.
     assert client.create(TO).from_ == FROM
     offsets = itertools.count(step=pairs)
 
-    def sessions(n: int) -> float:
-        # A new store per round: the one in a long-running process holds no more than this.
-        verifier = Verifier(client, MemoryStore())
+    def flow(n: int, verifier: Verifier) -> float:
         start, check, phones = verifier.start, verifier.check, numbers(n, next(offsets))
         return cpu_us_per_call(
             lambda number: check(start(phones[number], client_key=None).id, received_cli=FROM), n
         )
+
+    # A new store per round: the one in a long-running process holds no more than this.
+    def sessions(n: int) -> float:
+        return flow(n, Verifier(client, MemoryStore()))
+
+    # The same flow with every rate limit off: what the limits' store work costs.
+    def unlimited(n: int) -> float:
+        verifier = Verifier(
+            client,
+            MemoryStore(),
+            per_number_limit=None,
+            per_client_limit=None,
+            new_destination_limit=None,
+            resend_cooldown=0,
+        )
+        return flow(n, verifier)
 
     def bare(n: int) -> float:
         create, verify, phones = client.create, client.verify, numbers(n, next(offsets))
         return cpu_us_per_call(lambda number: verify(create(phones[number]), FROM), n)
 
     with client:
-        best = best_per_call({"flow": sessions, "bare": bare}, pairs, rounds, pairs // 5)
-    return Figure(
+        sides = {"flow": sessions, "unlimited": unlimited, "bare": bare}
+        best = best_per_call(sides, pairs, rounds, pairs // 5)
+    note = f"{pairs} pairs per round, CPU time per pair"
+    yield Figure(
         "verification",
         "start + check (Verifier, MemoryStore, limits on) vs create + verify",
         "us",
         best["flow"],
         best["bare"],
         target_max=MAX_RATIO,
-        note=f"{pairs} pairs per round, CPU time per pair",
+        note=note,
+    )
+    yield Figure(
+        "verification",
+        "start + check with every rate limit off vs create + verify (info)",
+        "us",
+        best["unlimited"],
+        best["bare"],
+        note=note,
     )
 
 
@@ -163,7 +187,7 @@ def with_redis(folder: Path, challenges: int, rounds: int) -> Result:
 
 def run(quick: bool) -> Iterator[Result]:
     pairs, rounds, challenges, store_rounds = (300, 3, 300, 1) if quick else (3_000, 5, 2_000, 3)
-    yield run_flow(pairs, rounds)
+    yield from run_flow(pairs, rounds)
     with tempfile.TemporaryDirectory() as directory:
         folder = Path(directory)
         yield compare(
