@@ -30,8 +30,9 @@ PHONE_PARTS = (PHONE, PHONE[1:], PHONE[3:])
 _SKIPPED = (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType, types.CodeType)
 
 
-def reachable_text(root: object, *, limit: int = 20_000) -> Iterator[str]:
-    """Every string and bytes reachable from ``root``, not through classes, modules, functions."""
+def reachable_text(root: object, *, limit: int = 200_000) -> Iterator[str]:
+    """Every string and bytes reachable from ``root``, not through classes, modules, functions;
+    a walk that would go on past ``limit`` objects fails rather than prove less than it says."""
     seen: set[int] = set()
     stack = [root]
     while stack and len(seen) < limit:
@@ -46,6 +47,7 @@ def reachable_text(root: object, *, limit: int = 20_000) -> Iterator[str]:
             yield bytes(item).decode("latin-1")
             continue
         stack.extend(gc.get_referents(item))
+    assert not stack, f"more than {limit} objects reachable: the walk proves nothing past them"
 
 
 def assert_hidden(obj: object, secrets: tuple[str, ...]) -> None:
