@@ -10,6 +10,7 @@ changing the case of SQL text) or survived, a gap in the tests. A module's score
 
 from __future__ import annotations
 
+import argparse
 import ast
 import contextlib
 import datetime
@@ -76,8 +77,13 @@ class Allowed:
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--report", action="store_true", help="sort the last run's results again")
+    report_only = parser.parse_args().report
     timing = WORK / "minutes.txt"
-    report_only = "--report" in sys.argv[1:]
+    if report_only and not timing.exists():
+        print(f"no earlier run in {WORK.relative_to(ROOT)}: run `make mutation` first")
+        return 2
     started = time.monotonic()
     if not report_only:
         shutil.rmtree(WORK, ignore_errors=True)
