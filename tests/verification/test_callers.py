@@ -7,7 +7,6 @@ import logging
 import random
 
 import pytest
-from bird_flashcalls import ConfigurationError
 from bird_flashcalls.testing import CALLER_NUMBERS, FakeBird
 from bird_flashcalls.verification import MemoryStore, VerificationEvent
 from bird_flashcalls.verification._callers import (
@@ -130,22 +129,3 @@ def test_caller_numbers_are_picked_per_start_and_sent_as_from(fake_bird: FakeBir
     last = challenges[-1]
     assert verifier.check(last.id, code=right_code(fake_bird, last)).verified
     assert verifier.guess_chance() < 0.1
-
-
-@pytest.mark.parametrize(
-    ("numbers", "message"),
-    [
-        ("+3197010260000", "caller_numbers must be a sequence of the E.164 numbers"),
-        ({"+3197010260000": 1}, "caller_numbers must be a sequence of the E.164 numbers"),
-        ([], "caller_numbers is empty"),
-        (["+3197010260000", "0612345678"], "caller_numbers[1] is not an international phone"),
-    ],
-)
-def test_caller_numbers_are_checked_when_the_verifier_is_made(
-    fake_bird: FakeBird, numbers: object, message: str
-) -> None:
-    with pytest.raises(ConfigurationError) as caught:
-        memory_verifier(fake_bird, caller_numbers=numbers)
-    assert str(caught.value).startswith(message)
-    with pytest.raises(ConfigurationError, match="max_guess_chance must be a probability"):
-        memory_verifier(fake_bird, max_guess_chance=0)

@@ -17,6 +17,8 @@ from bird_flashcalls.verification import (
 )
 from bird_flashcalls.verification._settings import Settings
 
+CALLERS = "caller_numbers must be a sequence of the E.164 numbers"
+
 
 def test_the_defaults_are_the_documented_ones() -> None:
     settings = Settings()
@@ -69,6 +71,14 @@ def test_the_defaults_are_the_documented_ones() -> None:
         ({"report_lease": math.inf}, "report_lease must be a number of seconds > 0, got inf"),
         ({"clock": 12.0}, "clock must be a function"),
         ({"on_event": "log"}, "on_event must be a function"),
+        ({"caller_numbers": "+3197010260000"}, CALLERS),
+        ({"caller_numbers": {"+3197010260000": 1}}, CALLERS),
+        ({"caller_numbers": []}, "caller_numbers is empty"),
+        (
+            {"caller_numbers": ["+3197010260000", "0612345678"]},
+            "caller_numbers[1] is not an international phone",
+        ),
+        ({"max_guess_chance": 0}, "max_guess_chance must be a probability"),
     ],
 )
 def test_a_refused_setting_is_named_with_its_bounds(settings: dict[str, Any], message: str) -> None:
