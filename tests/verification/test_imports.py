@@ -16,7 +16,8 @@ def loaded_after(code: str) -> set[str]:
 
 
 def test_verification_sqlite3_and_redis_are_loaded_only_for_what_uses_them() -> None:
-    client = loaded_after("import bird_flashcalls")
+    # The pytest plugin too: pytest imports it at start-up in every project that installs us.
+    client = loaded_after("import bird_flashcalls, bird_flashcalls.testing.pytest_plugin")
     memory = loaded_after("from bird_flashcalls.verification import Verifier, MemoryStore")
     stores = loaded_after("from bird_flashcalls.verification import RedisStore, SQLiteStore")
 
