@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-from typing import Any
 
+import httpx
 import pytest
+from bird_flashcalls import errors
 from bird_flashcalls.verification import _steps, _transitions
 from bird_flashcalls.verification._settings import Settings
 from bird_flashcalls.verification._store import (
@@ -223,57 +224,50 @@ def test_a_forked_worker_makes_claim_tokens_of_its_own() -> None:
     assert child and child.rsplit("-", 1)[0] != parent.rsplit("-", 1)[0]
 
 
-def error_of(kind: str, status: int | None) -> Any:
-    import httpx
-    from bird_flashcalls import errors
+REQUEST = httpx.Request("POST", "https://api.bird.test")
 
-    request = httpx.Request("POST", "https://api.bird.test")
-    response = None if status is None else httpx.Response(status, request=request)
-    return {
-        "none": lambda: None,
-        "odd body": lambda: errors.APIResponseValidationError(
-            "odd", response=response, body=b"", request_id=None
-        ),
-        "status": lambda: errors.APIStatusError(
-            "no", response=response, code=None, message=None, details={}, request_id=None
-        ),
-        "no answer": lambda: errors.APIConnectionError(
-            "down", request=request, may_have_been_delivered=False
-        ),
-        "answer lost": lambda: errors.APIConnectionError(
-            "lost", request=request, may_have_been_delivered=True
-        ),
-        "closed": lambda: errors.ClientClosedError("closed"),
-        "invalid": lambda: errors.InvalidRequestError("bad", field="x"),
-        "configuration": lambda: errors.ConfigurationError("bad"),
-    }[kind]()
+
+def odd_body(status: int | None) -> errors.BirdError:
+    response = None if status is None else httpx.Response(status, request=REQUEST)
+    return errors.APIResponseValidationError("odd", response=response, body=b"", request_id=None)
+
+
+def refused(status: int) -> errors.BirdError:
+    response = httpx.Response(status, request=REQUEST)
+    return errors.APIStatusError(
+        "no", response=response, code=None, message=None, details={}, request_id=None
+    )
+
+
+def unanswered(delivered: bool) -> errors.BirdError:
+    return errors.APIConnectionError("down", request=REQUEST, may_have_been_delivered=delivered)
 
 
 @pytest.mark.parametrize(
-    ("kind", "status", "verdict"),
+    ("error", "verdict"),
     [
-        ("none", None, "done"),
-        ("odd body", 200, "done"),  # Bird took it; only its answer was odd
-        ("odd body", 299, "done"),
-        ("odd body", 300, "retry"),
-        ("odd body", 199, "retry"),
-        ("odd body", None, "retry"),
-        ("status", 500, "retry"),
-        ("status", 408, "retry"),
-        ("status", 429, "retry"),
-        ("status", 409, "drop"),  # already ended: it never will take it
-        ("status", 430, "drop"),
-        ("status", 407, "drop"),
-        ("status", 499, "drop"),
-        ("no answer", None, "retry"),  # another worker can
-        ("answer lost", None, "after_lease"),  # Bird may have it
-        ("closed", None, "retry"),
-        ("invalid", None, "drop"),
-        ("configuration", None, "drop"),
+        (None, "done"),
+        (odd_body(200), "done"),  # Bird took it; only its answer was odd
+        (odd_body(299), "done"),
+        (odd_body(300), "retry"),
+        (odd_body(199), "retry"),
+        (odd_body(None), "retry"),
+        (refused(500), "retry"),
+        (refused(408), "retry"),
+        (refused(429), "retry"),
+        (refused(409), "drop"),  # already ended: it never will take it
+        (refused(430), "drop"),
+        (refused(407), "drop"),
+        (refused(499), "drop"),
+        (unanswered(delivered=False), "retry"),  # another worker can
+        (unanswered(delivered=True), "after_lease"),  # Bird may have it
+        (errors.ClientClosedError("closed"), "retry"),
+        (errors.InvalidRequestError("bad", field="x"), "drop"),
+        (errors.ConfigurationError("bad"), "drop"),
     ],
 )
-def test_what_becomes_of_a_report_after_each_answer(kind, status, verdict) -> None:
-    assert _transitions.report_verdict(error_of(kind, status)) == verdict
+def test_what_becomes_of_a_report_after_each_answer(error, verdict) -> None:
+    assert _transitions.report_verdict(error) == verdict
 
 
 def test_claim_tokens_and_challenge_ids_are_unique_and_a_given_token_is_kept() -> None:
