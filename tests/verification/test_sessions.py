@@ -47,8 +47,12 @@ async def test_start_rings_the_phone_and_the_right_answer_verifies_once(env: Env
     assert challenge.id.replace("-", "").replace("_", "").isalnum()
     assert env.reports(challenge.call_id) == []
     seen = env.fake.handset_cli(challenge.call_id)
-    with pytest.raises(InvalidRequestError, match="code has 4 digits; this challenge's code has 6"):
+    with pytest.raises(InvalidRequestError) as refused:
         await verifier.check(challenge.id, code=seen[-4:])  # uses no attempt
+    assert (str(refused.value), refused.value.field) == (
+        "code has 4 digits; this challenge's code has 6",
+        "code",
+    )
     assert await verifier.check(challenge.id, code=seen[-6:]) == CheckResult(
         "verified", True, 3, PHONE
     )
