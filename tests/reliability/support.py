@@ -400,10 +400,6 @@ def answering(**extra: Any) -> Behaviour:
     )
 
 
-def required(schema_name: str) -> list[str]:
-    return list(SCHEMAS[schema_name].get("required", []))
-
-
 @attrs.frozen
 class Operation:
     name: str
