@@ -5,26 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Any
 
-import httpx
 import pytest
 from bird_flashcalls import AsyncFlashCalls, ClientClosedError, EventLoopError
 from bird_flashcalls.testing import FakeBird
 
-from .support import fake_options
-
-TO = "+31612345678"
-
-
-def settings(fake: FakeBird, base_url: str) -> dict[str, Any]:
-    return fake_options(fake, base_url, max_retries=0)
+from .support import TO, fake_options
 
 
 def test_a_client_that_made_its_own_connections_works_on_each_new_loop(
     fake: FakeBird, fake_url: str
 ) -> None:
-    client = AsyncFlashCalls(**settings(fake, fake_url))
+    client = AsyncFlashCalls(**fake_options(fake, fake_url, max_retries=0))
 
     first = asyncio.run(client.create(TO))
     second = asyncio.run(client.create(TO))
@@ -38,12 +30,8 @@ def test_a_client_that_made_its_own_connections_works_on_each_new_loop(
     assert len(fake.requests) == 3
 
 
-def test_a_users_http_client_is_refused_on_another_loop_before_sending(
-    fake: FakeBird, fake_url: str
-) -> None:
-    # No connection kept: the application's client would otherwise die open with the first loop.
-    http = httpx.AsyncClient(limits=httpx.Limits(max_keepalive_connections=0))
-    client = AsyncFlashCalls(**settings(fake, fake_url), http_client=http)
+def test_a_users_http_client_is_refused_on_another_loop_before_sending(fake: FakeBird) -> None:
+    client = fake.async_client(max_retries=0)  # on an httpx.AsyncClient of its own making
     asyncio.run(client.create(TO))
 
     with pytest.raises(EventLoopError, match="one client per event loop"):
@@ -59,7 +47,7 @@ def test_a_loop_still_running_elsewhere_keeps_its_connections(
     runner = threading.Thread(target=other.run_forever)
     runner.start()
     try:
-        client = AsyncFlashCalls(**settings(fake, fake_url))
+        client = AsyncFlashCalls(**fake_options(fake, fake_url, max_retries=0))
         asyncio.run_coroutine_threadsafe(client.create(TO), other).result(timeout=30)
 
         with pytest.raises(EventLoopError, match="another event loop"):
