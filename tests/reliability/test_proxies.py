@@ -54,7 +54,9 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         )
         self.server.record("POST", target)
         # Bird behind the proxy: FakeBird's handler, called in process.
-        answer = self.server.fake.respond("POST", urlsplit(target).path, dict(self.headers), body)
+        answer = self.server.fake_bird.respond(
+            "POST", urlsplit(target).path, dict(self.headers), body
+        )
         self.send_response(answer.status)
         for name, value in answer.headers.items():
             self.send_header(name, value)
@@ -69,9 +71,9 @@ class _ProxyHandler(BaseHTTPRequestHandler):
 class _ProxyServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, fake: FakeBird, certificate: trustme.LeafCert) -> None:
+    def __init__(self, fake_bird: FakeBird, certificate: trustme.LeafCert) -> None:
         super().__init__(("127.0.0.1", 0), _ProxyHandler)
-        self.fake = fake
+        self.fake_bird = fake_bird
         self.certificate = certificate
         self.url = f"http://127.0.0.1:{self.server_address[1]}"
         self.seen: list[tuple[str, str]] = []
@@ -89,12 +91,12 @@ def authority() -> trustme.CA:
 
 @pytest.fixture
 def proxy(
-    fake: FakeBird, authority: trustme.CA, monkeypatch: pytest.MonkeyPatch
+    fake_bird: FakeBird, authority: trustme.CA, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[_ProxyServer]:
     # No proxy or CA setting of the machine's own reaches these tests.
     for variable in PROXY_VARIABLES:
         monkeypatch.delenv(variable, raising=False)
-    server = _ProxyServer(fake, authority.issue_cert(TLS_HOST))
+    server = _ProxyServer(fake_bird, authority.issue_cert(TLS_HOST))
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01})
     thread.start()
     try:
@@ -105,8 +107,8 @@ def proxy(
         thread.join()
 
 
-def create(kind: str, fake: FakeBird, base_url: str) -> Any:
-    settings = fake_options(fake, base_url, max_retries=0)
+def create(kind: str, fake_bird: FakeBird, base_url: str) -> Any:
+    settings = fake_options(fake_bird, base_url, max_retries=0)
     return outcome_of(kind, lambda client: client.create(TO), settings)
 
 
@@ -114,7 +116,7 @@ def create(kind: str, fake: FakeBird, base_url: str) -> Any:
 @pytest.mark.parametrize("variable", ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "NO_PROXY"])
 def test_a_proxy_from_the_environment_carries_every_request_but_those_no_proxy_names(
     proxy: _ProxyServer,
-    fake: FakeBird,
+    fake_bird: FakeBird,
     fake_url: str,
     kind: str,
     variable: str,
@@ -126,19 +128,19 @@ def test_a_proxy_from_the_environment_carries_every_request_but_those_no_proxy_n
     else:
         monkeypatch.setenv(variable, proxy.url)
 
-    call = create(kind, fake, fake_url)
+    call = create(kind, fake_bird, fake_url)
 
-    path = f"/workspaces/{fake.workspace_id}/channels/{fake.channel_id}/flashcalls"
+    path = f"/workspaces/{fake_bird.workspace_id}/channels/{fake_bird.channel_id}/flashcalls"
     assert proxy.seen == ([] if variable == "NO_PROXY" else [("POST", fake_url + path)])
-    assert [request.path for request in fake.requests] == [path]
-    assert str(call.id) in fake.calls
+    assert [request.path for request in fake_bird.requests] == [path]
+    assert str(call.id) in fake_bird.calls
 
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("trusted", [True, False], ids=["SSL_CERT_FILE", "untrusted"])
 def test_https_goes_through_connect_and_trusts_only_ssl_cert_file(
     proxy: _ProxyServer,
-    fake: FakeBird,
+    fake_bird: FakeBird,
     authority: trustme.CA,
     tmp_path: Path,
     kind: str,
@@ -150,15 +152,15 @@ def test_https_goes_through_connect_and_trusts_only_ssl_cert_file(
         authority.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
         monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
 
-    call = create(kind, fake, f"https://{TLS_HOST}")
+    call = create(kind, fake_bird, f"https://{TLS_HOST}")
 
-    path = f"/workspaces/{fake.workspace_id}/channels/{fake.channel_id}/flashcalls"
+    path = f"/workspaces/{fake_bird.workspace_id}/channels/{fake_bird.channel_id}/flashcalls"
     connect = ("CONNECT", f"{TLS_HOST}:443")
     if trusted:
         assert proxy.seen == [connect, ("POST", f"https://{TLS_HOST}:443{path}")]
-        assert str(call.id) in fake.calls
+        assert str(call.id) in fake_bird.calls
     else:
         assert isinstance(call, APIConnectionError)
         assert "CERTIFICATE_VERIFY_FAILED" in str(call)
         assert proxy.seen == [connect]
-        assert fake.requests == []
+        assert fake_bird.requests == []
