@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import inspect
 import json
 import os
@@ -47,7 +46,6 @@ class ReceivedRequest:
     raw_path: str
     headers: dict[str, str]
     body: bytes
-    received_at: float = 0.0  # time.time() when the whole request had arrived
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -155,8 +153,6 @@ class FaultServer(socketserver.ThreadingTCPServer):
         self.bytes_sent = 0
         self.clients_gone = 0  # behaviours cut short because the client closed or reset
         self.handler_errors: list[BaseException] = []
-        # Whatever a behaviour wants the test to see afterwards (an HTTP date it sent...).
-        self.notes: list[Any] = []
         self._serving = threading.Thread(target=self.serve_forever, args=(0.01,), name="fault")
 
     def script(self, *behaviours: Behaviour) -> None:
@@ -208,7 +204,7 @@ def _read_request(conn: socket.socket, buffer: bytes) -> tuple[ReceivedRequest |
             return None, b""
         buffer += data
     body, buffer = buffer[:length], buffer[length:]
-    return ReceivedRequest(method, raw_path, headers, body, time.time()), buffer
+    return ReceivedRequest(method, raw_path, headers, body), buffer
 
 
 def open_socket_count() -> int | None:
@@ -308,18 +304,6 @@ def dribble(fast: bytes, slow: bytes, interval: float, size: int) -> Behaviour:
 
 def retry_after(value: str) -> Behaviour:
     return respond(429, headers={"Retry-After": value})
-
-
-def retry_after_date(seconds_ahead: int) -> Behaviour:
-    """A 429 whose Retry-After is an HTTP date, computed when the response is sent."""
-
-    def behaviour(exchange: Exchange) -> bool:
-        # HTTP dates have whole seconds: the retry may come at that second, not before.
-        when = int(time.time()) + seconds_ahead
-        exchange.server.notes.append(when)
-        return retry_after(email.utils.formatdate(when, usegmt=True))(exchange)
-
-    return behaviour
 
 
 SPEC_FILE = Path(__file__).resolve().parents[2] / "openapi" / "bird-flashcalls.openapi.json"

@@ -23,7 +23,7 @@ TIMEOUT = 0.2
 # One retry shows what is and is not re-sent.
 MAX_RETRIES = 1
 ATTEMPTS = MAX_RETRIES + 1
-BACKOFF = bird.Backoff(initial_delay=0.01, max_delay=0.05, max_retry_after=2)
+BACKOFF = bird.Backoff(initial_delay=0.01, max_delay=0.05)
 # What one attempt may take beyond the time the server makes it wait, on a busy 2-core machine
 # (a full garbage collection of a large test process alone can take 0.3 s).
 ATTEMPT_SLACK = 2.0
@@ -53,8 +53,6 @@ class Row:
     # error says it may have been delivered.
     delivered: type[bird.BirdError] | None = None
     slow: tuple[float, float] = (0.0, 0.0)  # seconds per attempt, sync and async
-    # Seconds the client is asked to wait between attempts (Retry-After): at least, at most.
-    retry_wait: tuple[float, float] = (0.0, 0.0)
     fields: dict[str, Any] = attrs.Factory(dict)  # the error's attributes
     refused: bool = False  # nothing listens at base_url
     ops: tuple[Operation, ...] = OPERATIONS
@@ -151,30 +149,6 @@ ROWS: list[Row] = [
         for name, behaviour in not_an_answer(op).items()
     ),
     Row("503_always", (respond(503),), bird.InternalServerError, ATTEMPTS, fields=NOT_DELIVERED),
-    # Retry-After: waited for, up to the cap (a wait far longer than the backoff's). An HTTP date
-    # has whole seconds: its retry waits up to 1 s, so it is sent once per client kind.
-    *(
-        Row(f"429_retry_after_{name}_then_success", (first, answering()), None, 2, retry_wait=wait)
-        for name, first, wait in (
-            ("seconds", data.retry_after("0.2"), (0.2, 0.2)),
-            ("garbage", data.retry_after("soon, maybe"), (0.0, 0.0)),
-        )
-    ),
-    Row(
-        "429_retry_after_http_date_then_success",
-        (data.retry_after_date(1), answering()),
-        None,
-        2,
-        retry_wait=(0.0, 1.0),
-        ops=(data.CREATE,),
-    ),
-    *(
-        Row(f"429_{name}", (data.retry_after(value),), bird.RateLimitError, requests, fields=fields)
-        for name, value, requests, fields in (
-            ("retry_after_above_cap", "30", 1, {"retry_after": 30.0}),
-            ("always", "0", ATTEMPTS, {"retry_after": 0.0}),
-        )
-    ),
 ]
 
 CASES = [pytest.param(row, op, id=f"{row.id}-{op.name}") for row in ROWS for op in row.ops]
@@ -206,17 +180,12 @@ def check_row(
     for received in server.requests:
         assert (received.method, received.raw_path) == ("POST", op.path)
         assert received.body == server.requests[0].body  # a retry sends the same request
-    if row.retry_wait[0]:
-        first, second = server.requests
-        assert second.received_at - first.received_at >= row.retry_wait[0] * 0.95
-    for when in server.notes:  # a Retry-After date: the retry comes no sooner
-        assert server.requests[1].received_at >= when - 0.05
 
     attempts = requests or ATTEMPTS
-    waits = (attempts - 1) * BACKOFF.max_delay + row.retry_wait[1]
+    waits = (attempts - 1) * BACKOFF.max_delay
     slow = row.slow[KINDS.index(kind)]
     assert elapsed <= attempts * (slow + ATTEMPT_SLACK) + waits, f"{elapsed:.2f} s"
-    assert elapsed >= max(attempts * slow, row.retry_wait[0]) * 0.95, f"{elapsed:.2f} s"
+    assert elapsed >= attempts * slow * 0.95, f"{elapsed:.2f} s"
 
 
 @pytest.mark.parametrize("kind", KINDS)
