@@ -231,7 +231,7 @@ def closed_port() -> int:
 def send(
     pieces: Sequence[bytes], *, delay: float = 0.0, interval: float = 0.0, end: End = "keep"
 ) -> Behaviour:
-    """Raw ``pieces`` after ``delay`` seconds, each followed by ``interval`` seconds, then ``end``."""
+    """Raw ``pieces`` after ``delay`` s, each followed by ``interval`` s, then ``end``."""
 
     def behaviour(exchange: Exchange) -> bool:
         exchange.pause_unless_closed(delay)

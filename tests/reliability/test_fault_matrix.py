@@ -1,6 +1,5 @@
-"""Every way an HTTP exchange can go wrong, against create, end and hangup, sync and async: the
-result or exactly one documented BirdError, in the time the timeout allows (as the README says for
-each client kind), with the requests the retry policy promises, and nothing left open."""
+"""Each way an exchange fails ends in the result or one documented BirdError, within the timeout,
+after the requests the retry policy promises, with nothing left open; both clients, each call."""
 
 from __future__ import annotations
 

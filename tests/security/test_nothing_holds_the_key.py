@@ -1,7 +1,5 @@
-"""Nothing the client hands out holds the access key, however the server answers (some echo it),
-for both clients and every operation: no string reachable from an error, a result or the client;
-no pickle or copy; no str, repr, traceback with locals, DEBUG log line, stdout or stderr.
-Controls show that each check finds a key that is there."""
+"""No error, result or client holds the key, however the server answers (some echo it): not in
+any reachable string, pickle, copy, repr, traceback with locals, log line or output; controls."""
 
 from __future__ import annotations
 
