@@ -25,12 +25,7 @@ def fault_server(no_leaks: None) -> Iterator[FaultServer]:
 
 
 @pytest.fixture
-def fake() -> FakeBird:
-    return FakeBird()
-
-
-@pytest.fixture
-def fake_url(fake: FakeBird) -> Iterator[str]:
-    """FakeBird served over HTTP on 127.0.0.1."""
-    with fake.serve() as base_url:
+def fake_url(fake_bird: FakeBird) -> Iterator[str]:
+    """The test's FakeBird served over HTTP on 127.0.0.1."""
+    with fake_bird.serve() as base_url:
         yield base_url

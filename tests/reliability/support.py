@@ -1,17 +1,15 @@
-"""What the reliability and security tests share: a misbehaving HTTP server, the spec's ids and
-bodies, the operations, client settings, one driver for both clients, and the fuzz strategies."""
+"""The reliability and security tests' misbehaving server, spec bodies, operations and driver."""
 
 from __future__ import annotations
 
 import asyncio
-import datetime
-import email.utils
 import inspect
 import json
 import os
 import re
 import selectors
 import socket
+import socketserver
 import struct
 import threading
 import time
@@ -27,7 +25,6 @@ import httpx
 import ids
 from bird_flashcalls.testing import FakeBird
 from hypothesis import HealthCheck, settings
-from hypothesis import strategies as st
 
 # FaultServer answers each request with the next behaviour of its script (the last one repeats),
 # writing raw bytes: it can reset, stall, dribble or send nonsense no HTTP server library would.
@@ -49,26 +46,23 @@ class ReceivedRequest:
     raw_path: str
     headers: dict[str, str]
     body: bytes
-    received_at: float = 0.0  # time.time() when the whole request had arrived
 
     def json(self) -> Any:
         return json.loads(self.body)
 
 
-class Exchange:
-    """One request on one connection, as seen by a behaviour."""
+class Exchange(socketserver.BaseRequestHandler):
+    """One connection; ``received`` is the request its behaviour answers."""
 
-    def __init__(self, server: FaultServer, conn: socket.socket, request: ReceivedRequest) -> None:
-        self.server = server
-        self.conn = conn
-        self.request = request
+    server: FaultServer
+    received: ReceivedRequest
 
     def send(self, data: bytes) -> None:
         try:
-            self.conn.sendall(data)
+            self.request.sendall(data)
         except OSError as error:
             raise ClientGone from error
-        with self.server._lock:
+        with self.server.lock:
             self.server.bytes_sent += len(data)
 
     def wait_for_client_close(self, seconds: float | None = None) -> bool:
@@ -77,11 +71,11 @@ class Exchange:
         while True:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             with selectors.DefaultSelector() as selector:
-                selector.register(self.conn, selectors.EVENT_READ)
+                selector.register(self.request, selectors.EVENT_READ)
                 if not selector.select(left):
                     return False
             try:
-                if not self.conn.recv(_READ_SIZE):
+                if not self.request.recv(_READ_SIZE):
                     return True
             except OSError:
                 return True
@@ -91,13 +85,49 @@ class Exchange:
         if seconds and self.wait_for_client_close(seconds):
             raise ClientGone
 
-    def finish(self, end: End) -> bool:
+    def leave(self, end: End) -> bool:
         if end == "reset":
-            self.conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.conn.close()
+            self.request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.request.close()
         elif end == "stall":
             self.wait_for_client_close()
         return end == "keep"
+
+    def handle(self) -> None:
+        server = self.server
+        conn = self.request
+        buffer = b""
+        with server.lock:
+            server.accepted += 1
+            server.connections.add(conn)
+        try:
+            while True:
+                received, buffer = _read_request(conn, buffer)
+                if received is None:
+                    return
+                with server.lock:
+                    server.requests.append(received)
+                    last = len(server.behaviours) - 1
+                    behaviour = server.behaviours[min(len(server.requests) - 1, last)]
+                self.received = received
+                try:
+                    keep = behaviour(self)
+                except ClientGone:
+                    with server.lock:
+                        server.clients_gone += 1
+                    return
+                if not keep or conn.fileno() == -1:
+                    return
+        except OSError:
+            return
+        except BaseException as error:  # a bug in a behaviour must fail the test, not vanish
+            with server.lock:
+                server.handler_errors.append(error)
+        finally:
+            conn.close()
+            with server.lock:
+                server.connections.discard(conn)
+                server.lock.notify_all()
 
 
 # A behaviour answers one request; it returns True to keep the connection for the next request.
@@ -109,105 +139,49 @@ def head(status: int, headers: dict[str, str]) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
-class FaultServer:
+class FaultServer(socketserver.ThreadingTCPServer):
     """Counts what it received and sent; leaving it closes every socket and joins its threads."""
 
     def __init__(self) -> None:
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port: int = self._listener.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._lock = threading.Condition()
-        self._behaviours: list[Behaviour] = [respond(204)]
-        self._threads: list[threading.Thread] = []
-        self._connections: set[socket.socket] = set()
+        super().__init__(("127.0.0.1", 0), Exchange)
+        self.url = f"http://127.0.0.1:{self.server_address[1]}"
+        self.lock = threading.Condition()
+        self.behaviours: list[Behaviour] = [respond(204)]
+        self.connections: set[socket.socket] = set()
         self.requests: list[ReceivedRequest] = []
         self.accepted = 0
         self.bytes_sent = 0
         self.clients_gone = 0  # behaviours cut short because the client closed or reset
         self.handler_errors: list[BaseException] = []
-        # Whatever a behaviour wants the test to see afterwards (an HTTP date it sent...).
-        self.notes: list[Any] = []
-        self._acceptor = threading.Thread(target=self._accept_loop, name=f"fault-{self.port}")
+        self._serving = threading.Thread(target=self.serve_forever, args=(0.01,), name="fault")
 
     def script(self, *behaviours: Behaviour) -> None:
-        with self._lock:
-            self._behaviours = list(behaviours)
+        with self.lock:
+            self.behaviours = list(behaviours)
 
     @property
     def request_count(self) -> int:
-        with self._lock:
+        with self.lock:
             return len(self.requests)
 
     def wait_until_idle(self, seconds: float = 10.0) -> bool:
         """True once every connection the server accepted is closed again."""
-        with self._lock:
-            return self._lock.wait_for(lambda: not self._connections, seconds)
+        with self.lock:
+            return self.lock.wait_for(lambda: not self.connections, seconds)
 
     def __enter__(self) -> FaultServer:
-        self._acceptor.start()
+        self._serving.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self._wake_w.send(b"x")
-        self._acceptor.join()
-        with self._lock:
-            connections = list(self._connections)
-        for conn in connections:
+        self.shutdown()
+        self._serving.join()
+        with self.lock:
+            connections = list(self.connections)
+        for conn in connections:  # wakes the behaviours that wait for the client
             with suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-        for thread in self._threads:
-            thread.join()
-        for sock in (self._listener, self._wake_r, self._wake_w):
-            sock.close()
-
-    def _accept_loop(self) -> None:
-        with selectors.DefaultSelector() as selector:
-            selector.register(self._listener, selectors.EVENT_READ, "accept")
-            selector.register(self._wake_r, selectors.EVENT_READ, "stop")
-            while True:
-                if any(key.data == "stop" for key, _ in selector.select()):
-                    return
-                conn, _ = self._listener.accept()
-                with self._lock:
-                    self.accepted += 1
-                    self._connections.add(conn)
-                thread = threading.Thread(
-                    target=self._serve, args=(conn,), name=f"fault-{self.port}-conn"
-                )
-                self._threads.append(thread)
-                thread.start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        buffer = b""
-        try:
-            while True:
-                request, buffer = _read_request(conn, buffer)
-                if request is None:
-                    return
-                with self._lock:
-                    index = len(self.requests)
-                    self.requests.append(request)
-                    behaviour = self._behaviours[min(index, len(self._behaviours) - 1)]
-                try:
-                    keep = behaviour(Exchange(self, conn, request))
-                except ClientGone:
-                    with self._lock:
-                        self.clients_gone += 1
-                    return
-                if not keep or conn.fileno() == -1:
-                    return
-        except OSError:
-            return
-        except BaseException as error:  # a bug in a behaviour must fail the test, not vanish
-            with self._lock:
-                self.handler_errors.append(error)
-        finally:
-            if conn.fileno() != -1:
-                conn.close()
-            with self._lock:
-                self._connections.discard(conn)
-                self._lock.notify_all()
+        self.server_close()  # joins every connection's thread
 
 
 def _read_request(conn: socket.socket, buffer: bytes) -> tuple[ReceivedRequest | None, bytes]:
@@ -230,7 +204,7 @@ def _read_request(conn: socket.socket, buffer: bytes) -> tuple[ReceivedRequest |
             return None, b""
         buffer += data
     body, buffer = buffer[:length], buffer[length:]
-    return ReceivedRequest(method, raw_path, headers, body, time.time()), buffer
+    return ReceivedRequest(method, raw_path, headers, body), buffer
 
 
 def open_socket_count() -> int | None:
@@ -257,15 +231,14 @@ def closed_port() -> int:
 def send(
     pieces: Sequence[bytes], *, delay: float = 0.0, interval: float = 0.0, end: End = "keep"
 ) -> Behaviour:
-    """Raw response ``pieces``, the first after ``delay`` seconds and each followed by a pause of
-    ``interval``, then ``end``."""
+    """Raw ``pieces`` after ``delay`` s, each followed by ``interval`` s, then ``end``."""
 
     def behaviour(exchange: Exchange) -> bool:
         exchange.pause_unless_closed(delay)
         for piece in pieces:
             exchange.send(piece)
             exchange.pause_unless_closed(interval)
-        return exchange.finish(end)
+        return exchange.leave(end)
 
     return behaviour
 
@@ -285,8 +258,7 @@ def respond(
     delay: float = 0.0,
     end: End = "keep",
 ) -> Behaviour:
-    """A response, its body JSON-encoded unless bytes or str, with a Content-Length of
-    ``declared`` (the body's true length unless given)."""
+    """A response, its body JSON unless bytes or str, declaring ``declared`` (or its) length."""
     if isinstance(body, str):
         payload = body.encode()
     elif isinstance(body, bytes):
@@ -302,7 +274,7 @@ def respond(
 
 def respond_with(make: Callable[[ReceivedRequest], Behaviour]) -> Behaviour:
     """A response computed from the request."""
-    return lambda exchange: make(exchange.request)(exchange)
+    return lambda exchange: make(exchange.received)(exchange)
 
 
 def redirect(status: int, location: str) -> Behaviour:
@@ -334,23 +306,8 @@ def retry_after(value: str) -> Behaviour:
     return respond(429, headers={"Retry-After": value})
 
 
-def retry_after_date(seconds_ahead: int) -> Behaviour:
-    """A 429 whose Retry-After is an HTTP date, computed when the response is sent."""
-
-    def behaviour(exchange: Exchange) -> bool:
-        # HTTP dates have whole seconds: the retry may come at that second, not before.
-        when = int(time.time()) + seconds_ahead
-        exchange.server.notes.append(when)
-        return retry_after(email.utils.formatdate(when, usegmt=True))(exchange)
-
-    return behaviour
-
-
-ROOT = Path(__file__).resolve().parents[2]
-SPEC: dict[str, Any] = json.loads(
-    (ROOT / "openapi" / "bird-flashcalls.openapi.json").read_text(encoding="utf-8")
-)
-SCHEMAS: dict[str, Any] = SPEC["components"]["schemas"]
+SPEC_FILE = Path(__file__).resolve().parents[2] / "openapi" / "bird-flashcalls.openapi.json"
+SCHEMAS: dict[str, Any] = json.loads(SPEC_FILE.read_text(encoding="utf-8"))["components"]["schemas"]
 
 WORKSPACE_ID = UUID(ids.WORKSPACE_ID)
 CHANNEL_ID = UUID(ids.CHANNEL_ID)
@@ -398,10 +355,6 @@ def answering(**extra: Any) -> Behaviour:
     return respond_with(
         lambda request: respond(202, {**answer_in_kind(request.raw_path, request.json()), **extra})
     )
-
-
-def required(schema_name: str) -> list[str]:
-    return list(SCHEMAS[schema_name].get("required", []))
 
 
 @attrs.frozen
@@ -527,8 +480,7 @@ def drive(
     settings: dict[str, Any],
     http: dict[str, Any] | None = None,
 ) -> Any:
-    """``use(client)`` with a client of ``kind`` built from ``settings`` (and an httpx client
-    built from ``http``, when given), closed afterwards."""
+    """``use(client)`` on a ``kind`` client of ``settings`` (and an httpx client of ``http``)."""
     settings = dict(settings)
 
     async def run() -> Any:
@@ -563,132 +515,6 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 
-json_scalars = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(min_value=-(2**70), max_value=2**70),
-    st.floats(allow_nan=False, allow_infinity=False),
-    st.text(max_size=40),
-)
-any_json = st.recursive(
-    json_scalars,
-    lambda children: st.one_of(
-        st.lists(children, max_size=4), st.dictionaries(st.text(max_size=12), children, max_size=4)
-    ),
-    max_leaves=12,
-)
-# Fixed offsets: st.timezones() reads the tz database from disk and slows every example.
-_zones = st.sampled_from(
-    [
-        datetime.UTC,
-        datetime.timezone(datetime.timedelta(hours=2)),
-        datetime.timezone(-datetime.timedelta(hours=5, minutes=30)),
-    ]
-)
-
-
-def from_schema(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
-    """Values that fit ``schema`` (the subset of JSON Schema the spec uses)."""
-    while "$ref" in schema:
-        schema = SCHEMAS[schema["$ref"].rsplit("/", 1)[1]]
-    if "enum" in schema:
-        return st.sampled_from(schema["enum"])
-    kind = schema.get("type")
-    if kind == "object":
-        properties = schema.get("properties", {})
-        if not properties and "additionalProperties" in schema:
-            extra = schema["additionalProperties"]
-            values = from_schema(extra) if isinstance(extra, dict) else any_json
-            return st.dictionaries(st.text(max_size=12), values, max_size=3)
-        required = set(schema.get("required", ()))
-        fields = {name: from_schema(properties[name]) for name in properties}
-        return st.fixed_dictionaries(
-            {name: value for name, value in fields.items() if name in required},
-            optional={name: value for name, value in fields.items() if name not in required},
-        )
-    if kind == "array":
-        return st.lists(from_schema(schema.get("items", {})), max_size=3)
-    if kind == "integer":
-        return st.integers(
-            min_value=schema.get("minimum", -(2**31)), max_value=schema.get("maximum", 2**31)
-        )
-    if kind == "string":
-        if schema.get("format") == "uuid":
-            return st.uuids().map(str)
-        if schema.get("format") == "date-time":
-            return st.datetimes(timezones=_zones).map(lambda moment: moment.isoformat())
-        return st.text(max_size=30)
-    return any_json
-
-
-@st.composite
-def damaged(draw: st.DrawFn, schema_name: str) -> Any:
-    """A body of ``schema_name``, often with a field removed, retyped or added."""
-    value = draw(from_schema(SCHEMAS[schema_name]))
-    if not isinstance(value, dict):
-        return value
-    for _ in range(draw(st.integers(min_value=0, max_value=3))):
-        action = draw(st.sampled_from(["remove", "retype", "add", "keep"]))
-        keys = sorted(value)
-        if action == "remove" and keys:
-            value.pop(draw(st.sampled_from(keys)))
-        elif action == "retype" and keys:
-            value[draw(st.sampled_from(keys))] = draw(any_json)
-        elif action == "add":
-            value[draw(st.text(max_size=12))] = draw(any_json)
-    return value
-
 
 def encoded(value: Any) -> bytes:
     return json.dumps(value).encode()
-
-
-RESPONSE_SCHEMAS = ("FlashCall", "HangupFlashCall", "HangupFlashCallFromTo")
-bodies = st.one_of(
-    st.sampled_from([*RESPONSE_SCHEMAS, "RequestError", "ValidationError"])
-    .flatmap(damaged)
-    .map(encoded),
-    any_json.map(encoded),
-    st.binary(max_size=200),
-    st.sampled_from(
-        [b"", b"<html><body>502 Bad Gateway</body></html>", b"null", b"[]", b"{", b"\xef\xbb\xbf{}"]
-    ),
-    st.integers(min_value=1, max_value=1500).map(lambda depth: b"[" * depth + b"]" * depth),
-)
-_KNOWN_STATUSES = (
-    *(200, 201, 202, 204, 301, 302, 307, 400, 401, 403, 404, 408, 409, 422),
-    *(429, 500, 502, 503, 504, 520, 599),
-)
-statuses = st.one_of(st.sampled_from(_KNOWN_STATUSES), st.integers(min_value=100, max_value=599))
-http_dates = st.datetimes(timezones=st.just(datetime.UTC)).map(
-    lambda moment: email.utils.format_datetime(moment, usegmt=True)
-)
-header_text = st.text(
-    alphabet=st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f"),
-    max_size=40,
-)
-digit_like = st.text(alphabet="0123456789 \u00b2\u00b3\u00b9+-.e", min_size=1, max_size=6)
-header_values = st.one_of(
-    header_text,
-    digit_like,
-    http_dates,
-    st.integers(min_value=-(10**6), max_value=10**12).map(str),
-    st.floats(allow_nan=True, allow_infinity=True).map(str),
-    st.just("1" * 5000),
-    st.sampled_from(["gzip", "deflate", "br", "identity", "gzip, deflate", "application/json"]),
-)
-header_names = st.sampled_from(
-    [
-        *("Retry-After", "Content-Type", "Content-Length", "Messagebird-Request-Id"),
-        *("X-Request-Id", "Location", "Content-Encoding", "X-Anything"),
-    ]
-)
-headers = st.lists(st.tuples(header_names, header_values), max_size=5).map(
-    lambda pairs: [(name, value.encode("latin-1", "replace")) for name, value in pairs]
-)
-TRANSPORT_ERRORS = (
-    *(httpx.ConnectError, httpx.ConnectTimeout, httpx.ReadTimeout, httpx.WriteTimeout),
-    *(httpx.PoolTimeout, httpx.ReadError, httpx.WriteError, httpx.CloseError),
-    *(httpx.RemoteProtocolError, httpx.LocalProtocolError, httpx.ProxyError),
-    *(httpx.UnsupportedProtocol, httpx.DecodingError, httpx.TooManyRedirects),
-)

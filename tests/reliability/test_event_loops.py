@@ -5,26 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Any
 
-import httpx
 import pytest
 from bird_flashcalls import AsyncFlashCalls, ClientClosedError, EventLoopError
 from bird_flashcalls.testing import FakeBird
 
-from .support import fake_options
-
-TO = "+31612345678"
-
-
-def settings(fake: FakeBird, base_url: str) -> dict[str, Any]:
-    return fake_options(fake, base_url, max_retries=0)
+from .support import TO, fake_options
 
 
 def test_a_client_that_made_its_own_connections_works_on_each_new_loop(
-    fake: FakeBird, fake_url: str
+    fake_bird: FakeBird, fake_url: str
 ) -> None:
-    client = AsyncFlashCalls(**settings(fake, fake_url))
+    client = AsyncFlashCalls(**fake_options(fake_bird, fake_url, max_retries=0))
 
     first = asyncio.run(client.create(TO))
     second = asyncio.run(client.create(TO))
@@ -32,40 +24,36 @@ def test_a_client_that_made_its_own_connections_works_on_each_new_loop(
     asyncio.run(client.aclose())
 
     assert len({first.id, second.id, derived.id}) == 3
-    assert len(fake.requests) == 3
+    assert len(fake_bird.requests) == 3
     with pytest.raises(ClientClosedError):
         asyncio.run(client.create(TO))
-    assert len(fake.requests) == 3
+    assert len(fake_bird.requests) == 3
 
 
-def test_a_users_http_client_is_refused_on_another_loop_before_sending(
-    fake: FakeBird, fake_url: str
-) -> None:
-    # No connection kept: the application's client would otherwise die open with the first loop.
-    http = httpx.AsyncClient(limits=httpx.Limits(max_keepalive_connections=0))
-    client = AsyncFlashCalls(**settings(fake, fake_url), http_client=http)
+def test_a_users_http_client_is_refused_on_another_loop_before_sending(fake_bird: FakeBird) -> None:
+    client = fake_bird.async_client(max_retries=0)  # on an httpx.AsyncClient of its own making
     asyncio.run(client.create(TO))
 
     with pytest.raises(EventLoopError, match="one client per event loop"):
         asyncio.run(client.create(TO))
 
-    assert len(fake.requests) == 1
+    assert len(fake_bird.requests) == 1
 
 
 def test_a_loop_still_running_elsewhere_keeps_its_connections(
-    fake: FakeBird, fake_url: str
+    fake_bird: FakeBird, fake_url: str
 ) -> None:
     other = asyncio.new_event_loop()
     runner = threading.Thread(target=other.run_forever)
     runner.start()
     try:
-        client = AsyncFlashCalls(**settings(fake, fake_url))
+        client = AsyncFlashCalls(**fake_options(fake_bird, fake_url, max_retries=0))
         asyncio.run_coroutine_threadsafe(client.create(TO), other).result(timeout=30)
 
         with pytest.raises(EventLoopError, match="another event loop"):
             asyncio.run(client.create(TO))
 
-        assert len(fake.requests) == 1
+        assert len(fake_bird.requests) == 1
         asyncio.run_coroutine_threadsafe(client.aclose(), other).result(timeout=30)
     finally:
         other.call_soon_threadsafe(other.stop)

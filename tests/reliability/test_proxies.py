@@ -3,7 +3,6 @@ through a proxy in front of FakeBird that ends TLS with its own test CA (a corpo
 
 from __future__ import annotations
 
-import http.client
 import ssl
 import threading
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ import trustme
 from bird_flashcalls import APIConnectionError
 from bird_flashcalls.testing import FakeBird
 
-from .support import KINDS, fake_options, outcome_of
+from .support import KINDS, TO, fake_options, outcome_of
 
 PROXY_VARIABLES = (
     *("http_proxy", "https_proxy", "all_proxy", "no_proxy"),
@@ -25,7 +24,6 @@ PROXY_VARIABLES = (
     *("SSL_CERT_FILE", "SSL_CERT_DIR", "BIRD_BASE_URL"),
 )
 TLS_HOST = "fakebird.test"  # resolved by nobody: only the proxy is ever contacted
-TO = "+31612345678"
 
 
 class _ProxyHandler(BaseHTTPRequestHandler):
@@ -51,29 +49,20 @@ class _ProxyHandler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        if self.tunnelled_to is not None:
-            self.server.record("POST", f"https://{self.tunnelled_to}{self.path}")
-            path = self.path
-        else:
-            self.server.record("POST", self.path)
-            path = urlsplit(self.path).path
-        upstream = http.client.HTTPConnection("127.0.0.1", self.server.upstream_port, timeout=10)
-        try:
-            headers = {
-                name: value for name, value in self.headers.items() if name.lower() != "host"
-            }
-            upstream.request("POST", path, body=body, headers=headers)
-            answer = upstream.getresponse()
-            data = answer.read()
-        finally:
-            upstream.close()
+        target = (
+            self.path if self.tunnelled_to is None else f"https://{self.tunnelled_to}{self.path}"
+        )
+        self.server.record("POST", target)
+        # Bird behind the proxy: FakeBird's handler, called in process.
+        answer = self.server.fake_bird.respond(
+            "POST", urlsplit(target).path, dict(self.headers), body
+        )
         self.send_response(answer.status)
-        for name, value in answer.getheaders():
-            if name.lower() not in ("content-length", "connection", "transfer-encoding"):
-                self.send_header(name, value)
-        self.send_header("Content-Length", str(len(data)))
+        for name, value in answer.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(answer.body)))
         self.end_headers()
-        self.wfile.write(data)
+        self.wfile.write(answer.body)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -82,9 +71,9 @@ class _ProxyHandler(BaseHTTPRequestHandler):
 class _ProxyServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, upstream_port: int, certificate: trustme.LeafCert) -> None:
+    def __init__(self, fake_bird: FakeBird, certificate: trustme.LeafCert) -> None:
         super().__init__(("127.0.0.1", 0), _ProxyHandler)
-        self.upstream_port = upstream_port
+        self.fake_bird = fake_bird
         self.certificate = certificate
         self.url = f"http://127.0.0.1:{self.server_address[1]}"
         self.seen: list[tuple[str, str]] = []
@@ -102,12 +91,12 @@ def authority() -> trustme.CA:
 
 @pytest.fixture
 def proxy(
-    fake_url: str, authority: trustme.CA, monkeypatch: pytest.MonkeyPatch
+    fake_bird: FakeBird, authority: trustme.CA, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[_ProxyServer]:
     # No proxy or CA setting of the machine's own reaches these tests.
     for variable in PROXY_VARIABLES:
         monkeypatch.delenv(variable, raising=False)
-    server = _ProxyServer(int(fake_url.rsplit(":", 1)[1]), authority.issue_cert(TLS_HOST))
+    server = _ProxyServer(fake_bird, authority.issue_cert(TLS_HOST))
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01})
     thread.start()
     try:
@@ -118,8 +107,8 @@ def proxy(
         thread.join()
 
 
-def create(kind: str, fake: FakeBird, base_url: str) -> Any:
-    settings = fake_options(fake, base_url, max_retries=0)
+def create(kind: str, fake_bird: FakeBird, base_url: str) -> Any:
+    settings = fake_options(fake_bird, base_url, max_retries=0)
     return outcome_of(kind, lambda client: client.create(TO), settings)
 
 
@@ -127,7 +116,7 @@ def create(kind: str, fake: FakeBird, base_url: str) -> Any:
 @pytest.mark.parametrize("variable", ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "NO_PROXY"])
 def test_a_proxy_from_the_environment_carries_every_request_but_those_no_proxy_names(
     proxy: _ProxyServer,
-    fake: FakeBird,
+    fake_bird: FakeBird,
     fake_url: str,
     kind: str,
     variable: str,
@@ -139,19 +128,19 @@ def test_a_proxy_from_the_environment_carries_every_request_but_those_no_proxy_n
     else:
         monkeypatch.setenv(variable, proxy.url)
 
-    call = create(kind, fake, fake_url)
+    call = create(kind, fake_bird, fake_url)
 
-    path = f"/workspaces/{fake.workspace_id}/channels/{fake.channel_id}/flashcalls"
+    path = f"/workspaces/{fake_bird.workspace_id}/channels/{fake_bird.channel_id}/flashcalls"
     assert proxy.seen == ([] if variable == "NO_PROXY" else [("POST", fake_url + path)])
-    assert [request.path for request in fake.requests] == [path]
-    assert str(call.id) in fake.calls
+    assert [request.path for request in fake_bird.requests] == [path]
+    assert str(call.id) in fake_bird.calls
 
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("trusted", [True, False], ids=["SSL_CERT_FILE", "untrusted"])
 def test_https_goes_through_connect_and_trusts_only_ssl_cert_file(
     proxy: _ProxyServer,
-    fake: FakeBird,
+    fake_bird: FakeBird,
     authority: trustme.CA,
     tmp_path: Path,
     kind: str,
@@ -163,15 +152,15 @@ def test_https_goes_through_connect_and_trusts_only_ssl_cert_file(
         authority.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
         monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
 
-    call = create(kind, fake, f"https://{TLS_HOST}")
+    call = create(kind, fake_bird, f"https://{TLS_HOST}")
 
-    path = f"/workspaces/{fake.workspace_id}/channels/{fake.channel_id}/flashcalls"
+    path = f"/workspaces/{fake_bird.workspace_id}/channels/{fake_bird.channel_id}/flashcalls"
     connect = ("CONNECT", f"{TLS_HOST}:443")
     if trusted:
         assert proxy.seen == [connect, ("POST", f"https://{TLS_HOST}:443{path}")]
-        assert str(call.id) in fake.calls
+        assert str(call.id) in fake_bird.calls
     else:
         assert isinstance(call, APIConnectionError)
         assert "CERTIFICATE_VERIFY_FAILED" in str(call)
         assert proxy.seen == [connect]
-        assert fake.requests == []
+        assert fake_bird.requests == []

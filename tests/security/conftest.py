@@ -5,7 +5,6 @@ from collections.abc import Iterator
 
 import pytest
 from reliability.conftest import fault_server, no_leaks  # noqa: F401
-from reliability.support import FaultServer
 
 from .support import DEBUG_LOGGERS, DebugLines, unique_key
 
@@ -13,13 +12,6 @@ from .support import DEBUG_LOGGERS, DebugLines, unique_key
 @pytest.fixture
 def key() -> str:
     return unique_key()
-
-
-@pytest.fixture
-def redirect_target() -> Iterator[FaultServer]:
-    """A second listener: a redirect to it must never be followed."""
-    with FaultServer() as server:
-        yield server
 
 
 @pytest.fixture

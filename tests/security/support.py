@@ -1,5 +1,4 @@
-"""What the key-secrecy tests share: a search of everything reachable from an object, the texts a
-user can see of an outcome, servers that echo the key back, and DEBUG logging of every logger."""
+"""The key-secrecy tests' object walk, the texts a user sees, key-echoing servers, DEBUG logs."""
 
 from __future__ import annotations
 
@@ -72,8 +71,7 @@ def walk(root: object, key: str) -> Walk:
 
 
 def shown(outcome: object) -> list[str]:
-    """Every text a user sees of a result or an error: str, repr, the traceback, the fields, and
-    the request and response it carries."""
+    """str, repr, traceback, fields, request and response: all a user sees of an outcome."""
     texts: list[object] = [str(outcome), repr(outcome)]
     if isinstance(outcome, BaseException):
         texts += [*outcome.args, "".join(traceback.format_exception(outcome))]
@@ -97,8 +95,7 @@ def sent_key(request: ReceivedRequest) -> str:
 
 
 def echoing(status: int, body: str, *, in_headers: bool = False, **options: Any) -> Behaviour:
-    """A response that quotes the key it received where ``body`` says {key}, as a careless
-    server might."""
+    """A careless server's response, quoting the key it received where ``body`` says {key}."""
 
     def answer(request: ReceivedRequest) -> Behaviour:
         key = sent_key(request)
@@ -124,9 +121,7 @@ class TaskFailed(Exception):
 
 
 async def attempt(client: Any, operation: Callable[[Any], Any]) -> Any:
-    """The result of ``operation(client)``; or, when it fails, the application's own error
-    chained to the client's one, after logging it with its traceback. Only the client is a local
-    of this frame: a test's own ``key`` would otherwise show in the traceback."""
+    """The result, or the app's own error chained to the client's and logged (no ``key`` local)."""
     try:
         try:
             return await settle(operation(client))
@@ -138,8 +133,7 @@ async def attempt(client: Any, operation: Callable[[Any], Any]) -> Any:
 
 
 class DebugLines(logging.Handler):
-    """Each record as a console handler prints it (with any traceback), and its arguments; also
-    written to file descriptor 2, where a user's console handler writes."""
+    """Each record as a console prints it, and its arguments; also written to stderr (fd 2)."""
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)

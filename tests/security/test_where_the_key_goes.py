@@ -1,7 +1,6 @@
-"""The access key goes to base_url in the Authorization header, and nowhere else: never over plain
-http to a host that is not loopback, never to where a redirect points, and settings that are
-refused (a malformed key, or the key where an id or a URL belongs) are refused without quoting it
-and before anything is sent."""
+"""The access key goes in the Authorization header to base_url only, never over plain http to a
+host that is not loopback; refused settings (a malformed key, or the key where an id or a URL
+belongs) do not quote it and send nothing. Redirects: tests/unit/test_errors.py."""
 
 from __future__ import annotations
 
@@ -11,13 +10,13 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from bird_flashcalls import APIStatusError, ConfigurationError, FlashCalls
+from bird_flashcalls import ConfigurationError, FlashCalls
 from hypothesis import event, given
 from hypothesis import strategies as st
 from reliability import support as data
-from reliability.support import FUZZ, KINDS, FaultServer, Recorder, outcome_of, redirect
+from reliability.support import FUZZ, Recorder
 
-from .support import holding, settings, shown
+from .support import holding, shown
 
 KEY = data.ACCESS_KEY
 
@@ -55,22 +54,6 @@ def test_refused_settings_do_not_quote_the_key(
         FlashCalls(**{**data.options(data.ids.BASE_URL), **changes}, http_client=recorder.client())
     assert holding(KEY, [*shown(refused.value), *debug_lines]) == []
     assert recorder.requests == []
-
-
-@pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
-def test_a_redirect_is_not_followed_even_by_an_http_client_built_to_follow(
-    status: int, kind: str, fault_server: FaultServer, redirect_target: FaultServer
-) -> None:
-    fault_server.script(redirect(status, redirect_target.url + data.BASE_PATH))
-    options = settings(KEY, fault_server.url)
-    answered = outcome_of(kind, data.CREATE.call, options, follow_redirects=True)
-    assert type(answered) is APIStatusError
-    assert answered.status_code == status
-    assert "not followed" in str(answered)
-    assert redirect_target.url + data.BASE_PATH in str(answered)
-    assert redirect_target.accepted == 0
-    assert fault_server.request_count == 1
 
 
 ACCEPTED = ["http://127.0.0.1:8080", "http://localhost", "http://[::1]:9000", "https://x.test"]
