@@ -1,10 +1,6 @@
-"""The wrapper against Stoplight Prism serving the merged spec, and each of Bird's fragments as
-published (answers must parse as leniently as Bird publishes them).
-
-Prism checks every request against the spec it serves (findings in the ``sl-violations`` response
-header) and answers as the spec describes: static answers, or random spec-valid ones with ``-d``.
-``Prefer: code=...`` picks the status it answers with.
-"""
+"""The wrapper against Stoplight Prism serving the merged spec and each of Bird's fragments: Prism
+checks each request (header ``sl-violations``) and answers as the spec says, statically or at
+random (``Prefer: dynamic=...``), with the status ``Prefer: code=...`` asks for."""
 
 from __future__ import annotations
 
@@ -109,8 +105,7 @@ DYNAMIC_CALLS = 25
 
 @pytest.fixture(scope="module")
 def prisms(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, PrismServer]]:
-    """Prism on the merged spec ("spec") and on each fragment (by its file name): random
-    spec-valid answers unless a request prefers ``dynamic=false``."""
+    """Prism on the merged spec ("spec") and on each fragment (by its file name)."""
     logs = tmp_path_factory.mktemp("prism")
     specs = {"spec": MERGED_SPEC, **{name: FRAGMENTS / name for name in FRAGMENT_OF.values()}}
     # warn: Prism logs every request and response at info, which slows a few hundred calls.
@@ -151,8 +146,7 @@ def test_prism_is_stopped_even_when_the_block_fails(tmp_path: Path) -> None:
 
 
 # Every call the wrapper makes is one the spec and Bird's fragment allow, and every answer parses:
-# the static one, and many random ones. The sync client sends the same requests
-# (test_wrapper_coverage.py).
+# the static one, and many random ones.
 
 
 @pytest.mark.prism
