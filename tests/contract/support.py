@@ -124,8 +124,7 @@ def spec_conform(request: httpx.Request) -> httpx.Response:
 async def async_client(
     base_url: str, headers: Mapping[str, str] | None = None
 ) -> AsyncIterator[tuple[AsyncFlashCalls, Recorder]]:
-    """An AsyncFlashCalls for ``base_url`` that does not retry, sending ``headers`` too and
-    recording its exchanges."""
+    """A recorded AsyncFlashCalls for ``base_url`` that sends ``headers`` and never retries."""
     exchanges = Recorder()
     hooks = {"response": [exchanges.after]}
     async with (
@@ -142,8 +141,7 @@ def send(
     base_url: str = NOWHERE,
     headers: Mapping[str, str] | None = None,
 ) -> tuple[Any, list[httpx.Response]]:
-    """``call(client)`` on a FlashCalls that does not retry (the spec answers, spec_conform,
-    without a base URL): what it returned or raised, and the exchanges it made."""
+    """What ``call(client)`` returned or raised, and its exchanges; spec_conform answers if no URL."""
     exchanges = Recorder()
     transport = httpx.MockTransport(spec_conform) if base_url == NOWHERE else None
     hooks = {"response": [exchanges]}
