@@ -1,11 +1,10 @@
-"""The contract tests' shared parts: the spec's operations, clients that record what goes over
-the wire, and a transport that answers as the spec says."""
+"""The contract tests' shared parts: the spec's operations, clients that record their exchanges,
+and a transport that answers as the spec says."""
 
 from __future__ import annotations
 
 import contextlib
 import json
-import re
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -33,11 +32,10 @@ class SpecOperation:
     path: str  # the template, e.g. /workspaces/{workspaceId}/...
     operation: Mapping[str, Any]
 
-    def match(self, method: str, path: str) -> re.Match[str] | None:
-        """The path parameters by name, if ``method path`` is this operation."""
-        # /a/{id}/b -> a pattern where each {param} is one path segment, a group of its name.
-        pattern = re.sub(r"\\\{([^}]+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.path))
-        return re.fullmatch(pattern, path) if method == self.method else None
+    @property
+    def sent_path(self) -> str:
+        """The path a request for the ids of this module goes to."""
+        return self.path.format(workspaceId=WORKSPACE_ID, channelId=CHANNEL_ID, callId=CALL_ID)
 
     def request_schema(self) -> Mapping[str, Any]:
         body = resolve(SPEC, self.operation["requestBody"])
@@ -70,47 +68,32 @@ SPEC: dict[str, Any] = json.loads(MERGED_SPEC.read_text(encoding="utf-8"))
 SPEC_OPERATIONS = spec_operations(SPEC)
 
 
-@attrs.frozen
-class Exchange:
-    method: str
-    path: str
-    headers: httpx.Headers
-    body: Any  # the request's JSON body
-    status_code: int
-    response_headers: httpx.Headers
-    response_body: bytes
-
-    @classmethod
-    def of(cls, response: httpx.Response) -> Exchange:
-        request = response.request
-        body = json.loads(request.content) if request.content else None
-        sent = (request.method, request.url.path, request.headers, body)
-        return cls(*sent, response.status_code, response.headers, response.content)
-
-    def response_json(self) -> Any:
-        return json.loads(self.response_body)
-
-    def error_violations(self) -> list[dict[str, Any]]:
-        """Prism's errors about this request and its response (header ``sl-violations``)."""
-        header = self.response_headers.get("sl-violations")
-        if header is None:
-            return []
-        # Prism cuts a header longer than ~8 kB to "Too many violations! <prefix>".
-        if not header.startswith("["):
-            return [{"severity": "Error", "message": header}]
-        return [v for v in json.loads(header) if v.get("severity") == "Error"]
+def sent_json(response: httpx.Response) -> Any:
+    """The JSON body of the request ``response`` answered."""
+    return json.loads(response.request.content) if response.request.content else None
 
 
-class Recorder(list[Exchange]):
-    """Response hooks for httpx clients: each exchange, read in full, in order."""
+def violations(response: httpx.Response) -> list[dict[str, Any]]:
+    """Prism's errors about a request and its response (header ``sl-violations``)."""
+    header = response.headers.get("sl-violations")
+    if header is None:
+        return []
+    # Prism cuts a header longer than ~8 kB to "Too many violations! <prefix>".
+    if not header.startswith("["):
+        return [{"severity": "Error", "message": header}]
+    return [v for v in json.loads(header) if v.get("severity") == "Error"]
+
+
+class Recorder(list[httpx.Response]):
+    """Response hooks for httpx clients: each response, read in full, in order."""
 
     def __call__(self, response: httpx.Response) -> None:
         response.read()
-        self.append(Exchange.of(response))
+        self.append(response)
 
     async def after(self, response: httpx.Response) -> None:
         await response.aread()
-        self.append(Exchange.of(response))
+        self.append(response)
 
 
 def flash_call_body(request_body: Mapping[str, Any]) -> dict[str, Any]:
@@ -130,7 +113,7 @@ def spec_conform(request: httpx.Request) -> httpx.Response:
     """An httpx.MockTransport handler answering each operation with a 202 the spec allows."""
     body = json.loads(request.content) if request.content else {}
     for operation in SPEC_OPERATIONS.values():
-        if operation.match(request.method, request.url.path):
+        if (request.method, request.url.path) == (operation.method, operation.sent_path):
             # Both end operations answer with the object they were sent.
             created = operation.operation_id == "createChannelFlashCall"
             return httpx.Response(202, json=flash_call_body(body) if created else body)
@@ -141,8 +124,7 @@ def spec_conform(request: httpx.Request) -> httpx.Response:
 async def async_client(
     base_url: str, headers: Mapping[str, str] | None = None
 ) -> AsyncIterator[tuple[AsyncFlashCalls, Recorder]]:
-    """An AsyncFlashCalls for ``base_url`` that does not retry, sending ``headers`` too and
-    recording its exchanges."""
+    """A recorded AsyncFlashCalls for ``base_url`` that sends ``headers`` and never retries."""
     exchanges = Recorder()
     hooks = {"response": [exchanges.after]}
     async with (
@@ -158,9 +140,8 @@ def send(
     call: Callable[[FlashCalls], Any],
     base_url: str = NOWHERE,
     headers: Mapping[str, str] | None = None,
-) -> tuple[Any, list[Exchange]]:
-    """``call(client)`` on a FlashCalls that does not retry (the spec answers, spec_conform,
-    without a base URL): what it returned or raised, and the exchanges it made."""
+) -> tuple[Any, list[httpx.Response]]:
+    """What ``call(client)`` returned or raised, and its exchanges; spec_conform answers if no URL."""
     exchanges = Recorder()
     transport = httpx.MockTransport(spec_conform) if base_url == NOWHERE else None
     hooks = {"response": [exchanges]}

@@ -70,15 +70,13 @@ def test_each_schema_keyword_is_checked(
     monkeypatch: pytest.MonkeyPatch, body: dict[str, Any], details: dict[str, list[str]]
 ) -> None:
     monkeypatch.setattr(_spec, "spec", lambda: SPEC)
-    _spec.operations.cache_clear()
-    try:
-        if not details:
-            check_request("t", body)
-            return
-        with pytest.raises(Problem) as refused:
-            check_request("t", body)
-    finally:
-        _spec.operations.cache_clear()
+    # Uncached: the real spec's operations are neither used nor replaced in the cache.
+    monkeypatch.setattr(_spec, "operations", _spec.operations.__wrapped__)
+    if not details:
+        check_request("t", body)
+        return
+    with pytest.raises(Problem) as refused:
+        check_request("t", body)
     assert (refused.value.status, refused.value.code, refused.value.details) == (
         422,
         "InvalidPayload",

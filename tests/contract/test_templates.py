@@ -1,8 +1,6 @@
-"""The generator's templates: each override starts from a stored copy of the generator's own
-template (when the pinned openapi-python-client changes one, a test names it: carry the change
-over and store the new copy), and works on spec shapes the Flash Calling spec lacks but a spec
-change may add: nested models required, optional, in lists, unions, additional properties and
-self-references; optional query parameters; two request bodies; a response-only model."""
+"""The generator's template overrides: each starts from a stored copy of the generator's own, and
+they work on shapes a spec change may add (nested, optional, listed, union, additional and
+self-referencing models; optional query parameters; two request bodies; a response-only model)."""
 
 from __future__ import annotations
 
@@ -91,13 +89,9 @@ def test_generated_code_works_for_every_kind_of_nested_model(generated: Path) ->
     assert "all shapes work" in result.stdout
 
 
-def module_head(generated: Path, module: str) -> str:
-    source = (generated / "bird_channels_api" / module).read_text(encoding="utf-8")
-    return source.split("\nif TYPE_CHECKING:", 1)[0]
-
-
 def test_response_models_are_loaded_where_used(generated: Path) -> None:
-    endpoint = module_head(generated, "api/default/post_thing.py")
+    source = generated / "bird_channels_api" / "api" / "default" / "post_thing.py"
+    endpoint = source.read_text(encoding="utf-8").split("\nif TYPE_CHECKING:", 1)[0]
     assert "from ...models.outer import Outer\n" in endpoint  # a request body
     assert "models.problem" not in endpoint  # only a response
 

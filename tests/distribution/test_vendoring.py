@@ -59,8 +59,7 @@ def test_the_verifier_fixture_comes_from_the_copy(verifier):
 def python(
     service: Path, *arguments: str, isolated: bool = True, extra_env: dict[str, str] | None = None
 ) -> Any:
-    """Python in ``service``; ``isolated``: without the venv's .pth files (-S), so that of the
-    venv only the dependencies are importable, no bird_flashcalls."""
+    """Python in ``service``; ``isolated``: with -S, so the venv gives only the dependencies."""
     environment = {
         key: value for key, value in os.environ.items() if not key.startswith(("BIRD_", "PYTEST"))
     }

@@ -57,8 +57,7 @@ def served_fakebird(*flags: str) -> Iterator[dict[str, str]]:
 
 @contextlib.contextmanager
 def deployed_app(app: str, settings: Mapping[str, str], store: Path) -> Iterator[str]:
-    """``uvicorn APP`` on a free port, with Bird's settings and a SQLite store; yields its URL
-    once its startup (lifespan) is complete."""
+    """``uvicorn APP`` on a free port with Bird's settings and a SQLite store; its URL once up."""
     python_path = os.pathsep.join(filter(None, [str(EXAMPLES), os.environ.get("PYTHONPATH")]))
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", "0"],
