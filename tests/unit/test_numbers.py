@@ -15,7 +15,6 @@ from bird_flashcalls import HangupResult, InvalidRequestError, Verification, _nu
 from bird_flashcalls._numbers import (
     BUILT_IN_RULES,
     DROP_SEPARATORS,
-    GENERAL_RULE,
     Reading,
     country_code,
     dialling_rules,
@@ -584,12 +583,6 @@ def test_libphonenumber_reads_every_regions_example_numbers_in_national_format(
                 region,
                 written,
             )
-
-
-def test_other_countries_follow_the_general_rule():
-    assert dialling_rules("31") is GENERAL_RULE
-    assert GENERAL_RULE.international_prefixes == ("00",)
-    assert GENERAL_RULE.national_prefixes == ("0",)
 
 
 # Properties.
