@@ -28,6 +28,7 @@ REAL_422 = {
     "details": {".receiver.contacts[0]": ['property "listId" is unsupported']},
 }
 MiB = 1024 * 1024
+EXAMPLE_UUID = "3fa85f64-5717-4562-b3fc-2c963f66afa6"  # the one the refusals show
 
 # Shared by every suite (tests/ids.py).
 ACCESS_KEY = ids.ACCESS_KEY

@@ -447,6 +447,12 @@ def test_an_e164_number_has_7_to_15_digits_after_the_plus(number, e164):
         ("5a3e1f5b-3c5b-4b59-9a3e-1c2d3e4f5a6g", False),
         ("5a3e1f5b-3c5b-4b59-9a3e--c2d3e4f5a6b", False),
         ("{5a3e1f5b3c5b4b59-9a3e-1c2d3e4f5a6b}", False),
+        ("5a3e1f5b3c5b-4b59-9a3e-1c2d3e4f5a6b-", False),
+        # What UUID() reads and a path must not hold; what would bend a path.
+        *[(text, False) for text in ("{" + CALL_ID + "}", f"urn:uuid:{CALL_ID}")],
+        *[(text, False) for text in (CALL_ID.replace("-", ""), CALL_ID + "/../hangup")],
+        *[(text, False) for text in ("not-a-uuid", "../x", "a?b", "a#b", "a%2Fb", "", "../" * 12)],
+        *[(CALL_ID[:-1] + last, False) for last in ("?", "/")],
     ],
 )
 def test_a_uuid_is_only_its_canonical_8_4_4_4_12_form(text, uuid):
