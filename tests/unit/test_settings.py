@@ -1,14 +1,16 @@
 """Settings: arguments, then the environment, then the defaults; refused before any request,
-naming the setting (and the variable it was read from) without echoing what could be a key."""
+naming the setting and its variable, never echoing what could be a key; the key's value object."""
 
 from __future__ import annotations
 
+import copy
 import re
 
 import httpx
 import pytest
 from bird_flashcalls import AsyncFlashCalls, ConfigurationError, FlashCalls
 from bird_flashcalls._config import resolve_settings
+from bird_flashcalls._secret import AccessKey
 
 from .support import (
     ACCESS_KEY,
@@ -17,6 +19,7 @@ from .support import (
     CHANNEL_ID,
     EXAMPLE_UUID,
     FLASHCALLS_PATH,
+    SETTINGS,
     WORKSPACE_ID,
 )
 
@@ -36,22 +39,10 @@ MISSING = {"access_key": None, "workspace_id": None, "channel_id": None, "base_u
 
 def refusal(**changed: object) -> ConfigurationError:
     """The ConfigurationError a FlashCalls with these settings raises."""
-    settings = {
-        "access_key": ACCESS_KEY,
-        "workspace_id": WORKSPACE_ID,
-        "channel_id": CHANNEL_ID,
-        "base_url": BASE_URL,
-        **changed,
-    }
     with pytest.raises(ConfigurationError) as caught:
-        FlashCalls(**settings)  # type: ignore[arg-type]
+        FlashCalls(**{**SETTINGS, **changed})  # type: ignore[arg-type]
     assert isinstance(caught.value, ValueError)
     return caught.value
-
-
-def refused(**changed: object) -> str:
-    """Its message."""
-    return str(refusal(**changed))
 
 
 @pytest.fixture
@@ -142,7 +133,47 @@ def test_every_missing_setting_is_named_at_once_in_order_and_a_key_not_a_string_
 def test_an_environment_variable_set_to_nothing_counts_as_missing(environment):
     environment.setenv("BIRD_ACCESS_KEY", "")
 
-    assert refused(access_key=None).startswith("missing access_key= (or the BIRD_ACCESS_KEY")
+    assert str(refusal(access_key=None)).startswith("missing access_key= (or the BIRD_ACCESS_KEY")
+
+
+# The access key: its value object, its repr, its refusals (where it goes: tests/security).
+
+
+@pytest.mark.parametrize("client_class", [FlashCalls, AsyncFlashCalls])
+def test_the_reprs_of_the_clients_hide_the_key(client_class):
+    client = client_class(ACCESS_KEY, WORKSPACE_ID, CHANNEL_ID)
+    derived = client.with_options(timeout=3.0, max_retries=0)
+
+    assert repr(client) == (
+        f"{client_class.__name__}(base_url='https://api.bird.com', workspace_id='{WORKSPACE_ID}', "
+        f"channel_id='{CHANNEL_ID}', access_key='***', timeout=10.0, max_retries=2)"
+    )
+    assert str(derived) == repr(derived)
+    assert repr(derived).endswith("access_key='***', timeout=3.0, max_retries=0)")
+
+
+def test_an_access_key_equals_only_the_same_key():
+    key = AccessKey(ACCESS_KEY)
+
+    assert key == AccessKey(ACCESS_KEY) == copy.deepcopy(key)
+    assert key != AccessKey(ACCESS_KEY + "x")
+    assert key != ACCESS_KEY
+    assert hash(key) == hash(AccessKey(ACCESS_KEY))
+    assert ACCESS_KEY not in repr(key) + str(key)
+
+
+@pytest.mark.parametrize(
+    ("key", "shown"),
+    [
+        # Empty, not a string: the missing-settings table above.
+        ("   ", "access_key is empty: set BIRD_ACCESS_KEY or pass access_key="),
+        ("key with space", "contains spaces"),
+        ("key\u00e9", "non-ASCII"),
+        ("key\x00", "control"),
+    ],
+)
+def test_a_key_that_cannot_be_one_is_refused_saying_why(key, shown):
+    assert shown in str(refusal(access_key=key))
 
 
 # base_url.
@@ -297,7 +328,9 @@ def test_timeout_must_be_a_positive_number_of_at_most_an_hour(timeout, shown):
 
 @pytest.mark.parametrize("max_retries", [-1, True, 1.5, "2", None, 11, 1000])
 def test_max_retries_must_be_a_whole_number_up_to_ten(max_retries):
-    assert "max_retries must be a whole number from 0 to 10" in refused(max_retries=max_retries)
+    assert "max_retries must be a whole number from 0 to 10" in str(
+        refusal(max_retries=max_retries)
+    )
 
 
 @pytest.mark.parametrize(("timeout", "max_retries"), [(0.001, 0), (3600, 10)])
