@@ -20,7 +20,6 @@ from bird_flashcalls import (
     ConfigurationError,
     InternalServerError,
     NotFoundError,
-    RateLimitError,
     UnprocessableEntityError,
     _client,
     _responses,
@@ -314,16 +313,6 @@ async def test_a_retry_after_above_the_limit_raises_at_once(
         ends = "Too many requests: Bird asks to wait 6 s before trying again."
         assert str(caught.value).endswith(ends)
     assert (len(bird.requests), sleeps) == (1, [])
-
-
-async def test_the_last_rate_limit_error_carries_retry_after(flash, bird, sleeps):
-    bird.always(reply(429, headers={"Retry-After": "2"}))
-
-    with pytest.raises(RateLimitError) as caught:
-        await flash(max_retries=1).create(CALLEE)
-
-    assert caught.value.retry_after == 2.0
-    assert (sleeps, len(bird.requests)) == ([2.0], 2)
 
 
 async def test_a_derived_client_keeps_the_backoff_and_its_own_max_retries(flash, bird, sleeps):
