@@ -223,6 +223,9 @@ def recorded(
     )
     text = RESULTS.read_text() if RESULTS.exists() else ""
     lines = text.splitlines()[2:] if text.startswith("| experiment") else []
-    kept = [line for line in lines if line.split("|")[1] != row.split("|")[1]]
-    RESULTS.write_text(header + "".join(f"{line}\n" for line in [*kept, row]))
+    # A re-run keeps its row's place, so the table stays in the README's order.
+    rows = [row if line.split("|")[1] == row.split("|")[1] else line for line in lines]
+    if row not in rows:
+        rows.append(row)
+    RESULTS.write_text(header + "".join(f"{line}\n" for line in rows))
     return result, failed

@@ -212,6 +212,9 @@ async def test_a_long_body_shows_its_first_200_characters(flash, bird, size):
         ({"Messagebird-Request-Id": "mb-1"}, "mb-1"),
         ({"X-Request-Id": "x-1"}, "x-1"),
         ({"X-Request-Id": "x-1", "Messagebird-Request-Id": "mb-1"}, "mb-1"),
+        # An empty header names no request: the other one does, or none.
+        ({"X-Request-Id": "x-1", "Messagebird-Request-Id": ""}, "x-1"),
+        ({"Messagebird-Request-Id": "", "X-Request-Id": ""}, None),
         ({}, None),
     ],
 )

@@ -89,20 +89,20 @@ class Problem(Exception):
         return body
 
 
-def error_code(status: int) -> str:
-    """``503`` -> ``"ServiceUnavailable"``: the code of an error body for a bare status."""
+def _phrase(status: int) -> str:
     try:
-        phrase = http.HTTPStatus(status).phrase
+        return http.HTTPStatus(status).phrase
     except ValueError:
         return "Error"
-    return "".join(word.capitalize() for word in re.split(r"[^A-Za-z]+", phrase))
+
+
+def error_code(status: int) -> str:
+    """``503`` -> ``"ServiceUnavailable"``: the code of an error body for a bare status."""
+    return "".join(word.capitalize() for word in re.split(r"[^A-Za-z]+", _phrase(status)))
 
 
 def status_problem(status: int, retry_after: float | None = None) -> Problem:
-    try:
-        phrase = http.HTTPStatus(status).phrase
-    except ValueError:
-        phrase = "Error"
+    phrase = _phrase(status)
     headers = {} if retry_after is None else {"Retry-After": f"{retry_after:g}"}
     return Problem(status, error_code(status), f"{phrase} (injected by FakeBird)", headers=headers)
 
