@@ -15,13 +15,13 @@ from bird_flashcalls.verification import (
     RedisStore,
     Verifier,
 )
-from bird_flashcalls.verification._settings import Settings
+from bird_flashcalls.verification._settings import VerifierSettings
 
 CALLERS = "caller_numbers must be a sequence of the E.164 numbers"
 
 
 def test_the_defaults_are_the_documented_ones() -> None:
-    settings = Settings()
+    settings = VerifierSettings()
 
     assert (settings.ttl, settings.max_attempts, settings.code_digits) == (300.0, 3, 4)
     assert settings.per_number_limit == ((3, 600.0), (10, 86400.0))
@@ -83,7 +83,7 @@ def test_the_defaults_are_the_documented_ones() -> None:
 )
 def test_a_refused_setting_is_named_with_its_bounds(settings: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigurationError) as caught:
-        Settings(**settings)
+        VerifierSettings(**settings)
 
     assert str(caught.value).startswith(message)
 
@@ -105,7 +105,7 @@ def test_a_refused_setting_is_named_with_its_bounds(settings: dict[str, Any], me
 )
 def test_settings_at_their_bounds_are_taken(settings: dict[str, Any]) -> None:
     name, value = next(iter(settings.items()))
-    assert getattr(Settings(**settings), name) == value
+    assert getattr(VerifierSettings(**settings), name) == value
 
 
 def test_the_verifiers_check_their_settings_store_and_client(fake_bird: FakeBird) -> None:

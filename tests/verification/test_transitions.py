@@ -8,7 +8,7 @@ import httpx
 import pytest
 from bird_flashcalls import errors
 from bird_flashcalls.verification import _steps, _transitions
-from bird_flashcalls.verification._settings import Settings
+from bird_flashcalls.verification._settings import VerifierSettings
 from bird_flashcalls.verification._store import (
     Claim,
     Quota,
@@ -159,19 +159,19 @@ def test_each_limit_that_is_on_is_a_quota_under_a_keyed_hash() -> None:
     salt = b"s" * 32
     number, client = (_transitions.limit_key(v, salt) for v in (PHONE, "10.0.0.1"))
 
-    assert _transitions.quotas_for(Settings(), PHONE, "10.0.0.1", salt, True) == [
+    assert _transitions.quotas_for(VerifierSettings(), PHONE, "10.0.0.1", salt, True) == [
         Quota("resend_cooldown", "resend:" + number, 1, 30.0),
         Quota("per_number_limit", "number:" + number, 3, 600.0),
         Quota("per_number_limit", "number1:" + number, 10, 86400.0),
         Quota("per_client_limit", "client:" + client, 20, 3600.0),
         Quota("new_destination_limit", "destinations:new", 30, 60.0),
     ]
-    assert [q.key[:7] for q in _transitions.quotas_for(Settings(), PHONE, None, salt)] == [
+    assert [q.key[:7] for q in _transitions.quotas_for(VerifierSettings(), PHONE, None, salt)] == [
         "resend:",
         "number:",
         "number1",
     ]
-    off = Settings(
+    off = VerifierSettings(
         resend_cooldown=0, per_number_limit=None, per_client_limit=None, new_destination_limit=None
     )
     assert _transitions.quotas_for(off, PHONE, "10.0.0.1", salt, True) == []
@@ -271,7 +271,7 @@ def test_what_becomes_of_a_report_after_each_answer(error, verdict) -> None:
 
 
 def test_claim_tokens_and_challenge_ids_are_unique_and_a_given_token_is_kept() -> None:
-    settings = Settings(report_lease=30)
+    settings = VerifierSettings(report_lease=30)
 
     tokens = {_steps.claim_for(settings, NOW).token for _ in range(100)}
     given = _steps.claim_for(settings, NOW, "this-run")

@@ -11,7 +11,7 @@ from .. import _constants as constants
 from .._rules import MAX_RING_TIMEOUT, MIN_RING_TIMEOUT, RESULTS
 from .._version import __version__
 from ..testing._callers import MAX_CALLER_POOL_SIZE
-from ..testing._faults import OPERATIONS
+from ..testing._faults import OPERATION_NAMES
 from ._errors import EXIT_STATUS_HELP, EXIT_USAGE
 from ._output import PROG, option
 
@@ -313,7 +313,7 @@ def _fake_commands(fake: _Parser) -> None:
         "--operation",
         dest="operations",
         action="append",
-        choices=OPERATIONS,
+        choices=OPERATION_NAMES,
         help="only these operations; repeat for more (default: all)",
     )
     fail.add_argument("--count", type=_whole_number(1, 10**9), metavar="N", help="at most N faults")

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import attrs
 import httpx
 
+from .._operations import OPERATIONS
 from ._wire import FakeResponse
 
 
@@ -20,8 +21,8 @@ class Fault:
     delay: float
 
 
-# What a fault can be limited to: Bird's three operations.
-OPERATIONS = ("create", "end", "hangup")
+# What a fault can be limited to: Bird's operations, by their method names.
+OPERATION_NAMES = tuple(operation.method_name for operation in OPERATIONS)
 
 
 @attrs.define
@@ -52,10 +53,10 @@ def checked_operations(operations: object) -> frozenset[str] | None:
         isinstance(operations, str)
         or not isinstance(operations, list | tuple | set | frozenset)
         or not operations
-        or any(name not in OPERATIONS for name in operations)
+        or any(name not in OPERATION_NAMES for name in operations)
     ):
         raise ValueError(
-            f"operations must name one or more of {', '.join(OPERATIONS)} (None: every request), "
+            f"operations must name one or more of {', '.join(OPERATION_NAMES)} (None: every request), "
             f"got {operations!r}"
         )
     return frozenset(operations)

@@ -6,7 +6,7 @@ import logging
 
 from ..errors import APIStatusError, BirdError
 from ._operations import ClaimDueOp, ReportDoneOp, ReportFailedOp, SnapshotOp
-from ._settings import Settings
+from ._settings import VerifierSettings
 from ._steps import Flow, SendReport, claim_for, emit, new_token, store, store_quietly
 from ._store import Report
 from ._transitions import report_verdict
@@ -18,7 +18,7 @@ DUE_BATCH = 200
 MAX_DUE_BATCHES = 1000
 
 
-def process_due(settings: Settings) -> Flow[tuple[int, int]]:
+def process_due(settings: VerifierSettings) -> Flow[tuple[int, int]]:
     """End what is past its ttl and send every waiting report; (expired, delivered) counts.
 
     Stops at the first report Bird does not take: the rest wait for the next call."""
@@ -50,7 +50,7 @@ def process_due(settings: Settings) -> Flow[tuple[int, int]]:
     return expired, delivered
 
 
-def orphaned(settings: Settings, report: Report) -> Flow[None]:
+def orphaned(settings: VerifierSettings, report: Report) -> Flow[None]:
     """A start whose worker died while Bird placed the call, whose id it never learnt. When it
     had picked the caller number (``caller_numbers``), the call is ended ``canceled`` by its
     numbers; otherwise it is said in a warning and an event, then forgotten."""
@@ -77,7 +77,7 @@ def orphaned(settings: Settings, report: Report) -> Flow[None]:
     yield from store_quietly(ReportDoneOp(report.challenge_id, report.token, settings.clock()))
 
 
-def deliver(settings: Settings, report: Report) -> Flow[bool]:
+def deliver(settings: VerifierSettings, report: Report) -> Flow[bool]:
     """Send one claimed report; mark it done, or release it for a later flush()."""
     error: BirdError | None = yield SendReport(report)
     now = settings.clock()

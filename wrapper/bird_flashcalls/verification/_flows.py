@@ -1,9 +1,10 @@
 """The flows of a verification session (``_drivers`` runs them).
 
 A flow (``start``, ``check``, ``cancel``, ``state``, ``guess_chance``; ``process_due`` in
-``_delivery``) is a generator: it yields each piece of I/O it needs as a typed step (a store
-``Operation``, a ``Ring``, a ``SendReport``: ``_steps``) and receives its answer. ``Verifier`` and ``AsyncVerifier`` only perform the
-steps, the way httpx drives an auth flow, so the sync and async verifiers cannot disagree.
+``_delivery``) is a generator: it yields each piece of I/O it needs as a typed step (a
+``StoreOp``, a ``Ring``, a ``SendReport``: ``_steps``) and receives its answer. ``Verifier``
+and ``AsyncVerifier`` only perform the steps, the way httpx drives an auth flow, so the sync
+and async verifiers cannot disagree.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from ._operations import (
     SnapshotOp,
     TakeQuotasOp,
 )
-from ._settings import Settings
+from ._settings import VerifierSettings
 from ._steps import (
     Flow,
     Ring,
@@ -61,9 +62,6 @@ from ._transitions import (
 
 logger = logging.getLogger("bird_flashcalls.verification")
 
-# Reports claimed per store operation in expire_due() and flush().
-DUE_BATCH = 200
-MAX_DUE_BATCHES = 1000
 MAX_ID_LENGTH = 128
 
 # Views.
@@ -96,7 +94,7 @@ _NOT_FOUND = CheckResult("not_found", False, 0)
 
 
 def start(
-    settings: Settings,
+    settings: VerifierSettings,
     proven: ProvenDestinations,
     watch: CallerWatch,
     phone: str,
@@ -171,7 +169,7 @@ def start(
     return challenge_of(record, call.id)
 
 
-def guess_chance(settings: Settings) -> Flow[float]:
+def guess_chance(settings: VerifierSettings) -> Flow[float]:
     sample = yield from store(CallerSampleOp())
     return estimate_guess_chance(sample, settings.max_attempts)
 
@@ -204,7 +202,7 @@ def _challenge_id(challenge_id: str) -> bool:
 
 
 def check(
-    settings: Settings,
+    settings: VerifierSettings,
     proven: ProvenDestinations,
     challenge_id: str,
     received_cli: str | None,
@@ -233,7 +231,7 @@ def check(
     return CheckResult(outcome.status, verified, outcome.attempts_left, phone)
 
 
-def cancel(settings: Settings, challenge_id: str) -> Flow[bool]:
+def cancel(settings: VerifierSettings, challenge_id: str) -> Flow[bool]:
     if not _challenge_id(challenge_id):
         return False
     now = settings.clock()
@@ -245,7 +243,7 @@ def cancel(settings: Settings, challenge_id: str) -> Flow[bool]:
     return outcome.canceled
 
 
-def state(settings: Settings, challenge_id: str) -> Flow[ChallengeState | None]:
+def state(settings: VerifierSettings, challenge_id: str) -> Flow[ChallengeState | None]:
     if not _challenge_id(challenge_id):
         return None
     record = yield from store(SnapshotOp(challenge_id))

@@ -32,7 +32,7 @@ R = TypeVar("R")
 # some 50,000 instructions of a start + check, about 2% of it).
 
 
-class Operation(Generic[R]):
+class StoreOp(Generic[R]):
     name: ClassVar[str]  # the StoreOperations method it calls
 
     def run(self, store: StoreOperations) -> R:
@@ -43,7 +43,7 @@ class Operation(Generic[R]):
 
 
 @attrs.define
-class SaltOp(Operation[bytes]):
+class SaltOp(StoreOp[bytes]):
     name = "salt"
 
     def run(self, store: StoreOperations) -> bytes:
@@ -54,7 +54,7 @@ class SaltOp(Operation[bytes]):
 
 
 @attrs.define
-class TakeQuotasOp(Operation["Refusal | None"]):
+class TakeQuotasOp(StoreOp["Refusal | None"]):
     name = "take_quotas"
     quotas: Sequence[Quota]
     now: float
@@ -68,7 +68,7 @@ class TakeQuotasOp(Operation["Refusal | None"]):
 
 
 @attrs.define
-class CreateOp(Operation[None]):
+class CreateOp(StoreOp[None]):
     name = "create"
     record: Record
 
@@ -80,7 +80,7 @@ class CreateOp(Operation[None]):
 
 
 @attrs.define
-class CompleteOp(Operation[bool]):
+class CompleteOp(StoreOp[bool]):
     name = "complete"
     record: Record
 
@@ -92,7 +92,7 @@ class CompleteOp(Operation[bool]):
 
 
 @attrs.define
-class SnapshotOp(Operation["Record | None"]):
+class SnapshotOp(StoreOp["Record | None"]):
     name = "snapshot"
     challenge_id: str
 
@@ -104,7 +104,7 @@ class SnapshotOp(Operation["Record | None"]):
 
 
 @attrs.define
-class CheckOp(Operation[CheckOutcome]):
+class CheckOp(StoreOp[CheckOutcome]):
     name = "check"
     challenge_id: str
     answer: UserAnswer
@@ -119,7 +119,7 @@ class CheckOp(Operation[CheckOutcome]):
 
 
 @attrs.define
-class CancelOp(Operation[CancelOutcome]):
+class CancelOp(StoreOp[CancelOutcome]):
     name = "cancel"
     challenge_id: str
     now: float
@@ -133,7 +133,7 @@ class CancelOp(Operation[CancelOutcome]):
 
 
 @attrs.define
-class ClaimDueOp(Operation["list[Report]"]):
+class ClaimDueOp(StoreOp["list[Report]"]):
     name = "claim_due"
     now: float
     claim: Claim
@@ -147,7 +147,7 @@ class ClaimDueOp(Operation["list[Report]"]):
 
 
 @attrs.define
-class ReportDoneOp(Operation[None]):
+class ReportDoneOp(StoreOp[None]):
     name = "report_done"
     challenge_id: str
     token: str
@@ -161,7 +161,7 @@ class ReportDoneOp(Operation[None]):
 
 
 @attrs.define
-class ReportFailedOp(Operation[None]):
+class ReportFailedOp(StoreOp[None]):
     name = "report_failed"
     challenge_id: str
     token: str
@@ -176,7 +176,7 @@ class ReportFailedOp(Operation[None]):
 
 
 @attrs.define
-class NoteCallerOp(Operation[CallerSample]):
+class NoteCallerOp(StoreOp[CallerSample]):
     name = "note_caller"
     ending: str
     keep: int
@@ -189,7 +189,7 @@ class NoteCallerOp(Operation[CallerSample]):
 
 
 @attrs.define
-class CallerSampleOp(Operation[CallerSample]):
+class CallerSampleOp(StoreOp[CallerSample]):
     name = "caller_sample"
 
     def run(self, store: StoreOperations) -> CallerSample:

@@ -44,7 +44,7 @@ Limits = Limit | Sequence[Limit]
 
 
 @attrs.frozen(init=False)
-class Settings:
+class VerifierSettings:
     """What a Verifier or AsyncVerifier was configured with, each value checked."""
 
     ttl: float

@@ -1,4 +1,4 @@
-"""What a verification flow yields and shares: its typed steps (a store ``Operation``, a
+"""What a verification flow yields and shares: its typed steps (a store ``StoreOp``, a
 ``Ring``, a ``SendReport``), claim tokens, challenge ids and events."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any, TypeVar
 import attrs
 
 from ._models import EventKind, VerificationEvent
-from ._operations import Operation
-from ._settings import Settings
+from ._operations import StoreOp
+from ._settings import VerifierSettings
 from ._store import Claim, Report
 
 logger = logging.getLogger("bird_flashcalls.verification")
@@ -42,11 +42,11 @@ class SendReport:
     by: tuple[str, str] | None = attrs.field(default=None, repr=False)
 
 
-Step = Operation[Any] | Ring | SendReport
+Step = StoreOp[Any] | Ring | SendReport
 Flow = Generator[Step, Any, T]
 
 
-def store(operation: Operation[R]) -> Flow[R]:
+def store(operation: StoreOp[R]) -> Flow[R]:
     result: R = yield operation
     return result
 
@@ -69,7 +69,7 @@ def new_token() -> str:
     return _token_prefix + str(next(_token_numbers))
 
 
-def claim_for(settings: Settings, now: float, token: str | None = None) -> Claim:
+def claim_for(settings: VerifierSettings, now: float, token: str | None = None) -> Claim:
     return Claim(token or new_token(), now + settings.report_lease)
 
 
@@ -79,7 +79,7 @@ def new_challenge_id() -> str:
 
 
 def emit(
-    settings: Settings,
+    settings: VerifierSettings,
     kind: EventKind,
     challenge_id: str | None,
     detail: str | None = None,
@@ -95,7 +95,7 @@ def emit(
         logger.exception("on_event raised for a %s event; ignored", kind)
 
 
-def store_quietly(operation: Operation[R]) -> Flow[R | None]:
+def store_quietly(operation: StoreOp[R]) -> Flow[R | None]:
     try:
         result: R = yield operation
         return result

@@ -34,7 +34,7 @@ from ._store import (
 )
 
 if TYPE_CHECKING:  # _settings reads limit_key through _callers
-    from ._settings import Settings
+    from ._settings import VerifierSettings
 
 # A challenge whose report Bird has not accepted is kept this long past its expiry, waiting for
 # expire_due() or flush(); after that the store forgets it unreported.
@@ -48,7 +48,7 @@ Verdict = Literal["done", "retry", "after_lease", "drop"]
 
 
 def new_record(
-    settings: Settings,
+    settings: VerifierSettings,
     challenge_id: str,
     call_id: UUID,
     phone: str,
@@ -70,7 +70,7 @@ def new_record(
 
 
 def ringing_record(
-    settings: Settings, challenge_id: str, phone: str, caller: str | None, now: float
+    settings: VerifierSettings, challenge_id: str, phone: str, caller: str | None, now: float
 ) -> Record:
     """The record a start keeps while Bird places its call (no call id yet): if its worker dies
     before completing it, ``expire_due()`` finds it once ``report_lease`` has run out, and with
@@ -241,7 +241,7 @@ def limit_key(value: str, salt: bytes) -> str:
 
 
 def quotas_for(
-    settings: Settings,
+    settings: VerifierSettings,
     phone: str,
     client_key: str | None,
     salt: bytes,

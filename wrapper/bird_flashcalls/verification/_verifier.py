@@ -18,7 +18,7 @@ from ._callers import DEFAULT_MAX_GUESS_CHANCE, CallerWatch
 from ._drivers import run_flow, run_flow_async
 from ._guard import DEFAULT_BLOCKED_PREFIXES, ProvenDestinations
 from ._models import Challenge, ChallengeState, CheckResult, VerificationEvent
-from ._operations import Operation
+from ._operations import StoreOp
 from ._settings import (
     DEFAULT_CODE_DIGITS,
     DEFAULT_MAX_ATTEMPTS,
@@ -30,7 +30,7 @@ from ._settings import (
     DEFAULT_TTL,
     Limit,
     Limits,
-    Settings,
+    VerifierSettings,
 )
 from ._steps import Flow, Ring, SendReport, Step
 from ._store import AsyncStoreOperations, StoreOperations, VerificationStore
@@ -51,7 +51,7 @@ def _store_or_default(store: VerificationStore | None) -> VerificationStore:
 
 
 class _Base:
-    _settings: Settings
+    _settings: VerifierSettings
     store: VerificationStore
 
     def __repr__(self) -> str:
@@ -109,7 +109,7 @@ class Verifier(_Base):
                 "AsyncVerifier with an AsyncFlashCalls)"
             )
         self.store = _store_or_default(store)
-        self._settings = Settings(
+        self._settings = VerifierSettings(
             ttl=ttl,
             max_attempts=max_attempts,
             code_digits=code_digits,
@@ -180,7 +180,7 @@ class Verifier(_Base):
         return run_flow(flow, self._perform)
 
     def _perform(self, step: Step) -> Any:
-        if isinstance(step, Operation):
+        if isinstance(step, StoreOp):
             return step.run(self._store)
         if isinstance(step, SendReport):
             report = step.report
@@ -233,7 +233,7 @@ class AsyncVerifier(_Base):
                 "(use Verifier with a FlashCalls)"
             )
         self.store = _store_or_default(store)
-        self._settings = Settings(
+        self._settings = VerifierSettings(
             ttl=ttl,
             max_attempts=max_attempts,
             code_digits=code_digits,
@@ -296,7 +296,7 @@ class AsyncVerifier(_Base):
         return await run_flow_async(flow, self._perform)
 
     async def _perform(self, step: Step) -> Any:
-        if isinstance(step, Operation):
+        if isinstance(step, StoreOp):
             if self._async_store is not None:
                 return await step.run_async(self._async_store)
             assert self._sync_store is not None
