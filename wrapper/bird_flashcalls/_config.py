@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterator, Mapping
 from uuid import UUID
 
+import attrs
 import httpx
 
 from . import _constants as constants
@@ -109,18 +110,14 @@ def _access_key(value: object) -> AccessKey:
     return AccessKey(value)
 
 
+@attrs.frozen(kw_only=True, repr=False)
 class Settings:
     """Checked settings. The key is an ``AccessKey``: nothing here shows it."""
 
-    __slots__ = ("access_key", "base_url", "channel_id", "workspace_id")
-
-    def __init__(
-        self, *, access_key: AccessKey, workspace_id: UUID, channel_id: UUID, base_url: str
-    ) -> None:
-        self.access_key = access_key
-        self.workspace_id = workspace_id
-        self.channel_id = channel_id
-        self.base_url = base_url
+    access_key: AccessKey
+    workspace_id: UUID
+    channel_id: UUID
+    base_url: str
 
     def __repr__(self) -> str:
         return (

@@ -12,7 +12,9 @@ country code.
 
 from __future__ import annotations
 
-from typing import Literal, NamedTuple
+from typing import Literal
+
+import attrs
 
 from ._rules import MAX_E164_DIGITS, ascii_digits, is_e164
 from .errors import InvalidRequestError
@@ -43,7 +45,8 @@ _SHORT_COUNTRY_CODES = frozenset({
 # fmt: on
 
 
-class DiallingRules(NamedTuple):
+@attrs.frozen
+class DiallingRules:
     """How numbers are written inside one country calling code."""
 
     # Dialled before a number abroad, longest first where one is the start of another.
@@ -100,7 +103,8 @@ BUILT_IN_RULES: dict[str, DiallingRules] = {
 }
 
 
-class Reading(NamedTuple):
+@attrs.frozen
+class Reading:
     """What a received number was read as: an E.164 number, or None, and how."""
 
     e164: str | None
