@@ -11,15 +11,15 @@ from typing import Any
 
 import attrs
 import httpx
-import ids
+import shared
 from bird_flashcalls import AsyncFlashCalls, FlashCalls
 
 ROOT = Path(__file__).resolve().parents[2]
 MERGED_SPEC = ROOT / "openapi" / "bird-flashcalls.openapi.json"
 FRAGMENTS = ROOT / "openapi" / "fragments"
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
-WORKSPACE_ID, CHANNEL_ID, CALL_ID = ids.WORKSPACE_ID, ids.CHANNEL_ID, ids.CALL_ID
-ACCESS_KEY = ids.ACCESS_KEY
+WORKSPACE_ID, CHANNEL_ID, CALL_ID = shared.WORKSPACE_ID, shared.CHANNEL_ID, shared.CALL_ID
+ACCESS_KEY = shared.ACCESS_KEY
 CALLER = "+31201234567"
 CALLED = "+31612345678"
 NOWHERE = "http://127.0.0.1:9"  # never dialled: a MockTransport answers

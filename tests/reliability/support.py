@@ -22,7 +22,7 @@ from uuid import UUID
 import attrs
 import bird_flashcalls as bird
 import httpx
-import ids
+import shared
 from bird_flashcalls.testing import FakeBird
 from hypothesis import HealthCheck, settings
 
@@ -309,12 +309,12 @@ def retry_after(value: str) -> Behaviour:
 SPEC_FILE = Path(__file__).resolve().parents[2] / "openapi" / "bird-flashcalls.openapi.json"
 SCHEMAS: dict[str, Any] = json.loads(SPEC_FILE.read_text(encoding="utf-8"))["components"]["schemas"]
 
-WORKSPACE_ID = UUID(ids.WORKSPACE_ID)
-CHANNEL_ID = UUID(ids.CHANNEL_ID)
-CALL_ID = UUID(ids.CALL_ID)
-ACCESS_KEY = ids.ACCESS_KEY
-TO = ids.CALLEE
-FROM = ids.CALLER
+WORKSPACE_ID = UUID(shared.WORKSPACE_ID)
+CHANNEL_ID = UUID(shared.CHANNEL_ID)
+CALL_ID = UUID(shared.CALL_ID)
+ACCESS_KEY = shared.ACCESS_KEY
+TO = shared.CALLEE
+FROM = shared.CALLER
 BASE_PATH = f"/workspaces/{WORKSPACE_ID}/channels/{CHANNEL_ID}/flashcalls"
 KINDS = ("sync", "async")
 # For every test not about time: a server that answers at once never comes near it, even on a

@@ -16,9 +16,9 @@ import httpx
 import pytest
 from bird_flashcalls import BirdError, FlashCall, NotFoundError
 from bird_flashcalls._secret import AccessKey
-from error_fields import error_fields
 from reliability import support as data
 from reliability.support import KINDS, Behaviour, FaultServer, answering, respond
+from shared import error_fields
 
 from .support import (
     APP_LOG,

@@ -11,10 +11,10 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import httpx
-import ids
 import pytest
+import shared
 from bird_flashcalls import AsyncFlashCalls, Backoff, FlashCall, FlashCalls, __version__
-from driver import Driver
+from shared import Driver
 
 FAST = Backoff(initial_delay=0.001, max_delay=0.002)
 USER_AGENT = (
@@ -30,15 +30,15 @@ REAL_422 = {
 MiB = 1024 * 1024
 EXAMPLE_UUID = "3fa85f64-5717-4562-b3fc-2c963f66afa6"  # the one the refusals show
 
-# Shared by every suite (tests/ids.py).
-ACCESS_KEY = ids.ACCESS_KEY
-BASE_URL = ids.BASE_URL
-CALL_ID = ids.CALL_ID
-CALLEE = ids.CALLEE
-CALLER = ids.CALLER
-CHANNEL_ID = ids.CHANNEL_ID
-FLASHCALLS_PATH = ids.FLASHCALLS_PATH
-WORKSPACE_ID = ids.WORKSPACE_ID
+# Shared by every suite (tests/shared.py).
+ACCESS_KEY = shared.ACCESS_KEY
+BASE_URL = shared.BASE_URL
+CALL_ID = shared.CALL_ID
+CALLEE = shared.CALLEE
+CALLER = shared.CALLER
+CHANNEL_ID = shared.CHANNEL_ID
+FLASHCALLS_PATH = shared.FLASHCALLS_PATH
+WORKSPACE_ID = shared.WORKSPACE_ID
 
 Step = Callable[[httpx.Request], Any]
 

@@ -34,7 +34,7 @@ from bird_flashcalls import (
     UnprocessableEntityError,
     errors,
 )
-from error_fields import error_fields
+from shared import error_fields
 
 from .support import (
     ACCESS_KEY,
@@ -394,7 +394,7 @@ async def test_every_error_survives_pickle_copy_deepcopy_and_unpickling_in_anoth
     loader = (
         "import pickle, sys\n"
         f"sys.path.insert(0, {str(TESTS)!r})\n"
-        "from error_fields import error_fields\n"
+        "from shared import error_fields\n"
         "loaded = pickle.loads(open(sys.argv[1], 'rb').read())\n"
         "sys.stdout.buffer.write(pickle.dumps([error_fields(e) for e in loaded]))\n"
     )

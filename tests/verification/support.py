@@ -22,7 +22,7 @@ from bird_flashcalls.verification import (
 )
 from bird_flashcalls.verification._store import Record
 from bird_flashcalls.verification._transitions import UNREPORTED_KEPT_FOR
-from driver import Driver
+from shared import Driver
 
 PHONE = "+31612345678"
 OTHER_PHONE = "+31612345679"

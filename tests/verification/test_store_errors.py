@@ -22,7 +22,7 @@ from bird_flashcalls.verification import (
     StoreError,
     Verifier,
 )
-from driver import Driver
+from shared import Driver
 
 from .support import OTHER_PHONE, PHONE, WRONG_CLI, Clock, Env, Stores, env_params, locked, reports
 
