@@ -51,7 +51,9 @@ def test_refused_settings_do_not_quote_the_key(
 ) -> None:
     recorder = Recorder()
     with pytest.raises(ConfigurationError) as refused:
-        FlashCalls(**{**data.options(data.shared.BASE_URL), **changes}, http_client=recorder.client())
+        FlashCalls(
+            **{**data.options(data.shared.BASE_URL), **changes}, http_client=recorder.client()
+        )
     assert holding(KEY, [*shown(refused.value), *debug_lines]) == []
     assert recorder.requests == []
 
