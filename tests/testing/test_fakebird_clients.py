@@ -93,6 +93,24 @@ def test_fail_next_sends_retry_after(fake: FakeBird) -> None:
     assert error.value.retry_after == 30
 
 
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [
+        # Python 3.13 renamed these four phrases; FakeBird's codes stay the same on every Python.
+        (413, "RequestEntityTooLarge"),
+        (414, "RequestUriTooLong"),
+        (416, "RequestedRangeNotSatisfiable"),
+        (422, "UnprocessableEntity"),
+        (599, "Error"),  # no name at all
+    ],
+)
+def test_an_injected_status_s_code_does_not_depend_on_the_python_version(
+    fake: FakeBird, status: int, code: str
+) -> None:
+    fake.fail_next(status=status)
+    assert respond(fake, "create", {"to": TO}).json()["code"] == code
+
+
 def test_faults_queue_up_in_order_and_clear_faults_forgets_them(fake: FakeBird) -> None:
     fake.fail_next(status=500)
     fake.fail_next(status=404, times=2)

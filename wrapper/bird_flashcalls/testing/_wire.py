@@ -4,7 +4,6 @@ operation's request schema in the spec the client was generated from. No I/O."""
 
 from __future__ import annotations
 
-import http
 import json
 import math
 import re
@@ -90,10 +89,9 @@ class Problem(Exception):
 
 
 def _phrase(status: int) -> str:
-    try:
-        return http.HTTPStatus(status).phrase
-    except ValueError:
-        return "Error"
+    # httpx's table, not http.HTTPStatus: Python 3.13 renamed 413, 414, 416 and 422 after RFC
+    # 9110, and FakeBird's error codes must not change with the Python that runs it.
+    return httpx.codes.get_reason_phrase(status) or "Error"
 
 
 def error_code(status: int) -> str:
