@@ -22,7 +22,7 @@ help:
 	@echo "make lint             ruff on our code, mypy --strict on wrapper/"
 	@echo "make bench            benchmarks against raw httpx (not part of make test)"
 	@echo "make fuzz             the fuzz tests with many more examples"
-	@echo "make test-matrix      unit and reliability tests on Python 3.11-3.13, lowest and newest deps"
+	@echo "make test-matrix      unit, reliability, security, FakeBird tests on Python 3.11-3.13, lowest and newest deps"
 	@echo "make dist             build the sdist and the wheel into dist/ and check them with twine"
 	@echo "make docs             render the API reference into site/"
 	@echo "make mutation         mutation testing of the decision modules (not part of make test)"

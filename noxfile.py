@@ -3,8 +3,8 @@
     make test-matrix            (or: .venv/bin/nox)
 
 `make test` runs everything on the default Python with the dev group's versions. Each session
-here runs the unit and reliability tests, in a fresh virtualenv, against another interpreter or
-other versions of the runtime dependencies. An interpreter that cannot be found fails its
+here runs the unit, reliability, security and FakeBird tests, in a fresh virtualenv, against
+another interpreter or other versions of the runtime dependencies. An interpreter that cannot be found fails its
 session by name: a matrix that skips quietly would prove nothing.
 """
 
@@ -17,13 +17,16 @@ nox.options.reuse_existing_virtualenvs = False
 nox.options.default_venv_backend = "venv"
 
 PYTHONS = ["3.11", "3.12", "3.13"]
-# What the unit and reliability tests import beyond the package itself: pyproject's group.
+# What the tests in TESTS import beyond the package itself: pyproject's group.
 TEST_TOOLS = ["--group", "test-core"]
 # The slow ones (load, fuzzing) run in `make test`; here they would only repeat it.
 TESTS = [
     "tests/unit",
     "tests/reliability",
     "tests/security",
+    # FakeBird: its answers must not change with the Python that serves them.
+    "tests/testing",
+    "--ignore=tests/testing/test_fakebird_schemathesis.py",  # schemathesis: make test's group
     "-m",
     "not slow",
     "-p",
@@ -58,7 +61,7 @@ def _run_tests(session: nox.Session) -> None:
 
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    """The unit and reliability tests on one Python."""
+    """The tests above on one Python."""
     _install(session)
     _run_tests(session)
 
