@@ -38,7 +38,11 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         self.end_headers()
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         self.server.certificate.configure_cert(context)
-        tunnel = context.wrap_socket(self.connection, server_side=True)
+        try:
+            tunnel = context.wrap_socket(self.connection, server_side=True)
+        except ssl.SSLError:  # a client that does not trust the certificate: what a test wants
+            self.close_connection = True
+            return
         # The inside of the tunnel: the same handler, reading origin-form requests over TLS.
         inside = type("TunnelHandler", (_ProxyHandler,), {"tunnelled_to": self.path})
         try:
