@@ -4,8 +4,8 @@
 
 `make test` runs everything on the default Python with the dev group's versions. Each session
 here runs the unit, reliability, security and FakeBird tests, in a fresh virtualenv, against
-another interpreter or other versions of the runtime dependencies. An interpreter that cannot be found fails its
-session by name: a matrix that skips quietly would prove nothing.
+another interpreter or other versions of the runtime dependencies. An interpreter that cannot
+be found fails its session by name: a matrix that skips quietly would prove nothing.
 """
 
 from __future__ import annotations

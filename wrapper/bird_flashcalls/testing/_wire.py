@@ -94,15 +94,19 @@ def _phrase(status: int) -> str:
     return httpx.codes.get_reason_phrase(status) or "Error"
 
 
+def _code(phrase: str) -> str:
+    return "".join(word.capitalize() for word in re.split(r"[^A-Za-z]+", phrase))
+
+
 def error_code(status: int) -> str:
     """``503`` -> ``"ServiceUnavailable"``: the code of an error body for a bare status."""
-    return "".join(word.capitalize() for word in re.split(r"[^A-Za-z]+", _phrase(status)))
+    return _code(_phrase(status))
 
 
 def status_problem(status: int, retry_after: float | None = None) -> Problem:
     phrase = _phrase(status)
     headers = {} if retry_after is None else {"Retry-After": f"{retry_after:g}"}
-    return Problem(status, error_code(status), f"{phrase} (injected by FakeBird)", headers=headers)
+    return Problem(status, _code(phrase), f"{phrase} (injected by FakeBird)", headers=headers)
 
 
 def not_found(what: str) -> Problem:
